@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sio-dev/sio/internal/iostreams"
+)
+
+// Exit statuses (CLI.md, Exit status).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitTimeout = 124
+)
+
+// app is what every command shares: the streams and the environment.
+// Commands take it instead of reaching for globals, so tests can run
+// them in parallel with their own streams.
+type app struct {
+	io     *iostreams.IOStreams
+	getenv func(string) string
+}
+
+// usageError marks a bad invocation (exit status 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// timeoutError marks a wait that ran out of time (exit status 124).
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string { return e.err.Error() }
+func (e *timeoutError) Unwrap() error { return e.err }
+
+// silentError carries an exit status for a failure already reported.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sio",
+		Short: "The Socket.IO debugging tool: server, client, emitter, decoder and load tester",
+		Long: `sio talks Socket.IO (Engine.IO v3/v4, Socket.IO v4/v5) to anything that does:
+run a logging test server, connect to any server, emit events from scripts,
+decode raw frames and load-test.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(a.io.In)
+	root.SetOut(a.io.Out)
+	root.SetErr(a.io.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.AddCommand(
+		newVersionCmd(a),
+	)
+	return root
+}
+
+// run executes sio with args and returns the exit status. All error
+// printing and status mapping happens here, once.
+func run(args []string, io *iostreams.IOStreams) int {
+	a := &app{io: io, getenv: os.Getenv}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return exitStatus(a, err)
+}
+
+func exitStatus(a *app, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintf(a.io.ErrOut, "sio: %v\n", err)
+	var usage *usageError
+	var timeout *timeoutError
+	switch {
+	case errors.As(err, &usage) || isCobraUsageError(err):
+		return exitUsage
+	case errors.As(err, &timeout):
+		return exitTimeout
+	}
+	return exitFailure
+}
+
+// isCobraUsageError recognises the argument errors cobra makes itself
+// (unknown command, wrong number of arguments), which it does not type.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand", "invalid argument"} {
+		if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return false
+}

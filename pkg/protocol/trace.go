@@ -1,0 +1,47 @@
+package protocol
+
+import "time"
+
+// Direction says whether a traced packet was received or sent.
+type Direction uint8
+
+const (
+	In  Direction = iota // received by this process
+	Out                  // sent by this process
+)
+
+func (d Direction) String() string {
+	if d == Out {
+		return "out"
+	}
+	return "in"
+}
+
+// Layer says which protocol a trace describes.
+type Layer uint8
+
+const (
+	LayerEngine Layer = iota // an Engine.IO packet
+	LayerSocket              // a complete Socket.IO packet
+)
+
+// Trace is one packet seen by a server or client Tap: every Engine.IO
+// packet in and out, and every complete Socket.IO packet. Traces are data
+// for debuggers; the slices must not be modified and may be reused after
+// the Tap returns, so a Tap that keeps them copies them.
+type Trace struct {
+	Time      time.Time
+	Dir       Direction
+	Layer     Layer
+	EngineSID string // the engine.io session id
+	SID       string // the Socket.IO socket id, when known
+	Transport string // "polling" or "websocket"
+	EIO       EIO
+
+	Engine EnginePacket // Layer == LayerEngine
+	Packet Packet       // Layer == LayerSocket, attachments included
+
+	// Raw holds the exact frames: the engine.io packet as framed by its
+	// transport, or a Socket.IO packet's text followed by its attachments.
+	Raw [][]byte
+}
