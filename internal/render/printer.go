@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
