@@ -1,0 +1,370 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// Middleware runs for each socket connecting to a namespace, before it is
+// connected, in the order given to Use. Returning an error refuses the
+// connection with a CONNECT_ERROR: a *ConnectError sets its message and
+// data, any other error gives its text as the message. It runs on the
+// connection's reader goroutine, so it may block that connection only.
+type Middleware func(s *Socket) error
+
+// ConnectError refuses a connection from a Middleware. On the wire (v5):
+// {"message": Message, "data": Data}, data left out when nil. For a
+// socket.io 2 client: Data when set, else Message.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// Namespace is a communication channel multiplexed on the connections
+// (socket.io's Namespace). Its methods are safe for concurrent use.
+type Namespace struct {
+	name    string // "" for a parent (OfFunc) namespace
+	srv     *Server
+	parent  *Namespace
+	match   func(name string, auth json.RawMessage) bool
+	adapter Adapter
+	rec     *recoveryStore // nil unless Options.Recovery
+	ackID   atomic.Uint64
+
+	mu          sync.RWMutex
+	sockets     map[string]*Socket
+	middlewares []Middleware
+	onConn      []func(*Socket)
+	children    []*Namespace
+}
+
+func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
+	n := &Namespace{name: name, srv: srv, parent: parent, sockets: make(map[string]*Socket)}
+	if name != "" {
+		n.adapter = srv.opts.Adapter(n)
+		if srv.opts.Recovery > 0 {
+			n.rec = newRecoveryStore(srv.opts.Recovery, srv.opts.RecoveryBuffer, srv.opts.Now)
+		}
+	}
+	return n
+}
+
+// Name is the namespace's name, such as "/" or "/admin"; "" for a parent
+// namespace made by OfFunc.
+func (n *Namespace) Name() string { return n.name }
+
+// Server is the server the namespace belongs to.
+func (n *Namespace) Server() *Server { return n.srv }
+
+// Adapter is the namespace's adapter.
+func (n *Namespace) Adapter() Adapter { return n.adapter }
+
+// Use appends a middleware.
+func (n *Namespace) Use(mw Middleware) *Namespace {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, mw)
+	n.mu.Unlock()
+	return n
+}
+
+// OnConnection adds a handler called for each socket once it is connected,
+// on the connection's reader goroutine, after the CONNECT reply was queued:
+// what it emits reaches the client after the reply.
+func (n *Namespace) OnConnection(fn func(s *Socket)) *Namespace {
+	n.mu.Lock()
+	n.onConn = append(n.onConn, fn)
+	n.mu.Unlock()
+	return n
+}
+
+func (n *Namespace) addChild(c *Namespace) {
+	n.mu.Lock()
+	n.children = append(n.children, c)
+	n.mu.Unlock()
+}
+
+// targets returns the concrete namespaces a broadcast on n reaches.
+func (n *Namespace) targets() []*Namespace {
+	if n.name != "" {
+		return []*Namespace{n}
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return append([]*Namespace(nil), n.children...)
+}
+
+func (n *Namespace) chain() ([]Middleware, []func(*Socket)) {
+	var mws []Middleware
+	var hs []func(*Socket)
+	if n.parent != nil {
+		n.parent.mu.RLock()
+		mws = append(mws, n.parent.middlewares...)
+		hs = append(hs, n.parent.onConn...)
+		n.parent.mu.RUnlock()
+	}
+	n.mu.RLock()
+	mws = append(mws, n.middlewares...)
+	hs = append(hs, n.onConn...)
+	n.mu.RUnlock()
+	return mws, hs
+}
+
+func (n *Namespace) nextAckID() uint64 { return n.ackID.Add(1) - 1 }
+
+// socketID makes the id of a new socket: random in v5; in v4 (socket.io 2)
+// the engine.io sid for "/" and "<nsp>#<sid>" for the others.
+func (n *Namespace) socketID(c *conn) string {
+	if c.eio == protocol.EIO3 {
+		if n.name == "/" {
+			return c.sess.ID()
+		}
+		return n.name + "#" + c.sess.ID()
+	}
+	return n.srv.opts.NewID()
+}
+
+// add runs a CONNECT: recovery, middlewares, then connect.
+func (n *Namespace) add(c *conn, auth json.RawMessage) {
+	if n.rec != nil && c.eio == protocol.EIO4 {
+		if s, missed, ok := n.tryRecover(c, auth); ok {
+			n.doConnect(s, missed)
+			return
+		}
+	}
+	s := newSocket(n, c, n.socketID(c), auth)
+	if n.rec != nil && c.eio == protocol.EIO4 {
+		s.pid = n.srv.opts.NewID()
+	}
+	mws, _ := n.chain()
+	for _, mw := range mws {
+		if err := n.runMiddleware(mw, s); err != nil {
+			c.sendConnectError(n.name, connectErrorData(err, c.eio))
+			return
+		}
+	}
+	n.doConnect(s, nil)
+}
+
+func (n *Namespace) runMiddleware(mw Middleware, s *Socket) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n.srv.log.Error("socket.io: middleware panicked", "nsp", n.name, "panic", r)
+			err = &ConnectError{Message: "server error"}
+		}
+	}()
+	return mw(s)
+}
+
+// connectErrorData is the CONNECT_ERROR payload: {message, data} in v5,
+// err.data || err.message in v4.
+func connectErrorData(err error, v protocol.EIO) json.RawMessage {
+	msg := err.Error()
+	var data any
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		msg, data = ce.Message, ce.Data
+	}
+	if v == protocol.EIO3 {
+		var out []byte
+		var e error
+		if data != nil {
+			out, e = appendValue(nil, data, nil)
+		}
+		if data == nil || e != nil {
+			out = appendString(nil, msg)
+		}
+		return out
+	}
+	out := append([]byte(`{"message":`), appendString(nil, msg)...)
+	if data != nil {
+		if d, e := appendValue(nil, data, nil); e == nil {
+			out = append(out, `,"data":`...)
+			out = append(out, d...)
+		}
+	}
+	return append(out, '}')
+}
+
+// doConnect registers s, replays missed packets (recovery), sends the
+// CONNECT reply, joins the socket's rooms and runs the connection handlers.
+func (n *Namespace) doConnect(s *Socket, missed []*Outgoing) {
+	c := s.conn
+	if !c.register(s) {
+		return
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+
+	for _, out := range missed {
+		_ = s.send(out, false)
+	}
+	var data json.RawMessage
+	if c.eio == protocol.EIO4 {
+		data = append([]byte(`{"sid":`), appendString(nil, s.id)...)
+		if s.pid != "" {
+			data = append(data, `,"pid":`...)
+			data = appendString(data, s.pid)
+		}
+		data = append(data, '}')
+	}
+	if out, err := encodePacket(n.srv.opts.Codec, protocol.Packet{Type: protocol.PacketConnect, Namespace: n.name, Data: data}); err == nil {
+		_ = s.send(out, false)
+	}
+
+	rooms := append([]string{s.id}, s.restoredRooms...)
+	n.adapter.AddAll(s.id, rooms)
+	s.connected.Store(true)
+	if s.closed.Load() {
+		// closed while connecting: undo the join
+		n.adapter.DelAll(s.id)
+		return
+	}
+	n.srv.log.Debug("socket.io: socket connected", "nsp", n.name, "id", s.id, "recovered", s.recovered)
+	if h := n.srv.opts.OnConnect; h != nil {
+		n.srv.callHook(func() { h(s) })
+	}
+	_, handlers := n.chain()
+	for _, h := range handlers {
+		if !s.call(func() { h(s) }) {
+			return
+		}
+	}
+}
+
+func (n *Namespace) removeSocket(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+}
+
+// Socket returns the connected socket with this id on this server.
+func (n *Namespace) Socket(id string) (*Socket, bool) {
+	n.mu.RLock()
+	s, ok := n.sockets[id]
+	n.mu.RUnlock()
+	return s, ok
+}
+
+// SocketCount is the number of connected sockets.
+func (n *Namespace) SocketCount() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// SocketInfos describes the connected sockets, sorted by id.
+func (n *Namespace) SocketInfos() []SocketInfo {
+	n.mu.RLock()
+	socks := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		socks = append(socks, s)
+	}
+	n.mu.RUnlock()
+	out := make([]SocketInfo, len(socks))
+	for i, s := range socks {
+		out[i] = s.Info()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Rooms lists the rooms of this namespace with their members, including
+// the private room each socket has under its own id.
+func (n *Namespace) Rooms() []Room {
+	if n.adapter == nil {
+		return nil
+	}
+	return n.adapter.Rooms()
+}
+
+// lookupSockets resolves ids to connected sockets, appending to dst.
+func (n *Namespace) lookupSockets(dst []*Socket, ids []string) []*Socket {
+	n.mu.RLock()
+	for _, id := range ids {
+		if s, ok := n.sockets[id]; ok {
+			dst = append(dst, s)
+		}
+	}
+	n.mu.RUnlock()
+	return dst
+}
+
+// deliver sends an encoded packet to the local sockets with these ids.
+func (n *Namespace) deliver(ids []string, out *Outgoing, volatile bool) {
+	socks := n.lookupSockets(make([]*Socket, 0, len(ids)), ids)
+	for _, s := range socks {
+		_ = s.send(out, volatile)
+	}
+}
+
+// BroadcastOperator helpers on the namespace itself.
+
+func (n *Namespace) op() BroadcastOperator { return BroadcastOperator{nsp: n} }
+
+// To selects the sockets in rooms (union).
+func (n *Namespace) To(rooms ...string) BroadcastOperator { return n.op().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) BroadcastOperator { return n.op().To(rooms...) }
+
+// Except excludes the sockets in rooms.
+func (n *Namespace) Except(rooms ...string) BroadcastOperator { return n.op().Except(rooms...) }
+
+// Volatile marks the packets as droppable.
+func (n *Namespace) Volatile() BroadcastOperator { return n.op().Volatile() }
+
+// Compress sets the compression hint.
+func (n *Namespace) Compress(c bool) BroadcastOperator { return n.op().Compress(c) }
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.op().Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket and collects one ack each.
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return n.op().EmitWithAck(ctx, event, args...)
+}
+
+// FetchSockets returns the sockets of the namespace.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
+	return n.op().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket join rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) { n.op().SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket leave rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) { n.op().SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket.
+func (n *Namespace) DisconnectSockets(close bool) { n.op().DisconnectSockets(close) }
+
+// broadcast encodes the event once and hands it to the adapter. With
+// recovery on, a non-volatile packet gets an offset and is stored.
+func (n *Namespace) broadcast(opts BroadcastOptions, event string, args []any) error {
+	if n.rec != nil && !opts.Volatile {
+		out, err := n.rec.storeEvent(n.srv.opts.Codec, n.name, event, args, opts)
+		if err != nil {
+			return fmt.Errorf("emit %q: %w", event, err)
+		}
+		n.adapter.Broadcast(out, opts)
+		return nil
+	}
+	out, err := encodeEvent(n.srv.opts.Codec, n.name, event, args, 0, false, "")
+	if err != nil {
+		return fmt.Errorf("emit %q: %w", event, err)
+	}
+	n.adapter.Broadcast(out, opts)
+	return nil
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// Options configure a Server. The zero value gives Node's defaults
+// (socket.io 4.8 ServerOptions and engine.io ServerOptions).
+type Options struct {
+	// Path is where the server answers, matched with its trailing slash as
+	// a prefix. Default "/socket.io/".
+	Path string
+	// PingInterval is the heartbeat period. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is the heartbeat grace. Default 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds a polling → WebSocket upgrade. Default 10s.
+	UpgradeTimeout time.Duration
+	// MaxPayload is Node's maxHttpBufferSize: the largest POST body (413)
+	// and WebSocket message (close 1009). Default 1e6 bytes.
+	MaxPayload int64
+	// Transports are the enabled transports. Default {"polling", "websocket"}.
+	Transports []string
+	// AllowUpgrades permits polling → WebSocket upgrades. Default true.
+	AllowUpgrades *bool
+	// AllowEIO3 accepts socket.io 2.x clients (Engine.IO v3, Socket.IO v4
+	// semantics, PROTOCOL.md §2.7). Default false.
+	AllowEIO3 bool
+	// CORS enables CORS headers. Nil (the default) sends none, as Node.
+	CORS *CORS
+	// AllowRequest may refuse a request: a non-nil error is a 403.
+	AllowRequest func(r *http.Request) error
+
+	// ConnectTimeout closes a connection that joins no namespace in time
+	// (Socket.IO v5 only). Default 45s.
+	ConnectTimeout time.Duration
+	// Recovery turns on connection state recovery (socket.io ≥4.6) with this
+	// window (maxDisconnectionDuration). 0, the default, disables it.
+	Recovery time.Duration
+	// RecoveryBuffer bounds the packets kept per namespace for recovery.
+	// Default 10000; older packets are dropped first.
+	RecoveryBuffer int
+	// SendQueue is the most engine.io messages queued for one connection.
+	// A connection whose queue is full is closed as too slow ("transport
+	// error"); a volatile packet is dropped instead. Default 1024.
+	SendQueue int
+	// Tap, when set, sees every Engine.IO packet (Layer LayerEngine) and
+	// every complete Socket.IO packet (Layer LayerSocket, SID = socket id,
+	// Raw = header text then attachments) in and out. It is called on the
+	// connection's goroutines and must not block; it must copy what it keeps.
+	Tap func(protocol.Trace)
+	// Logger receives lifecycle (Debug) and misbehaving-peer (Warn) logs.
+	// Nil discards.
+	Logger *slog.Logger
+	// Codec is the Socket.IO packet format. Default protocol.JSONCodec.
+	Codec protocol.Codec
+	// Adapter makes each namespace's adapter. Default NewMemoryAdapter.
+	Adapter AdapterFactory
+	// MaxAttachments bounds the attachments of one incoming binary packet.
+	// Default 10, as socket.io-parser.
+	MaxAttachments int
+
+	// OnConnect is called for every socket of every namespace once it is
+	// connected (after its CONNECT reply, before the namespace's connection
+	// handlers).
+	OnConnect func(s *Socket)
+	// OnDisconnect is called once for every socket that ends, with Node's
+	// reason string.
+	OnDisconnect func(s *Socket, reason protocol.DisconnectReason)
+	// OnUpgrade is called for each socket of a connection whose transport
+	// changed (polling → websocket).
+	OnUpgrade func(s *Socket, transport string)
+
+	// NewID makes engine.io session ids and Socket.IO socket ids. Default
+	// 20 characters of random URL-safe base64, as Node.
+	NewID func() string
+	// Now is the clock for traces and handshakes. Default time.Now.
+	Now func() time.Time
+}
+
+// CORS configures Cross-Origin Resource Sharing on the HTTP endpoint.
+type CORS struct {
+	Origins        []string // allowed origins; "*" allows any
+	Credentials    bool     // echo the origin and allow credentials
+	AllowedHeaders []string // default: copy Access-Control-Request-Headers
+	MaxAge         time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Path == "" {
+		o.Path = "/socket.io/"
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 45 * time.Second
+	}
+	if o.RecoveryBuffer <= 0 {
+		o.RecoveryBuffer = 10000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Codec == nil {
+		o.Codec = protocol.JSONCodec{}
+	}
+	if o.Adapter == nil {
+		o.Adapter = func(n *Namespace) Adapter { return NewMemoryAdapter(n) }
+	}
+	if o.NewID == nil {
+		o.NewID = randomID
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// recoveryStore is connection state recovery for one namespace
+// (socket.io ≥4.6 connectionStateRecovery with the in-memory adapter,
+// PROTOCOL.md §3): the non-volatile, ack-less EVENTs broadcast within the
+// window, each with an offset, and the sessions of sockets that ended for a
+// recoverable reason. Both are bounded: by the window, and the packets by
+// a count.
+type recoveryStore struct {
+	window time.Duration
+	max    int
+	now    func() time.Time
+
+	mu       sync.Mutex
+	seq      uint64
+	packets  []storedPacket // ascending seq
+	sessions map[string]*savedSession
+	order    []*savedSession // by disconnection time, for expiry
+}
+
+type storedPacket struct {
+	seq    uint64
+	at     time.Time
+	out    *Outgoing
+	rooms  []string
+	except []string
+}
+
+type savedSession struct {
+	sid, pid string
+	rooms    []string
+	data     map[string]any
+	at       time.Time
+}
+
+func newRecoveryStore(window time.Duration, max int, now func() time.Time) *recoveryStore {
+	return &recoveryStore{window: window, max: max, now: now, sessions: make(map[string]*savedSession)}
+}
+
+// offsets are opaque to clients; ours are the sequence number in base 36.
+func formatOffset(seq uint64) string { return strconv.FormatUint(seq, 36) }
+
+// storeEvent encodes an event with the next offset as its last argument and
+// stores it. Offset order and buffer order agree because both happen under
+// the lock.
+func (r *recoveryStore) storeEvent(codec protocol.Codec, nsp, event string, args []any, opts BroadcastOptions) (*Outgoing, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seq := r.seq + 1
+	out, err := encodeEvent(codec, nsp, event, args, 0, false, formatOffset(seq))
+	if err != nil {
+		return nil, err
+	}
+	r.seq = seq
+	now := r.now()
+	r.pruneLocked(now)
+	if len(r.packets) >= r.max {
+		r.packets = slices.Delete(r.packets, 0, len(r.packets)-r.max+1)
+	}
+	r.packets = append(r.packets, storedPacket{seq: seq, at: now, out: out,
+		rooms: slices.Clone(opts.Rooms), except: slices.Clone(opts.Except)})
+	return out, nil
+}
+
+func (r *recoveryStore) pruneLocked(now time.Time) {
+	cut := 0
+	for cut < len(r.packets) && now.Sub(r.packets[cut].at) > r.window {
+		cut++
+	}
+	if cut > 0 {
+		r.packets = slices.Delete(r.packets, 0, cut)
+	}
+	drop := 0
+	for drop < len(r.order) && now.Sub(r.order[drop].at) > r.window {
+		if s := r.order[drop]; r.sessions[s.pid] == s {
+			delete(r.sessions, s.pid)
+		}
+		drop++
+	}
+	if drop > 0 {
+		r.order = slices.Delete(r.order, 0, drop)
+	}
+}
+
+func (r *recoveryStore) persist(s savedSession) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.at = r.now()
+	r.pruneLocked(s.at)
+	saved := &s
+	r.sessions[s.pid] = saved
+	r.order = append(r.order, saved)
+}
+
+// restore takes the session pid and the packets it missed after offset.
+func (r *recoveryStore) restore(pid, offset string) (*savedSession, []*Outgoing, bool) {
+	seq, err := strconv.ParseUint(offset, 36, 64)
+	if err != nil {
+		return nil, nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(r.now())
+	s := r.sessions[pid]
+	if s == nil {
+		return nil, nil, false
+	}
+	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq >= seq })
+	if i == len(r.packets) || r.packets[i].seq != seq {
+		return nil, nil, false
+	}
+	delete(r.sessions, pid)
+	var missed []*Outgoing
+	for _, p := range r.packets[i+1:] {
+		if includes(s.rooms, p.rooms, p.except) {
+			missed = append(missed, p.out)
+		}
+	}
+	return s, missed, true
+}
+
+// includes reports whether a session in rooms was a target of a broadcast.
+func includes(rooms, to, except []string) bool {
+	for _, e := range except {
+		if slices.Contains(rooms, e) {
+			return false
+		}
+	}
+	if len(to) == 0 {
+		return true
+	}
+	for _, t := range to {
+		if slices.Contains(rooms, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// tryRecover restores a session from a CONNECT payload carrying string
+// "pid" and "offset" (middlewares are skipped, as Node's default).
+func (n *Namespace) tryRecover(c *conn, auth json.RawMessage) (*Socket, []*Outgoing, bool) {
+	var req struct {
+		PID    any `json:"pid"`
+		Offset any `json:"offset"`
+	}
+	if json.Unmarshal(auth, &req) != nil {
+		return nil, nil, false
+	}
+	pid, ok1 := req.PID.(string)
+	offset, ok2 := req.Offset.(string)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	saved, missed, ok := n.rec.restore(pid, offset)
+	if !ok {
+		return nil, nil, false
+	}
+	s := newSocket(n, c, saved.sid, auth)
+	s.pid = saved.pid
+	s.recovered = true
+	s.data = saved.data
+	for _, room := range saved.rooms {
+		if room != saved.sid {
+			s.restoredRooms = append(s.restoredRooms, room)
+		}
+	}
+	return s, missed, true
+}
