@@ -1,0 +1,49 @@
+// Package engine is an Engine.IO server (protocol v4, and v3 for socket.io
+// 2.x clients), usable on its own like Node's engine.io package and as the
+// transport layer of sio's Socket.IO server. It matches Node engine.io 6.x
+// on the wire: HTTP long-polling, WebSocket, the polling → WebSocket
+// upgrade, heartbeats in both directions, Node's error codes, CORS and
+// maxHttpBufferSize (PROTOCOL.md §1, engine.io-protocol).
+//
+// Start at NewServer and Options; mount the Server (an http.Handler) at
+// Options.Path and set OnConnection. Each Session has Send, SendVolatile,
+// Close and the OnMessage / OnClose / OnUpgrade callbacks.
+//
+// # Concurrency
+//
+// Server and Session methods are safe for concurrent use. Set
+// Server.OnConnection before serving; set a session's callbacks inside
+// OnConnection.
+//
+//   - OnConnection runs on the handshake request's goroutine, before any of
+//     the session's messages is delivered.
+//   - OnMessage is called sequentially, in arrival order, on the session's
+//     reader (the WebSocket reader goroutine or the POST request's
+//     goroutine), never under a lock, so a slow handler delays only its own
+//     session. OnClose runs exactly once and never overlaps OnMessage; it may
+//     run on any goroutine (a reader, a timer, or the one that called Send or
+//     Close). OnMessage and OnClose may call any Session method.
+//   - Send and SendVolatile never block: a session has a bounded queue
+//     (Options.SendQueue) and a full queue disconnects it as a slow
+//     consumer. Send takes ownership of the data slices, so one encoding may
+//     be sent to many sessions.
+//   - Options.Tap is called on the goroutine that reads or writes the packet,
+//     never under a lock.
+//
+// Goroutines: a WebSocket session has exactly two, a reader and a writer
+// (gorilla/websocket allows one of each; WriteControl and Close come from
+// elsewhere). A polling session has none: its pending GET request is the
+// writer and a POST request the reader. The heartbeat (v4: the server
+// pings; v3: the client does), the close deadline and the upgrade timeout
+// are runtime timers (time.AfterFunc), re-armed rather than recreated, with
+// no goroutine while they wait. During an upgrade the probe socket has its
+// reader goroutine, which becomes the session's reader on "5". Shutdown
+// waits for all of them.
+//
+// Differences from Node, on purpose: a "1" (close) packet ends the session
+// on every transport (Node ignores it over WebSocket); during an upgrade a
+// pending polling GET is answered with a noop as soon as "3probe" is sent,
+// and any GET arriving before "5" at once (Node checks every 100 ms); a
+// polling response carries about MaxPayload bytes at most (at least one
+// packet), the rest going to the next GET.
+package engine

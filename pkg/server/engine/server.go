@@ -1,0 +1,356 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// ErrClosed is returned by Send on a session that has ended or is closing.
+var ErrClosed = errors.New("engine.io session closed")
+
+// ErrQueueFull is returned by Send when the session's queue is full; the
+// session is then closed as a slow consumer.
+var ErrQueueFull = errors.New("engine.io send queue full")
+
+// Server is an Engine.IO server: an http.Handler for the endpoint's path
+// (polling and the WebSocket upgrade) and the set of live sessions.
+type Server struct {
+	cfg      config
+	upgrader websocket.Upgrader
+	onConn   func(*Session)
+
+	// mu guards sessions and closed. Lock order: Server.mu is never held
+	// while taking a Session's locks, and Session code takes Server.mu only
+	// with no session lock held.
+	mu       sync.Mutex
+	sessions map[string]*Session
+	closed   bool
+	wg       sync.WaitGroup // every goroutine and pending request of every session
+}
+
+// RequestInfo describes the handshake request of a session.
+type RequestInfo struct {
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+	Secure     bool // TLS
+	URL        string
+	Time       time.Time
+}
+
+// NewServer returns a Server for opts.
+func NewServer(opts Options) *Server {
+	s := &Server{cfg: newConfig(opts), sessions: make(map[string]*Session)}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &writeBufferPool,
+		// Node's ws server does not check Origin; CORS is the middleware's job.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error:       func(http.ResponseWriter, *http.Request, int, error) {},
+	}
+	return s
+}
+
+// writeBufferPool is shared by all connections: an idle WebSocket holds no
+// write buffer.
+var writeBufferPool sync.Pool
+
+// OnConnection sets the function called once per new session, before any of
+// its messages is delivered. Set it before serving.
+func (s *Server) OnConnection(fn func(*Session)) { s.onConn = fn }
+
+// SessionCount returns the number of live sessions.
+func (s *Server) SessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// Shutdown stops accepting requests, closes every session with reason
+// "forced close" (flushing what is queued) and waits until every session has
+// ended and all its goroutines have returned, or until ctx is done; then it
+// closes what is left at once and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	for _, sess := range s.stop() {
+		sess.Close(protocol.ReasonForcedClose)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close ends every session at once (reason "forced close", nothing flushed)
+// and waits for their goroutines. It is idempotent.
+func (s *Server) Close() {
+	s.stop()
+	s.mu.Lock()
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range all {
+		sess.end(protocol.ReasonForcedClose, closePacket)
+	}
+	s.wg.Wait()
+}
+
+// stop marks the server closed and returns the live sessions.
+func (s *Server) stop() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	return all
+}
+
+// track adds n to the WaitGroup unless the server is closed.
+func (s *Server) track(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(n)
+	return true
+}
+
+func (s *Server) lookup(id string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	s.mu.Unlock()
+}
+
+// ServeHTTP handles the endpoint: handshakes, polling GET/POST and WebSocket
+// upgrades, in Node's order (CORS middleware, then verify, then the
+// transport).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, s.cfg.path) {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	upgrade := websocket.IsWebSocketUpgrade(r)
+	h := w.Header()
+	if s.cfg.cors != nil {
+		var hdr http.Header
+		if upgrade {
+			hdr = make(http.Header)
+		} else {
+			hdr = h
+		}
+		if s.applyCORS(hdr, r) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if upgrade {
+			h = hdr
+		}
+	}
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	sid := q.Get("sid")
+	if err := s.verify(r, q, transport, sid, upgrade); err != nil {
+		s.cfg.logger.Debug("engine.io request rejected", "remote", r.RemoteAddr, "url", r.URL.String(), "err", err)
+		if upgrade {
+			abortUpgrade(w, *err)
+			return
+		}
+		writeError(w, *err)
+		return
+	}
+	if sid != "" {
+		sess := s.lookup(sid)
+		if sess == nil { // ended between verify and here
+			if upgrade {
+				abortUpgrade(w, protocol.ErrSessionIDUnknown)
+			} else {
+				writeError(w, protocol.ErrSessionIDUnknown)
+			}
+			return
+		}
+		if upgrade {
+			s.serveUpgrade(w, r, h, sess, transport)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			sess.servePoll(w, r)
+		case http.MethodPost:
+			sess.serveData(w, r)
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		return
+	}
+	s.handshake(w, r, h, q, transport, upgrade)
+}
+
+// verify is Node's Server.verify: transport, Origin, sid, method and
+// allowRequest checks. A nil result accepts the request.
+func (s *Server) verify(r *http.Request, q url.Values, transport, sid string, upgrade bool) *protocol.EngineError {
+	if !s.cfg.transportEnabled(transport) {
+		return &protocol.ErrTransportUnknown
+	}
+	if invalidHeaderValue(r.Header.Get("Origin")) {
+		return &protocol.ErrBadRequest
+	}
+	if sid != "" {
+		sess := s.lookup(sid)
+		if sess == nil {
+			return &protocol.ErrSessionIDUnknown
+		}
+		if !upgrade && sess.Transport() != transport {
+			return &protocol.ErrBadRequest
+		}
+		if protocol.ParseEIO(q.Get("EIO")) != sess.eio {
+			return &protocol.ErrBadRequest
+		}
+		return nil
+	}
+	if r.Method != http.MethodGet {
+		return &protocol.ErrBadHandshakeMethod
+	}
+	if transport == TransportWebSocket && !upgrade {
+		return &protocol.ErrBadRequest
+	}
+	if s.cfg.allowRequest != nil {
+		if err := s.cfg.allowRequest(r); err != nil {
+			e := protocol.ErrForbidden
+			if msg := err.Error(); msg != "" {
+				e.Message = msg
+			}
+			return &e
+		}
+	}
+	return nil
+}
+
+// invalidHeaderValue is Node's checkInvalidHeaderChar: only tab and
+// printable bytes (0x20-0x7e, 0x80-0xff) are allowed.
+func invalidHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\t' && (c < 0x20 || c == 0x7f) {
+			return true
+		}
+	}
+	return false
+}
+
+// handshake opens a session (Node's Server.handshake).
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, h http.Header, q url.Values, transport string, upgrade bool) {
+	eio := protocol.ParseEIO(q.Get("EIO"))
+	reject := func(e protocol.EngineError) {
+		if upgrade {
+			abortUpgrade(w, e)
+		} else {
+			writeError(w, e)
+		}
+	}
+	if eio == protocol.EIO3 && !s.cfg.allowEIO3 {
+		reject(protocol.ErrUnsupportedProtocol)
+		return
+	}
+	id := s.cfg.newID()
+	if id == "" {
+		reject(protocol.ErrBadRequest)
+		return
+	}
+	sess := newSession(s, id, eio, r, transport)
+	sess.b64 = q.Get("b64") != ""
+	if transport == TransportWebSocket {
+		s.handshakeWebSocket(w, r, h, sess)
+		return
+	}
+	if !s.register(sess) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	s.cfg.logger.Debug("engine.io session opened", "sid", id, "transport", transport, "eio", int(eio), "remote", r.RemoteAddr)
+	if s.onConn != nil {
+		s.onConn(sess)
+	}
+	sess.serveHandshakePoll(w, r)
+}
+
+// register adds sess to the live sessions unless the server is closed.
+func (s *Server) register(sess *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if _, dup := s.sessions[sess.id]; dup {
+		return false
+	}
+	s.sessions[sess.id] = sess
+	return true
+}
+
+// writeError writes Node's JSON error response (abortRequest).
+func writeError(w http.ResponseWriter, e protocol.EngineError) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // like JSON.stringify
+	_ = enc.Encode(e)        // cannot fail: an int and a string
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.HTTPStatus())
+	_, _ = w.Write(body)
+}
+
+// abortUpgrade answers a refused WebSocket upgrade the way Node does: a raw
+// HTTP/1.1 400 with the message as text, then the connection is destroyed.
+func abortUpgrade(w http.ResponseWriter, e protocol.EngineError) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		writeError(w, e)
+		return
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	msg := e.Message
+	_ = conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+	_, _ = brw.WriteString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
+		strconv.Itoa(len(msg)) + "\r\n\r\n" + msg)
+	_ = brw.Flush()
+}
