@@ -132,7 +132,9 @@ func InlineBinary(data json.RawMessage, attachments [][]byte) json.RawMessage {
 
 // ExtractBinary replaces each {"$binary":"<base64>"} object in data with a
 // placeholder and returns the decoded attachments in num order. Data
-// without any is returned unchanged.
+// without any is returned unchanged. Data that has both {"$binary":...}
+// values and literal placeholder objects is an error, since a peer would
+// take the placeholders for attachments.
 func ExtractBinary(data json.RawMessage) (json.RawMessage, [][]byte, error) {
 	if !bytes.Contains(data, []byte(`"$binary"`)) {
 		return data, nil, nil
@@ -140,6 +142,11 @@ func ExtractBinary(data json.RawMessage) (json.RawMessage, [][]byte, error) {
 	var atts [][]byte
 	var bad error
 	out := walkJSON(data, func(v []byte) ([]byte, bool) {
+		if _, ok := isPlaceholder(v); ok {
+			// A Node peer would swap an attachment in for it.
+			bad = fmt.Errorf("data mixes a placeholder object with \"$binary\" values")
+			return nil, true
+		}
 		if jsonKind(v) != '{' || !bytes.Contains(v, []byte(`"$binary"`)) {
 			return nil, false
 		}

@@ -150,11 +150,8 @@ func ParsePacket(b []byte, v EIO, l Limits) (Packet, error) {
 		return p, syntaxErr(0, "empty packet")
 	}
 	c := b[0]
-	if c < '0' || c > '9' {
+	if c < '0' || c > '6' {
 		return p, syntaxErr(0, "invalid packet type %s", quoteByte(c))
-	}
-	if c > '6' {
-		return p, syntaxErr(0, "unknown packet type %c", c)
 	}
 	p.Type = PacketType(c - '0')
 	i := 1
@@ -222,7 +219,12 @@ func checkPayload(p *Packet, v EIO, l Limits) error {
 	bad := func(msg string) error { return &PayloadError{Type: p.Type, Msg: msg} }
 	switch p.Type {
 	case PacketConnect:
+		// v5 (socket.io-parser 4.x): a plain object. v4 (3.x): typeof
+		// "object", so an array or null passes too.
 		if v == EIO4 && kind != 0 && kind != '{' {
+			return bad("CONNECT data must be an object")
+		}
+		if v == EIO3 && kind != 0 && kind != '{' && kind != '[' && kind != 'n' {
 			return bad("CONNECT data must be an object")
 		}
 	case PacketDisconnect:
@@ -251,7 +253,12 @@ func checkPayload(p *Packet, v EIO, l Limits) error {
 			return bad("ACK data must be an array")
 		}
 	case PacketConnectError:
-		if v == EIO4 && kind != '{' && kind != '"' {
+		// v5: a string or a plain object (or nothing); v4: typeof
+		// "string" or "object", which lets arrays and null through.
+		if v == EIO4 && kind != 0 && kind != '{' && kind != '"' {
+			return bad("CONNECT_ERROR data must be an object or a string")
+		}
+		if v == EIO3 && kind != 0 && kind != '{' && kind != '"' && kind != '[' && kind != 'n' {
 			return bad("CONNECT_ERROR data must be an object or a string")
 		}
 	}
