@@ -12,11 +12,11 @@ import (
 // fakeSession is a recording Engine.IO session: what the server sends goes
 // to a channel, what the test sends is fed to the conn's reader.
 type fakeSession struct {
-	id        string
-	eio       protocol.EIO
-	transport string
-	out       chan protocol.EnginePacket
-	done      chan struct{}
+	id         string
+	eio        protocol.EIO
+	transport  string
+	out        chan protocol.EnginePacket
+	done       chan struct{}
 	volatileOK bool
 
 	mu     sync.Mutex
@@ -26,9 +26,9 @@ type fakeSession struct {
 	readMu sync.Mutex // one reader at a time, like the engine
 }
 
-func (f *fakeSession) ID() string          { return f.id }
-func (f *fakeSession) EIO() protocol.EIO   { return f.eio }
-func (f *fakeSession) Transport() string   { return f.transport }
+func (f *fakeSession) ID() string        { return f.id }
+func (f *fakeSession) EIO() protocol.EIO { return f.eio }
+func (f *fakeSession) Transport() string { return f.transport }
 func (f *fakeSession) Send(msgs ...protocol.EnginePacket) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

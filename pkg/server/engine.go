@@ -1,0 +1,65 @@
+package server
+
+import (
+	"github.com/sio-dev/sio/pkg/server/engine"
+)
+
+// New returns a Server for opts. Register namespaces, middlewares and
+// handlers, then serve it (it is an http.Handler for Options.Path):
+//
+//	srv := server.New(server.Options{})
+//	srv.Of("/").OnConnection(func(s *server.Socket) { … })
+//	http.Handle("/socket.io/", srv)
+func New(opts Options) *Server {
+	s := newServer(opts)
+	o := s.opts
+	eo := engine.Options{
+		Path:           o.Path,
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		UpgradeTimeout: o.UpgradeTimeout,
+		MaxPayload:     o.MaxPayload,
+		Transports:     o.Transports,
+		AllowUpgrades:  o.AllowUpgrades,
+		AllowEIO3:      o.AllowEIO3,
+		AllowRequest:   o.AllowRequest,
+		SendQueue:      o.SendQueue,
+		Tap:            o.Tap,
+		Logger:         o.Logger,
+		NewID:          o.NewID,
+		Now:            o.Now,
+	}
+	if o.CORS != nil {
+		eo.CORS = &engine.CORS{
+			Origins:        o.CORS.Origins,
+			Credentials:    o.CORS.Credentials,
+			AllowedHeaders: o.CORS.AllowedHeaders,
+			MaxAge:         o.CORS.MaxAge,
+		}
+	}
+	eng := engine.NewServer(eo)
+	eng.OnConnection(s.onSession)
+	s.eng = eng
+	return s
+}
+
+// onSession attaches a new Engine.IO session; it runs before any of the
+// session's messages.
+func (s *Server) onSession(sess *engine.Session) {
+	r := sess.Request()
+	c := s.attach(sess, requestInfo{
+		Header:     r.Header,
+		Query:      r.Query,
+		RemoteAddr: r.RemoteAddr,
+		Secure:     r.Secure,
+		URL:        r.URL,
+		Time:       r.Time,
+	})
+	if c == nil {
+		return
+	}
+	sess.OnMessage(c.onMessage)
+	sess.OnClose(c.onClose)
+	sess.OnUpgrade(c.onUpgrade)
+	c.start()
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+func echoSetup(srv *Server) {
+	srv.Of("/").OnConnection(func(s *Socket) {
+		s.On("echo", func(e *Event) {
+			if e.WantsAck() {
+				_ = e.Ack(e.Values()...)
+				return
+			}
+			_ = s.Emit("echo", e.Values()...)
+		})
+	})
+}
+
+func TestWebSocketEchoAckBinary(t *testing.T) {
+	env := newEnv(t, Options{}, echoSetup)
+	c := env.dialWS("4")
+	c.connect("/")
+	c.write(`42["echo",1,"2",{"3":[true]}]`)
+	c.expect(`2["echo",1,"2",{"3":[true]}]`)
+	c.write(`421["echo","x"]`)
+	c.expect(`31["x"]`)
+	c.write(`451-["echo",{"_placeholder":true,"num":0}]`)
+	c.writeBinary([]byte{1, 2, 3})
+	c.expect(`51-["echo",{"_placeholder":true,"num":0}]`)
+	c.expect(`<bin:010203>`)
+}
+
+func TestPollingEchoAndUpgrade(t *testing.T) {
+	upgraded := make(chan string, 1)
+	env := newEnv(t, Options{OnUpgrade: func(s *Socket, tr string) { upgraded <- tr }}, echoSetup)
+	p := env.dialPolling("4")
+	if st, body := p.post("40"); st != 200 || body != "ok" {
+		t.Fatalf("POST %d %q", st, body)
+	}
+	_, body := p.get()
+	if !strings.HasPrefix(body, `40{"sid":"`) {
+		t.Fatalf("connect reply %q", body)
+	}
+	p.post(`42["echo","a"]` + "\x1e" + `423["echo","b"]`)
+	_, body = p.get()
+	if body != `42["echo","a"]`+"\x1e"+`433["b"]` {
+		t.Fatalf("got %q", body)
+	}
+
+	ws := env.dialWSQuery("EIO=4&transport=websocket&sid=" + p.sid)
+	ws.write("2probe")
+	if got := ws.readRaw(); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	ws.write("5")
+	if tr := <-upgraded; tr != "websocket" {
+		t.Fatal(tr)
+	}
+	ws.write(`42["echo","c"]`)
+	if got := ws.readRaw(); got != `42["echo","c"]` {
+		t.Fatalf("after upgrade %q", got)
+	}
+	infos := env.srv.Sockets()
+	if len(infos) != 1 || infos[0].Transport != "websocket" || infos[0].PacketsIn != 3 {
+		t.Fatalf("infos %+v", infos)
+	}
+}
+
+func TestEIO3OverWebSocket(t *testing.T) {
+	env := newEnv(t, Options{AllowEIO3: true}, func(srv *Server) {
+		srv.Of("/admin").OnConnection(func(s *Socket) {
+			s.On("hi", func(e *Event) { _ = e.Ack("ok", []byte{9}) })
+		})
+	})
+	c := env.dialWS("3")
+	c.expect("0")
+	c.write(`40/admin?token=abc,`)
+	c.expect("0/admin,")
+	c.write(`42/admin,1["hi"]`)
+	c.expect(`61-/admin,1["ok",{"_placeholder":true,"num":0}]`)
+	if got := c.readRaw(); got != "<bin:0409>" {
+		t.Fatalf("v3 binary frame %q", got)
+	}
+}
+
+func TestNamespacesAndAuthOverWebSocket(t *testing.T) {
+	env := newEnv(t, Options{}, func(srv *Server) {
+		srv.Of("/admin").Use(func(s *Socket) error {
+			var auth struct{ Token string }
+			_ = json.Unmarshal(s.Handshake().Auth, &auth)
+			if auth.Token != "secret" {
+				return &ConnectError{Message: "not authorized", Data: map[string]any{"reason": "bad token"}}
+			}
+			return nil
+		})
+	})
+	c := env.dialWS("4")
+	c.write(`40/admin,{"token":"bad"}`)
+	c.expect(`4/admin,{"message":"not authorized","data":{"reason":"bad token"}}`)
+	c.write(`40/admin,{"token":"secret"}`)
+	c.expectPrefix(`0/admin,{"sid":"`)
+	sids := env.srv.Of("/admin").SocketInfos()
+	if len(sids) != 1 {
+		t.Fatalf("sockets %v", sids)
+	}
+	if err := env.srv.Of("/admin").Emit("hello"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`2/admin,["hello"]`)
+}
+
+func TestShutdownReal(t *testing.T) {
+	env := newEnv(t, Options{}, nil)
+	c := env.dialWS("4")
+	c.connect("/")
+	if err := env.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClosed()
+	_ = protocol.EIO4
+}
