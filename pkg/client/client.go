@@ -1,0 +1,511 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// Client is one connection to a Socket.IO server (socket.io-client's
+// Manager) with the socket of the URL's namespace, and more namespaces
+// multiplexed on it with Of. It reconnects by itself after the connection
+// is lost, unless Options.NoReconnect.
+//
+// The methods On, OnAny, Emit, EmitVolatile and EmitWithAck act on the
+// URL's namespace (see Socket). All methods are safe for concurrent use,
+// except that Close must not be called from a handler (it waits for the
+// goroutine that runs handlers): call it from another goroutine.
+type Client struct {
+	opts    Options
+	rawURL  string
+	base    *url.URL
+	mainNsp string
+	main    *Socket
+
+	ctx    context.Context // canceled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the supervisor goroutine
+
+	stopOnce sync.Once
+	done     chan struct{} // closed when the client stops for good
+
+	// mu guards the fields below. Lock order: a Socket's mu may be held
+	// while taking Client.mu, never the reverse.
+	mu      sync.Mutex
+	link    *link // the live engine.io connection; nil while down
+	sockets map[string]*Socket
+	states  []func(State)
+	started bool
+	closed  bool
+	err     error // why the client stopped
+}
+
+// New prepares a client for rawURL without connecting, so that handlers
+// can be registered before the first packet arrives; Connect connects.
+// The URL's scheme is http, https, ws or wss; its path is the namespace
+// ("/" when empty), as in socket.io-client; its query is sent with every
+// request.
+func New(rawURL string, opts Options) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse url: %w", err)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("url %q: scheme must be http, https, ws or wss", rawURL)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("url %q: missing host", rawURL)
+	}
+	opts = opts.withDefaults()
+	q := url.Values{}
+	for k, v := range u.Query() {
+		q[k] = append(q[k], v...)
+	}
+	for k, v := range opts.Query {
+		q[k] = append(q[k], v...)
+	}
+	if opts.EIO == protocol.EIO3 {
+		// socket.io 2 has no CONNECT auth for "/": its middlewares read the
+		// handshake query.
+		for k, v := range authQuery(opts.Auth) {
+			q[k] = append(q[k], v...)
+		}
+	}
+	opts.Query = q
+	base := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		opts:    opts,
+		rawURL:  rawURL,
+		base:    base,
+		mainNsp: normalizeNamespace(u.Path),
+		ctx:     ctx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		sockets: make(map[string]*Socket),
+	}
+	c.main = c.Of(c.mainNsp)
+	return c, nil
+}
+
+// Dial connects to rawURL and its namespace and returns once the
+// namespace is connected: New then Connect. A handler registered after
+// Dial may miss events the server emits right after the connection; use
+// New, register, then Connect when that matters.
+func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
+	c, err := New(rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Connect opens the engine.io connection and connects the URL's namespace
+// (and any socket made with Of and connected before), returning when the
+// namespace is connected, refused (*ConnectError) or ctx is done. On
+// failure the client is closed. Connect may be called once.
+func (c *Client) Connect(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.started {
+		c.mu.Unlock()
+		return errors.New("client already connected")
+	}
+	c.started = true
+	c.mu.Unlock()
+	c.main.activate()
+	l, err := c.openLink(ctx)
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("connect %s: %w", c.rawURL, err)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		l.conn.Close()
+		return fmt.Errorf("connect %s: %w", c.rawURL, ErrClosed)
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go c.supervise(l)
+	if err := c.main.wait(ctx); err != nil {
+		c.Close()
+		return fmt.Errorf("connect %s: %w", c.rawURL, err)
+	}
+	return nil
+}
+
+// Socket returns the socket of the URL's namespace.
+func (c *Client) Socket() *Socket { return c.main }
+
+// Of returns the socket of namespace nsp on this connection, creating it
+// (not yet connected: register handlers, then call its Connect).
+func (c *Client) Of(nsp string) *Socket {
+	nsp = normalizeNamespace(nsp)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.sockets[nsp]; ok {
+		return s
+	}
+	s := newSocket(c, nsp)
+	c.sockets[nsp] = s
+	return s
+}
+
+// On registers a handler for event on the URL's namespace (Socket.On).
+func (c *Client) On(event string, h func(*Event)) { c.main.On(event, h) }
+
+// OnAny registers a handler for every event of the URL's namespace.
+func (c *Client) OnAny(h func(*Event)) { c.main.OnAny(h) }
+
+// Emit sends an event to the URL's namespace (Socket.Emit).
+func (c *Client) Emit(event string, args ...any) error { return c.main.Emit(event, args...) }
+
+// EmitVolatile sends an event that is dropped when it cannot be sent at once.
+func (c *Client) EmitVolatile(event string, args ...any) error {
+	return c.main.EmitVolatile(event, args...)
+}
+
+// EmitWithAck sends an event and waits for the server's acknowledgement.
+func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) (*Ack, error) {
+	return c.main.EmitWithAck(ctx, event, args...)
+}
+
+// OnState registers a handler for lifecycle events (connect, disconnect,
+// reconnection attempts...). Handlers run on the goroutine where the
+// change happens and must not block.
+func (c *Client) OnState(h func(State)) {
+	c.mu.Lock()
+	c.states = append(c.states, h)
+	c.mu.Unlock()
+}
+
+// SID returns the socket id of the URL's namespace, "" when not connected.
+func (c *Client) SID() string { return c.main.ID() }
+
+// EngineSID returns the engine.io session id, "" while disconnected.
+func (c *Client) EngineSID() string {
+	if l := c.currentLink(); l != nil {
+		return l.conn.SID()
+	}
+	return ""
+}
+
+// EIO returns the Engine.IO revision of the live connection (0 while
+// disconnected): how "auto" ended up.
+func (c *Client) EIO() protocol.EIO {
+	if l := c.currentLink(); l != nil {
+		return l.eio
+	}
+	return 0
+}
+
+// Transport returns "polling" or "websocket", "" while disconnected.
+func (c *Client) Transport() string {
+	if l := c.currentLink(); l != nil {
+		return l.conn.Transport()
+	}
+	return ""
+}
+
+// Flush waits until everything emitted before the call has been written
+// to the network, or ctx is done.
+func (c *Client) Flush(ctx context.Context) error {
+	l := c.currentLink()
+	if l == nil {
+		return ErrNotConnected
+	}
+	return l.conn.Flush(ctx)
+}
+
+// Done is closed when the client stops for good: after Close, or when the
+// connection is lost and reconnection is off or gave up. Err says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the client stopped, nil while it runs.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close disconnects every namespace, closes the connection and waits
+// until every goroutine of the client has ended. It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	c.stop(ErrClosed)
+	return nil
+}
+
+// stop records why the client stopped and closes done, once.
+func (c *Client) stop(err error) {
+	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		c.err = err
+		socks := c.socketList()
+		c.mu.Unlock()
+		for _, s := range socks {
+			s.onStop(err)
+		}
+		close(c.done)
+	})
+}
+
+func (c *Client) currentLink() *link {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.link
+}
+
+// socketList returns the sockets; c.mu must be held.
+func (c *Client) socketList() []*Socket {
+	out := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (c *Client) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *Client) emitState(st State) {
+	c.mu.Lock()
+	hs := c.states
+	c.mu.Unlock()
+	c.opts.Logger.Debug("sio client", "state", st.String())
+	for _, h := range hs {
+		h(st)
+	}
+}
+
+// openLink dials an engine.io connection, installs it and sends the
+// CONNECT of every active socket.
+func (c *Client) openLink(ctx context.Context) (*link, error) {
+	l := newLink(c)
+	cfg := engineConfig{
+		Path:      c.opts.Path,
+		Transport: c.opts.Transport,
+		EIO:       c.opts.EIO,
+		Header:    c.opts.Header,
+		Query:     c.opts.Query,
+		TLSConfig: c.opts.TLSConfig,
+		Proxy:     c.opts.Proxy,
+		OnMessage: l.onMessage,
+		OnClose:   l.onClose,
+		OnUpgrade: func(transport string) {
+			c.emitState(State{Kind: StateUpgrade, Transport: transport})
+		},
+		Logger: c.opts.Logger,
+	}
+	if c.opts.Tap != nil {
+		cfg.Tap = func(t protocol.Trace) {
+			t.SID = c.main.ID()
+			c.opts.Tap(t)
+		}
+	}
+	conn, err := c.opts.dial(ctx, c.base, cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.conn, l.eio = conn, conn.EIO()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		conn.Close()
+		return nil, ErrClosed
+	}
+	c.link = l
+	socks := c.socketList()
+	c.mu.Unlock()
+	c.emitState(State{Kind: StateOpen, SID: conn.SID(), Transport: conn.Transport(), EIO: l.eio})
+	for _, s := range socks {
+		s.onOpen(l)
+	}
+	l.makeReady()
+	return l, nil
+}
+
+// supervise watches the live connection, and reconnects when it is lost.
+func (c *Client) supervise(l *link) {
+	defer c.wg.Done()
+	for {
+		reason, err := c.waitLink(l)
+		c.mu.Lock()
+		if c.link == l {
+			c.link = nil
+		}
+		socks := c.socketList()
+		c.mu.Unlock()
+		reconnect := !c.opts.NoReconnect && c.ctx.Err() == nil
+		for _, s := range socks {
+			s.onLinkLost(l, reason, reconnect)
+		}
+		c.emitState(State{Kind: StateClose, Reason: reason, Err: err})
+		if c.ctx.Err() != nil {
+			c.stop(ErrClosed)
+			return
+		}
+		if !reconnect {
+			if err != nil {
+				c.stop(fmt.Errorf("connection lost: %w: %w", reason, err))
+			} else {
+				c.stop(fmt.Errorf("connection lost: %w", reason))
+			}
+			return
+		}
+		if l = c.reconnect(); l == nil {
+			return
+		}
+	}
+}
+
+// closeGrace bounds how long Close waits for the last packets to be
+// written before closing the transport.
+const closeGrace = time.Second
+
+// waitLink returns when l has ended, closing it on a protocol error or on
+// Close.
+func (c *Client) waitLink(l *link) (protocol.DisconnectReason, error) {
+	select {
+	case ci := <-l.closed:
+		return ci.reason, ci.err
+	case perr := <-l.kill:
+		c.opts.Logger.Warn("sio client: closing the connection", "err", perr)
+		l.conn.Close()
+		return protocol.ReasonParseError, perr
+	case <-c.ctx.Done():
+		for _, s := range c.socketSnapshot() {
+			s.sendDisconnectOnClose(l)
+		}
+		fctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		_ = l.conn.Flush(fctx)
+		cancel()
+		l.conn.Close()
+		return protocol.ReasonIOClientDisconnect, nil
+	case <-l.conn.Done():
+		select {
+		case ci := <-l.closed:
+			return ci.reason, ci.err
+		case <-time.After(100 * time.Millisecond):
+			return protocol.ReasonTransportClose, nil
+		}
+	}
+}
+
+func (c *Client) socketSnapshot() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socketList()
+}
+
+// reconnect tries to open a new connection with socket.io-client's
+// backoff, reporting each attempt. It returns nil when it gives up or the
+// client is closed, after stopping the client.
+func (c *Client) reconnect() *link {
+	b := backoff{min: c.opts.ReconnectDelay, max: c.opts.ReconnectDelayMax, factor: c.opts.RandomizationFactor, rand: c.opts.rand}
+	for attempt := 1; ; attempt++ {
+		if c.opts.ReconnectAttempts > 0 && attempt > c.opts.ReconnectAttempts {
+			c.emitState(State{Kind: StateReconnectFailed, Attempt: attempt - 1})
+			c.stop(fmt.Errorf("reconnection failed after %d attempts", attempt-1))
+			return nil
+		}
+		t := time.NewTimer(b.duration(attempt - 1))
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			c.stop(ErrClosed)
+			return nil
+		}
+		c.emitState(State{Kind: StateReconnectAttempt, Attempt: attempt})
+		ctx, cancel := context.WithTimeout(c.ctx, c.opts.ConnectTimeout)
+		l, err := c.openLink(ctx)
+		cancel()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				c.stop(ErrClosed)
+				return nil
+			}
+			c.emitState(State{Kind: StateReconnectError, Attempt: attempt, Err: err})
+			continue
+		}
+		c.emitState(State{Kind: StateReconnect, Attempt: attempt})
+		return l
+	}
+}
+
+// tapSocket reports a Socket.IO packet to the Tap.
+func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) {
+	if c.opts.Tap == nil {
+		return
+	}
+	raw := make([][]byte, 0, 1+len(p.Attachments))
+	raw = append(raw, protocol.AppendPacket(nil, p))
+	raw = append(raw, p.Attachments...)
+	c.opts.Tap(protocol.Trace{
+		Time:      c.opts.Now(),
+		Dir:       dir,
+		Layer:     protocol.LayerSocket,
+		EngineSID: l.conn.SID(),
+		SID:       c.main.ID(),
+		Transport: l.conn.Transport(),
+		EIO:       l.eio,
+		Packet:    *p,
+		Raw:       raw,
+	})
+}
+
+func normalizeNamespace(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// authQuery turns a JSON object into query parameters: strings as they
+// are, other values as JSON (socket.io 2 carries auth in queries).
+func authQuery(auth []byte) url.Values {
+	if len(bytes.TrimSpace(auth)) == 0 {
+		return nil
+	}
+	m, err := objectFields(auth)
+	if err != nil {
+		return nil
+	}
+	q := url.Values{}
+	for k, v := range m {
+		var s string
+		if jsonString(v, &s) {
+			q.Set(k, s)
+		} else {
+			q.Set(k, string(v))
+		}
+	}
+	return q
+}

@@ -1,0 +1,31 @@
+package client
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/sio-dev/sio/pkg/client/engine"
+)
+
+// dialEngine opens a real Engine.IO connection with pkg/client/engine.
+func dialEngine(ctx context.Context, base *url.URL, cfg engineConfig) (engineConn, error) {
+	conn, err := engine.Dial(ctx, base, engine.Options{
+		Path:      cfg.Path,
+		Transport: cfg.Transport,
+		EIO:       cfg.EIO,
+		Header:    cfg.Header,
+		Query:     cfg.Query,
+		TLSConfig: cfg.TLSConfig,
+		Proxy:     cfg.Proxy,
+		MaxQueue:  cfg.MaxQueue,
+		OnMessage: cfg.OnMessage,
+		OnClose:   cfg.OnClose,
+		OnUpgrade: cfg.OnUpgrade,
+		Tap:       cfg.Tap,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}

@@ -1,0 +1,93 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned by operations on a Client after Close, or after
+	// it gave up reconnecting.
+	ErrClosed = errors.New("client closed")
+	// ErrNotConnected is returned by EmitWithAck when its namespace is not
+	// connected and the emit cannot be buffered, and completes pending acks
+	// when the connection is lost.
+	ErrNotConnected = errors.New("not connected")
+	// ErrReservedEvent refuses an emit of a name Socket.IO reserves
+	// ("connect", "disconnect", ...; PROTOCOL.md §2.8) unless
+	// Options.AllowReservedEvents is set.
+	ErrReservedEvent = errors.New("reserved event name")
+	// ErrBufferFull means a socket's buffer of packets waiting for the
+	// connection is full (Options.MaxBuffer).
+	ErrBufferFull = errors.New("send buffer full")
+)
+
+// ConnectError is a namespace's CONNECT_ERROR (Socket.IO v5) or ERROR (v4)
+// reply: the server refused the CONNECT, usually in a middleware. The
+// engine.io connection stays open (PROTOCOL.md §2.4).
+type ConnectError struct {
+	Namespace string
+	// Message is the error's message: v5's "message" field, or a v4
+	// server's string payload.
+	Message string
+	// Data is the error's "data" field (v5), or a v4 server's object
+	// payload; nil when absent.
+	Data json.RawMessage
+}
+
+func (e *ConnectError) Error() string {
+	msg := "CONNECT_ERROR: " + e.Message
+	if len(e.Data) > 0 {
+		msg += " " + string(e.Data)
+	}
+	return msg
+}
+
+// parseConnectError reads a CONNECT_ERROR payload: v5 {"message","data"};
+// v4 a string, or any JSON value (socket.io 2 sends err.data).
+func parseConnectError(nsp string, data json.RawMessage) *ConnectError {
+	e := &ConnectError{Namespace: nsp}
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		e.Message = s
+		return e
+	}
+	var obj struct {
+		Message *string         `json:"message"`
+		Data    json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(data, &obj) == nil && obj.Message != nil {
+		e.Message = *obj.Message
+		e.Data = obj.Data
+		return e
+	}
+	e.Message = "refused"
+	if len(data) > 0 {
+		e.Data = data
+	}
+	return e
+}
+
+// ProtocolError is a violation of the protocol by the server: a packet
+// that does not parse or breaks the rules. The client closes the
+// connection with reason "parse error" and, when configured, reconnects.
+type ProtocolError struct {
+	Err error
+}
+
+func (e *ProtocolError) Error() string { return "protocol error: " + e.Err.Error() }
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// DisconnectError completes the acks still pending when a socket
+// disconnects; Reason is Node's reason string.
+type DisconnectError struct {
+	Namespace string
+	Reason    string
+}
+
+func (e *DisconnectError) Error() string {
+	return fmt.Sprintf("disconnected from %s: %s", e.Namespace, e.Reason)
+}
+
+func (e *DisconnectError) Is(target error) bool { return target == ErrNotConnected }
