@@ -263,3 +263,32 @@ func q(kv ...string) string {
 	}
 	return v.Encode()
 }
+
+// blockingBody is a request body written piece by piece.
+type blockingBody struct {
+	data chan []byte
+	cur  []byte
+}
+
+type blockingWriter struct{ b *blockingBody }
+
+func newBlockingBody() (*blockingBody, blockingWriter) {
+	b := &blockingBody{data: make(chan []byte, 1)}
+	return b, blockingWriter{b}
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	if len(b.cur) == 0 {
+		d, ok := <-b.data
+		if !ok {
+			return 0, io.EOF
+		}
+		b.cur = d
+	}
+	n := copy(p, b.cur)
+	b.cur = b.cur[n:]
+	return n, nil
+}
+
+func (w blockingWriter) write(s string) { w.b.data <- []byte(s) }
+func (w blockingWriter) close()         { close(w.b.data) }

@@ -99,6 +99,9 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		wake := s.wake
 		s.mu.Unlock()
+		if hook := s.srv.testHookPollWait; hook != nil {
+			hook(s)
+		}
 		select {
 		case <-wake:
 		case <-s.done:
@@ -245,6 +248,9 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
+	if hook := s.srv.testHookPostRead; hook != nil {
+		hook(s)
+	}
 	bp := getBuf()
 	defer putBuf(bp)
 	body, err := readBody(*bp, r.Body, s.srv.cfg.maxPayload)

@@ -38,6 +38,15 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 	wg       sync.WaitGroup // every goroutine and pending request of every session
+
+	// testHookPollWait, when set, runs each time a polling GET starts
+	// waiting for data.
+	testHookPollWait func(*Session)
+	// testHookPostRead, when set, runs when a POST starts reading its body.
+	testHookPostRead func(*Session)
+	// testHookWriterIdle, when set, runs each time a WebSocket writer
+	// starts waiting for packets.
+	testHookWriterIdle func(*Session)
 }
 
 // RequestInfo describes the handshake request of a session.

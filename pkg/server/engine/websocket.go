@@ -341,6 +341,9 @@ func (s *Session) writeLoop(c *websocket.Conn) {
 			s.writing = false
 			wake := s.wake
 			s.mu.Unlock()
+			if hook := s.srv.testHookWriterIdle; hook != nil {
+				hook(s)
+			}
 			select {
 			case <-wake:
 			case <-s.done:
