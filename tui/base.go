@@ -1,0 +1,431 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// SaveFunc writes the recorded traces, oldest first, to the file at path,
+// as JSON lines in the CLI.md schema. cmd/sio builds it on internal/render
+// so the schema lives in one place. It runs in a command goroutine.
+type SaveFunc func(path string, traces []protocol.Trace) error
+
+// pane names what has the keyboard.
+type pane uint8
+
+const (
+	paneLog pane = iota
+	paneInspector
+	paneComposer
+	paneSockets
+	paneRooms
+)
+
+// base is what the client session and the server dashboard share: the
+// feed, the log, the inspector, the composer, the prompt, the status and
+// help lines.
+type base struct {
+	c       Common
+	ctx     context.Context
+	feed    *Feed
+	batch   int
+	now     func() time.Time
+	loc     *time.Location
+	save    SaveFunc
+	timeout time.Duration
+	histFile string
+	logger  *slog.Logger
+
+	log    *logView
+	insp   *inspector
+	comp   *composer
+	prompt *prompt
+	help   help.Model
+
+	focus     pane
+	lastFocus pane // where esc from the composer returns
+	zoom      bool
+	showHelp  bool
+	status    string
+	statusErr bool
+	dropped   uint64
+	closed    bool
+
+	mode         layoutMode
+	areaW, areaH int
+}
+
+// baseOptions are the options both entry points share.
+type baseOptions struct {
+	feed        *Feed
+	capacity    int
+	now         func() time.Time
+	loc         *time.Location
+	save        SaveFunc
+	timeout     time.Duration
+	historyFile string
+	history     []HistoryItem
+	logger      *slog.Logger
+	verbose     bool
+	server      bool
+}
+
+// DefaultTimeout bounds each action (emit with ack, open a namespace...).
+const DefaultTimeout = 10 * time.Second
+
+func newBase(ctx context.Context, c Common, o baseOptions) base {
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.loc == nil {
+		o.loc = time.Local
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	b := base{
+		c: c, ctx: ctx, feed: o.feed, batch: defaultBatch, now: o.now, loc: o.loc,
+		save: o.save, timeout: o.timeout, histFile: o.historyFile, logger: o.logger,
+		log:    newLogView(c, o.capacity, o.server, o.loc),
+		insp:   newInspector(c, o.loc),
+		comp:   newComposer(c, o.history),
+		prompt: newPrompt(c),
+		help:   help.New(),
+	}
+	b.log.showEngine = o.verbose
+	b.log.focused = true
+	b.help.Styles = c.Styles.Help
+	return b
+}
+
+// listen returns the command that reads the next batch from the feed.
+func (b *base) listen() tea.Cmd {
+	if b.feed == nil || b.closed {
+		return nil
+	}
+	return waitEvents(b.ctx, b.feed.ch, b.batch)
+}
+
+func (b *base) setStatus(s string, isErr bool) { b.status, b.statusErr = s, isErr }
+
+// syncInspector points the inspector at the selected entry.
+func (b *base) syncInspector() {
+	e := b.log.selected()
+	var pair *entry
+	if e != nil && e.pair != 0 {
+		pair = b.log.bySeq(e.pair)
+	}
+	b.insp.show(e, pair)
+}
+
+func (b *base) setFocus(p pane) {
+	if p != paneComposer {
+		b.comp.blur()
+	}
+	b.focus = p
+	b.log.focused = p == paneLog
+	b.insp.focused = p == paneInspector
+}
+
+// withTimeout derives a context for one action.
+func (b *base) withTimeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, b.timeout)
+}
+
+// savedMsg reports a saved log.
+type savedMsg struct {
+	path string
+	n    int
+}
+
+func (b *base) saveCmd(path string) tea.Cmd {
+	if b.save == nil {
+		b.setStatus("saving is not available", true)
+		return nil
+	}
+	traces := b.log.snapshot()
+	save := b.save
+	return func() tea.Msg {
+		if err := save(path, traces); err != nil {
+			return errMsg{op: "save " + path, err: err}
+		}
+		return savedMsg{path: path, n: len(traces)}
+	}
+}
+
+func (b *base) defaultSavePath() string {
+	return "sio-" + b.now().In(b.loc).Format("20060102-150405") + ".jsonl"
+}
+
+// historyCmd persists one composer entry.
+func (b *base) historyCmd(it HistoryItem) tea.Cmd {
+	if b.histFile == "" {
+		return nil
+	}
+	path := b.histFile
+	return func() tea.Msg {
+		if err := appendHistory(path, it); err != nil {
+			return errMsg{op: "save history", err: err}
+		}
+		return nil
+	}
+}
+
+// handleShared handles the messages both models treat alike. It reports
+// whether msg was consumed.
+func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case sourceClosedMsg:
+		b.closed = true
+		b.setStatus("the session ended; q quits", true)
+		return nil, true
+	case savedMsg:
+		b.setStatus("saved "+strconv.Itoa(msg.n)+" packets to "+msg.path, false)
+		return nil, true
+	case errMsg:
+		b.logger.Warn("tui action", "op", msg.op, "err", msg.err)
+		b.setStatus(msg.Error(), true)
+		return nil, true
+	case statusMsg:
+		b.setStatus(string(msg), false)
+		return nil, true
+	}
+	return nil, false
+}
+
+// handlePrompt handles a key while the prompt is open; apply is called
+// with the value on enter.
+func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value string) tea.Cmd) tea.Cmd {
+	switch k.String() {
+	case "enter":
+		kind, v := b.prompt.kind, strings.TrimSpace(b.prompt.input.Value())
+		b.prompt.close()
+		return apply(kind, v)
+	case "esc":
+		if b.prompt.kind == promptFilter {
+			b.log.setFilter("")
+		}
+		b.prompt.close()
+		return nil
+	}
+	if b.prompt.kind == promptConfirm {
+		v := k.String()
+		b.prompt.close()
+		if v == "y" || v == "Y" {
+			return apply(promptConfirm, "y")
+		}
+		b.setStatus("cancelled", false)
+		return nil
+	}
+	cmd := b.prompt.Update(k)
+	if b.prompt.kind == promptFilter {
+		b.log.setFilter(b.prompt.input.Value())
+	}
+	return cmd
+}
+
+// handleLogKeys handles the keys common to the log views when nothing is
+// being typed. It reports whether k was consumed.
+func (b *base) handleLogKeys(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	keys := b.c.Keys
+	switch {
+	case key.Matches(k, keys.Filter):
+		return b.prompt.open(promptFilter, "filter › ", b.log.filter), true
+	case key.Matches(k, keys.Pause):
+		b.log.togglePause()
+		return nil, true
+	case key.Matches(k, keys.Clear):
+		b.log.clear()
+		b.setStatus("log cleared", false)
+		return nil, true
+	case key.Matches(k, keys.Engine):
+		b.log.toggleEngine()
+		if b.log.showEngine {
+			b.setStatus("showing Engine.IO packets", false)
+		} else {
+			b.setStatus("hiding Engine.IO packets", false)
+		}
+		return nil, true
+	case key.Matches(k, keys.Save):
+		return b.prompt.open(promptSave, "save log to › ", b.defaultSavePath()), true
+	case key.Matches(k, keys.Zoom):
+		b.zoom = !b.zoom
+		return nil, true
+	}
+	if b.focus == paneInspector {
+		if key.Matches(k, keys.Back) {
+			b.setFocus(paneLog)
+			return nil, true
+		}
+		return b.insp.Update(k), true
+	}
+	if b.focus == paneLog {
+		if key.Matches(k, keys.Select) {
+			if b.log.selected() != nil {
+				if b.log.follow {
+					b.log.move(0)
+				}
+				b.setFocus(paneInspector)
+			}
+			return nil, true
+		}
+		if key.Matches(k, keys.Back) && b.log.filter != "" {
+			b.log.setFilter("")
+			return nil, true
+		}
+		return b.log.Update(k), true
+	}
+	return nil, false
+}
+
+// layoutMode is how the log and the inspector share their area.
+type layoutMode uint8
+
+const (
+	layoutStacked layoutMode = iota
+	layoutSide
+	layoutLogOnly
+	layoutInspectorOnly
+)
+
+// sizeLogAndInspector sizes the log and the inspector for an area of
+// width×height (title lines included): side by side on a wide screen,
+// stacked otherwise, or only the focused one when zoomed or short. It is
+// called from Update, so View only renders.
+func (b *base) sizeLogAndInspector(width, height int) {
+	b.areaW, b.areaH = width, height
+	switch {
+	case b.zoom && b.focus == paneInspector:
+		b.mode = layoutInspectorOnly
+		b.insp.SetSize(width, height-1)
+	case b.zoom || height < 4:
+		b.mode = layoutLogOnly
+		b.log.SetSize(width, height-1)
+	case width >= 110:
+		b.mode = layoutSide
+		lw := width * 55 / 100
+		b.log.SetSize(lw, height-1)
+		b.insp.SetSize(width-lw-1, height-1)
+	default:
+		b.mode = layoutStacked
+		lh := (height - 2) * 55 / 100
+		b.log.SetSize(width, lh)
+		b.insp.SetSize(width, height-2-lh)
+	}
+}
+
+// logAndInspector renders the area sized by sizeLogAndInspector.
+func (b *base) logAndInspector() string {
+	st := b.c.Styles
+	width, height := b.areaW, b.areaH
+	title := func(focused bool, w int, parts []string) string {
+		s := st.Title
+		if focused {
+			s = st.TitleFocused
+		}
+		return titleLine(s, w, parts...)
+	}
+	if height < 2 {
+		return block(nil, width, height)
+	}
+	logPane := func(w int) string {
+		return title(b.focus == paneLog, w, b.log.title()) + "\n" + b.log.View()
+	}
+	inspPane := func(w int) string {
+		return title(b.focus == paneInspector, w, b.insp.title()) + "\n" + b.insp.View()
+	}
+	switch b.mode {
+	case layoutInspectorOnly:
+		return inspPane(width)
+	case layoutLogOnly:
+		return logPane(width)
+	case layoutSide:
+		lw := b.log.c.Width
+		return sideBySide(logPane(lw), inspPane(width-lw-1), lw, width-lw-1, height)
+	}
+	return logPane(width) + "\n" + inspPane(width)
+}
+
+// statusLine renders the prompt, or the status message with the drop count.
+func (b *base) statusLine(width int) string {
+	if b.prompt.active() {
+		return b.prompt.View()
+	}
+	st := b.c.Styles
+	right := ""
+	if b.dropped > 0 {
+		right = st.Error.Render(fmt.Sprintf("dropped %d", b.dropped))
+	}
+	left := clean(b.status)
+	if b.statusErr {
+		left = st.Error.Render(left)
+	} else {
+		left = st.Status.Render(left)
+	}
+	rw := len(fmt.Sprintf("dropped %d", b.dropped))
+	if right == "" {
+		return fit(left, width)
+	}
+	return fit(left, max(width-rw-1, 0)) + " " + right
+}
+
+// helpLine renders the short help for what has focus.
+func (b *base) helpLine(width int, bindings []key.Binding) string {
+	b.help.SetWidth(width)
+	return fit(b.help.ShortHelpView(bindings), width)
+}
+
+// fullHelp renders the full help screen.
+func (b *base) fullHelp(width, height int, groups [][]key.Binding) string {
+	b.help.SetWidth(width)
+	b.help.ShowAll = true
+	// Wrap the columns into rows of groups that fit the width.
+	var out []string
+	var row [][]key.Binding
+	flush := func() {
+		if len(row) > 0 {
+			out = append(out, strings.Split(b.help.FullHelpView(row), "\n")...)
+			out = append(out, "")
+			row = nil
+		}
+	}
+	used := 0
+	for _, g := range groups {
+		w := groupWidth(g) + 4
+		if used+w > width && len(row) > 0 {
+			flush()
+			used = 0
+		}
+		row = append(row, g)
+		used += w
+	}
+	flush()
+	out = append([]string{b.c.Styles.TitleFocused.Render("Keys"), ""}, out...)
+	return block(out, width, height)
+}
+
+func groupWidth(g []key.Binding) int {
+	kw, dw := 0, 0
+	for _, b := range g {
+		h := b.Help()
+		kw = max(kw, len([]rune(h.Key)))
+		dw = max(dw, len([]rune(h.Desc)))
+	}
+	return kw + 1 + dw
+}

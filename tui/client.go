@@ -1,0 +1,607 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// ClientSession is what the client session UI needs from a Socket.IO
+// client connection. cmd/sio adapts pkg/client to it; tests pass a fake.
+// Every method may be called from any goroutine and must honour ctx.
+type ClientSession interface {
+	// Emit sends event with args on namespace nsp. Args are raw JSON;
+	// binary attachments are in attachments and the args hold
+	// {"_placeholder":true,"num":N} objects for them (protocol.Deconstruct's
+	// shape). With ack it waits for the acknowledgement and returns it.
+	Emit(ctx context.Context, nsp, event string, args []json.RawMessage, attachments [][]byte, ack bool) (Ack, error)
+	// AnswerAck sends the ACK for the request with id that the server made
+	// on nsp (an incoming event that asked for an acknowledgement).
+	AnswerAck(ctx context.Context, nsp string, id uint64, args []json.RawMessage, attachments [][]byte) error
+	// OpenNamespace connects another namespace on the same connection
+	// (socket.io-client's Manager.socket(nsp)); auth may be nil.
+	OpenNamespace(ctx context.Context, nsp string, auth json.RawMessage) error
+	// Close disconnects every namespace and the connection.
+	Close() error
+}
+
+// Ack is an acknowledgement's arguments, shaped like Emit's.
+type Ack struct {
+	Args        []json.RawMessage
+	Attachments [][]byte
+}
+
+// ClientOptions configure RunClient. Session and Feed are required.
+type ClientOptions struct {
+	Session ClientSession
+	// Feed carries traces and status events from the session. Closing it
+	// tells the UI the session ended.
+	Feed *Feed
+	// URL is shown in the header.
+	URL string
+	// Namespaces opened at start; default "/".
+	Namespaces []string
+	// HistoryFile keeps the composer history across runs (JSON lines);
+	// empty means no persistence.
+	HistoryFile string
+	// Save writes the log when the user asks; nil disables saving.
+	Save SaveFunc
+	// Timeout bounds each action: an emit waiting for its ack, opening a
+	// namespace, answering an ack. Default DefaultTimeout.
+	Timeout time.Duration
+	// LogCapacity is how many packets the log keeps. Default DefaultLogCapacity.
+	LogCapacity int
+	// Verbose shows Engine.IO packets from the start (the v key toggles).
+	Verbose bool
+	// AutoAck answers the server's ack requests at once with the event's
+	// own arguments (the A key toggles).
+	AutoAck bool
+	// Color enables colours; false gives plain output (NO_COLOR).
+	Color bool
+	// Now and Location are the clock and the zone times are shown in;
+	// defaults time.Now and time.Local. Tests pin them.
+	Now      func() time.Time
+	Location *time.Location
+	// Logger receives diagnostics; nil discards. While the UI owns the
+	// terminal it must not write to it: log to a file.
+	Logger *slog.Logger
+	// ProgramOptions are extra bubbletea options, for tests: tea.WithInput,
+	// tea.WithOutput, tea.WithWindowSize.
+	ProgramOptions []tea.ProgramOption
+}
+
+// nsState is one namespace of the client connection.
+type nsState struct {
+	name      string
+	sid       string
+	connected bool
+	note      string // why it is not connected
+}
+
+// clientModel is the root model of `sio connect`.
+type clientModel struct {
+	base
+	session ClientSession
+	url     string
+
+	state     ConnState
+	attempt   int
+	reason    string
+	transport string
+	eio       protocol.EIO
+	upgraded  time.Time
+	rtt       time.Duration
+
+	nsps    []nsState
+	cur     int
+	autoAck bool
+}
+
+func newClientModel(ctx context.Context, c Common, o ClientOptions, history []HistoryItem) *clientModel {
+	m := &clientModel{
+		base: newBase(ctx, c, baseOptions{
+			feed: o.Feed, capacity: o.LogCapacity, now: o.Now, loc: o.Location, save: o.Save,
+			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
+			verbose: o.Verbose,
+		}),
+		session: o.Session,
+		url:     o.URL,
+		autoAck: o.AutoAck,
+	}
+	nsps := o.Namespaces
+	if len(nsps) == 0 {
+		nsps = []string{"/"}
+	}
+	for _, n := range nsps {
+		m.addNsp(n)
+	}
+	m.comp.nsp = m.nsps[0].name
+	m.layout()
+	return m
+}
+
+func (m *clientModel) addNsp(name string) *nsState {
+	for i := range m.nsps {
+		if m.nsps[i].name == name {
+			return &m.nsps[i]
+		}
+	}
+	m.nsps = append(m.nsps, nsState{name: name, note: "connecting"})
+	return &m.nsps[len(m.nsps)-1]
+}
+
+func (m *clientModel) Init() tea.Cmd { return m.listen() }
+
+// emitDoneMsg is the result of an emit.
+type emitDoneMsg struct {
+	nsp, event string
+	ack        bool
+	res        Ack
+	rtt        time.Duration
+	err        error
+}
+
+// ackSentMsg is the result of answering an ack request.
+type ackSentMsg struct {
+	nsp  string
+	id   uint64
+	auto bool
+	err  error
+}
+
+// nspOpenedMsg is the result of opening a namespace.
+type nspOpenedMsg struct {
+	nsp string
+	err error
+}
+
+func (m *clientModel) emitCmd(nsp, event string, args []json.RawMessage, atts [][]byte, ack bool) tea.Cmd {
+	s, now := m.session, m.now
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		start := now()
+		res, err := s.Emit(ctx, nsp, event, args, atts, ack)
+		return emitDoneMsg{nsp: nsp, event: event, ack: ack, res: res, rtt: now().Sub(start), err: err}
+	}
+}
+
+func (m *clientModel) answerCmd(k ackKey, args []json.RawMessage, atts [][]byte, auto bool) tea.Cmd {
+	s := m.session
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		err := s.AnswerAck(ctx, k.nsp, k.id, args, atts)
+		return ackSentMsg{nsp: k.nsp, id: k.id, auto: auto, err: err}
+	}
+}
+
+func (m *clientModel) openCmd(nsp string) tea.Cmd {
+	s := m.session
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		return nspOpenedMsg{nsp: nsp, err: s.OpenNamespace(ctx, nsp, nil)}
+	}
+}
+
+func (m *clientModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.syncInspector()
+	m.layout()
+	return m, cmd
+}
+
+func (m *clientModel) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.handleShared(msg); ok {
+		return cmd
+	}
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		return nil
+	case eventsMsg:
+		cmds := m.ingest(msg.events)
+		return tea.Batch(append(cmds, m.listen())...)
+	case sendMsg:
+		if msg.answer != nil {
+			return m.answerCmd(*msg.answer, msg.args, msg.atts, false)
+		}
+		m.setStatus("sending "+strconv.Quote(msg.event)+" on "+msg.nsp, false)
+		return tea.Batch(m.emitCmd(msg.nsp, msg.event, msg.args, msg.atts, msg.ack),
+			m.historyCmd(HistoryItem{Namespace: msg.nsp, Event: msg.event, Args: msg.text, Ack: msg.ack}))
+	case emitDoneMsg:
+		switch {
+		case msg.err != nil:
+			m.setStatus("emit "+strconv.Quote(msg.event)+": "+msg.err.Error(), true)
+		case msg.ack:
+			args := string(protocol.InlineBinary(protocol.AppendArray(nil, msg.res.Args...), msg.res.Attachments))
+			m.setStatus("ack for "+strconv.Quote(msg.event)+" after "+fmtRTT(msg.rtt)+": "+args, false)
+		default:
+			m.setStatus("sent "+strconv.Quote(msg.event)+" on "+msg.nsp, false)
+		}
+		return nil
+	case ackSentMsg:
+		switch {
+		case msg.err != nil:
+			m.setStatus("answer ack "+strconv.FormatUint(msg.id, 10)+": "+msg.err.Error(), true)
+		case !msg.auto:
+			m.setStatus("answered ack "+strconv.FormatUint(msg.id, 10)+" on "+msg.nsp, false)
+		}
+		return nil
+	case nspOpenedMsg:
+		if msg.err != nil {
+			ns := m.addNsp(msg.nsp)
+			ns.note = msg.err.Error()
+			m.setStatus("open "+msg.nsp+": "+msg.err.Error(), true)
+			return nil
+		}
+		m.setStatus("opened "+msg.nsp, false)
+		return nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	// Anything else (cursor blinks) goes to the inputs.
+	if m.prompt.active() {
+		return m.prompt.Update(msg)
+	}
+	if m.focus == paneComposer {
+		return m.comp.Update(msg)
+	}
+	return nil
+}
+
+// ingest applies a batch of events and returns the commands auto-answers
+// need.
+func (m *clientModel) ingest(evs []Event) []tea.Cmd {
+	var cmds []tea.Cmd
+	for _, ev := range evs {
+		switch ev := ev.(type) {
+		case TraceEvent:
+			tr := ev.Trace
+			if tr.Transport != "" && tr.Transport != m.transport {
+				if m.transport == "polling" && tr.Transport == "websocket" && m.upgraded.IsZero() {
+					m.upgraded = tr.Time
+				}
+				m.transport = tr.Transport
+			}
+			if tr.EIO != 0 {
+				m.eio = tr.EIO
+			}
+			m.log.add(tr)
+			if m.autoAck && tr.Dir == protocol.In && tr.Layer == protocol.LayerSocket && tr.Packet.IsEvent() && tr.Packet.HasID {
+				if args, err := tr.Packet.Args(); err == nil {
+					e := entry{tr: tr}
+					cmds = append(cmds, m.answerCmd(e.key(), args, tr.Packet.Attachments, true))
+				}
+			}
+		case ConnEvent:
+			m.state, m.attempt = ev.State, ev.Attempt
+			if ev.State == StateConnected {
+				m.reason = ""
+			} else if ev.Reason != "" {
+				m.reason = ev.Reason
+			}
+		case NamespaceEvent:
+			ns := m.addNsp(ev.Namespace)
+			ns.connected, ns.sid = ev.Connected, ev.SID
+			switch {
+			case ev.Connected:
+				ns.note = ""
+			case ev.Err != "":
+				ns.note = ev.Err
+			default:
+				ns.note = ev.Reason
+			}
+		case TransportEvent:
+			m.transport = ev.Transport
+			if ev.EIO != 0 {
+				m.eio = ev.EIO
+			}
+			if ev.Upgraded {
+				m.upgraded = ev.Time
+			}
+		case PingEvent:
+			m.rtt = ev.RTT
+		}
+	}
+	if m.feed != nil {
+		m.dropped = m.feed.Dropped()
+	}
+	return cmds
+}
+
+func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
+	keys := m.c.Keys
+	if key.Matches(k, keys.ForceQuit) {
+		return tea.Quit
+	}
+	if m.showHelp {
+		if key.Matches(k, keys.Quit) && !key.Matches(k, keys.Help) {
+			return tea.Quit
+		}
+		m.showHelp = false
+		return nil
+	}
+	if m.prompt.active() {
+		return m.handlePrompt(k, m.applyPrompt)
+	}
+	if m.focus == paneComposer {
+		if key.Matches(k, keys.CycleNsp) {
+			m.cycleNsp(1)
+			return nil
+		}
+		cmd := m.comp.Update(k)
+		if !m.comp.focused {
+			m.setFocus(m.lastFocus)
+		}
+		return cmd
+	}
+	switch {
+	case key.Matches(k, keys.Quit):
+		return tea.Quit
+	case key.Matches(k, keys.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(k, keys.NextPane), key.Matches(k, keys.PrevPane):
+		if m.focus == paneLog {
+			m.setFocus(paneInspector)
+		} else {
+			m.setFocus(paneLog)
+		}
+		return nil
+	case key.Matches(k, keys.Compose):
+		return m.compose(0)
+	case key.Matches(k, keys.Repeat):
+		return m.repeat()
+	case key.Matches(k, keys.Edit):
+		if e := m.log.selected(); e != nil && e.event != "" {
+			m.comp.load(itemOf(e))
+			return m.compose(1)
+		}
+		return nil
+	case key.Matches(k, keys.Answer):
+		return m.answer()
+	case key.Matches(k, keys.AutoAck):
+		m.autoAck = !m.autoAck
+		if m.autoAck {
+			m.setStatus("answering ack requests automatically with their own arguments", false)
+		} else {
+			m.setStatus("auto-answer off", false)
+		}
+		return nil
+	case key.Matches(k, keys.OpenNsp):
+		return m.prompt.open(promptNamespace, "open namespace › ", "/")
+	case key.Matches(k, keys.NextNsp):
+		m.cycleNsp(1)
+		return nil
+	case key.Matches(k, keys.PrevNsp):
+		m.cycleNsp(-1)
+		return nil
+	}
+	cmd, _ := m.handleLogKeys(k)
+	return cmd
+}
+
+func (m *clientModel) compose(field int) tea.Cmd {
+	if m.focus != paneComposer {
+		m.lastFocus = m.focus
+	}
+	m.setFocus(paneComposer)
+	return m.comp.focus(field)
+}
+
+func (m *clientModel) cycleNsp(d int) {
+	m.cur = (m.cur + d + len(m.nsps)) % len(m.nsps)
+	m.comp.nsp = m.nsps[m.cur].name
+}
+
+// itemOf turns a logged event into a composer entry.
+func itemOf(e *entry) HistoryItem {
+	p := &e.tr.Packet
+	it := HistoryItem{Namespace: p.Namespace, Event: e.event, Ack: e.ackReq}
+	if args, err := p.Args(); err == nil {
+		inl := protocol.InlineBinary(protocol.AppendArray(nil, args...), p.Attachments)
+		if parts, err := protocol.SplitArray(inl); err == nil {
+			words := make([]string, len(parts))
+			for i, a := range parts {
+				words[i] = string(a)
+			}
+			it.Args = strings.Join(words, " ")
+		}
+	}
+	return it
+}
+
+// repeat sends the selected event again, as it was.
+func (m *clientModel) repeat() tea.Cmd {
+	e := m.log.selected()
+	if e == nil || e.event == "" {
+		m.setStatus("select an event to repeat", true)
+		return nil
+	}
+	p := &e.tr.Packet
+	args, err := p.Args()
+	if err != nil {
+		m.setStatus("repeat: "+err.Error(), true)
+		return nil
+	}
+	m.setStatus("repeating "+strconv.Quote(e.event)+" on "+p.Namespace, false)
+	return m.emitCmd(p.Namespace, e.event, args, p.Attachments, e.ackReq)
+}
+
+// answer opens the composer on the selected ack request, or the oldest one
+// still waiting.
+func (m *clientModel) answer() tea.Cmd {
+	e := m.log.selected()
+	if e == nil || !e.ackReq || e.tr.Dir != protocol.In || e.pair != 0 {
+		reqs := m.log.pendingRequests(protocol.In)
+		if len(reqs) == 0 {
+			m.setStatus("no ack request is waiting for an answer", true)
+			return nil
+		}
+		e = reqs[0]
+	}
+	if m.focus != paneComposer {
+		m.lastFocus = m.focus
+	}
+	m.setFocus(paneComposer)
+	return m.comp.startAnswer(e)
+}
+
+func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
+	switch kind {
+	case promptNamespace:
+		if v == "" {
+			return nil
+		}
+		if !strings.HasPrefix(v, "/") {
+			v = "/" + v
+		}
+		m.addNsp(v)
+		for i := range m.nsps {
+			if m.nsps[i].name == v {
+				m.cur = i
+			}
+		}
+		m.comp.nsp = v
+		m.setStatus("opening "+v+"…", false)
+		return m.openCmd(v)
+	case promptSave:
+		if v == "" {
+			return nil
+		}
+		return m.saveCmd(v)
+	}
+	return nil
+}
+
+// layout sizes every component for the window.
+func (m *clientModel) layout() {
+	w, h := m.c.Width, m.c.Height
+	m.comp.SetSize(w, 3)
+	m.prompt.SetSize(w, 1)
+	// header 2, composer 3, status 1, help 1
+	m.sizeLogAndInspector(w, max(h-7, 1))
+}
+
+func (m *clientModel) stateText() string {
+	st := m.c.Styles
+	switch m.state {
+	case StateConnected:
+		return st.StateOK.Render("● connected")
+	case StateReconnecting:
+		s := "◌ reconnecting " + strconv.Itoa(m.attempt)
+		if m.reason != "" {
+			s += " (" + clean(m.reason) + ")"
+		}
+		return st.StateWarn.Render(s)
+	case StateDisconnected:
+		s := "○ disconnected"
+		if m.reason != "" {
+			s += ": " + clean(m.reason)
+		}
+		return st.StateErr.Render(s)
+	}
+	return st.StateWarn.Render("◌ connecting")
+}
+
+func (m *clientModel) header() []string {
+	st := m.c.Styles
+	l1 := []string{st.App.Render("sio") + " " + m.stateText(), st.HeaderVal.Render(clean(m.url))}
+	if m.transport != "" {
+		t := m.transport
+		if !m.upgraded.IsZero() {
+			t += "↑" + m.upgraded.In(m.loc).Format("15:04:05")
+		}
+		l1 = append(l1, t)
+	}
+	if m.eio != 0 {
+		l1 = append(l1, "EIO"+strconv.Itoa(int(m.eio)))
+	}
+	if m.rtt > 0 {
+		l1 = append(l1, st.HeaderKey.Render("rtt ")+fmtRTT(m.rtt))
+	}
+	l2 := []string{st.HeaderKey.Render("nsp")}
+	for i, ns := range m.nsps {
+		name := clean(ns.name)
+		if !ns.connected {
+			name += "○"
+		}
+		if i == m.cur {
+			name = st.Selected.Render("[" + name + "]")
+		}
+		l2 = append(l2, name)
+	}
+	if cur := m.nsps[m.cur]; cur.sid != "" {
+		l2 = append(l2, st.HeaderKey.Render("sid ")+clean(cur.sid))
+	} else if cur.note != "" {
+		l2 = append(l2, st.Dim.Render(clean(cur.note)))
+	}
+	if n := len(m.log.pendingRequests(protocol.In)); n > 0 {
+		l2 = append(l2, st.Pending.Render(strconv.Itoa(n)+" ack request(s) waiting (a)"))
+	}
+	if m.autoAck {
+		l2 = append(l2, st.Ack.Render("auto-ack"))
+	}
+	return []string{strings.Join(l1, "  "), strings.Join(l2, " ")}
+}
+
+func (m *clientModel) shortHelp() []key.Binding {
+	k := m.c.Keys
+	switch {
+	case m.prompt.active():
+		return m.prompt.ShortHelp()
+	case m.focus == paneComposer:
+		return m.comp.ShortHelp()
+	case m.focus == paneInspector:
+		return append(m.insp.ShortHelp(), k.Back, k.Help, k.Quit)
+	}
+	return []key.Binding{k.Compose, k.Filter, k.Select, k.Answer, k.Pause, k.Help, k.Quit}
+}
+
+func (m *clientModel) helpGroups() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{
+		{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom, k.Save},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Filter, k.Pause, k.Clear, k.Engine, k.Select, k.Back},
+		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck},
+		{k.OpenNsp, k.NextNsp, k.PrevNsp},
+		{k.Fold, k.Expand, k.Collapse, k.ExpandAll, k.FoldAll},
+		{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput},
+	}
+}
+
+// render returns the screen as a string of exactly Width×Height cells.
+func (m *clientModel) render() string {
+	w, h := m.c.Width, m.c.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	hd := m.header()
+	parts := []string{block(hd, w, 2)}
+	body := max(h-7, 1)
+	if m.showHelp {
+		parts = append(parts, m.fullHelp(w, body, m.helpGroups()))
+	} else {
+		parts = append(parts, m.logAndInspector())
+	}
+	parts = append(parts, m.comp.View(), m.statusLine(w), m.helpLine(w, m.shortHelp()))
+	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
+}
+
+func (m *clientModel) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "sio connect " + m.url
+	return v
+}

@@ -1,0 +1,123 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key binding of the UI, vim keys and arrows alike. One
+// value is built by NewKeyMap and shared through Common.
+type KeyMap struct {
+	// Always.
+	ForceQuit key.Binding
+	// When not typing.
+	Quit     key.Binding
+	Help     key.Binding
+	NextPane key.Binding
+	PrevPane key.Binding
+	Filter   key.Binding
+	Compose  key.Binding
+	Pause    key.Binding
+	Clear    key.Binding
+	Engine   key.Binding
+	Save     key.Binding
+	Repeat   key.Binding
+	Edit     key.Binding
+	Answer   key.Binding
+	AutoAck  key.Binding
+	OpenNsp  key.Binding
+	NextNsp  key.Binding
+	PrevNsp  key.Binding
+	Zoom     key.Binding
+
+	// Lists and the log.
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Select   key.Binding
+	Back     key.Binding
+
+	// Inspector.
+	Fold       key.Binding
+	Expand     key.Binding
+	Collapse   key.Binding
+	ExpandAll  key.Binding
+	FoldAll    key.Binding
+
+	// Composer (while typing).
+	Send       key.Binding
+	NextField  key.Binding
+	ToggleAck  key.Binding
+	CycleNsp   key.Binding
+	HistPrev   key.Binding
+	HistNext   key.Binding
+	LeaveInput key.Binding
+
+	// Server dashboard.
+	TabSockets key.Binding
+	TabRooms   key.Binding
+	TabTraffic key.Binding
+	Join       key.Binding
+	Leave      key.Binding
+	Disconnect key.Binding
+	Everyone   key.Binding
+}
+
+// NewKeyMap returns the default bindings.
+func NewKeyMap() *KeyMap {
+	b := func(keys []string, k, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	}
+	return &KeyMap{
+		ForceQuit: b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		Quit:      b([]string{"q"}, "q", "quit"),
+		Help:      b([]string{"?"}, "?", "help"),
+		NextPane:  b([]string{"tab"}, "tab", "next pane"),
+		PrevPane:  b([]string{"shift+tab"}, "shift+tab", "previous pane"),
+		Filter:    b([]string{"/"}, "/", "filter"),
+		Compose:   b([]string{"e", "i"}, "e", "emit"),
+		Pause:     b([]string{"p"}, "p", "pause"),
+		Clear:     b([]string{"ctrl+l"}, "ctrl+l", "clear log"),
+		Engine:    b([]string{"v"}, "v", "engine.io packets"),
+		Save:      b([]string{"s"}, "s", "save log"),
+		Repeat:    b([]string{"r"}, "r", "repeat selected"),
+		Edit:      b([]string{"y"}, "y", "copy to composer"),
+		Answer:    b([]string{"a"}, "a", "answer ack"),
+		AutoAck:   b([]string{"A"}, "A", "auto-answer acks"),
+		OpenNsp:   b([]string{"n"}, "n", "open namespace"),
+		NextNsp:   b([]string{"]"}, "]", "next namespace"),
+		PrevNsp:   b([]string{"["}, "[", "previous namespace"),
+		Zoom:      b([]string{"z"}, "z", "zoom pane"),
+
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u", "ctrl+b"}, "pgup/ctrl+u", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d", "ctrl+f"}, "pgdn/ctrl+d", "page down"),
+		Top:      b([]string{"home", "g"}, "g/home", "first"),
+		Bottom:   b([]string{"end", "G"}, "G/end", "last, follow"),
+		Select:   b([]string{"enter"}, "enter", "inspect"),
+		Back:     b([]string{"esc"}, "esc", "back"),
+
+		Fold:      b([]string{"enter", "space"}, "enter/space", "fold"),
+		Expand:    b([]string{"right", "l"}, "→/l", "expand"),
+		Collapse:  b([]string{"left", "h"}, "←/h", "collapse"),
+		ExpandAll: b([]string{"E"}, "E", "expand all"),
+		FoldAll:   b([]string{"C"}, "C", "collapse all"),
+
+		Send:       b([]string{"enter"}, "enter", "send"),
+		NextField:  b([]string{"tab", "shift+tab"}, "tab", "event/args"),
+		ToggleAck:  b([]string{"ctrl+t"}, "ctrl+t", "expect ack"),
+		CycleNsp:   b([]string{"ctrl+n"}, "ctrl+n", "namespace"),
+		HistPrev:   b([]string{"up"}, "↑", "history"),
+		HistNext:   b([]string{"down"}, "↓", "history"),
+		LeaveInput: b([]string{"esc"}, "esc", "leave"),
+
+		TabSockets: b([]string{"1"}, "1", "sockets"),
+		TabRooms:   b([]string{"2"}, "2", "rooms"),
+		TabTraffic: b([]string{"3"}, "3", "traffic"),
+		Join:       b([]string{"J"}, "J", "join room"),
+		Leave:      b([]string{"L"}, "L", "leave room"),
+		Disconnect: b([]string{"D"}, "D", "disconnect"),
+		Everyone:   b([]string{"*"}, "*", "target everyone"),
+	}
+}

@@ -1,0 +1,434 @@
+package tui
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// DefaultLogCapacity is how many packets the log keeps when the options
+// do not say.
+const DefaultLogCapacity = 10000
+
+// logView is the event log: a bounded ring of entries, an index of the
+// ones passing the filter, a selection that follows the tail unless the
+// user moved it, and a pause that freezes what is shown while traffic is
+// still recorded. View renders only the rows that fit.
+type logView struct {
+	c      Common
+	server bool // show the peer's socket id in each row
+	loc    *time.Location
+
+	entries *ring[entry]
+	matches *ring[uint64] // seqs of entries passing the filter, ascending
+	nextSeq uint64
+
+	filter     string // lower case
+	showEngine bool
+	scopeSID   string // only this socket's traffic (dashboard)
+
+	follow   bool
+	sel      uint64 // the selected seq when not following
+	top      uint64 // the first visible seq when not following
+	paused   bool
+	pauseSeq uint64 // last seq shown while paused
+
+	// pending holds ack requests not answered yet, by key.
+	pending map[ackKey]uint64
+
+	focused  bool
+	rendered int // rows rendered by the last View, for tests
+}
+
+func newLogView(c Common, capacity int, server bool, loc *time.Location) *logView {
+	if capacity < 1 {
+		capacity = DefaultLogCapacity
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return &logView{
+		c: c, server: server, loc: loc,
+		entries: newRing[entry](capacity),
+		matches: newRing[uint64](capacity),
+		nextSeq: 1,
+		follow:  true,
+		pending: make(map[ackKey]uint64),
+	}
+}
+
+func (l *logView) SetSize(w, h int) { l.c.Width, l.c.Height = w, h; l.fix() }
+
+// add records one traced packet, pairs acks with their requests and
+// indexes it if it passes the filter.
+func (l *logView) add(tr protocol.Trace) {
+	e := newEntry(l.nextSeq, tr)
+	l.nextSeq++
+	if tr.Layer == protocol.LayerSocket && tr.Packet.HasID {
+		switch {
+		case e.ackReq:
+			l.pending[e.key()] = e.seq
+		case tr.Packet.IsAck():
+			k := e.key()
+			k.dir = 1 - k.dir
+			if seq, ok := l.pending[k]; ok {
+				delete(l.pending, k)
+				if req := l.bySeq(seq); req != nil {
+					req.pair, e.pair = e.seq, req.seq
+					req.rtt = tr.Time.Sub(req.tr.Time)
+					e.rtt = req.rtt
+				}
+			}
+		}
+	}
+	if old, ok := l.entries.Push(e); ok {
+		if f, ok := l.matches.Front(); ok && f == old.seq {
+			l.matches.PopFront()
+		}
+		if old.ackReq && old.pair == 0 {
+			if k := old.key(); l.pending[k] == old.seq {
+				delete(l.pending, k)
+			}
+		}
+	}
+	if l.pass(l.entries.At(l.entries.Len() - 1)) {
+		l.matches.Push(e.seq)
+	}
+}
+
+// bySeq returns the entry with seq, or nil if it was evicted or cleared.
+// Seqs in the ring are consecutive, so this is an index computation.
+func (l *logView) bySeq(seq uint64) *entry {
+	f, ok := l.entries.Front()
+	if !ok || seq < f.seq {
+		return nil
+	}
+	i := seq - f.seq
+	if i >= uint64(l.entries.Len()) {
+		return nil
+	}
+	return l.entries.At(int(i))
+}
+
+func (l *logView) pass(e *entry) bool {
+	if !l.showEngine && e.tr.Layer == protocol.LayerEngine {
+		return false
+	}
+	if l.scopeSID != "" && e.tr.SID != l.scopeSID {
+		return false
+	}
+	return e.matches(l.filter)
+}
+
+// reindex rebuilds the filter index after the filter changed.
+func (l *logView) reindex() {
+	l.matches.Clear()
+	for i := range l.entries.Len() {
+		if e := l.entries.At(i); l.pass(e) {
+			l.matches.Push(e.seq)
+		}
+	}
+	l.fix()
+}
+
+func (l *logView) setFilter(f string) {
+	f = strings.ToLower(f)
+	if f == l.filter {
+		return
+	}
+	l.filter = f
+	l.reindex()
+}
+
+func (l *logView) setScope(sid string) {
+	if sid == l.scopeSID {
+		return
+	}
+	l.scopeSID = sid
+	l.follow = true
+	l.reindex()
+}
+
+func (l *logView) toggleEngine() {
+	l.showEngine = !l.showEngine
+	l.reindex()
+}
+
+func (l *logView) togglePause() {
+	l.paused = !l.paused
+	if l.paused {
+		l.pauseSeq = l.nextSeq - 1
+		if l.follow {
+			if seq, ok := l.seqAt(l.visibleLen() - 1); ok {
+				l.sel, l.follow = seq, false
+			}
+		}
+	}
+	l.fix()
+}
+
+// clear drops every entry; sequence numbers go on.
+func (l *logView) clear() {
+	l.entries.Clear()
+	l.matches.Clear()
+	clear(l.pending)
+	l.follow, l.sel, l.top = true, 0, 0
+	l.pauseSeq = l.nextSeq - 1
+}
+
+// search returns the index of the first match with seq >= s.
+func (l *logView) search(s uint64) int {
+	return sort.Search(l.matches.Len(), func(i int) bool { return *l.matches.At(i) >= s })
+}
+
+// visibleLen is how many matches can be shown: all of them, or those up
+// to the pause.
+func (l *logView) visibleLen() int {
+	if l.paused {
+		return l.search(l.pauseSeq + 1)
+	}
+	return l.matches.Len()
+}
+
+func (l *logView) seqAt(i int) (uint64, bool) {
+	if i < 0 || i >= l.matches.Len() {
+		return 0, false
+	}
+	return *l.matches.At(i), true
+}
+
+// selIndex is the index of the selected match, -1 when there is none.
+func (l *logView) selIndex() int {
+	n := l.visibleLen()
+	if n == 0 {
+		return -1
+	}
+	if l.follow {
+		return n - 1
+	}
+	return min(l.search(l.sel), n-1)
+}
+
+// selected returns the selected entry, or nil.
+func (l *logView) selected() *entry {
+	seq, ok := l.seqAt(l.selIndex())
+	if !ok {
+		return nil
+	}
+	return l.bySeq(seq)
+}
+
+func (l *logView) rows() int { return max(l.c.Height, 0) }
+
+// window returns the index of the first row to show.
+func (l *logView) window() int {
+	n, h := l.visibleLen(), l.rows()
+	if n <= h {
+		return 0
+	}
+	if l.follow {
+		return n - h
+	}
+	top := l.search(l.top)
+	si := l.selIndex()
+	if si < top {
+		top = si
+	}
+	if si >= top+h {
+		top = si - h + 1
+	}
+	return min(top, n-h)
+}
+
+// fix stores the window start so that scrolling is stable.
+func (l *logView) fix() {
+	if seq, ok := l.seqAt(l.window()); ok {
+		l.top = seq
+	}
+}
+
+// move moves the selection by delta rows; it stops following the tail.
+func (l *logView) move(delta int) {
+	n := l.visibleLen()
+	if n == 0 {
+		return
+	}
+	i := min(max(l.selIndex()+delta, 0), n-1)
+	l.sel, _ = l.seqAt(i)
+	l.follow = false
+	l.fix()
+}
+
+// Update handles navigation keys.
+func (l *logView) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	keys := l.c.Keys
+	switch {
+	case key.Matches(k, keys.Up):
+		l.move(-1)
+	case key.Matches(k, keys.Down):
+		l.move(1)
+	case key.Matches(k, keys.PageUp):
+		l.move(-max(l.rows()/2, 1))
+	case key.Matches(k, keys.PageDown):
+		l.move(max(l.rows()/2, 1))
+	case key.Matches(k, keys.Top):
+		l.move(-l.visibleLen())
+	case key.Matches(k, keys.Bottom):
+		l.follow = true
+		if l.paused {
+			l.paused = false
+		}
+		l.fix()
+	}
+	return nil
+}
+
+// title is the log pane's title line content.
+func (l *logView) title() []string {
+	parts := []string{"Log " + strconv.Itoa(l.visibleLen()) + "/" + strconv.Itoa(l.entries.Len())}
+	if l.scopeSID != "" {
+		parts = append(parts, "socket "+clean(l.scopeSID))
+	}
+	if l.filter != "" {
+		parts = append(parts, "filter "+strconv.Quote(l.filter))
+	}
+	if l.showEngine {
+		parts = append(parts, "engine.io")
+	}
+	if l.paused {
+		parts = append(parts, "PAUSED +"+strconv.Itoa(l.matches.Len()-l.visibleLen()))
+	} else if !l.follow {
+		parts = append(parts, "scrolled (G follows)")
+	}
+	return parts
+}
+
+// View renders the visible rows only.
+func (l *logView) View() string {
+	h, w := l.rows(), l.c.Width
+	n := l.visibleLen()
+	top := l.window()
+	si := l.selIndex()
+	lines := make([]string, 0, h)
+	if n == 0 {
+		lines = append(lines, l.c.Styles.Dim.Render("no traffic yet"))
+	}
+	for i := top; i < n && len(lines) < h; i++ {
+		seq, _ := l.seqAt(i)
+		e := l.bySeq(seq)
+		if e == nil {
+			continue
+		}
+		lines = append(lines, l.row(e, w, i == si && (l.focused || !l.follow)))
+	}
+	l.rendered = len(lines)
+	return block(lines, w, h)
+}
+
+// row renders one entry on one line.
+func (l *logView) row(e *entry, width int, selected bool) string {
+	st := l.c.Styles
+	dirStyle, dir := st.In, "<"
+	if e.tr.Dir == protocol.Out {
+		dirStyle, dir = st.Out, ">"
+	}
+	labelStyle := dirStyle
+	if e.tr.Layer == protocol.LayerEngine {
+		labelStyle = st.Engine
+	}
+	var parts []string
+	ts := e.tr.Time.In(l.loc).Format("15:04:05.000")
+	label := e.label
+	if len(label) < 10 {
+		label += strings.Repeat(" ", 10-len(label))
+	}
+	var suffix string
+	switch {
+	case e.ackReq && e.pair != 0:
+		suffix = " ✓ " + fmtRTT(e.rtt)
+	case e.ackReq:
+		suffix = " …ack"
+	case e.pair != 0:
+		suffix = " ↩ " + fmtRTT(e.rtt)
+	}
+	if selected {
+		plain := ts + " " + dir + " "
+		if l.server {
+			plain += shortID(clean(e.tr.SID), 8) + " "
+		}
+		return st.Selected.Render(fit(plain+label+" "+e.body+suffix, width))
+	}
+	parts = append(parts, st.Time.Render(ts), dirStyle.Render(dir))
+	if l.server {
+		sid := shortID(clean(e.tr.SID), 8)
+		parts = append(parts, st.Dim.Render(sid+strings.Repeat(" ", max(0, 8-len(sid)))))
+	}
+	parts = append(parts, labelStyle.Render(label), e.body)
+	s := strings.Join(parts, " ")
+	if suffix != "" {
+		sst := st.Ack
+		if e.ackReq && e.pair == 0 {
+			sst = st.Pending
+		}
+		s += sst.Render(suffix)
+	}
+	return fit(s, width)
+}
+
+// fmtRTT prints a round trip compactly: 850µs, 12ms, 1.2s.
+func fmtRTT(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + "µs"
+	case d < 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+// snapshot returns every recorded trace, oldest first, for saving.
+func (l *logView) snapshot() []protocol.Trace {
+	out := make([]protocol.Trace, l.entries.Len())
+	for i := range out {
+		out[i] = l.entries.At(i).tr
+	}
+	return out
+}
+
+// pendingRequests returns the ack requests of direction dir not answered
+// yet, oldest first.
+func (l *logView) pendingRequests(dir protocol.Direction) []*entry {
+	var out []*entry
+	for k, seq := range l.pending {
+		if k.dir != dir {
+			continue
+		}
+		if e := l.bySeq(seq); e != nil {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+func (l *logView) ShortHelp() []key.Binding {
+	k := l.c.Keys
+	return []key.Binding{k.Up, k.Down, k.Bottom, k.Filter, k.Pause}
+}
+
+func (l *logView) FullHelp() [][]key.Binding {
+	k := l.c.Keys
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Filter, k.Pause, k.Clear, k.Engine, k.Save}}
+}

@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// RunClient runs the client session UI until the user quits or ctx ends,
+// then closes the session. It owns the terminal meanwhile (alternate
+// screen) and restores it on return. Quitting is not an error: the result
+// is nil unless the terminal could not be used.
+func RunClient(ctx context.Context, o ClientOptions) error {
+	if o.Session == nil || o.Feed == nil {
+		return errors.New("tui: RunClient needs a Session and a Feed")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	history, err := LoadHistory(o.HistoryFile)
+	if err != nil {
+		logger.Warn("load history", "path", o.HistoryFile, "err", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newClientModel(runCtx, NewCommon(o.Color, 80, 24), o, history)
+	err = run(ctx, m, o.ProgramOptions)
+	cancel()
+	if cerr := o.Session.Close(); cerr != nil {
+		logger.Warn("close session", "err", cerr)
+	}
+	return err
+}
+
+// RunServer runs the server dashboard until the user quits or ctx ends.
+// It does not stop the server: the caller does, after RunServer returns.
+func RunServer(ctx context.Context, o ServerOptions) error {
+	if o.Control == nil || o.Feed == nil {
+		return errors.New("tui: RunServer needs a Control and a Feed")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	history, err := LoadHistory(o.HistoryFile)
+	if err != nil {
+		logger.Warn("load history", "path", o.HistoryFile, "err", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newServerModel(runCtx, NewCommon(o.Color, 80, 24), o, history)
+	err = run(ctx, m, o.ProgramOptions)
+	cancel()
+	return err
+}
+
+func run(ctx context.Context, m tea.Model, extra []tea.ProgramOption) error {
+	opts := append([]tea.ProgramOption{tea.WithContext(ctx)}, extra...)
+	_, err := tea.NewProgram(m, opts...).Run()
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		// Stopped from outside (SIGTERM, the caller's deadline): a clean end.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("tui: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,814 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// Target says whom a dashboard action addresses: one socket (SID set), the
+// members of a room (Room set), or every socket of Namespace.
+type Target struct {
+	Namespace string
+	SID       string
+	Room      string
+}
+
+func (t Target) String() string {
+	switch {
+	case t.SID != "":
+		return "socket " + clean(t.SID) + " on " + clean(t.Namespace)
+	case t.Room != "":
+		return "room " + clean(t.Room) + " on " + clean(t.Namespace)
+	}
+	return "everyone on " + clean(t.Namespace)
+}
+
+// SocketInfo describes one connected socket.
+type SocketInfo struct {
+	ID         string // the Socket.IO socket id
+	Namespace  string
+	Transport  string
+	RemoteAddr string
+	EIO        protocol.EIO
+	Rooms      []string
+	Since      time.Time
+}
+
+// RoomInfo is one room of a namespace and its members' socket ids.
+type RoomInfo struct {
+	Namespace string
+	Name      string
+	Members   []string
+}
+
+// SocketAck is one socket's answer to an emit that asked for acks.
+type SocketAck struct {
+	SID string
+	Ack
+}
+
+// ServerControl is what the dashboard needs from a running server.
+// cmd/sio adapts pkg/server to it; tests pass a fake. Every method may be
+// called from any goroutine. Sockets and Rooms return snapshots and must
+// not block on the network.
+type ServerControl interface {
+	Sockets() []SocketInfo
+	Rooms() []RoomInfo
+	// Emit sends event to the target. With ack it waits (until ctx ends)
+	// for each addressed socket's acknowledgement; args hold placeholders
+	// for attachments as in ClientSession.Emit.
+	Emit(ctx context.Context, t Target, event string, args []json.RawMessage, attachments [][]byte, ack bool) ([]SocketAck, error)
+	// Join and Leave put the target's sockets in or out of room.
+	Join(ctx context.Context, t Target, room string) error
+	Leave(ctx context.Context, t Target, room string) error
+	// Disconnect disconnects the target's sockets (server namespace disconnect).
+	Disconnect(ctx context.Context, t Target) error
+}
+
+// ServerOptions configure RunServer. Control and Feed are required; the
+// other fields mean what they mean in ClientOptions.
+type ServerOptions struct {
+	Control ServerControl
+	Feed    *Feed
+	// Addr is shown in the header, e.g. "http://127.0.0.1:3000/socket.io/".
+	Addr           string
+	HistoryFile    string
+	Save           SaveFunc
+	Timeout        time.Duration
+	LogCapacity    int
+	Verbose        bool
+	Color          bool
+	Now            func() time.Time
+	Location       *time.Location
+	Logger         *slog.Logger
+	ProgramOptions []tea.ProgramOption
+	// Refresh is how often the socket and room lists and the rates are
+	// refreshed. Default 1s.
+	Refresh time.Duration
+}
+
+const (
+	tabSockets = iota
+	tabRooms
+	tabTraffic
+)
+
+// serverModel is the root model of `sio serve`'s dashboard.
+type serverModel struct {
+	base
+	ctl     ServerControl
+	addr    string
+	refresh time.Duration
+
+	tab      int
+	sockets  []SocketInfo
+	rooms    []RoomInfo
+	sockSel  int
+	roomSel  int
+	nsps     []string
+	nspSel   int
+	everyone bool
+	scope    string // the Traffic tab shows this socket only
+
+	counts   map[string]*[2]uint64 // per socket: in, out
+	in, out  uint64
+	conns    uint64 // connections accepted (CONNECT sent)
+	lastTick time.Time
+	lastIn   uint64
+	lastOut  uint64
+	rateIn   float64
+	rateOut  float64
+}
+
+func newServerModel(ctx context.Context, c Common, o ServerOptions, history []HistoryItem) *serverModel {
+	if o.Refresh <= 0 {
+		o.Refresh = time.Second
+	}
+	m := &serverModel{
+		base: newBase(ctx, c, baseOptions{
+			feed: o.Feed, capacity: o.LogCapacity, now: o.Now, loc: o.Location, save: o.Save,
+			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
+			verbose: o.Verbose, server: true,
+		}),
+		ctl: o.Control, addr: o.Addr, refresh: o.Refresh,
+		nsps:   []string{"/"},
+		counts: make(map[string]*[2]uint64),
+	}
+	m.lastTick = m.now()
+	m.focus = paneSockets
+	m.log.focused = false
+	m.layout()
+	return m
+}
+
+// tickMsg drives the refresh of lists and rates.
+type tickMsg time.Time
+
+// snapshotMsg carries fresh socket and room lists.
+type snapshotMsg struct {
+	sockets []SocketInfo
+	rooms   []RoomInfo
+}
+
+// actionDoneMsg reports a dashboard action.
+type actionDoneMsg struct {
+	what string
+	err  error
+}
+
+func (m *serverModel) tick() tea.Cmd {
+	ctx, d, now := m.ctx, m.refresh, m.now
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return tickMsg(now())
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (m *serverModel) fetch() tea.Cmd {
+	ctl := m.ctl
+	return func() tea.Msg { return snapshotMsg{sockets: ctl.Sockets(), rooms: ctl.Rooms()} }
+}
+
+func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m.tick()) }
+
+func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.syncScope()
+	m.syncInspector()
+	m.comp.target = m.target().String()
+	m.layout()
+	return m, cmd
+}
+
+func (m *serverModel) update(msg tea.Msg) tea.Cmd {
+	if cmd, ok := m.handleShared(msg); ok {
+		return cmd
+	}
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		return nil
+	case eventsMsg:
+		m.ingest(msg.events)
+		return m.listen()
+	case tickMsg:
+		m.rates(time.Time(msg))
+		return tea.Batch(m.fetch(), m.tick())
+	case snapshotMsg:
+		m.setSnapshot(msg.sockets, msg.rooms)
+		return nil
+	case actionDoneMsg:
+		if msg.err != nil {
+			m.setStatus(msg.what+": "+msg.err.Error(), true)
+		} else {
+			m.setStatus(msg.what, false)
+		}
+		return m.fetch()
+	case sendMsg:
+		return tea.Batch(m.emitCmd(m.target(), msg.event, msg.args, msg.atts, msg.ack),
+			m.historyCmd(HistoryItem{Event: msg.event, Args: msg.text, Ack: msg.ack}))
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.prompt.active() {
+		return m.prompt.Update(msg)
+	}
+	if m.focus == paneComposer {
+		return m.comp.Update(msg)
+	}
+	return nil
+}
+
+func (m *serverModel) ingest(evs []Event) {
+	for _, ev := range evs {
+		te, ok := ev.(TraceEvent)
+		if !ok {
+			continue
+		}
+		tr := te.Trace
+		m.log.add(tr)
+		if tr.Layer != protocol.LayerSocket {
+			continue
+		}
+		c := m.counts[tr.SID]
+		if c == nil && tr.SID != "" && len(m.counts) < 4*max(len(m.sockets), 256) {
+			c = new([2]uint64)
+			m.counts[tr.SID] = c
+		}
+		if tr.Dir == protocol.In {
+			m.in++
+			if c != nil {
+				c[0]++
+			}
+		} else {
+			m.out++
+			if c != nil {
+				c[1]++
+			}
+			if tr.Packet.Type == protocol.PacketConnect {
+				m.conns++
+			}
+		}
+	}
+	if m.feed != nil {
+		m.dropped = m.feed.Dropped()
+	}
+}
+
+// rates updates packets per second since the last tick.
+func (m *serverModel) rates(now time.Time) {
+	if d := now.Sub(m.lastTick).Seconds(); d > 0 {
+		m.rateIn = float64(m.in-m.lastIn) / d
+		m.rateOut = float64(m.out-m.lastOut) / d
+	}
+	m.lastTick, m.lastIn, m.lastOut = now, m.in, m.out
+}
+
+func (m *serverModel) setSnapshot(socks []SocketInfo, rooms []RoomInfo) {
+	var prevSock, prevRoom string
+	if m.sockSel < len(m.sockets) {
+		prevSock = m.sockets[m.sockSel].ID + m.sockets[m.sockSel].Namespace
+	}
+	if m.roomSel < len(m.rooms) {
+		prevRoom = m.rooms[m.roomSel].Namespace + " " + m.rooms[m.roomSel].Name
+	}
+	sort.SliceStable(socks, func(i, j int) bool {
+		if socks[i].Namespace != socks[j].Namespace {
+			return socks[i].Namespace < socks[j].Namespace
+		}
+		return socks[i].Since.Before(socks[j].Since)
+	})
+	// Hide each socket's private room (named after its id).
+	kept := rooms[:0:0]
+	for _, r := range rooms {
+		if len(r.Members) == 1 && r.Members[0] == r.Name {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	sort.SliceStable(kept, func(i, j int) bool {
+		if kept[i].Namespace != kept[j].Namespace {
+			return kept[i].Namespace < kept[j].Namespace
+		}
+		return kept[i].Name < kept[j].Name
+	})
+	m.sockets, m.rooms = socks, kept
+	m.sockSel, m.roomSel = 0, 0
+	for i, s := range socks {
+		if s.ID+s.Namespace == prevSock {
+			m.sockSel = i
+		}
+	}
+	for i, r := range kept {
+		if r.Namespace+" "+r.Name == prevRoom {
+			m.roomSel = i
+		}
+	}
+	// Namespaces: "/" and every one with sockets, in order.
+	cur := m.nsps[m.nspSel]
+	set := map[string]bool{"/": true}
+	nsps := []string{"/"}
+	for _, s := range socks {
+		if !set[s.Namespace] {
+			set[s.Namespace] = true
+			nsps = append(nsps, s.Namespace)
+		}
+	}
+	sort.Strings(nsps[1:])
+	m.nsps, m.nspSel = nsps, 0
+	for i, n := range nsps {
+		if n == cur {
+			m.nspSel = i
+		}
+	}
+	// Forget counters of sockets that are gone.
+	if len(m.counts) > len(socks) {
+		live := make(map[string]bool, len(socks))
+		for _, s := range socks {
+			live[s.ID] = true
+		}
+		for sid := range m.counts {
+			if !live[sid] {
+				delete(m.counts, sid)
+			}
+		}
+	}
+}
+
+// target is whom actions address, from the tab and the selection.
+func (m *serverModel) target() Target {
+	if !m.everyone {
+		switch m.tab {
+		case tabSockets:
+			if m.sockSel < len(m.sockets) {
+				s := m.sockets[m.sockSel]
+				return Target{Namespace: s.Namespace, SID: s.ID}
+			}
+		case tabRooms:
+			if m.roomSel < len(m.rooms) {
+				r := m.rooms[m.roomSel]
+				return Target{Namespace: r.Namespace, Room: r.Name}
+			}
+		case tabTraffic:
+			if m.scope != "" {
+				for _, s := range m.sockets {
+					if s.ID == m.scope {
+						return Target{Namespace: s.Namespace, SID: s.ID}
+					}
+				}
+			}
+		}
+	}
+	return Target{Namespace: m.nsps[m.nspSel]}
+}
+
+// syncScope scopes the log to the selected socket on the Sockets tab.
+func (m *serverModel) syncScope() {
+	switch m.tab {
+	case tabSockets:
+		sid := ""
+		if m.sockSel < len(m.sockets) {
+			sid = m.sockets[m.sockSel].ID
+		}
+		m.log.setScope(sid)
+	case tabTraffic:
+		m.log.setScope(m.scope)
+	}
+}
+
+func (m *serverModel) emitCmd(t Target, event string, args []json.RawMessage, atts [][]byte, ack bool) tea.Cmd {
+	ctl := m.ctl
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		acks, err := ctl.Emit(ctx, t, event, args, atts, ack)
+		what := "emitted " + strconv.Quote(event) + " to " + t.String()
+		if err != nil {
+			return actionDoneMsg{what: "emit " + strconv.Quote(event) + " to " + t.String(), err: err}
+		}
+		if ack {
+			parts := make([]string, 0, len(acks))
+			for _, a := range acks {
+				parts = append(parts, shortID(a.SID, 8)+" "+string(protocol.InlineBinary(protocol.AppendArray(nil, a.Args...), a.Attachments)))
+			}
+			what += ", " + strconv.Itoa(len(acks)) + " ack(s)"
+			if len(parts) > 0 {
+				what += ": " + strings.Join(parts, "; ")
+			}
+		}
+		return actionDoneMsg{what: what}
+	}
+}
+
+func (m *serverModel) actionCmd(what string, f func(ctx context.Context) error) tea.Cmd {
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		return actionDoneMsg{what: what, err: f(ctx)}
+	}
+}
+
+func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
+	keys := m.c.Keys
+	if key.Matches(k, keys.ForceQuit) {
+		return tea.Quit
+	}
+	if m.showHelp {
+		if key.Matches(k, keys.Quit) {
+			return tea.Quit
+		}
+		m.showHelp = false
+		return nil
+	}
+	if m.prompt.active() {
+		return m.handlePrompt(k, m.applyPrompt)
+	}
+	if m.focus == paneComposer {
+		cmd := m.comp.Update(k)
+		if !m.comp.focused {
+			m.setFocus(m.lastFocus)
+		}
+		return cmd
+	}
+	t := m.target()
+	switch {
+	case key.Matches(k, keys.Quit):
+		return tea.Quit
+	case key.Matches(k, keys.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(k, keys.TabSockets):
+		m.setTab(tabSockets)
+		return nil
+	case key.Matches(k, keys.TabRooms):
+		m.setTab(tabRooms)
+		return nil
+	case key.Matches(k, keys.TabTraffic):
+		m.setTab(tabTraffic)
+		return nil
+	case key.Matches(k, keys.Everyone):
+		m.everyone = !m.everyone
+		return nil
+	case key.Matches(k, keys.NextNsp):
+		m.nspSel = (m.nspSel + 1) % len(m.nsps)
+		return nil
+	case key.Matches(k, keys.PrevNsp):
+		m.nspSel = (m.nspSel - 1 + len(m.nsps)) % len(m.nsps)
+		return nil
+	case key.Matches(k, keys.Compose):
+		if m.focus != paneComposer {
+			m.lastFocus = m.focus
+		}
+		m.setFocus(paneComposer)
+		return m.comp.focus(0)
+	case key.Matches(k, keys.Join):
+		return m.prompt.open(promptJoin, "join "+t.String()+" to room › ", "")
+	case key.Matches(k, keys.Leave):
+		return m.prompt.open(promptLeave, "remove "+t.String()+" from room › ", "")
+	case key.Matches(k, keys.Disconnect):
+		return m.prompt.open(promptConfirm, "disconnect "+t.String()+"? y/n ", "")
+	case key.Matches(k, keys.Edit):
+		if e := m.log.selected(); e != nil && e.event != "" && m.tab == tabTraffic {
+			it := itemOf(e)
+			m.comp.load(it)
+			m.lastFocus = m.focus
+			m.setFocus(paneComposer)
+			return m.comp.focus(1)
+		}
+		return nil
+	case key.Matches(k, keys.Repeat):
+		if e := m.log.selected(); e != nil && e.event != "" && m.tab == tabTraffic {
+			args, err := e.tr.Packet.Args()
+			if err == nil {
+				return m.emitCmd(t, e.event, args, e.tr.Packet.Attachments, e.ackReq)
+			}
+		}
+		return nil
+	case key.Matches(k, keys.NextPane), key.Matches(k, keys.PrevPane):
+		if m.tab == tabTraffic {
+			if m.focus == paneLog {
+				m.setFocus(paneInspector)
+			} else {
+				m.setFocus(paneLog)
+			}
+		}
+		return nil
+	}
+	switch m.tab {
+	case tabSockets:
+		return m.listKeys(k, &m.sockSel, len(m.sockets), func() {
+			if m.sockSel < len(m.sockets) {
+				m.scope = m.sockets[m.sockSel].ID
+				m.setTab(tabTraffic)
+			}
+		})
+	case tabRooms:
+		return m.listKeys(k, &m.roomSel, len(m.rooms), nil)
+	}
+	if key.Matches(k, keys.Back) && m.scope != "" && m.focus == paneLog && m.log.filter == "" {
+		m.scope = ""
+		return nil
+	}
+	cmd, _ := m.handleLogKeys(k)
+	return cmd
+}
+
+func (m *serverModel) setTab(t int) {
+	m.tab = t
+	switch t {
+	case tabSockets:
+		m.setFocus(paneSockets)
+	case tabRooms:
+		m.setFocus(paneRooms)
+	default:
+		m.setFocus(paneLog)
+	}
+}
+
+// listKeys moves a list selection; enter calls open.
+func (m *serverModel) listKeys(k tea.KeyPressMsg, sel *int, n int, open func()) tea.Cmd {
+	keys := m.c.Keys
+	switch {
+	case key.Matches(k, keys.Up):
+		*sel--
+	case key.Matches(k, keys.Down):
+		*sel++
+	case key.Matches(k, keys.PageUp):
+		*sel -= 5
+	case key.Matches(k, keys.PageDown):
+		*sel += 5
+	case key.Matches(k, keys.Top):
+		*sel = 0
+	case key.Matches(k, keys.Bottom):
+		*sel = n - 1
+	case key.Matches(k, keys.Select):
+		if open != nil {
+			open()
+		}
+	default:
+		// The log keys (filter, pause, save...) work on every tab.
+		cmd, _ := m.handleLogKeysAnyPane(k)
+		return cmd
+	}
+	*sel = min(max(*sel, 0), max(n-1, 0))
+	return nil
+}
+
+// handleLogKeysAnyPane applies the log's global keys (not navigation)
+// from a list tab.
+func (m *serverModel) handleLogKeysAnyPane(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	keys := m.c.Keys
+	for _, b := range []key.Binding{keys.Filter, keys.Pause, keys.Clear, keys.Engine, keys.Save} {
+		if key.Matches(k, b) {
+			return m.handleLogKeys(k)
+		}
+	}
+	return nil, false
+}
+
+func (m *serverModel) applyPrompt(kind promptKind, v string) tea.Cmd {
+	t := m.target()
+	ctl := m.ctl
+	switch kind {
+	case promptJoin:
+		if v == "" {
+			return nil
+		}
+		return m.actionCmd(t.String()+" joined "+strconv.Quote(v), func(ctx context.Context) error { return ctl.Join(ctx, t, v) })
+	case promptLeave:
+		if v == "" {
+			return nil
+		}
+		return m.actionCmd(t.String()+" left "+strconv.Quote(v), func(ctx context.Context) error { return ctl.Leave(ctx, t, v) })
+	case promptConfirm:
+		return m.actionCmd("disconnected "+t.String(), func(ctx context.Context) error { return ctl.Disconnect(ctx, t) })
+	case promptSave:
+		if v == "" {
+			return nil
+		}
+		return m.saveCmd(v)
+	}
+	return nil
+}
+
+// layout: header 2, tabs 1, body, composer 3, status 1, help 1.
+func (m *serverModel) layout() {
+	w, h := m.c.Width, m.c.Height
+	m.comp.SetSize(w, 3)
+	m.prompt.SetSize(w, 1)
+	body := max(h-8, 1)
+	switch m.tab {
+	case tabSockets:
+		th := m.sockTableHeight(body)
+		m.sizeLogAndInspectorLogOnly(w, body-th)
+	case tabTraffic:
+		m.sizeLogAndInspector(w, body)
+	}
+}
+
+func (m *serverModel) sockTableHeight(body int) int {
+	return min(max(len(m.sockets), 1)+2, max(body/2, 3))
+}
+
+// sizeLogAndInspectorLogOnly gives the whole area to the log.
+func (m *serverModel) sizeLogAndInspectorLogOnly(w, h int) {
+	m.areaW, m.areaH, m.mode = w, h, layoutLogOnly
+	m.log.SetSize(w, max(h-1, 0))
+}
+
+func (m *serverModel) header() []string {
+	st := m.c.Styles
+	l1 := []string{
+		st.App.Render("sio serve"), st.HeaderVal.Render(clean(m.addr)),
+		st.HeaderKey.Render("sockets ") + strconv.Itoa(len(m.sockets)),
+		st.HeaderKey.Render("connections ") + strconv.FormatUint(m.conns, 10),
+		st.HeaderKey.Render("in ") + strconv.FormatFloat(m.rateIn, 'f', 0, 64) + "/s",
+		st.HeaderKey.Render("out ") + strconv.FormatFloat(m.rateOut, 'f', 0, 64) + "/s",
+	}
+	l2 := []string{st.HeaderKey.Render("target"), m.target().String()}
+	if m.everyone {
+		l2 = append(l2, st.Dim.Render("(* everyone)"))
+	}
+	l2 = append(l2, st.HeaderKey.Render(" nsp"))
+	for i, n := range m.nsps {
+		n = clean(n)
+		if i == m.nspSel {
+			n = st.Selected.Render("[" + n + "]")
+		}
+		l2 = append(l2, n)
+	}
+	return []string{strings.Join(l1, "  "), strings.Join(l2, " ")}
+}
+
+func (m *serverModel) tabs() string {
+	st := m.c.Styles
+	names := []string{"1 Sockets", "2 Rooms", "3 Traffic"}
+	out := make([]string, len(names))
+	for i, n := range names {
+		if i == m.tab {
+			out[i] = st.TabActive.Render(" " + n + " ")
+		} else {
+			out[i] = st.Tab.Render(" " + n + " ")
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (m *serverModel) socketsView(w, h int) string {
+	st := m.c.Styles
+	th := m.sockTableHeight(h)
+	lines := []string{titleLine(st.TitleFocused, w, "Sockets "+strconv.Itoa(len(m.sockets)), "enter: traffic")}
+	lines = append(lines, st.Dim.Render(fmtSocketRow("ID", "NSP", "TRANSPORT", "REMOTE", "ROOMS", "SINCE", "IN", "OUT")))
+	rows := th - 2
+	top := 0
+	if m.sockSel >= rows {
+		top = m.sockSel - rows + 1
+	}
+	if len(m.sockets) == 0 {
+		lines = append(lines, st.Dim.Render("no sockets connected"))
+	}
+	for i := top; i < len(m.sockets) && i < top+rows; i++ {
+		s := m.sockets[i]
+		var in, out uint64
+		if c := m.counts[s.ID]; c != nil {
+			in, out = c[0], c[1]
+		}
+		row := fmtSocketRow(shortID(clean(s.ID), 10), clean(s.Namespace), s.Transport, clean(s.RemoteAddr),
+			strconv.Itoa(len(s.Rooms)), s.Since.In(m.loc).Format("15:04:05"),
+			strconv.FormatUint(in, 10), strconv.FormatUint(out, 10))
+		if i == m.sockSel && !m.everyone {
+			row = st.Selected.Render(fit(row, w))
+		}
+		lines = append(lines, row)
+	}
+	top1 := block(lines, w, th)
+	rest := h - th
+	if rest < 2 {
+		return top1
+	}
+	title := "Traffic"
+	if m.sockSel < len(m.sockets) {
+		s := m.sockets[m.sockSel]
+		title = "Traffic of " + clean(s.ID)
+		if len(s.Rooms) > 0 {
+			rs := make([]string, len(s.Rooms))
+			for i, r := range s.Rooms {
+				rs[i] = clean(r)
+			}
+			title += " · rooms " + strings.Join(rs, ",")
+		}
+	}
+	return top1 + "\n" + titleLine(st.Title, w, title) + "\n" + m.log.View()
+}
+
+func fmtSocketRow(id, nsp, tr, remote, rooms, since, in, out string) string {
+	col := func(s string, n int) string { return fit(s, n) }
+	return col(id, 10) + " " + col(nsp, 8) + " " + col(tr, 9) + " " + col(remote, 21) + " " +
+		col(rooms, 5) + " " + col(since, 8) + " " + col(in, 6) + " " + col(out, 6)
+}
+
+func (m *serverModel) roomsView(w, h int) string {
+	st := m.c.Styles
+	lw := min(max(w*2/5, 20), w-10)
+	rw := w - lw - 1
+	left := []string{titleLine(st.TitleFocused, lw, "Rooms "+strconv.Itoa(len(m.rooms)))}
+	rows := h - 1
+	top := 0
+	if m.roomSel >= rows {
+		top = m.roomSel - rows + 1
+	}
+	if len(m.rooms) == 0 {
+		left = append(left, st.Dim.Render("no rooms (J joins one)"))
+	}
+	for i := top; i < len(m.rooms) && i < top+rows; i++ {
+		r := m.rooms[i]
+		row := clean(r.Namespace) + " " + clean(r.Name) + " (" + strconv.Itoa(len(r.Members)) + ")"
+		if i == m.roomSel && !m.everyone {
+			row = st.Selected.Render(fit(row, lw))
+		}
+		left = append(left, row)
+	}
+	right := []string{titleLine(st.Title, rw, "Members")}
+	if m.roomSel < len(m.rooms) {
+		addr := make(map[string]SocketInfo, len(m.sockets))
+		for _, s := range m.sockets {
+			addr[s.ID] = s
+		}
+		for _, sid := range m.rooms[m.roomSel].Members {
+			s := addr[sid]
+			right = append(right, clean(sid)+"  "+st.Dim.Render(clean(s.RemoteAddr)+" "+s.Transport))
+		}
+	}
+	return sideBySide(block(left, lw, h), block(right, rw, h), lw, rw, h)
+}
+
+func (m *serverModel) shortHelp() []key.Binding {
+	k := m.c.Keys
+	switch {
+	case m.prompt.active():
+		return m.prompt.ShortHelp()
+	case m.focus == paneComposer:
+		return m.comp.ShortHelp()
+	case m.tab == tabTraffic && m.focus == paneInspector:
+		return append(m.insp.ShortHelp(), k.Back, k.Quit)
+	case m.tab == tabTraffic:
+		return []key.Binding{k.TabSockets, k.Compose, k.Filter, k.Select, k.Pause, k.Help, k.Quit}
+	}
+	return []key.Binding{k.Select, k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
+}
+
+func (m *serverModel) helpGroups() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{
+		{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.Back},
+		{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp},
+		{k.Filter, k.Pause, k.Clear, k.Engine, k.Save, k.Zoom, k.NextPane},
+		{k.Repeat, k.Edit, k.Fold, k.ExpandAll, k.FoldAll},
+		{k.Send, k.NextField, k.ToggleAck, k.HistPrev, k.LeaveInput},
+	}
+}
+
+func (m *serverModel) render() string {
+	w, h := m.c.Width, m.c.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	body := max(h-8, 1)
+	parts := []string{block(m.header(), w, 2), fit(m.tabs(), w)}
+	switch {
+	case m.showHelp:
+		parts = append(parts, m.fullHelp(w, body, m.helpGroups()))
+	case m.tab == tabSockets:
+		parts = append(parts, m.socketsView(w, body))
+	case m.tab == tabRooms:
+		parts = append(parts, m.roomsView(w, body))
+	default:
+		parts = append(parts, m.logAndInspector())
+	}
+	parts = append(parts, m.comp.View(), m.statusLine(w), m.helpLine(w, m.shortHelp()))
+	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
+}
+
+func (m *serverModel) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "sio serve " + m.addr
+	return v
+}
