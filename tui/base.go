@@ -35,16 +35,16 @@ const (
 // feed, the log, the inspector, the composer, the prompt, the status and
 // help lines.
 type base struct {
-	c       Common
-	ctx     context.Context
-	feed    *Feed
-	batch   int
-	now     func() time.Time
-	loc     *time.Location
-	save    SaveFunc
-	timeout time.Duration
+	c        Common
+	ctx      context.Context
+	feed     *Feed
+	batch    int
+	now      func() time.Time
+	loc      *time.Location
+	save     SaveFunc
+	timeout  time.Duration
 	histFile string
-	logger  *slog.Logger
+	logger   *slog.Logger
 
 	log    *logView
 	insp   *inspector

@@ -38,11 +38,11 @@ type KeyMap struct {
 	Back     key.Binding
 
 	// Inspector.
-	Fold       key.Binding
-	Expand     key.Binding
-	Collapse   key.Binding
-	ExpandAll  key.Binding
-	FoldAll    key.Binding
+	Fold      key.Binding
+	Expand    key.Binding
+	Collapse  key.Binding
+	ExpandAll key.Binding
+	FoldAll   key.Binding
 
 	// Composer (while typing).
 	Send       key.Binding
