@@ -292,3 +292,13 @@ func (b *blockingBody) Read(p []byte) (int, error) {
 
 func (w blockingWriter) write(s string) { w.b.data <- []byte(s) }
 func (w blockingWriter) close()         { close(w.b.data) }
+
+// messageFrom waits for a message from sid, skipping others.
+func (ts *testServer) messageFrom(sid string) received {
+	ts.t.Helper()
+	for {
+		if m := ts.message(); m.sid == sid {
+			return m
+		}
+	}
+}
