@@ -51,16 +51,16 @@ type fakeSession struct {
 	sid string
 	eio protocol.EIO
 
-	mu       sync.Mutex
-	queue    []protocol.EnginePacket
-	notify   chan struct{}
-	ws       *websocket.Conn
-	wsMu     sync.Mutex // serialises writes on ws
+	mu        sync.Mutex
+	queue     []protocol.EnginePacket
+	notify    chan struct{}
+	ws        *websocket.Conn
+	wsMu      sync.Mutex // serialises writes on ws
 	closed    bool
 	upgrading bool // 3probe sent: every GET is answered with noop (Node)
 	done      chan struct{}
-	received chan protocol.EnginePacket
-	posts    int
+	received  chan protocol.EnginePacket
+	posts     int
 }
 
 func newFakeServer(t *testing.T, eio protocol.EIO, configure func(*fakeServer)) *fakeServer {
