@@ -134,10 +134,12 @@ func (p *Printer) pretty(b *bytes.Buffer, r Record) {
 			b.WriteString(s)
 		}
 	}
+	started := false // whether a field was written, so a space goes before the next
 	sep := func() {
-		if b.Len() > 0 {
+		if started {
 			b.WriteByte(' ')
 		}
+		started = true
 	}
 	dim := r.Layer == LayerEngine
 	if dim && color {
@@ -149,6 +151,7 @@ func (p *Printer) pretty(b *bytes.Buffer, r Record) {
 	}
 
 	if r.Time != "" {
+		started = true
 		if t, err := time.Parse(time.RFC3339Nano, r.Time); err == nil {
 			b.WriteString(t.In(p.loc).Format("15:04:05.000"))
 		} else {

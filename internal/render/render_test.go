@@ -401,3 +401,15 @@ func TestFlushesEachLine(t *testing.T) {
 		t.Fatalf("flushes = %d, want 1", f.flushes)
 	}
 }
+
+func TestPrettyDecodeRecordsColor(t *testing.T) {
+	t.Parallel()
+	got := printWith(t, Options{Color: true}, func(p *Printer) {
+		p.Record(FromEngine(protocol.EnginePacket{Type: protocol.EnginePing}))
+		p.Record(FromPacket(mustParse(t, `312[]`, protocol.EIO4)))
+	})
+	want := "\x1b[2mengine.io ping\x1b[0m\n/ \x1b[1mACK\x1b[0m [] id=12\n"
+	if got != want {
+		t.Errorf("got %q want %q", got, want)
+	}
+}
