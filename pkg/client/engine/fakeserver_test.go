@@ -35,8 +35,10 @@ type fakeServer struct {
 	noUpgrades   bool // handshake upgrades: []
 	refuseProbe  bool // answer 2probe with garbage
 	echo         bool // send every message back
+	tls          bool // serve https/wss with httptest's self-signed certificate
 	initial      []protocol.EnginePacket
 
+	wg       sync.WaitGroup // handlers, hijacked ones included
 	mu       sync.Mutex
 	sessions map[string]*fakeSession
 	conns    []*websocket.Conn
@@ -82,7 +84,12 @@ func newFakeServer(t *testing.T, eio protocol.EIO, configure func(*fakeServer)) 
 	if configure != nil {
 		configure(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	if s.tls {
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	t.Cleanup(s.close)
 	return s
 }
@@ -110,6 +117,7 @@ func (s *fakeServer) close() {
 	}
 	s.srv.CloseClientConnections()
 	s.srv.Close()
+	s.wg.Wait()
 }
 
 // record appends an event to the server's ordered log.
@@ -157,6 +165,8 @@ func (s *fakeServer) session(t *testing.T) *fakeSession {
 }
 
 func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
+	s.wg.Add(1) // before any hijack, so srv.Close orders it before wg.Wait
+	defer s.wg.Done()
 	if !strings.HasPrefix(r.URL.Path, DefaultPath) {
 		http.NotFound(w, r)
 		return
