@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -133,6 +134,15 @@ var reservedEvents = map[string]bool{
 	"disconnecting": true, "newListener": true, "removeListener": true,
 }
 
+// isReservedRaw reports whether the JSON string raw names a reserved
+// event, without allocating for the usual name with no escapes.
+func isReservedRaw(raw []byte) bool {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return reservedEvents[string(raw[1:len(raw)-1])]
+	}
+	return IsReservedEvent(eventName(raw))
+}
+
 // IsReservedEvent reports whether name is reserved by Socket.IO.
 func IsReservedEvent(name string) bool { return reservedEvents[name] }
 
@@ -241,7 +251,7 @@ func checkPayload(p *Packet, v EIO, l Limits) error {
 		}
 		switch jsonKind(first) {
 		case '"':
-			if !l.AllowReservedEvents && IsReservedEvent(eventName(first)) {
+			if !l.AllowReservedEvents && isReservedRaw(first) {
 				return bad("reserved event name " + string(first))
 			}
 		case '0':
