@@ -416,7 +416,6 @@ func (b *base) fullHelp(width, height int, groups [][]key.Binding) string {
 		used += w
 	}
 	flush()
-	out = append([]string{b.c.Styles.TitleFocused.Render("Keys"), ""}, out...)
 	return block(out, width, height)
 }
 

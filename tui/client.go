@@ -574,8 +574,7 @@ func (m *clientModel) helpGroups() [][]key.Binding {
 		{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom, k.Save},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.Pause, k.Clear, k.Engine, k.Select, k.Back},
-		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck},
-		{k.OpenNsp, k.NextNsp, k.PrevNsp},
+		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.NextNsp, k.PrevNsp},
 		{k.Fold, k.Expand, k.Collapse, k.ExpandAll, k.FoldAll},
 		{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput},
 	}

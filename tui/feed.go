@@ -213,3 +213,6 @@ func waitEvents(ctx context.Context, ch <-chan Event, max int) tea.Cmd {
 		return eventsMsg{events: batch}
 	}
 }
+
+// Cap returns the feed's capacity.
+func (f *Feed) Cap() int { return cap(f.ch) }

@@ -135,7 +135,7 @@ func keyMsg(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
 		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "space":
+	case "space", " ":
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
@@ -187,8 +187,7 @@ func runCmd(t *testing.T, m tea.Model, cmd tea.Cmd) []tea.Msg {
 	}
 	out = append(out, msg)
 	_, next := m.Update(msg)
-	_ = next
-	return out
+	return append(out, runCmd(t, m, next)...)
 }
 
 // screen renders a model's view with ANSI stripped.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -160,6 +161,13 @@ func (n *jnode) lines(out []jline, depth int, last bool) []jline {
 	}
 	if n.kind == 0 {
 		return append(out, jline{depth: depth, key: n.key, val: n.raw, kind: scalarKind(n.raw), tail: tail})
+	}
+	if n.kind == '{' && len(n.kids) == 1 && n.kids[0].key == `"$binary"` && n.kids[0].kind == 0 {
+		// An attachment, inlined as {"$binary":"<base64>"}: one line.
+		b64 := strings.Trim(n.kids[0].raw, `"`)
+		size := base64.StdEncoding.DecodedLen(len(b64)) - strings.Count(b64, "=")
+		return append(out, jline{depth: depth, key: n.key, val: `{"$binary":` + n.kids[0].raw + `}`, kind: '"',
+			tail: tail + " (" + strconv.Itoa(size) + " bytes)"})
 	}
 	closer := "}"
 	if n.kind == '[' {

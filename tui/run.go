@@ -59,12 +59,23 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 }
 
 func run(ctx context.Context, m tea.Model, extra []tea.ProgramOption) error {
-	opts := append([]tea.ProgramOption{tea.WithContext(ctx)}, extra...)
-	_, err := tea.NewProgram(m, opts...).Run()
-	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		// Stopped from outside (SIGTERM, the caller's deadline): a clean end.
-		return nil
-	}
+	p := tea.NewProgram(m, extra...)
+	// Stop through a quit message rather than tea.WithContext: a killed
+	// program does not wait for its input reader, and that goroutine would
+	// outlive the call.
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			p.Quit()
+		case <-done:
+		}
+	}()
+	_, err := p.Run()
+	close(done)
+	<-stopped
 	if err != nil {
 		return fmt.Errorf("tui: %w", err)
 	}

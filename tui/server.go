@@ -637,7 +637,7 @@ func (m *serverModel) header() []string {
 	l1 := []string{
 		st.App.Render("sio serve"), st.HeaderVal.Render(clean(m.addr)),
 		st.HeaderKey.Render("sockets ") + strconv.Itoa(len(m.sockets)),
-		st.HeaderKey.Render("connections ") + strconv.FormatUint(m.conns, 10),
+		st.HeaderKey.Render("conns ") + strconv.FormatUint(m.conns, 10),
 		st.HeaderKey.Render("in ") + strconv.FormatFloat(m.rateIn, 'f', 0, 64) + "/s",
 		st.HeaderKey.Render("out ") + strconv.FormatFloat(m.rateOut, 'f', 0, 64) + "/s",
 	}
@@ -653,7 +653,7 @@ func (m *serverModel) header() []string {
 		}
 		l2 = append(l2, n)
 	}
-	return []string{strings.Join(l1, "  "), strings.Join(l2, " ")}
+	return []string{strings.Join(l1, " "), strings.Join(l2, " ")}
 }
 
 func (m *serverModel) tabs() string {

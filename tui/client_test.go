@@ -1,0 +1,339 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+func newTestClient(t *testing.T, s *fakeSession, mod func(*ClientOptions)) *clientModel {
+	t.Helper()
+	// No feed: tests deliver batches themselves, and runCmd must not block
+	// on a listening command.
+	o := ClientOptions{Session: s, URL: "http://localhost:3000", Now: fixedNow, Location: time.UTC}
+	if mod != nil {
+		mod(&o)
+	}
+	m := newClientModel(t.Context(), NewCommon(false, 80, 24), o, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return m
+}
+
+// press sends a key and runs the commands it returns.
+func press(t *testing.T, m tea.Model, k string) []tea.Msg {
+	t.Helper()
+	_, cmd := m.Update(keyMsg(k))
+	return runCmd(t, m, cmd)
+}
+
+func TestClientEmitFromComposer(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{ack: Ack{Args: []json.RawMessage{json.RawMessage(`"ok"`)}}}
+	hist := filepath.Join(t.TempDir(), "h.jsonl")
+	m := newTestClient(t, s, func(o *ClientOptions) { o.HistoryFile = hist })
+	press(t, m, "e")
+	if m.focus != paneComposer {
+		t.Fatal("e did not focus the composer")
+	}
+	typeText(t, m, "chat")
+	press(t, m, "tab")
+	typeText(t, m, `hello {"$binary":"AAE="} q`) // q types, it does not quit
+	press(t, m, "ctrl+t")
+	msgs := press(t, m, "enter")
+	if len(s.emits) != 1 {
+		t.Fatalf("emits = %+v (msgs %#v)", s.emits, msgs)
+	}
+	e := s.emits[0]
+	if e.nsp != "/" || e.event != "chat" || !e.ack || len(e.args) != 3 ||
+		string(e.args[1]) != `{"_placeholder":true,"num":0}` || string(e.atts[0]) != "\x00\x01" {
+		t.Fatalf("emit = %+v", e)
+	}
+	if !strings.Contains(m.status, `ack for "chat"`) || !strings.Contains(m.status, `["ok"]`) {
+		t.Fatalf("status = %q", m.status)
+	}
+	items, err := LoadHistory(hist)
+	if err != nil || len(items) != 1 || items[0].Event != "chat" || !items[0].Ack {
+		t.Fatalf("history file: %+v %v", items, err)
+	}
+	// esc leaves the composer; q then quits.
+	press(t, m, "esc")
+	if m.focus != paneLog {
+		t.Fatalf("focus after esc = %d", m.focus)
+	}
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd == nil || cmd() != (tea.QuitMsg{}) {
+		t.Fatal("q did not quit")
+	}
+}
+
+func TestClientEmitError(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{err: context.DeadlineExceeded}
+	m := newTestClient(t, s, nil)
+	press(t, m, "e")
+	typeText(t, m, "x")
+	press(t, m, "enter")
+	if !m.statusErr || !strings.Contains(m.status, `emit "x": context deadline exceeded`) {
+		t.Fatalf("status = %q", m.status)
+	}
+}
+
+func TestClientCtrlCAlwaysQuits(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	for _, setup := range []string{"e", "/", "?"} {
+		press(t, m, "esc")
+		press(t, m, setup)
+		_, cmd := m.Update(keyMsg("ctrl+c"))
+		if cmd == nil || cmd() != (tea.QuitMsg{}) {
+			t.Fatalf("ctrl+c after %q did not quit", setup)
+		}
+	}
+}
+
+func TestClientStatusEvents(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	m.Update(eventsMsg{events: []Event{
+		ConnEvent{State: StateConnected},
+		NamespaceEvent{Namespace: "/", Connected: true, SID: "sid-1"},
+		TransportEvent{Transport: "polling", EIO: protocol.EIO4},
+		TransportEvent{Transport: "websocket", EIO: protocol.EIO4, Upgraded: true, Time: t0.Add(time.Second)},
+		PingEvent{RTT: 3 * time.Millisecond},
+	}})
+	hd := strings.Join(m.header(), "\n")
+	for _, want := range []string{"● connected", "websocket↑10:00:01", "EIO4", "rtt 3.0ms", "[/]", "sid sid-1"} {
+		if !strings.Contains(hd, want) {
+			t.Errorf("header lacks %q:\n%s", want, hd)
+		}
+	}
+	m.Update(eventsMsg{events: []Event{ConnEvent{State: StateReconnecting, Attempt: 2, Reason: "transport close"}}})
+	if hd := m.header()[0]; !strings.Contains(hd, "reconnecting 2 (transport close)") {
+		t.Fatalf("header: %s", hd)
+	}
+	m.Update(eventsMsg{events: []Event{ConnEvent{State: StateDisconnected, Reason: "io server disconnect"}}})
+	if hd := m.header()[0]; !strings.Contains(hd, "disconnected: io server disconnect") {
+		t.Fatalf("header: %s", hd)
+	}
+	m.Update(sourceClosedMsg{})
+	if !m.closed || m.listen() != nil {
+		t.Fatal("a closed source is read again")
+	}
+}
+
+func TestClientAnswerAck(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	m := newTestClient(t, s, nil)
+	m.Update(traces(event(protocol.In, "me", "/", `["question",1]`, 3, true, 0), event(protocol.In, "me", "/", `["other"]`, 0, false, time.Millisecond)))
+	if !strings.Contains(m.header()[1], "1 ack request(s) waiting") {
+		t.Fatalf("header: %q", m.header()[1])
+	}
+	press(t, m, "a") // the selection is "other": the oldest pending request is answered
+	if m.comp.answer == nil || m.comp.answer.id != 3 {
+		t.Fatalf("answer mode: %+v", m.comp.answer)
+	}
+	typeText(t, m, "42")
+	press(t, m, "enter")
+	if len(s.answers) != 1 || s.answers[0].id != 3 || string(s.answers[0].args[0]) != "42" {
+		t.Fatalf("answers = %+v", s.answers)
+	}
+	// With auto-answer, requests are answered with their own arguments.
+	press(t, m, "esc")
+	press(t, m, "A")
+	_, cmd := m.Update(traces(event(protocol.In, "me", "/", `["echo","x"]`, 4, true, 2*time.Millisecond)))
+	runCmd(t, m, cmd)
+	if len(s.answers) != 2 || s.answers[1].id != 4 || string(s.answers[1].args[0]) != `"x"` {
+		t.Fatalf("auto answers = %+v", s.answers)
+	}
+}
+
+func TestClientNamespaces(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	m := newTestClient(t, s, nil)
+	press(t, m, "n")
+	press(t, m, "backspace")
+	typeText(t, m, "admin")
+	press(t, m, "enter")
+	if len(s.opened) != 1 || s.opened[0] != "/admin" || m.comp.nsp != "/admin" {
+		t.Fatalf("opened %v, composer nsp %q", s.opened, m.comp.nsp)
+	}
+	press(t, m, "n")
+	press(t, m, "backspace")
+	typeText(t, m, "forbidden")
+	press(t, m, "enter")
+	if !m.statusErr || !strings.Contains(m.status, "unauthorized") {
+		t.Fatalf("status = %q", m.status)
+	}
+	if len(m.nsps) != 3 {
+		t.Fatalf("namespaces = %+v", m.nsps)
+	}
+	press(t, m, "]")
+	if m.comp.nsp != "/" {
+		t.Fatalf("] went to %q", m.comp.nsp)
+	}
+	press(t, m, "[")
+	press(t, m, "[")
+	if m.comp.nsp != "/admin" {
+		t.Fatalf("[[ went to %q", m.comp.nsp)
+	}
+}
+
+func TestClientRepeatAndCopy(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	m := newTestClient(t, s, nil)
+	m.Update(traces(event(protocol.Out, "me", "/chat", `["say",{"a":1},"b"]`, 1, true, 0)))
+	press(t, m, "r")
+	if len(s.emits) != 1 || s.emits[0].nsp != "/chat" || s.emits[0].event != "say" || !s.emits[0].ack || len(s.emits[0].args) != 2 {
+		t.Fatalf("repeat = %+v", s.emits)
+	}
+	press(t, m, "y")
+	if m.focus != paneComposer || m.comp.event.Value() != "say" || m.comp.args.Value() != `{"a":1} "b"` || m.comp.nsp != "/chat" {
+		t.Fatalf("copy: %q %q %q", m.comp.event.Value(), m.comp.args.Value(), m.comp.nsp)
+	}
+}
+
+func TestClientFilterSaveClear(t *testing.T) {
+	t.Parallel()
+	var saved []protocol.Trace
+	var savedPath string
+	m := newTestClient(t, &fakeSession{}, func(o *ClientOptions) {
+		o.Save = func(path string, trs []protocol.Trace) error {
+			if path == "bad" {
+				return errors.New("read-only file system")
+			}
+			savedPath, saved = path, trs
+			return nil
+		}
+	})
+	m.Update(traces(event(protocol.In, "me", "/", `["alpha"]`, 0, false, 0), event(protocol.In, "me", "/", `["beta"]`, 0, false, 1)))
+	press(t, m, "/")
+	typeText(t, m, "bet")
+	if m.log.visibleLen() != 1 {
+		t.Fatalf("live filter: %d rows", m.log.visibleLen())
+	}
+	press(t, m, "enter")
+	if m.log.filter != "bet" || m.prompt.active() {
+		t.Fatal("enter did not keep the filter")
+	}
+	press(t, m, "esc")
+	if m.log.filter != "" {
+		t.Fatal("esc did not clear the filter")
+	}
+	press(t, m, "s")
+	if got := m.prompt.input.Value(); got != "sio-20261127-100005.jsonl" {
+		t.Fatalf("default save path %q", got)
+	}
+	press(t, m, "enter")
+	if savedPath != "sio-20261127-100005.jsonl" || len(saved) != 2 || !strings.Contains(m.status, "saved 2 packets to sio-20261127-100005.jsonl") {
+		t.Fatalf("saved %q %d, status %q", savedPath, len(saved), m.status)
+	}
+	press(t, m, "s")
+	for range len("sio-20261127-100005.jsonl") {
+		press(t, m, "backspace")
+	}
+	typeText(t, m, "bad")
+	press(t, m, "enter")
+	if !m.statusErr || !strings.Contains(m.status, "save bad: read-only file system") {
+		t.Fatalf("status %q", m.status)
+	}
+	press(t, m, "ctrl+l")
+	if m.log.entries.Len() != 0 {
+		t.Fatal("ctrl+l did not clear")
+	}
+}
+
+func TestClientResize(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	m.Update(traces(event(protocol.In, "me", "/", `["a"]`, 0, false, 0)))
+	for _, sz := range [][2]int{{80, 24}, {120, 40}, {40, 12}, {200, 60}, {20, 5}} {
+		m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		lines := strings.Split(screen(m), "\n")
+		if len(lines) != sz[1] {
+			t.Fatalf("%dx%d: %d lines", sz[0], sz[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := len([]rune(l)); w > sz[0] {
+				t.Fatalf("%dx%d: line %d is %d wide: %q", sz[0], sz[1], i, w, l)
+			}
+		}
+	}
+}
+
+func TestRunClientQuitsCleanly(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	feed := NewFeed(10)
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); w.Close() })
+	feed.Send(TraceEvent{Trace: event(protocol.In, "me", "/", `["hello"]`, 0, false, 0)})
+	done := make(chan error, 1)
+	go func() {
+		done <- RunClient(t.Context(), ClientOptions{
+			Session: s, Feed: feed, URL: "http://x",
+			ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(&strings.Builder{}), tea.WithWindowSize(80, 24), tea.WithoutSignals()},
+		})
+	}()
+	if _, err := w.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunClient = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunClient did not quit on q")
+	}
+	if s.closed != 1 {
+		t.Fatalf("session closed %d times", s.closed)
+	}
+}
+
+func TestRunClientStopsWithContext(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); w.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- RunClient(ctx, ClientOptions{
+			Session: s, Feed: NewFeed(10),
+			ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(&strings.Builder{}), tea.WithWindowSize(80, 24), tea.WithoutSignals()},
+		})
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunClient = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunClient ignored its context")
+	}
+	if s.closed != 1 {
+		t.Fatalf("session closed %d times", s.closed)
+	}
+	if err := RunClient(t.Context(), ClientOptions{}); err == nil {
+		t.Fatal("RunClient without a session should fail")
+	}
+}

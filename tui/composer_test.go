@@ -1,0 +1,125 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+func newTestComposer(history []HistoryItem) *composer {
+	cp := newComposer(NewCommon(false, 80, 24), history)
+	cp.focus(0)
+	return cp
+}
+
+// typeInto types s into the composer's focused field.
+func typeInto(cp *composer, s string) {
+	for _, r := range s {
+		k := tea.KeyPressMsg{Code: r, Text: string(r)}
+		if r == ' ' {
+			k = keyMsg("space")
+		}
+		cp.Update(k)
+	}
+}
+
+func TestComposerValidatesAsYouType(t *testing.T) {
+	t.Parallel()
+	cp := newTestComposer(nil)
+	typeInto(cp, "chat")
+	cp.Update(keyMsg("tab"))
+	typeInto(cp, `hi {"n":`)
+	if !strings.Contains(cp.err, "arg 2") {
+		t.Fatalf("err = %q, want an error on arg 2", cp.err)
+	}
+	if !strings.Contains(cp.View(), "✗ arg 2") {
+		t.Fatalf("the error is not shown inline:\n%s", cp.View())
+	}
+	if cmd := cp.Update(keyMsg("enter")); cmd != nil {
+		t.Fatal("an invalid line was sent")
+	}
+	typeInto(cp, "1}")
+	if cp.err != "" {
+		t.Fatalf("err = %q after fixing the JSON", cp.err)
+	}
+	cp.Update(keyMsg("ctrl+t"))
+	msg := cp.Update(keyMsg("enter"))()
+	sm, ok := msg.(sendMsg)
+	if !ok {
+		t.Fatalf("enter gave %T", msg)
+	}
+	if sm.event != "chat" || sm.nsp != "/" || !sm.ack || len(sm.args) != 2 || string(sm.args[1]) != `{"n":1}` {
+		t.Fatalf("sendMsg = %+v", sm)
+	}
+}
+
+func TestComposerRejects(t *testing.T) {
+	t.Parallel()
+	cp := newTestComposer(nil)
+	typeInto(cp, "disconnect")
+	if !strings.Contains(cp.err, "reserved") {
+		t.Fatalf("err = %q for a reserved name", cp.err)
+	}
+	cp = newTestComposer(nil)
+	cp.Update(keyMsg("tab"))
+	typeInto(cp, "x")
+	cp.Update(keyMsg("enter"))
+	if cp.err != "type an event name" || cp.field != 0 {
+		t.Fatalf("empty event: err %q field %d", cp.err, cp.field)
+	}
+}
+
+func TestComposerHistory(t *testing.T) {
+	t.Parallel()
+	cp := newTestComposer([]HistoryItem{{Event: "a", Args: "1"}, {Event: "b", Args: "2", Ack: true}})
+	typeInto(cp, "dra")
+	cp.Update(keyMsg("up"))
+	if cp.event.Value() != "b" || cp.args.Value() != "2" || !cp.ack {
+		t.Fatalf("up: %q %q %v", cp.event.Value(), cp.args.Value(), cp.ack)
+	}
+	cp.Update(keyMsg("up"))
+	cp.Update(keyMsg("up")) // stays on the oldest
+	if cp.event.Value() != "a" {
+		t.Fatalf("up up: %q", cp.event.Value())
+	}
+	cp.Update(keyMsg("down"))
+	cp.Update(keyMsg("down"))
+	if cp.event.Value() != "dra" || cp.ack {
+		t.Fatalf("back to the draft: %q ack %v", cp.event.Value(), cp.ack)
+	}
+	typeInto(cp, "w")
+	cp.Update(keyMsg("enter"))
+	if n := len(cp.history); n != 3 || cp.history[2].Event != "draw" {
+		t.Fatalf("history after send: %+v", cp.history)
+	}
+	cp.Update(keyMsg("enter")) // the same again is not repeated in history
+	if len(cp.history) != 3 {
+		t.Fatalf("duplicate entry: %+v", cp.history)
+	}
+}
+
+func TestComposerAnswerMode(t *testing.T) {
+	t.Parallel()
+	cp := newTestComposer(nil)
+	e := newEntry(5, event(1, "sid", "/chat", `["ask",1]`, 9, true, 0))
+	e.tr.Dir = 0
+	cp.startAnswer(&e)
+	if cp.field != 1 || !strings.Contains(cp.View(), `Answer ack #9 of "ask" on /chat`) {
+		t.Fatalf("answer mode view:\n%s", cp.View())
+	}
+	typeInto(cp, `"yes"`)
+	sm := cp.Update(keyMsg("enter"))().(sendMsg)
+	if sm.answer == nil || sm.answer.id != 9 || sm.nsp != "/chat" || string(sm.args[0]) != `"yes"` {
+		t.Fatalf("answer = %+v", sm)
+	}
+	if cp.answer != nil {
+		t.Fatal("still in answer mode after sending")
+	}
+	// esc leaves answer mode without sending.
+	cp.startAnswer(&e)
+	cp.Update(keyMsg("esc"))
+	if cp.answer != nil || cp.focused {
+		t.Fatal("esc did not leave answer mode")
+	}
+}

@@ -1,0 +1,190 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+func newTestLog(capacity, rows int) *logView {
+	l := newLogView(NewCommon(false, 80, rows), capacity, false, time.UTC)
+	l.SetSize(80, rows)
+	return l
+}
+
+func TestLogFilter(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(100, 10)
+	l.add(event(protocol.In, "s", "/", `["chat","hello"]`, 0, false, 0))
+	l.add(event(protocol.In, "s", "/", `["news","Breaking"]`, 0, false, time.Millisecond))
+	l.add(event(protocol.Out, "s", "/admin", `["chat","bye"]`, 0, false, 2*time.Millisecond))
+	l.add(protocol.Trace{Time: t0, Layer: protocol.LayerEngine, Engine: protocol.EnginePacket{Type: protocol.EnginePing}})
+
+	tests := []struct {
+		filter string
+		engine bool
+		want   int
+	}{
+		{"", false, 3},
+		{"", true, 4},
+		{"chat", false, 2},
+		{"CHAT", false, 2},
+		{"breaking", false, 1},
+		{"/admin", false, 1},
+		{"ping", true, 1},
+		{"nothing", false, 0},
+	}
+	for _, tt := range tests {
+		if l.showEngine != tt.engine {
+			l.toggleEngine()
+		}
+		l.setFilter(tt.filter)
+		if got := l.visibleLen(); got != tt.want {
+			t.Errorf("filter %q engine %v: %d rows, want %d", tt.filter, tt.engine, got, tt.want)
+		}
+	}
+	// New entries are indexed against the active filter.
+	l.setFilter("chat")
+	l.add(event(protocol.In, "s", "/", `["chat","again"]`, 0, false, 3*time.Millisecond))
+	l.add(event(protocol.In, "s", "/", `["other"]`, 0, false, 4*time.Millisecond))
+	if got := l.visibleLen(); got != 3 {
+		t.Fatalf("after adding: %d rows, want 3", got)
+	}
+}
+
+func TestLogFollowScrollPause(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(1000, 5)
+	for i := range 20 {
+		l.add(event(protocol.In, "s", "/", `["e`+jsonInt(i)+`"]`, 0, false, time.Duration(i)*time.Millisecond))
+	}
+	if e := l.selected(); e == nil || e.event != "e19" {
+		t.Fatalf("following: selected %v, want e19", e)
+	}
+	// Moving up stops following; new traffic does not move the selection.
+	l.Update(keyMsg("k"))
+	l.Update(keyMsg("up"))
+	if l.follow || l.selected().event != "e17" {
+		t.Fatalf("after up up: follow %v selected %s", l.follow, l.selected().event)
+	}
+	l.add(event(protocol.In, "s", "/", `["e20"]`, 0, false, time.Second))
+	if l.selected().event != "e17" {
+		t.Fatalf("selection moved with new traffic: %s", l.selected().event)
+	}
+	view := l.View()
+	if !strings.Contains(view, "e17") || strings.Contains(view, "e20") {
+		t.Fatalf("scrolled view should show e17 and not the tail:\n%s", view)
+	}
+	l.Update(keyMsg("g"))
+	if l.selected().event != "e0" {
+		t.Fatalf("g: %s", l.selected().event)
+	}
+	l.Update(keyMsg("G"))
+	if !l.follow || l.selected().event != "e20" {
+		t.Fatalf("G: follow %v selected %s", l.follow, l.selected().event)
+	}
+	// Pause freezes what is shown, traffic is still recorded.
+	l.togglePause()
+	l.add(event(protocol.In, "s", "/", `["e21"]`, 0, false, 2*time.Second))
+	if l.visibleLen() != 21 || l.entries.Len() != 22 {
+		t.Fatalf("paused: visible %d recorded %d", l.visibleLen(), l.entries.Len())
+	}
+	if !strings.Contains(strings.Join(l.title(), " "), "PAUSED +1") {
+		t.Fatalf("title %q", l.title())
+	}
+	l.togglePause()
+	l.Update(keyMsg("G"))
+	if l.visibleLen() != 22 || l.selected().event != "e21" {
+		t.Fatalf("resumed: visible %d selected %s", l.visibleLen(), l.selected().event)
+	}
+	l.clear()
+	if l.entries.Len() != 0 || l.visibleLen() != 0 || l.selected() != nil {
+		t.Fatal("clear left entries")
+	}
+	l.add(event(protocol.In, "s", "/", `["after"]`, 0, false, 3*time.Second))
+	if l.selected().event != "after" {
+		t.Fatal("entries after clear are not shown")
+	}
+}
+
+func jsonInt(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestLogAckPairing(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(100, 10)
+	l.add(event(protocol.Out, "me", "/", `["chat","hi"]`, 7, true, 0))
+	l.add(event(protocol.In, "me", "/", `["ask"]`, 7, true, time.Millisecond)) // same id, other direction
+	l.add(ack(protocol.In, "me", "/", `["ok"]`, 7, 12*time.Millisecond))
+	req, req2, answer := l.bySeq(1), l.bySeq(2), l.bySeq(3)
+	if req.pair != 3 || answer.pair != 1 || req.rtt != 12*time.Millisecond {
+		t.Fatalf("pairing: req.pair %d answer.pair %d rtt %v", req.pair, answer.pair, req.rtt)
+	}
+	if req2.pair != 0 {
+		t.Fatal("an incoming request was paired with an incoming ack")
+	}
+	if got := l.pendingRequests(protocol.In); len(got) != 1 || got[0].seq != 2 {
+		t.Fatalf("pending incoming = %v", got)
+	}
+	l.add(ack(protocol.Out, "me", "/", `[]`, 7, 20*time.Millisecond))
+	if req2.pair != 4 || len(l.pendingRequests(protocol.In)) != 0 {
+		t.Fatalf("answering the server's request: pair %d", req2.pair)
+	}
+	// A namespace is part of the key.
+	l.add(event(protocol.Out, "me", "/a", `["x"]`, 1, true, 0))
+	l.add(ack(protocol.In, "me", "/b", `[]`, 1, 0))
+	if l.bySeq(5).pair != 0 {
+		t.Fatal("an ack on /b answered a request on /a")
+	}
+	// Evicted requests leave the pending set.
+	small := newTestLog(2, 5)
+	small.add(event(protocol.In, "me", "/", `["q"]`, 1, true, 0))
+	small.add(event(protocol.In, "me", "/", `["r"]`, 0, false, 0))
+	small.add(event(protocol.In, "me", "/", `["s"]`, 0, false, 0))
+	if len(small.pending) != 0 {
+		t.Fatalf("pending after eviction: %v", small.pending)
+	}
+}
+
+// TestFlood feeds 10,000 events through the client model as the feed
+// would deliver them: the ring stays bounded and View renders only the
+// visible rows.
+func TestFlood(t *testing.T) {
+	t.Parallel()
+	feed := NewFeed(20_000)
+	m := newClientModel(context.Background(), NewCommon(true, 80, 24),
+		ClientOptions{Session: &fakeSession{}, Feed: feed, LogCapacity: 2000, Now: fixedNow, Location: time.UTC}, nil)
+	for i := range 10_000 {
+		if !feed.Send(TraceEvent{Trace: event(protocol.In, "s", "/", `["tick",`+jsonInt(i)+`]`, 0, false, time.Duration(i)*time.Microsecond)}) {
+			t.Fatalf("feed dropped event %d", i)
+		}
+	}
+	batches := 0
+	for feed.ch != nil && len(feed.ch) > 0 {
+		msg := waitEvents(t.Context(), feed.ch, defaultBatch)()
+		m.Update(msg)
+		batches++
+	}
+	if batches > 10_000/defaultBatch+1 {
+		t.Fatalf("%d updates for 10,000 events: not batched", batches)
+	}
+	if n := m.log.entries.Len(); n != 2000 {
+		t.Fatalf("ring holds %d entries, want its capacity 2000", n)
+	}
+	if n := m.log.matches.Len(); n > 2000 {
+		t.Fatalf("filter index holds %d", n)
+	}
+	v := m.View()
+	if lines := strings.Count(v.Content, "\n") + 1; lines != 24 {
+		t.Fatalf("view has %d lines", lines)
+	}
+	if m.log.rendered != m.log.rows() || m.log.rendered > 24 {
+		t.Fatalf("rendered %d rows for a %d-row pane", m.log.rendered, m.log.rows())
+	}
+	if !strings.Contains(screen(m), "tick 9999") {
+		t.Fatalf("the tail is not shown:\n%s", screen(m))
+	}
+}

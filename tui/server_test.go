@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+func testServerFake() *fakeServer {
+	return &fakeServer{
+		sockets: []SocketInfo{
+			{ID: "sockB-222222222222", Namespace: "/chat", Transport: "polling", RemoteAddr: "127.0.0.1:50002", EIO: protocol.EIO3, Rooms: []string{"sockB-222222222222"}, Since: t0.Add(2 * time.Second)},
+			{ID: "sockA-111111111111", Namespace: "/", Transport: "websocket", RemoteAddr: "127.0.0.1:50001", EIO: protocol.EIO4, Rooms: []string{"sockA-111111111111", "lobby"}, Since: t0.Add(time.Second)},
+		},
+		rooms: []RoomInfo{
+			{Namespace: "/", Name: "sockA-111111111111", Members: []string{"sockA-111111111111"}},
+			{Namespace: "/", Name: "lobby", Members: []string{"sockA-111111111111"}},
+		},
+	}
+}
+
+func newTestServer(t *testing.T, f *fakeServer) *serverModel {
+	t.Helper()
+	m := newServerModel(t.Context(), NewCommon(false, 80, 24),
+		ServerOptions{Control: f, Addr: "http://127.0.0.1:3000/socket.io/", Now: func() time.Time { return t0 }, Location: time.UTC}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	runCmd(t, m, m.fetch())
+	return m
+}
+
+func TestServerSnapshotAndCounters(t *testing.T) {
+	t.Parallel()
+	f := testServerFake()
+	m := newTestServer(t, f)
+	if len(m.sockets) != 2 || m.sockets[0].Namespace != "/" || len(m.rooms) != 1 || m.rooms[0].Name != "lobby" {
+		t.Fatalf("sockets %+v rooms %+v", m.sockets, m.rooms)
+	}
+	if strings.Join(m.nsps, " ") != "/ /chat" {
+		t.Fatalf("namespaces %v", m.nsps)
+	}
+	m.Update(traces(
+		socketTrace(protocol.Out, "sockA-111111111111", protocol.Packet{Type: protocol.PacketConnect, Data: []byte(`{"sid":"sockA-111111111111"}`)}, 0),
+		event(protocol.In, "sockA-111111111111", "/", `["hi"]`, 0, false, time.Millisecond),
+		event(protocol.In, "sockA-111111111111", "/", `["hi"]`, 0, false, 2*time.Millisecond),
+		event(protocol.In, "sockB-222222222222", "/chat", `["yo"]`, 0, false, 3*time.Millisecond),
+	))
+	if c := m.counts["sockA-111111111111"]; c == nil || c[0] != 2 || c[1] != 1 || m.conns != 1 {
+		t.Fatalf("counts %v conns %d", c, m.conns)
+	}
+	m.Update(tickMsg(t0.Add(2 * time.Second)))
+	if m.rateIn != 1.5 || m.rateOut != 0.5 {
+		t.Fatalf("rates in %v out %v", m.rateIn, m.rateOut)
+	}
+	// The Sockets tab shows the selected socket's traffic only.
+	if m.log.visibleLen() != 3 {
+		t.Fatalf("socket A traffic: %d rows", m.log.visibleLen())
+	}
+	press(t, m, "j")
+	if m.log.visibleLen() != 1 || m.target() != (Target{Namespace: "/chat", SID: "sockB-222222222222"}) {
+		t.Fatalf("socket B: %d rows, target %+v", m.log.visibleLen(), m.target())
+	}
+	// enter opens the Traffic tab scoped to that socket; esc unscopes.
+	press(t, m, "enter")
+	if m.tab != tabTraffic || m.log.scopeSID != "sockB-222222222222" {
+		t.Fatalf("tab %d scope %q", m.tab, m.log.scopeSID)
+	}
+	press(t, m, "esc")
+	if m.log.scopeSID != "" || m.log.visibleLen() != 4 {
+		t.Fatalf("unscoped: %q %d", m.log.scopeSID, m.log.visibleLen())
+	}
+}
+
+func TestServerActions(t *testing.T) {
+	t.Parallel()
+	f := testServerFake()
+	m := newTestServer(t, f)
+	// Join the selected socket to a room.
+	press(t, m, "J")
+	typeText(t, m, "vip")
+	press(t, m, "enter")
+	// Disconnect needs a y.
+	press(t, m, "D")
+	press(t, m, "n")
+	press(t, m, "D")
+	press(t, m, "y")
+	// On the Rooms tab the target is the room.
+	press(t, m, "2")
+	press(t, m, "L")
+	typeText(t, m, "lobby")
+	press(t, m, "enter")
+	// Everyone, and emit with ack.
+	press(t, m, "*")
+	press(t, m, "e")
+	typeText(t, m, "news")
+	press(t, m, "tab")
+	typeText(t, m, `{"a":1}`)
+	press(t, m, "ctrl+t")
+	press(t, m, "enter")
+
+	if strings.Join(f.actions, ",") != "join vip,disconnect,leave lobby" {
+		t.Fatalf("actions %v", f.actions)
+	}
+	sockA := Target{Namespace: "/", SID: "sockA-111111111111"}
+	want := []Target{sockA, sockA, {Namespace: "/", Room: "lobby"}, {Namespace: "/"}}
+	if len(f.targets) != len(want) {
+		t.Fatalf("targets %+v", f.targets)
+	}
+	for i := range want {
+		if f.targets[i] != want[i] {
+			t.Errorf("target %d = %+v, want %+v", i, f.targets[i], want[i])
+		}
+	}
+	if len(f.emits) != 1 || f.emits[0].event != "news" || !f.emits[0].ack || string(f.emits[0].args[0]) != `{"a":1}` {
+		t.Fatalf("emits %+v", f.emits)
+	}
+	if !strings.Contains(m.status, `emitted "news" to everyone on /, 1 ack(s): sockA ["ok"]`) {
+		t.Fatalf("status %q", m.status)
+	}
+}
