@@ -184,6 +184,10 @@ func walkJSON(raw []byte, replace func(v []byte) ([]byte, bool), dst []byte) []b
 	}
 	end := valueEnd(raw, i)
 	v := raw[i:end]
+	if len(v) == 0 {
+		// Not JSON (callers pass valid JSON; keep malformed input as is).
+		return append(dst, raw...)
+	}
 	if r, ok := replace(v); ok {
 		if dst == nil {
 			return nil

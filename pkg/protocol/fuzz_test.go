@@ -291,3 +291,23 @@ func FuzzParseMsgpackPacket(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONHelpers gives the JSON helpers that callers may reach with data
+// they built themselves arbitrary bytes: they may fail, never panic.
+func FuzzJSONHelpers(f *testing.F) {
+	f.Add([]byte(`["a",{"_placeholder":true,"num":0}]`))
+	f.Add([]byte(`]`))
+	f.Add([]byte(`{"a":,}`))
+	f.Add([]byte(`["x",{"$binary":"AQ=="}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := Packet{Type: PacketEvent, Data: b}
+		_ = p.EventName()
+		_, _, _ = p.Event()
+		_, _ = p.Args()
+		_ = InlineBinary(b, [][]byte{{1}, {2}})
+		_ = CheckPlaceholders(b, 1)
+		_, _, _ = ExtractBinary(b)
+		_, _ = SplitArray(b)
+		_, _ = AppendMsgpackPacket(nil, &p)
+	})
+}
