@@ -68,7 +68,6 @@ decode raw frames and load-test.`,
 	})
 	root.AddCommand(
 		newVersionCmd(a),
-		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 	)
 	return root
