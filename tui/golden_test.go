@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,24 @@ func TestGoldenServer(t *testing.T) {
 			}
 			golden(t, st.name, screen(m))
 		})
+	}
+}
+
+func TestNoColor(t *testing.T) {
+	t.Parallel()
+	render := func(color bool) string {
+		m := newClientModel(t.Context(), NewCommon(color, 80, 24), ClientOptions{Session: &fakeSession{}, Now: fixedNow, Location: time.UTC}, nil)
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		m.Update(eventsMsg{events: sessionTraffic()})
+		return m.View().Content
+	}
+	plain := render(false)
+	for _, sgr := range []string{"\x1b[3", "\x1b[9", "\x1b[4", "38;", "48;"} {
+		if strings.Contains(plain, sgr) {
+			t.Fatalf("plain output holds a colour sequence %q", sgr)
+		}
+	}
+	if !strings.Contains(render(true), "\x1b[") {
+		t.Fatal("colour output holds no styling")
 	}
 }
