@@ -212,6 +212,16 @@ func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
 // handlePrompt handles a key while the prompt is open; apply is called
 // with the value on enter.
 func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value string) tea.Cmd) tea.Cmd {
+	if b.prompt.kind == promptConfirm {
+		// Only y confirms; any other key, enter included, cancels.
+		v := k.String()
+		b.prompt.close()
+		if v == "y" || v == "Y" {
+			return apply(promptConfirm, "y")
+		}
+		b.setStatus("cancelled", false)
+		return nil
+	}
 	switch k.String() {
 	case "enter":
 		kind, v := b.prompt.kind, strings.TrimSpace(b.prompt.input.Value())
@@ -222,15 +232,6 @@ func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value
 			b.log.setFilter("")
 		}
 		b.prompt.close()
-		return nil
-	}
-	if b.prompt.kind == promptConfirm {
-		v := k.String()
-		b.prompt.close()
-		if v == "y" || v == "Y" {
-			return apply(promptConfirm, "y")
-		}
-		b.setStatus("cancelled", false)
 		return nil
 	}
 	cmd := b.prompt.Update(k)

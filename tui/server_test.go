@@ -86,6 +86,8 @@ func TestServerActions(t *testing.T) {
 	press(t, m, "D")
 	press(t, m, "n")
 	press(t, m, "D")
+	press(t, m, "enter")
+	press(t, m, "D")
 	press(t, m, "y")
 	// On the Rooms tab the target is the room.
 	press(t, m, "2")
