@@ -63,7 +63,7 @@ type RequestInfo struct {
 func NewServer(opts Options) *Server {
 	s := &Server{cfg: newConfig(opts), sessions: make(map[string]*Session)}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
+		ReadBufferSize:  512,
 		WriteBufferSize: 4096,
 		WriteBufferPool: &writeBufferPool,
 		// Node's ws server does not check Origin; CORS is the middleware's job.
@@ -299,7 +299,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, h http.Header
 		reject(protocol.ErrBadRequest)
 		return
 	}
-	sess := newSession(s, id, eio, r, transport)
+	sess := newSession(s, id, eio, r, q, transport)
 	sess.b64 = q.Get("b64") != ""
 	if transport == TransportWebSocket {
 		s.handshakeWebSocket(w, r, h, sess)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -74,14 +75,18 @@ type Session struct {
 	// while OnMessage runs, and nothing an OnMessage callback may call takes it.
 	dispatchMu sync.Mutex
 
-	mu         sync.Mutex
-	state      sessionState
-	reason     protocol.DisconnectReason // set when closing or closed
-	endReply   byte                      // for a GET pending at the end: closePacket or noopPacket
-	ws         bool                      // the current transport is websocket
-	up         upgradeState
-	queue      []protocol.EnginePacket
-	writing    bool // the WebSocket writer is busy
+	mu       sync.Mutex
+	state    sessionState
+	reason   protocol.DisconnectReason // set when closing or closed
+	endReply byte                      // for a GET pending at the end: closePacket or noopPacket
+	ws       bool                      // the current transport is websocket
+	up       upgradeState
+	queue    []protocol.EnginePacket
+	writerOn bool // the WebSocket writer goroutine is running
+	// token is a WaitGroup count a WebSocket session holds from its start
+	// to its end, so that writers may be started (wg.Add) at any time
+	// before the end without racing Shutdown's Wait.
+	token      bool
 	getPending bool
 	postActive bool
 	// dispatching is set while OnMessage runs; an end meanwhile leaves
@@ -99,25 +104,27 @@ type Session struct {
 	refreshed   bool        // v4: a packet already extended the current pong wait
 	upTimer     *time.Timer // upgradeTimeout of the probe
 
-	wake chan struct{} // cap 1: the current writer has something to do
+	wake chan struct{} // cap 1: a pending polling GET has something to do; nil for WebSocket-only sessions
 	done chan struct{}
 }
 
-func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, transport string) *Session {
+func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, query url.Values, transport string) *Session {
 	s := &Session{
 		srv: srv,
 		id:  id,
 		eio: eio,
 		req: &RequestInfo{
 			Header:     r.Header,
-			Query:      r.URL.Query(),
+			Query:      query,
 			RemoteAddr: r.RemoteAddr,
 			Secure:     r.TLS != nil,
 			URL:        r.RequestURI,
 			Time:       srv.cfg.now(),
 		},
-		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
+	}
+	if transport == TransportPolling {
+		s.wake = make(chan struct{}, 1)
 	}
 	cfg := &srv.cfg
 	open := protocol.AppendHandshake(make([]byte, 0, 128), protocol.Handshake{
@@ -221,7 +228,7 @@ func (s *Session) Send(msgs ...protocol.EnginePacket) error {
 func (s *Session) SendVolatile(msgs ...protocol.EnginePacket) bool {
 	s.mu.Lock()
 	ok := s.state == stateOpen && len(s.queue) == 0 && len(msgs) <= s.srv.cfg.sendQueue &&
-		((s.ws && !s.writing) || (!s.ws && s.getPending))
+		((s.ws && !s.writerOn) || (!s.ws && s.getPending))
 	if ok {
 		s.queue = append(s.queue, msgs...)
 	}
@@ -274,7 +281,12 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 		s.timer.Stop()
 	}
 	probe := s.dropProbeLocked()
-	conn, writing := s.conn, s.writing
+	conn, writing := s.conn, s.writerOn
+	// The writer sends the close frame and closes the connection: the
+	// running one, or one started here while the token still counts.
+	startCloser := conn != nil && s.startWriterLocked()
+	token := s.token
+	s.token = false
 	clear(s.queue)
 	s.queue = nil
 	cb := s.onClose
@@ -283,6 +295,12 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	close(s.done)
 	s.mu.Unlock()
 
+	if startCloser {
+		go s.writeLoop(conn)
+	}
+	if token {
+		s.srv.wg.Done()
+	}
 	s.srv.remove(s)
 	if conn != nil && writing {
 		// Unblock a writer stuck on a peer that does not read.
@@ -297,15 +315,35 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	}
 }
 
-// signal wakes the current writer (the pending GET or the WebSocket writer).
+// signal wakes the current writer: it starts the WebSocket writer, or
+// wakes a pending polling GET.
 func (s *Session) signal() {
 	s.mu.Lock()
-	wake := s.wake
+	start := s.startWriterLocked()
+	conn, wake := s.conn, s.wake
 	s.mu.Unlock()
+	if start {
+		go s.writeLoop(conn)
+		return
+	}
 	select {
 	case wake <- struct{}{}:
 	default:
 	}
+}
+
+// startWriterLocked reports whether the caller must start the WebSocket
+// writer (go s.writeLoop(s.conn)) after unlocking: the transport is
+// websocket and no writer runs. It counts the writer in the server's
+// WaitGroup while the session's token keeps the count above zero.
+// Caller holds s.mu.
+func (s *Session) startWriterLocked() bool {
+	if s.conn == nil || s.writerOn || !s.token {
+		return false
+	}
+	s.writerOn = true
+	s.srv.wg.Add(1)
+	return true
 }
 
 // armLocked (re)arms the session's one timer. Caller holds s.mu.

@@ -26,7 +26,7 @@ const readBufKeep = 16 << 10
 // handshakeWebSocket opens a WebSocket-only session: the open packet is the
 // first frame and upgrades is [].
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h http.Header, sess *Session) {
-	if !s.track(2) {
+	if !s.track(2) { // the session's token and its reader
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -38,6 +38,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 	sess.conn = c
 	sess.ws = true
 	sess.up = upDone
+	sess.token = true
 	if !s.register(sess) {
 		closeWS(c)
 		s.wg.Add(-2)
@@ -48,7 +49,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 		s.onConn(sess)
 	}
 	sess.startHeartbeat()
-	go sess.writeLoop(c)
+	sess.signal() // writes the open packet
 	go sess.readLoop(c)
 }
 
@@ -186,7 +187,7 @@ func (s *Session) probeLoop(c *websocket.Conn) {
 // queue moves to the WebSocket writer, a pending GET gets a noop, and
 // polling requests for the sid get 400 from now on.
 func (s *Session) completeUpgrade(c *websocket.Conn) bool {
-	if !s.srv.track(1) {
+	if !s.srv.track(1) { // the session's token
 		return false
 	}
 	s.dispatchMu.Lock()
@@ -201,17 +202,18 @@ func (s *Session) completeUpgrade(c *websocket.Conn) bool {
 	s.conn = c
 	s.ws = true
 	s.up = upDone
+	s.token = true
 	s.upTimer.Stop()
-	oldWake := s.wake
-	s.wake = make(chan struct{}, 1)
-	cb := s.onUpgrade
 	s.mu.Unlock()
-	select { // wake a pending GET, which answers noop
-	case oldWake <- struct{}{}:
+	s.signal() // flushes the queue on the WebSocket, and wakes a pending GET, which answers noop
+	select {
+	case s.wake <- struct{}{}:
 	default:
 	}
+	s.mu.Lock()
+	cb := s.onUpgrade
+	s.mu.Unlock()
 	s.srv.cfg.logger.Debug("engine.io session upgraded", "sid", s.id)
-	go s.writeLoop(c)
 	if cb != nil {
 		cb(TransportWebSocket)
 	}
@@ -328,8 +330,11 @@ func writeFrame(c *websocket.Conn, p protocol.EnginePacket, v protocol.EIO) erro
 	return err
 }
 
-// writeLoop is the writer goroutine of a WebSocket session: it drains the
-// queue, one frame per packet, and sends the close frame at the end.
+// writeLoop is the writer goroutine of a WebSocket session, started on
+// demand (startWriterLocked): it drains the queue, one frame per packet,
+// and returns when the queue is empty, so that an idle session holds no
+// writer. At the session's end it sends the close frame and closes the
+// connection.
 func (s *Session) writeLoop(c *websocket.Conn) {
 	defer s.srv.wg.Done()
 	cfg := &s.srv.cfg
@@ -337,33 +342,28 @@ func (s *Session) writeLoop(c *websocket.Conn) {
 	var batch []protocol.EnginePacket
 	for {
 		s.mu.Lock()
-		for len(s.queue) == 0 && s.state == stateOpen {
-			s.writing = false
-			wake := s.wake
+		if s.state == stateClosed {
+			s.mu.Unlock()
+			break
+		}
+		if len(s.queue) == 0 {
+			if s.state == stateClosing { // everything is flushed
+				reason := s.reason
+				s.mu.Unlock()
+				s.end(reason, closePacket)
+				break
+			}
+			if s.queue == nil && cap(batch) <= 16 {
+				s.queue = batch[:0] // keep the small buffer for the next burst
+			}
+			s.writerOn = false
 			s.mu.Unlock()
 			if hook := s.srv.testHookWriterIdle; hook != nil {
 				hook(s)
 			}
-			select {
-			case <-wake:
-			case <-s.done:
-			}
-			s.mu.Lock()
-		}
-		if s.state == stateClosed {
-			s.writing = false
-			s.mu.Unlock()
-			break
-		}
-		if len(s.queue) == 0 { // closing, and everything is flushed
-			s.writing = false
-			reason := s.reason
-			s.mu.Unlock()
-			s.end(reason, closePacket)
-			break
+			return
 		}
 		batch, s.queue = s.queue, batch[:0]
-		s.writing = true
 		s.mu.Unlock()
 		err := s.writeBatch(c, batch, writeWait)
 		clear(batch)
