@@ -247,3 +247,181 @@ func TestEngineEcho(t *testing.T) {
 		}
 	}
 }
+
+// TestEngine4AllowEIO3 speaks v3 to engine.io 6 with allowEIO3 (its
+// bundled v3 parser), binary included.
+func TestEngine4AllowEIO3(t *testing.T) {
+	for _, transport := range []string{"polling", "websocket", "auto"} {
+		t.Run(transport, func(t *testing.T) {
+			p := startPeer(t, "engine4-eio3")
+			c := dial(t, p, engine.Options{Path: "/engine.io/", Transport: transport, EIO: protocol.EIO3})
+			if transport == "auto" {
+				waitUpgrade(t, c)
+			}
+			if err := c.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte{0xff, 0, 0x1e}, Binary: true}); err != nil {
+				t.Fatal(err)
+			}
+			if ev := p.next(t, "message"); !ev.Binary || ev.Data != "ff001e" {
+				t.Fatalf("server got %+v", ev)
+			}
+			if m := c.recv(t); !m.binary || !bytes.Equal(m.data, []byte{0xff, 0, 0x1e}) {
+				t.Fatalf("echo %+v", m)
+			}
+		})
+	}
+}
+
+func waitUpgrade(t *testing.T, c *client) {
+	t.Helper()
+	select {
+	case tr := <-c.upgraded:
+		if tr != "websocket" {
+			t.Fatalf("upgraded to %q", tr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no upgrade")
+	}
+}
+
+// TestEIOAutoSocketIO checks that EIO auto picks 3 against socket.io 2.5.1
+// and 4 against socket.io 4.8.4, on every transport, and that the
+// Socket.IO layer above then works: socket.io 2 connects "/" by itself
+// ("40"), socket.io 4 answers our CONNECT with its sid.
+func TestEIOAutoSocketIO(t *testing.T) {
+	for _, mode := range []string{"sio2", "sio4"} {
+		for _, transport := range []string{"polling", "websocket", "auto"} {
+			t.Run(mode+"/"+transport, func(t *testing.T) {
+				p := startPeer(t, mode)
+				c := dial(t, p, engine.Options{Transport: transport})
+				want := protocol.EIO4
+				if mode == "sio2" {
+					want = protocol.EIO3
+				}
+				if got := c.conn.EIO(); got != want {
+					t.Fatalf("EIO() = %v, want %v", got, want)
+				}
+				if mode == "sio4" {
+					if err := c.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("0")}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m := c.recv(t)
+				if mode == "sio2" && string(m.data) != "0" {
+					t.Fatalf("socket.io 2 first message %q, want 0 (CONNECT /)", m.data)
+				}
+				if mode == "sio4" && !bytes.HasPrefix(m.data, []byte(`0{"sid":`)) {
+					t.Fatalf("socket.io 4 CONNECT reply %q", m.data)
+				}
+				p.next(t, "sio-connection")
+				if transport == "auto" {
+					waitUpgrade(t, c)
+				}
+			})
+		}
+	}
+}
+
+// TestServerCloses: Node closing the socket gives "forced close" over
+// polling (a close packet in the GET) and "transport close" over WebSocket.
+func TestServerCloses(t *testing.T) {
+	for _, mode := range []string{"engine4", "engine3"} {
+		for _, transport := range []string{"polling", "websocket"} {
+			t.Run(mode+"/"+transport, func(t *testing.T) {
+				p := startPeer(t, mode)
+				eio := protocol.EIO4
+				if mode == "engine3" {
+					eio = protocol.EIO3
+				}
+				c := dial(t, p, engine.Options{Path: "/engine.io/", Transport: transport, EIO: eio})
+				if err := c.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("close-me")}); err != nil {
+					t.Fatal(err)
+				}
+				want := protocol.ReasonForcedClose
+				if transport == "websocket" {
+					want = protocol.ReasonTransportClose
+				}
+				select {
+				case r := <-c.closed:
+					if r != want {
+						t.Fatalf("reason %q, want %q", r, want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("no close")
+				}
+			})
+		}
+	}
+}
+
+// TestHeartbeatWithNode keeps connections through several heartbeats
+// (pingInterval 300 ms): v4 answers Node's pings, v3 pings Node.
+func TestHeartbeatWithNode(t *testing.T) {
+	for _, mode := range []string{"engine4", "engine3"} {
+		for _, transport := range []string{"polling", "websocket", "auto"} {
+			t.Run(mode+"/"+transport, func(t *testing.T) {
+				p := startPeer(t, mode)
+				beats := make(chan struct{}, 16)
+				eio := protocol.EIO4
+				if mode == "engine3" {
+					eio = protocol.EIO3
+				}
+				opts := engine.Options{Path: "/engine.io/", Transport: transport, EIO: eio}
+				opts.Tap = func(tr protocol.Trace) {
+					// A completed heartbeat: v4 our pong out, v3 Node's pong in.
+					if (eio == protocol.EIO4 && tr.Dir == protocol.Out && tr.Engine.Type == protocol.EnginePong) ||
+						(eio == protocol.EIO3 && tr.Dir == protocol.In && tr.Engine.Type == protocol.EnginePong && len(tr.Engine.Data) == 0) {
+						select {
+						case beats <- struct{}{}:
+						default:
+						}
+					}
+				}
+				c := dial(t, p, opts)
+				for range 4 {
+					select {
+					case <-beats:
+					case r := <-c.closed:
+						t.Fatalf("closed during heartbeats: %q", r)
+					case <-time.After(10 * time.Second):
+						t.Fatal("no heartbeat")
+					}
+				}
+				if err := c.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("alive")}); err != nil {
+					t.Fatal(err)
+				}
+				if m := c.recv(t); string(m.data) != "alive" {
+					t.Fatalf("echo %q", m.data)
+				}
+			})
+		}
+	}
+}
+
+// TestUpgradeFramesWithNode checks the probe frames the client sent and
+// received against Node, in order.
+func TestUpgradeFramesWithNode(t *testing.T) {
+	for _, mode := range []string{"engine4", "engine3"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startPeer(t, mode)
+			var mu sync.Mutex
+			var frames []string
+			opts := engine.Options{Path: "/engine.io/"}
+			opts.Tap = func(tr protocol.Trace) {
+				if tr.Transport == "websocket" {
+					mu.Lock()
+					frames = append(frames, tr.Dir.String()+" "+string(tr.Raw[0]))
+					mu.Unlock()
+				}
+			}
+			c := dial(t, p, opts)
+			waitUpgrade(t, c)
+			mu.Lock()
+			got := append([]string(nil), frames...)
+			mu.Unlock()
+			want := []string{"out 2probe", "in 3probe", "out 5"}
+			if len(got) < 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+				t.Fatalf("websocket frames %q, want prefix %q", got, want)
+			}
+		})
+	}
+}

@@ -2,8 +2,9 @@
 //
 //   node peer.mjs <mode>
 //
-// mode: engine4 (engine.io 6.6 from socket.io 4.8.4), engine3 (engine.io 3.6
-// from socket.io 2.5.1), sio4 (socket.io 4.8.4), sio2 (socket.io 2.5.1).
+// mode: engine4 (engine.io 6.6 from socket.io 4.8.4), engine4-eio3 (the same
+// with allowEIO3), engine3 (engine.io 3.6 from socket.io 2.5.1), sio4
+// (socket.io 4.8.4), sio2 (socket.io 2.5.1).
 // It listens on a free loopback port and prints JSON lines on stdout: first
 // {"event":"listening","port":N}, then what the server saw. The engine
 // modes echo every message back unchanged (binary stays binary), and answer
@@ -38,6 +39,13 @@ switch (mode) {
   case "engine4": {
     const { Server } = require("engine.io");
     const engine = new Server(opts);
+    engine.attach(httpServer, { path: "/engine.io/" });
+    engine.on("connection", wireEngine);
+    break;
+  }
+  case "engine4-eio3": {
+    const { Server } = require("engine.io");
+    const engine = new Server({ ...opts, allowEIO3: true });
     engine.attach(httpServer, { path: "/engine.io/" });
     engine.on("connection", wireEngine);
     break;
