@@ -29,7 +29,7 @@ func newEnv(t *testing.T, opts Options, setup func(*Server)) *testEnv {
 	if setup != nil {
 		setup(srv)
 	}
-	ts := httptest.NewServer(srv)
+	ts := httptestServer(srv)
 	tr := &http.Transport{}
 	e := &testEnv{t: t, srv: srv, ts: ts, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
 	t.Cleanup(func() {
@@ -270,3 +270,6 @@ func (p *pollClient) expect(want ...string) {
 		p.e.t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// httptestServer serves h on a free 127.0.0.1 port.
+func httptestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }

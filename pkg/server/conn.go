@@ -40,11 +40,13 @@ type requestInfo struct {
 // Lock order: conn.mu is never held while another lock is taken, nor while
 // sending or calling user code.
 type conn struct {
-	srv  *Server
-	sess session
-	eio  protocol.EIO
-	req  requestInfo
-	dec  protocol.PacketDecoder // reader only
+	srv    *Server
+	sess   session
+	eio    protocol.EIO
+	req    requestInfo
+	dec    protocol.PacketDecoder // reader only
+	json   *protocol.Decoder      // dec, when it is the JSON codec's
+	limits protocol.Limits
 
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace name; usually one or two
@@ -62,7 +64,9 @@ func (s *Server) attach(sess session, req requestInfo) *conn {
 		req:     req,
 		sockets: make(map[string]*Socket, 1),
 	}
-	c.dec = s.opts.Codec.NewDecoder(c.eio, protocol.Limits{MaxAttachments: s.opts.MaxAttachments})
+	c.limits = protocol.Limits{MaxAttachments: s.opts.MaxAttachments}
+	c.dec = s.opts.Codec.NewDecoder(c.eio, c.limits)
+	c.json, _ = c.dec.(*protocol.Decoder)
 	if !s.addConn(c) {
 		sess.Close(protocol.ReasonServerShuttingDown)
 		return nil
@@ -99,6 +103,20 @@ func (c *conn) onConnectTimeout() {
 func (c *conn) onMessage(data []byte, binary bool) {
 	// The engine may reuse data; packets handed to handlers own theirs.
 	data = bytes.Clone(data)
+	if c.json != nil && !binary && !c.json.Pending() {
+		// The common case, a text packet with no attachments, skips the
+		// reassembly state.
+		p, err := protocol.ParsePacket(data, c.eio, c.limits)
+		if err != nil {
+			c.srv.log.Warn("socket.io: decode error, closing the connection", "sid", c.sess.ID(), "err", err)
+			c.close()
+			return
+		}
+		if p.NumAttachments == 0 {
+			c.onPacket(&p)
+			return
+		}
+	}
 	p, done, err := c.dec.Add(data, binary)
 	if err != nil {
 		c.srv.log.Warn("socket.io: decode error, closing the connection", "sid", c.sess.ID(), "err", err)

@@ -13,23 +13,12 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// appendArgs appends the JSON of each argument, preceded by a comma, turning
-// every []byte met at the top level or inside []any / map[string]any into a
-// placeholder whose bytes go to atts (socket.io-parser's deconstructPacket).
-// The common argument types are written without reflection.
-func appendArgs(dst []byte, args []any, atts *[][]byte) ([]byte, error) {
-	for i, a := range args {
-		dst = append(dst, ',')
-		var err error
-		if dst, err = appendValue(dst, a, atts); err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i, err)
-		}
-	}
-	return dst, nil
-}
-
 var errInvalidRaw = errors.New("invalid raw JSON")
 
+// appendValue appends the JSON of v, turning every []byte met at the top
+// level or inside []any / map[string]any into a placeholder whose bytes go
+// to atts (socket.io-parser's deconstructPacket). The common types are
+// written without reflection.
 func appendValue(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
@@ -183,26 +172,98 @@ type Outgoing struct {
 	Packet protocol.Packet
 	// Frames are its engine.io messages in wire order. Read-only.
 	Frames []protocol.EnginePacket
+	one    [1]protocol.EnginePacket // Frames' storage for a text-only packet
 }
 
 // encodeEvent builds the EVENT (or BINARY_EVENT) packet [event, args...] for
 // nsp. A non-empty offset is appended as the last argument (connection state
 // recovery).
 func encodeEvent(codec protocol.Codec, nsp, event string, args []any, id uint64, hasID bool, offset string) (*Outgoing, error) {
+	return encodeArgs(codec, protocol.PacketEvent, nsp, id, hasID, true, event, args, offset)
+}
+
+// encodeAck builds the ACK (or BINARY_ACK) packet [args...].
+func encodeAck(codec protocol.Codec, nsp string, id uint64, args []any) (*Outgoing, error) {
+	return encodeArgs(codec, protocol.PacketAck, nsp, id, true, false, "", args, "")
+}
+
+// encodeArgs writes an EVENT or ACK. With the JSON codec the header and the
+// data go into one buffer, which is the engine.io message itself: a
+// packet without binary costs that buffer and the Outgoing.
+func encodeArgs(codec protocol.Codec, typ protocol.PacketType, nsp string, id uint64, hasID, isEvent bool, event string, args []any, offset string) (*Outgoing, error) {
+	_, isJSON := codec.(protocol.JSONCodec)
+	buf := make([]byte, 0, 48+len(nsp)+len(event)+len(offset)+argsSizeHint(args))
+	hdr := 0
+	if isJSON {
+		buf = protocol.AppendPacket(buf, &protocol.Packet{Type: typ, Namespace: nsp, ID: id, HasID: hasID})
+		hdr = len(buf)
+	}
+	buf = append(buf, '[')
+	if isEvent {
+		buf = appendString(buf, event)
+	}
 	var atts [][]byte
-	data := make([]byte, 0, 32+len(event)+16*len(args))
-	data = append(data, '[')
-	data = appendString(data, event)
-	var err error
-	if data, err = appendArgs(data, args, &atts); err != nil {
-		return nil, err
+	for i, a := range args {
+		if i > 0 || isEvent {
+			buf = append(buf, ',')
+		}
+		var err error
+		if buf, err = appendValue(buf, a, &atts); err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i, err)
+		}
 	}
 	if offset != "" {
-		data = append(data, ',')
-		data = appendString(data, offset)
+		buf = append(buf, ',')
+		buf = appendString(buf, offset)
 	}
-	data = append(data, ']')
-	return encodePacket(codec, protocol.Packet{Type: protocol.PacketEvent, Namespace: nsp, ID: id, HasID: hasID, Data: data, Attachments: atts})
+	buf = append(buf, ']')
+	if len(atts) > protocol.DefaultMaxAttachments {
+		return nil, fmt.Errorf("%w: %d buffers (Node peers accept at most %d)", protocol.ErrTooManyAttachments, len(atts), protocol.DefaultMaxAttachments)
+	}
+	out := &Outgoing{Packet: protocol.Packet{Type: typ, Namespace: nsp, ID: id, HasID: hasID, Data: buf[hdr:], Attachments: atts}}
+	if !isJSON {
+		frames, err := codec.Encode(&out.Packet)
+		if err != nil {
+			return nil, err
+		}
+		out.Frames = frames
+		return out, nil
+	}
+	if len(atts) == 0 {
+		out.one[0] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: buf}
+		out.Frames = out.one[:]
+		return out, nil
+	}
+	// Binary: the header names the type and count (BINARY_EVENT, "1-").
+	data := buf[hdr:]
+	text := protocol.AppendPacket(make([]byte, 0, len(data)+len(nsp)+32), &protocol.Packet{Type: typ, Namespace: nsp, ID: id, HasID: hasID, NumAttachments: len(atts)})
+	text = append(text, data...)
+	out.Packet.Data = text[len(text)-len(data):]
+	out.Packet.NumAttachments = len(atts)
+	out.Frames = make([]protocol.EnginePacket, 1+len(atts))
+	out.Frames[0] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: text}
+	for i, a := range atts {
+		out.Frames[1+i] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: a, Binary: true}
+	}
+	return out, nil
+}
+
+// argsSizeHint estimates the JSON size of args for the first allocation.
+func argsSizeHint(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch x := a.(type) {
+		case json.RawMessage:
+			n += len(x) + 1
+		case string:
+			n += len(x) + 3
+		case []byte:
+			n += 32
+		default:
+			n += 16
+		}
+	}
+	return n
 }
 
 // encodePacket encodes p with codec. The JSON codec's text form is written

@@ -45,7 +45,7 @@ type Socket struct {
 	closed    atomic.Bool
 
 	mu              sync.Mutex
-	handlers        map[string]func(*Event)
+	handlers        map[string]handler
 	anyHandlers     []func(*Event)
 	onDisconnect    []func(protocol.DisconnectReason)
 	onDisconnecting []func(protocol.DisconnectReason)
@@ -135,9 +135,9 @@ func (s *Socket) Data() map[string]any {
 func (s *Socket) On(event string, fn func(*Event)) {
 	s.mu.Lock()
 	if s.handlers == nil {
-		s.handlers = make(map[string]func(*Event))
+		s.handlers = make(map[string]handler)
 	}
-	s.handlers[event] = fn
+	s.handlers[event] = handler{name: event, fn: fn}
 	s.mu.Unlock()
 }
 
@@ -197,25 +197,38 @@ func (s *Socket) countIn(p *protocol.Packet) {
 	s.bytesIn.Add(uint64(n))
 }
 
+// handler is an event handler and its name (which names incoming events
+// without allocating a string per event).
+type handler struct {
+	name string
+	fn   func(*Event)
+}
+
 func (s *Socket) onEvent(p *protocol.Packet) {
-	name, raw, err := p.Event()
-	if err != nil {
-		s.conn.srv.log.Warn("socket.io: bad event", "id", s.id, "err", err)
+	elems, ok := splitArray(p.Data)
+	if !ok || len(elems) == 0 {
+		s.conn.srv.log.Warn("socket.io: bad event", "id", s.id)
 		s.conn.close()
 		return
 	}
-	ev := &Event{Name: name, Args: Args{Raw: raw, Attachments: p.Attachments}, socket: s, id: p.ID, hasID: p.HasID}
+	name := nameBytes(elems[0])
 	s.mu.Lock()
-	h := s.handlers[name]
+	h, found := s.handlers[string(name)]
 	anys := s.anyHandlers
 	s.mu.Unlock()
+	ev := &Event{Args: Args{Raw: elems[1:], Attachments: p.Attachments}, socket: s, id: p.ID, hasID: p.HasID}
+	if found {
+		ev.Name = h.name
+	} else {
+		ev.Name = string(name)
+	}
 	for _, a := range anys {
 		if !s.call(func() { a(ev) }) {
 			return
 		}
 	}
-	if h != nil {
-		s.call(func() { h(ev) })
+	if found {
+		s.call(func() { h.fn(ev) })
 	}
 }
 
@@ -384,18 +397,7 @@ func (s *Socket) emitWithAck(event string, args []any, fn func(Args, error), tim
 
 // sendAck answers an event.
 func (s *Socket) sendAck(id uint64, args []any) error {
-	var atts [][]byte
-	data := []byte{'['}
-	var err error
-	if data, err = appendArgs(data, args, &atts); err != nil {
-		return fmt.Errorf("ack: %w", err)
-	}
-	if len(data) > 1 {
-		data[1] = '[' // appendArgs starts each argument with a comma
-		data = data[1:]
-	}
-	data = append(data, ']')
-	out, err := encodePacket(s.nsp.srv.opts.Codec, protocol.Packet{Type: protocol.PacketAck, Namespace: s.nsp.name, ID: id, HasID: true, Data: data, Attachments: atts})
+	out, err := encodeAck(s.nsp.srv.opts.Codec, s.nsp.name, id, args)
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
