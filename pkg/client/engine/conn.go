@@ -95,6 +95,8 @@ type Conn struct {
 	hb         *time.Timer
 	hbLastPing time.Time // v4: last ping (or open)
 	hbAwait    bool      // v3: a ping is out, waiting for its pong
+
+	hbAwaitFlag atomic.Bool // mirrors hbAwait, so most packets skip the lock
 }
 
 // Dial performs the handshake on base (scheme http, https, ws or wss; its
@@ -518,7 +520,7 @@ func (c *Conn) callback(f func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("engine.io: callback panicked", "sid", c.sid, "panic", r)
-			go c.shutdown(protocol.ReasonTransportError, fmt.Errorf("callback panicked: %v", r))
+			c.shutdown(protocol.ReasonTransportError, fmt.Errorf("callback panicked: %v", r))
 			ok = false
 		}
 	}()
@@ -635,6 +637,7 @@ func (c *Conn) onHeartbeatV3() {
 		return
 	}
 	c.hbAwait = true
+	c.hbAwaitFlag.Store(true)
 	c.ctrl = append(c.ctrl, protocol.EnginePacket{Type: protocol.EnginePing})
 	c.hb.Reset(time.Duration(c.hs.PingTimeout) * time.Millisecond)
 	c.mu.Unlock()
@@ -645,10 +648,14 @@ func (c *Conn) onHeartbeatV3() {
 // ping pingInterval later; any other packet while a pong is awaited extends
 // the deadline to pingInterval+pingTimeout.
 func (c *Conn) heartbeatV3Packet(t protocol.EngineType) {
+	if !c.hbAwaitFlag.Load() {
+		return
+	}
 	c.mu.Lock()
 	if c.hb != nil && c.state != stClosed && c.hbAwait {
 		if t == protocol.EnginePong {
 			c.hbAwait = false
+			c.hbAwaitFlag.Store(false)
 			c.hb.Reset(time.Duration(c.hs.PingInterval) * time.Millisecond)
 		} else {
 			c.hb.Reset(time.Duration(c.hs.PingInterval+c.hs.PingTimeout) * time.Millisecond)
