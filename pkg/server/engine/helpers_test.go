@@ -302,3 +302,13 @@ func (ts *testServer) messageFrom(sid string) received {
 		}
 	}
 }
+
+func httptestServer(t *testing.T, srv *Server) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs
+}

@@ -31,13 +31,19 @@ func putBuf(b *[]byte) {
 	bufPool.Put(b)
 }
 
-// serveHandshakePoll answers the handshake GET with the open packet alone,
-// as Node does (what OnConnection sends goes to the next GET).
-func (s *Session) serveHandshakePoll(w http.ResponseWriter, r *http.Request) {
+// takeOpen removes the open packet from the queue before OnConnection runs,
+// so that the handshake GET carries it alone, as in Node (what
+// OnConnection sends goes to the next GET).
+func (s *Session) takeOpen() protocol.EnginePacket {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	open := s.queue[0]
 	s.queue = append(s.queue[:0], s.queue[1:]...)
-	s.mu.Unlock()
+	return open
+}
+
+// serveHandshakePoll answers the handshake GET with the open packet.
+func (s *Session) serveHandshakePoll(w http.ResponseWriter, r *http.Request, open protocol.EnginePacket) {
 	s.startHeartbeat()
 	s.writePayload(w, r, []protocol.EnginePacket{open})
 }
@@ -65,12 +71,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if !s.srv.track(1) {
-		s.mu.Unlock()
-		writeError(w, protocol.ErrSessionIDUnknown)
-		return
+	// Counted for Close's wait while the server is open; during a Shutdown
+	// the GET that carries the close packet is still served.
+	if s.srv.track(1) {
+		defer s.srv.wg.Done()
 	}
-	defer s.srv.wg.Done()
 	s.getPending = true
 	var pkts []protocol.EnginePacket
 	closing := false

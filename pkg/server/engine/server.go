@@ -89,17 +89,26 @@ func (s *Server) SessionCount() int {
 }
 
 // Shutdown stops accepting requests, closes every session with reason
-// "forced close" (flushing what is queued) and waits until every session has
-// ended and all its goroutines have returned, or until ctx is done; then it
-// closes what is left at once and returns ctx's error.
+// "forced close" (flushing what is queued: a polling session's close packet
+// waits for the client's next GET) and waits until every session has ended
+// and all their goroutines have returned, or until ctx is done; then it
+// ends what is left at once and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	for _, sess := range s.stop() {
+	all := s.stop()
+	for _, sess := range all {
 		sess.Close(protocol.ReasonForcedClose)
 	}
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
+		for _, sess := range all {
+			select {
+			case <-sess.Done():
+			case <-ctx.Done():
+				return
+			}
+		}
 		s.wg.Wait()
-		close(done)
 	}()
 	select {
 	case <-done:
@@ -310,10 +319,11 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, h http.Header
 		return
 	}
 	s.cfg.logger.Debug("engine.io session opened", "sid", id, "transport", transport, "eio", int(eio), "remote", r.RemoteAddr)
+	open := sess.takeOpen()
 	if s.onConn != nil {
 		s.onConn(sess)
 	}
-	sess.serveHandshakePoll(w, r)
+	sess.serveHandshakePoll(w, r, open)
 }
 
 // register adds sess to the live sessions unless the server is closed.

@@ -281,3 +281,71 @@ func TestTapPolling(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownPollingWaitsForGET(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{}, false)
+	sid, _ := ts.handshake("EIO=4&transport=polling")
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		res <- ts.srv.Shutdown(ctx)
+	}()
+	// The close packet waits for the client's next GET.
+	if r := ts.do("GET", q("EIO", "4", "transport", "polling", "sid", sid), nil, nil); r.body != "1" {
+		t.Fatalf("GET %d %q", r.status, r.body)
+	}
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if c := ts.closed(); c.reason != protocol.ReasonForcedClose {
+		t.Fatalf("reason %q", c.reason)
+	}
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{}, false)
+	ts.handshake("EIO=4&transport=polling")
+	sess := ts.session()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := ts.srv.Shutdown(ctx); err != context.Canceled {
+		t.Fatalf("got %v", err)
+	}
+	<-sess.Done()
+	if c := ts.closed(); c.reason != protocol.ReasonForcedClose {
+		t.Fatalf("reason %q", c.reason)
+	}
+}
+
+func TestCloseInOnConnection(t *testing.T) {
+	t.Parallel()
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(Options{SendQueue: 1})
+			closed := make(chan protocol.DisconnectReason, 1)
+			srv.OnConnection(func(s *Session) {
+				s.OnClose(func(r protocol.DisconnectReason) { closed <- r })
+				m := protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("x")}
+				_ = s.Send(m, m, m) // queue full: the session ends inside OnConnection
+			})
+			ts := &testServer{t: t, srv: srv}
+			ts.http = httptestServer(t, srv)
+			ts.url = ts.http.URL + srv.cfg.path
+			if transport == "polling" {
+				if r := ts.do("GET", "EIO=4&transport=polling", nil, nil); r.status != 200 || !strings.HasPrefix(r.body, "0{") {
+					t.Fatalf("handshake %d %q", r.status, r.body)
+				}
+			} else {
+				c := ts.dial("EIO=4&transport=websocket")
+				expectWSClosed(t, c)
+			}
+			if r := <-closed; r != protocol.ReasonTransportError {
+				t.Fatalf("reason %q", r)
+			}
+		})
+	}
+}
