@@ -215,15 +215,19 @@ func appServer(opts server.Options) *server.Server {
 
 func TestClientV4(t *testing.T) {
 	node := needNode(t)
-	for _, mode := range []string{"polling", "websocket", "upgrade"} {
+	for _, mode := range []string{"polling", "websocket", "upgrade", "msgpack"} {
 		t.Run(mode, func(t *testing.T) {
 			upgrades := make(chan string, 4)
-			srv := appServer(server.Options{OnUpgrade: func(s *server.Socket, tr string) {
+			opts := server.Options{OnUpgrade: func(s *server.Socket, tr string) {
 				select {
 				case upgrades <- tr:
 				default:
 				}
-			}})
+			}}
+			if mode == "msgpack" {
+				opts.Codec = protocol.MsgpackCodec{}
+			}
+			srv := appServer(opts)
 			url := serve(t, srv)
 			lines := runPeer(t, node, "client.mjs", url, mode)
 
@@ -259,7 +263,7 @@ func TestClientV4(t *testing.T) {
 			if ids["/"] == "" || ids["/admin"] == "" || ids["/"] == ids["/admin"] {
 				t.Errorf("socket ids %v", ids)
 			}
-			want := map[string]string{"polling": "polling", "websocket": "websocket", "upgrade": "websocket"}[mode]
+			want := map[string]string{"polling": "polling", "websocket": "websocket", "upgrade": "websocket", "msgpack": "websocket"}[mode]
 			if got := mustFind(t, lines, "transport", nil).str("name"); got != want {
 				t.Errorf("transport %q, want %q", got, want)
 			}

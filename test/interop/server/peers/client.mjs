@@ -1,15 +1,18 @@
 // socket.io-client 4.8 against sio's server: the main and a custom
 // namespace, auth accepted and refused, acks both directions, binary both
-// directions. argv: url transports(polling|websocket|upgrade)
+// directions. argv: url mode (polling | websocket | upgrade | msgpack, the
+// last over WebSocket with socket.io-msgpack-parser)
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { out, hex, watchdog, once, fail } from "./lib.mjs";
 
 watchdog();
 const [url, mode] = process.argv.slice(2);
-const transports = mode === "polling" ? ["polling"] : mode === "websocket" ? ["websocket"] : ["polling", "websocket"];
+const transports = mode === "polling" ? ["polling"] : mode === "upgrade" ? ["polling", "websocket"] : ["websocket"];
+const parser = mode === "msgpack" ? { parser: msgpackParser } : {};
 
 async function main() {
-  const socket = io(url, { transports, forceNew: true, reconnection: false, auth: { token: "main" } });
+  const socket = io(url, { transports, forceNew: true, reconnection: false, auth: { token: "main" }, ...parser });
   socket.on("question", (q, cb) => cb("yes:" + q));
   socket.on("welcome", (auth) => out("welcome", { auth }));
   const welcomed = once(socket, "welcome");
@@ -35,7 +38,7 @@ async function main() {
   const [label, obj] = await binout;
   out("binout", { label, hex: hex(obj.nested), isBuffer: Buffer.isBuffer(obj.nested) });
 
-  const refused = io(url + "admin", { transports, forceNew: true, reconnection: false, auth: { token: "bad" } });
+  const refused = io(url + "admin", { transports, forceNew: true, reconnection: false, auth: { token: "bad" }, ...parser });
   const [err] = await once(refused, "connect_error");
   out("connect_error", { nsp: "/admin", message: err.message, data: err.data });
   refused.close();
