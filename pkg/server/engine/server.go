@@ -31,9 +31,9 @@ type Server struct {
 	upgrader websocket.Upgrader
 	onConn   func(*Session)
 
-	// mu guards sessions and closed. Lock order: Server.mu is never held
-	// while taking a Session's locks, and Session code takes Server.mu only
-	// with no session lock held.
+	// mu guards sessions and closed. Lock order: Session.dispatchMu, then
+	// Session.mu, then Server.mu; Server.mu is never held while taking a
+	// session's lock.
 	mu       sync.Mutex
 	sessions map[string]*Session
 	closed   bool

@@ -119,14 +119,19 @@ func (s *Session) dropProbeLocked() *websocket.Conn {
 	return c
 }
 
-// dropProbe closes c if it is still the probe: the polling session goes on.
+// dropProbe closes c if it is still the probe: the polling session goes
+// on. A probe that was dropped already has been closed by whoever dropped
+// it, and one that became the transport must stay open.
 func (s *Session) dropProbe(c *websocket.Conn) {
 	s.mu.Lock()
-	if s.probe == c {
+	isProbe := s.probe == c
+	if isProbe {
 		s.dropProbeLocked()
 	}
 	s.mu.Unlock()
-	closeWS(c)
+	if isProbe {
+		closeWS(c)
+	}
 }
 
 // probeLoop reads the probe socket: "2probe" is answered with "3probe", "5"

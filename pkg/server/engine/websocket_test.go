@@ -349,3 +349,38 @@ func TestCloseInOnConnection(t *testing.T) {
 		})
 	}
 }
+
+func TestOnCloseWaitsForOnMessage(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(Options{SendQueue: 1})
+	inside, release := make(chan *Session), make(chan struct{})
+	closed := make(chan protocol.DisconnectReason, 1)
+	srv.OnConnection(func(s *Session) {
+		s.OnMessage(func([]byte, bool) {
+			inside <- s
+			<-release
+		})
+		s.OnClose(func(r protocol.DisconnectReason) { closed <- r })
+	})
+	ts := &testServer{t: t, srv: srv}
+	ts.http = httptestServer(t, srv)
+	ts.url = ts.http.URL + srv.cfg.path
+	c := ts.dial("EIO=4&transport=websocket")
+	readWS(t, c)
+	writeWS(t, c, websocket.TextMessage, "4x")
+	sess := <-inside
+	m := protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("m")}
+	if err := sess.Send(m, m); err != ErrQueueFull {
+		t.Fatalf("got %v", err)
+	}
+	<-sess.Done()
+	select {
+	case r := <-closed:
+		t.Fatalf("OnClose(%q) ran while OnMessage was running", r)
+	default:
+	}
+	close(release)
+	if r := <-closed; r != protocol.ReasonTransportError {
+		t.Fatalf("reason %q", r)
+	}
+}
