@@ -87,7 +87,7 @@ type MemoryAdapter struct {
 	nsp *Namespace
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{} // room → socket ids
+	rooms map[string]map[string]*Socket  // room → members (nil when not local)
 	sids  map[string]map[string]struct{} // socket id → rooms
 }
 
@@ -95,12 +95,14 @@ type MemoryAdapter struct {
 func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
 	return &MemoryAdapter{
 		nsp:   nsp,
-		rooms: make(map[string]map[string]struct{}),
+		rooms: make(map[string]map[string]*Socket),
 		sids:  make(map[string]map[string]struct{}),
 	}
 }
 
 func (a *MemoryAdapter) AddAll(id string, rooms []string) {
+	// Keep the *Socket next to its id so that a broadcast needs no lookup.
+	sock, _ := a.nsp.Socket(id)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	mine := a.sids[id]
@@ -112,10 +114,10 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 		mine[r] = struct{}{}
 		members := a.rooms[r]
 		if members == nil {
-			members = make(map[string]struct{}, 1)
+			members = make(map[string]*Socket, 1)
 			a.rooms[r] = members
 		}
-		members[id] = struct{}{}
+		members[id] = sock
 	}
 }
 
@@ -221,8 +223,27 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 	return out
 }
 
+// Broadcast snapshots the targets under the read lock, then queues the
+// shared frames on each with no lock held.
 func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
-	a.nsp.deliver(a.Sockets(opts), out, opts.Volatile)
+	var socks []*Socket
+	a.mu.RLock()
+	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
+		members := a.rooms[opts.Rooms[0]]
+		socks = make([]*Socket, 0, len(members))
+		for _, s := range members {
+			if s != nil {
+				socks = append(socks, s)
+			}
+		}
+		a.mu.RUnlock()
+	} else {
+		a.mu.RUnlock()
+		socks = a.nsp.lookupSockets(nil, a.Sockets(opts))
+	}
+	for _, s := range socks {
+		_ = s.send(out, opts.Volatile)
+	}
 }
 
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]RemoteSocket, error) {
