@@ -711,3 +711,56 @@ func TestTap(t *testing.T) {
 		t.Fatalf("traces\n got %q\nwant %q", rest, want)
 	}
 }
+
+// TestCloseDuringUpgrade closes at every stage of the upgrade: the queued
+// message is still delivered, and nothing leaks or hangs.
+func TestCloseDuringUpgrade(t *testing.T) {
+	t.Parallel()
+	for _, eio := range []protocol.EIO{protocol.EIO3, protocol.EIO4} {
+		t.Run(eio.String(), func(t *testing.T) {
+			t.Parallel()
+			for i := range 15 {
+				s := newFakeServer(t, eio, func(s *fakeServer) { s.echo = false })
+				tc := newTestClient()
+				c, err := Dial(t.Context(), s.url(), tc.options(Options{EIO: eio}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i%3 == 1 {
+					s.waitLog(t, "ws< 2probe")
+				} else if i%3 == 2 {
+					s.waitLog(t, "ws> 3probe")
+				}
+				if err := c.Send(msg("bye")); err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				if ev := tc.waitClose(t); ev.reason != protocol.ReasonIOClientDisconnect {
+					t.Fatalf("OnClose(%q, %v)", ev.reason, ev.err)
+				}
+				s.waitLogFunc(t, func(ev string) bool { return strings.HasSuffix(ev, "message bye") })
+				s.close()
+			}
+		})
+	}
+}
+
+func TestCallbackPanicClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	s := newFakeServer(t, protocol.EIO4, nil)
+	tc := newTestClient()
+	opts := tc.options(Options{Transport: TransportWebSocket})
+	opts.OnMessage = func([]byte, bool) { panic("handler bug") }
+	c, err := Dial(t.Context(), s.url(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Send(msg("x")); err != nil {
+		t.Fatal(err)
+	}
+	ev := tc.waitClose(t)
+	if ev.reason != protocol.ReasonTransportError || ev.err == nil || !strings.Contains(ev.err.Error(), "handler bug") {
+		t.Fatalf("OnClose(%q, %v)", ev.reason, ev.err)
+	}
+}

@@ -134,15 +134,21 @@ func (s *fakeServer) record(ev string) {
 // waitLog waits for an event with the given prefix.
 func (s *fakeServer) waitLog(t *testing.T, prefix string) {
 	t.Helper()
+	s.waitLogFunc(t, func(ev string) bool { return strings.HasPrefix(ev, prefix) })
+}
+
+// waitLogFunc waits for an event that match accepts.
+func (s *fakeServer) waitLogFunc(t *testing.T, match func(string) bool) {
+	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case ev := <-s.logCh:
-			if strings.HasPrefix(ev, prefix) {
+			if match(ev) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("timed out waiting for server event %q; log: %q", prefix, s.events())
+			t.Fatalf("timed out waiting for a server event; log: %q", s.events())
 		}
 	}
 }

@@ -400,3 +400,38 @@ func TestProxy(t *testing.T) {
 		t.Fatalf("proxy log:\n%s", log)
 	}
 }
+
+// TestV3ResponseForms decodes the three v3 polling encodings (PROTOCOL.md
+// §1.5.2): text, base64 inside text, and the binary (XHR2) payload.
+func TestV3ResponseForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		contentType string
+		body        []byte
+	}{
+		{"text", "text/plain; charset=UTF-8", []byte("2:4€10:b4AQIDBA==")},
+		{"binary payload", contentTypeBinary, []byte{0x00, 0x04, 0xff, '4', 0xe2, 0x82, 0xac, 0x01, 0x05, 0xff, 0x04, 1, 2, 3, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := hostileServer(t, afterOpen(protocol.EIO3, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.Write(tt.body)
+			}), nil)
+			tc := newTestClient()
+			c, err := Dial(t.Context(), u, tc.options(Options{Transport: TransportPolling, EIO: protocol.EIO3}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if m := tc.recv(t); m.binary || string(m.data) != "€" {
+				t.Fatalf("first %q binary=%v", m.data, m.binary)
+			}
+			if m := tc.recv(t); !m.binary || string(m.data) != "\x01\x02\x03\x04" {
+				t.Fatalf("second %v binary=%v", m.data, m.binary)
+			}
+		})
+	}
+}
