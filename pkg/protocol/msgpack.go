@@ -500,10 +500,7 @@ func (r *mpReader) str() (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	if !utf8.Valid(s) {
-		return string([]rune(string(s))), true, nil // invalid bytes become U+FFFD, as Buffer.toString does
-	}
-	return string(s), true, nil
+	return validString(s), true, nil
 }
 
 // value appends the JSON form of the next msgpack value to dst. undef
@@ -621,7 +618,17 @@ func (r *mpReader) strJSON(dst []byte, n int) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return appendJSONString(dst, string(s)), false, nil
+	return appendJSONString(dst, validString(s)), false, nil
+}
+
+// validString converts b to a string with each invalid UTF-8 byte
+// replaced by U+FFFD, as Node's Buffer.toString does, so the JSON written
+// for it is the same on every round trip.
+func validString(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return string([]rune(string(b)))
 }
 
 func (r *mpReader) bin(dst []byte, n int) ([]byte, bool, error) {
