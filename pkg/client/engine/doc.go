@@ -35,7 +35,9 @@
 // before the caller of Dial has stored the returned *Conn, so a handler that
 // needs the Conn must get it through its own synchronisation. A panic in a
 // callback is recovered, logged and closes the connection. Tap runs on the
-// reader and writer goroutines and must not block.
+// reader and writer goroutines; it must not block and must not call Close.
+// After an upgrade the idle polling connections are closed at once, so an
+// upgraded connection holds one TCP connection and two goroutines.
 //
 // OnClose is called exactly once, after every goroutine has returned and
 // before Done is closed, with Node's reason: "io client disconnect" (Close),

@@ -79,6 +79,11 @@ func (c *Conn) upgrade(getDone, postDone <-chan struct{}) {
 	c.ws, c.probe = ws, nil
 	c.mu.Unlock()
 	c.log.Debug("engine.io: upgraded", "sid", c.sid, "transport", TransportWebSocket)
+	if c.ownClient != nil {
+		// The polling connections are idle for good: free their sockets
+		// and keep-alive goroutines now rather than after IdleConnTimeout.
+		c.ownClient.CloseIdleConnections()
+	}
 
 	c.readerGID.Store(goroutineID())
 	c.wg.Add(1)
