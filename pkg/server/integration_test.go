@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -112,6 +113,55 @@ func TestNamespacesAndAuthOverWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.expect(`2/admin,["hello"]`)
+}
+
+func TestHooksAndTap(t *testing.T) {
+	type hook struct {
+		what, id string
+		reason protocol.DisconnectReason
+	}
+	hooks := make(chan hook, 4)
+	var mu sync.Mutex
+	var traces []protocol.Trace
+	env := newEnv(t, Options{
+		OnConnect:    func(s *Socket) { hooks <- hook{what: "connect", id: s.ID()} },
+		OnDisconnect: func(s *Socket, r protocol.DisconnectReason) { hooks <- hook{"disconnect", s.ID(), r} },
+		Tap: func(tr protocol.Trace) {
+			mu.Lock()
+			traces = append(traces, tr)
+			mu.Unlock()
+		},
+	}, echoSetup)
+	c := env.dialWS("4")
+	id := c.connect("/")
+	if h := <-hooks; h.what != "connect" || h.id != id {
+		t.Fatalf("hook %+v", h)
+	}
+	c.write(`421["echo","x"]`)
+	c.expect(`31["x"]`)
+	c.conn.Close()
+	if h := <-hooks; h.what != "disconnect" || h.id != id || h.reason != protocol.ReasonTransportClose {
+		t.Fatalf("hook %+v", h)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var engineIn, socketIn, socketOut int
+	for _, tr := range traces {
+		switch {
+		case tr.Layer == protocol.LayerEngine && tr.Dir == protocol.In:
+			engineIn++
+		case tr.Layer == protocol.LayerSocket && tr.Dir == protocol.In:
+			socketIn++
+		case tr.Layer == protocol.LayerSocket && tr.Dir == protocol.Out:
+			socketOut++
+			if tr.SID != id || tr.EngineSID != c.sid || tr.Transport != "websocket" {
+				t.Errorf("socket trace %+v", tr)
+			}
+		}
+	}
+	if engineIn < 2 || socketIn != 2 || socketOut != 2 {
+		t.Fatalf("traces: engine in %d, socket in %d, socket out %d", engineIn, socketIn, socketOut)
+	}
 }
 
 func TestShutdownReal(t *testing.T) {

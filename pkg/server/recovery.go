@@ -52,13 +52,19 @@ func newRecoveryStore(window time.Duration, max int, now func() time.Time) *reco
 func formatOffset(seq uint64) string { return strconv.FormatUint(seq, 36) }
 
 // storeEvent encodes an event with the next offset as its last argument and
-// stores it. Offset order and buffer order agree because both happen under
-// the lock.
+// stores it. The arguments are encoded (which may run user MarshalJSON
+// code) before the lock is taken; under it, the offset is spliced in, so
+// that offset order and buffer order agree.
 func (r *recoveryStore) storeEvent(codec protocol.Codec, nsp, event string, args []any, opts BroadcastOptions) (*Outgoing, error) {
+	plain, err := encodeEvent(codec, nsp, event, args, 0, false, "")
+	if err != nil {
+		return nil, err
+	}
+	rooms, except := slices.Clone(opts.Rooms), slices.Clone(opts.Except)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seq := r.seq + 1
-	out, err := encodeEvent(codec, nsp, event, args, 0, false, formatOffset(seq))
+	out, err := withOffset(codec, plain, formatOffset(seq))
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +74,21 @@ func (r *recoveryStore) storeEvent(codec protocol.Codec, nsp, event string, args
 	if len(r.packets) >= r.max {
 		r.packets = slices.Delete(r.packets, 0, len(r.packets)-r.max+1)
 	}
-	r.packets = append(r.packets, storedPacket{seq: seq, at: now, out: out,
-		rooms: slices.Clone(opts.Rooms), except: slices.Clone(opts.Except)})
+	r.packets = append(r.packets, storedPacket{seq: seq, at: now, out: out, rooms: rooms, except: except})
 	return out, nil
+}
+
+// withOffset re-encodes an EVENT with offset appended to its arguments.
+func withOffset(codec protocol.Codec, plain *Outgoing, offset string) (*Outgoing, error) {
+	p := plain.Packet
+	data := p.Data
+	buf := make([]byte, 0, len(data)+len(offset)+3)
+	buf = append(buf, data[:len(data)-1]...) // without the closing ']'
+	buf = append(buf, ',')
+	buf = appendString(buf, offset)
+	buf = append(buf, ']')
+	p.Data = buf
+	return encodePacket(codec, p)
 }
 
 func (r *recoveryStore) pruneLocked(now time.Time) {

@@ -41,8 +41,9 @@ type Socket struct {
 
 	restoredRooms []string // set before connect by recovery
 
-	connected atomic.Bool
-	closed    atomic.Bool
+	connected     atomic.Bool
+	closed        atomic.Bool
+	disconnecting atomic.Bool // Disconnect(false) sends DISCONNECT once
 
 	mu              sync.Mutex
 	handlers        map[string]handler
@@ -439,6 +440,10 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	s.nsp.adapter.AddAll(s.id, rooms)
+	if s.closed.Load() {
+		// raced with the disconnection: leave no stale membership
+		s.nsp.adapter.DelAll(s.id)
+	}
 }
 
 // Leave removes the socket from a room.
@@ -487,6 +492,9 @@ func (s *Socket) Disconnect(close bool) {
 	}
 	if close {
 		s.conn.disconnectAll()
+		return
+	}
+	if !s.disconnecting.CompareAndSwap(false, true) {
 		return
 	}
 	s.conn.unregister(s)

@@ -486,11 +486,14 @@ func TestRecovery(t *testing.T) {
 	_ = srv.To("room1").Emit("room", "b")
 	_ = srv.To("other").Emit("hidden")
 	_ = srv.Volatile().Emit("vol")
+	_ = srv.Emit("bin", []byte{7})
 
 	c2 := dialFake(t, srv, protocol.EIO4)
 	c2.send(`0{"pid":"` + r.PID + `","offset":"` + offset + `"}`)
 	c2.expectPrefix(`2["news","a","`)
 	c2.expectPrefix(`2["room","b","`)
+	c2.expectPrefix(`51-["bin",{"_placeholder":true,"num":0},"`)
+	c2.expect(`<bin:07>`)
 	c2.expect(`0{"sid":"` + r.SID + `","pid":"` + r.PID + `"}`)
 	s2 := <-sockets
 	if !s2.Recovered() || s2.ID() != r.SID {
