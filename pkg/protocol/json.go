@@ -22,6 +22,9 @@ func jsonKind(raw []byte) byte {
 }
 
 func skipSpace(b []byte, i int) int {
+	if i > len(b) {
+		return len(b) // past a malformed value's end
+	}
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
@@ -29,8 +32,12 @@ func skipSpace(b []byte, i int) int {
 }
 
 // valueEnd returns the offset just past the JSON value that starts at i.
-// b must be valid JSON; the scan only tracks strings and nesting.
+// b should be valid JSON; the scan only tracks strings and nesting, and
+// stays within b whatever it is given.
 func valueEnd(b []byte, i int) int {
+	if i > len(b) {
+		return len(b)
+	}
 	depth := 0
 	for ; i < len(b); i++ {
 		switch b[i] {
@@ -41,6 +48,9 @@ func valueEnd(b []byte, i int) int {
 					i++
 				}
 				i++
+			}
+			if i >= len(b) {
+				return len(b) // an unterminated string (malformed input)
 			}
 			if depth == 0 {
 				return i + 1
