@@ -298,8 +298,9 @@ func (c *Conn) Flush(ctx context.Context) error {
 // Close flushes the queue, sends close (polling: a POST "1", v3 "1:1";
 // WebSocket: a close frame), ends the connection with reason
 // "io client disconnect" and waits for its goroutines. It waits at most
-// Options.CloseTimeout for the flush. It is idempotent; called from a
-// callback it does not wait for the goroutine running that callback.
+// Options.CloseTimeout for the flush. It is idempotent. Called from a
+// callback it returns at once: the flush and close go on in the
+// background, and OnClose and Done report the end.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	first := c.state != stClosed && !c.closing
@@ -307,22 +308,40 @@ func (c *Conn) Close() error {
 		c.closing = true
 	}
 	c.mu.Unlock()
+	own := c.onOwnGoroutine()
 	if first {
 		c.wakeWriter()
-		t := time.NewTimer(c.opts.CloseTimeout)
-		select {
-		case <-c.closeSent:
-		case <-c.ctx.Done():
-		case <-t.C:
-			c.log.Debug("engine.io: close timed out, dropping the queue", "sid", c.sid)
+		if own {
+			// Called from a callback: the reader must get back to work
+			// (an upgrade in progress may be waiting for it), so the flush
+			// is awaited on a goroutine of its own.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.finishClose()
+			}()
+			return nil
 		}
-		t.Stop()
-		c.shutdown(protocol.ReasonIOClientDisconnect, nil)
+		c.finishClose()
 	}
-	if !c.onOwnGoroutine() {
+	if !own {
 		<-c.done
 	}
 	return nil
+}
+
+// finishClose waits for the writer to flush and send close (at most
+// CloseTimeout), then ends the connection.
+func (c *Conn) finishClose() {
+	t := time.NewTimer(c.opts.CloseTimeout)
+	select {
+	case <-c.closeSent:
+	case <-c.ctx.Done():
+	case <-t.C:
+		c.log.Debug("engine.io: close timed out, dropping the queue", "sid", c.sid)
+	}
+	t.Stop()
+	c.shutdown(protocol.ReasonIOClientDisconnect, nil)
 }
 
 func (c *Conn) wakeWriter() {

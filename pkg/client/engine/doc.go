@@ -31,7 +31,8 @@
 // OnMessage, OnUpgrade and OnClose run on the connection's goroutines,
 // sequentially and never during Dial: a slow OnMessage delays only this
 // connection. They may call Send and Close; Close called from a callback
-// does not wait for the goroutine running that callback. A callback may run
+// returns at once and finishes in the background (Done and OnClose report
+// the end). A callback may run
 // before the caller of Dial has stored the returned *Conn, so a handler that
 // needs the Conn must get it through its own synchronisation. A panic in a
 // callback is recovered, logged and closes the connection. Tap runs on the
