@@ -263,6 +263,9 @@ func TestDialErrorsAreTyped(t *testing.T) {
 		if ee, ok := he.EngineError(); !ok || ee.Code != 5 || he.StatusCode != 400 || !strings.Contains(he.URL, "EIO=4") {
 			t.Fatalf("HTTPError %+v, engine error %+v", he, ee)
 		}
+		if msg := err.Error(); !strings.Contains(msg, "400 Bad Request") || !strings.Contains(msg, "Unsupported protocol version") {
+			t.Fatalf("error text %q", msg)
+		}
 	})
 	t.Run("bad scheme and transport", func(t *testing.T) {
 		t.Parallel()
