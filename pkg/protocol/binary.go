@@ -56,9 +56,10 @@ func (d *Decoder) Add(data []byte, binary bool) (Packet, bool, error) {
 	if p.NumAttachments == 0 {
 		return p, true, nil
 	}
-	p.Data = bytes.Clone(p.Data)
-	p.Attachments = make([][]byte, 0, p.NumAttachments)
-	d.pending = &p
+	pending := p // a copy, so that p itself does not escape on the text path
+	pending.Data = bytes.Clone(p.Data)
+	pending.Attachments = make([][]byte, 0, p.NumAttachments)
+	d.pending = &pending
 	return Packet{}, false, nil
 }
 
@@ -73,6 +74,22 @@ func (d *Decoder) Reset() { d.pending, d.bytes = nil, 0 }
 func isPlaceholder(raw []byte) (int, bool) {
 	if jsonKind(raw) != '{' || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
 		return 0, false
+	}
+	// The form every encoder writes, without the cost of Unmarshal.
+	const canonical = `{"_placeholder":true,"num":`
+	if rest, ok := bytes.CutPrefix(raw, []byte(canonical)); ok && len(rest) >= 2 && len(rest) <= 8 && rest[len(rest)-1] == '}' {
+		digits := rest[:len(rest)-1]
+		n := 0
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return n, true
+		}
 	}
 	var ph struct {
 		Placeholder *bool            `json:"_placeholder"`

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -109,7 +110,7 @@ func ParseMsgpackPacket(b []byte, l Limits) (Packet, error) {
 			p.Namespace, hasNsp = s, true
 		case "data":
 			r.atts = r.atts[:0]
-			data, undef, err := r.value(nil, 0)
+			data, undef, err := r.value(make([]byte, 0, len(b)-r.off+8), 0)
 			if err != nil {
 				return p, err
 			}
@@ -240,7 +241,7 @@ func mpAppendJSON(dst []byte, raw []byte, atts [][]byte) ([]byte, error) {
 				return
 			}
 			var k string
-			if err = json.Unmarshal(key, &k); err != nil {
+			if k, err = jsonStringValue(key); err != nil {
 				return
 			}
 			dst = mpAppendStr(dst, k)
@@ -258,8 +259,11 @@ func mpAppendJSON(dst []byte, raw []byte, atts [][]byte) ([]byte, error) {
 		})
 		return dst, err
 	case '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
+			return mpAppendStrBytes(dst, v[1:len(v)-1]), nil
+		}
+		s, err := jsonStringValue(v)
+		if err != nil {
 			return nil, err
 		}
 		return mpAppendStr(dst, s), nil
@@ -320,8 +324,27 @@ func mpAppendHeader(dst []byte, n int, fix, b16, b32 byte) []byte {
 	return binary.BigEndian.AppendUint32(append(dst, b32), uint32(n))
 }
 
+// jsonStringValue decodes a JSON string.
+func jsonStringValue(raw []byte) (string, error) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+func mpAppendStrBytes(dst []byte, s []byte) []byte {
+	dst = mpAppendStrHeader(dst, len(s))
+	return append(dst, s...)
+}
+
 func mpAppendStr(dst []byte, s string) []byte {
-	n := len(s)
+	dst = mpAppendStrHeader(dst, len(s))
+	return append(dst, s...)
+}
+
+func mpAppendStrHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 32:
 		dst = append(dst, 0xa0|byte(n))
@@ -332,7 +355,7 @@ func mpAppendStr(dst []byte, s string) []byte {
 	default:
 		dst = binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
 	}
-	return append(dst, s...)
+	return dst
 }
 
 func mpAppendBin(dst []byte, b []byte) []byte {
@@ -442,6 +465,16 @@ func (r *mpReader) mapHeader() (int, error) {
 // key reads a map key as JavaScript would use it: a string, or the
 // decimal form of an integer.
 func (r *mpReader) key() (string, error) {
+	if r.off < len(r.b) && r.b[r.off]&0xe0 == 0xa0 {
+		// A fixstr, as every encoder writes the packet's keys.
+		n := int(r.b[r.off] & 0x1f)
+		r.off++
+		s, err := r.need(n)
+		if err != nil {
+			return "", err
+		}
+		return packetKey(s), nil
+	}
 	off := r.off
 	raw, undef, err := r.value(nil, maxMsgpackDepth-1)
 	if err != nil {
@@ -459,6 +492,21 @@ func (r *mpReader) key() (string, error) {
 		}
 	}
 	return "", &SyntaxError{Msg: "msgpack: unsupported map key", Offset: off}
+}
+
+// packetKey returns the packet map keys sio reads without allocating.
+func packetKey(s []byte) string {
+	switch string(s) {
+	case "type":
+		return "type"
+	case "nsp":
+		return "nsp"
+	case "data":
+		return "data"
+	case "id":
+		return "id"
+	}
+	return validString(s)
 }
 
 // number reads a value and reports it when it is a number.
