@@ -96,6 +96,12 @@ type Result struct {
 	Deliveries     uint64  `json:"deliveries"`
 	Throughput     float64 `json:"throughput_per_s"` // matched replies (emit: events sent) per second of load
 
+	// LoaderCPUSeconds is this load generator's CPU time (user + system)
+	// during the load phase; LoaderCPUPerOp divides it by the throughput's
+	// operations, in microseconds (the figure PERF.md compares with Artillery).
+	LoaderCPUSeconds float64 `json:"loader_cpu_s"`
+	LoaderCPUPerOp   float64 `json:"loader_cpu_per_op_us"`
+
 	Validation   ValidationErrors `json:"validation"`
 	Errors       uint64           `json:"errors"` // failed connections + unexpected disconnects + validation errors
 	ErrorSamples []string         `json:"error_samples,omitempty"`
@@ -129,6 +135,10 @@ func (r *Result) finish() {
 	if r.ConnectSeconds > 0 {
 		r.ConnectRate = float64(r.Opened) / r.ConnectSeconds
 	}
+	r.LoaderCPUPerOp = 0
+	if n := r.matched(); n > 0 {
+		r.LoaderCPUPerOp = r.LoaderCPUSeconds * 1e6 / float64(n)
+	}
 	r.Errors = r.Failed + r.Validation.total()
 	for _, n := range r.Disconnects {
 		r.Errors += n
@@ -151,7 +161,7 @@ func Merge(rs ...*Result) *Result {
 	m.Sent, m.Received, m.AcksMatched, m.RepliesMatched, m.Deliveries = 0, 0, 0, 0, 0
 	m.Validation = ValidationErrors{}
 	m.ErrorSamples = nil
-	m.ConnectSeconds, m.LoadSeconds = 0, 0
+	m.ConnectSeconds, m.LoadSeconds, m.LoaderCPUSeconds = 0, 0, 0
 	for _, r := range rs {
 		m.Clients += r.Clients
 		m.Procs += max(r.Procs, 1)
@@ -176,6 +186,7 @@ func Merge(rs ...*Result) *Result {
 		if len(m.ErrorSamples) < maxErrorSamples {
 			m.ErrorSamples = append(m.ErrorSamples, r.ErrorSamples[:min(len(r.ErrorSamples), maxErrorSamples-len(m.ErrorSamples))]...)
 		}
+		m.LoaderCPUSeconds += r.LoaderCPUSeconds
 		m.ConnectSeconds = max(m.ConnectSeconds, r.ConnectSeconds)
 		m.LoadSeconds = max(m.LoadSeconds, r.LoadSeconds)
 		m.LatencyHist.Merge(r.LatencyHist)
@@ -230,6 +241,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 			unit = "deliveries"
 		}
 		p("throughput", "%.0f %s/s  (over %.2fs)", r.Throughput, unit, r.LoadSeconds)
+		if r.LoaderCPUSeconds > 0 {
+			p("loader CPU", "%.2fs, %.2fµs per %s", r.LoaderCPUSeconds, r.LoaderCPUPerOp, strings.TrimSuffix(unit, "s"))
+		}
 		if r.Latency.Count > 0 {
 			l := r.Latency
 			p("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, n=%d)",

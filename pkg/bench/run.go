@@ -221,7 +221,7 @@ func (r *runner) run(ctx context.Context) *Result {
 					return
 				}
 			}
-			ok := c.connect(dialCtx, r.dialers[i%len(r.dialers)])
+			ok := c.connect(dialCtx, r.dialers[c.idx%len(r.dialers)])
 			if !paced {
 				<-sem
 			}
@@ -245,6 +245,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	}
 	connWG.Wait()
 	loadStart := time.Now()
+	cpuStart := processCPU()
 	r.loadStartNS.Store(r.now())
 	var live []*client
 	for _, c := range clients {
@@ -270,11 +271,19 @@ func (r *runner) run(ctx context.Context) *Result {
 	}
 	r.stopping.Store(true)
 	close(r.loadStop)
+	if cfg.Scenario == ScenarioEmit {
+		// Fire-and-forget senders may be blocked by a server that stopped
+		// reading; nothing is awaited after the load, so cut them off.
+		for _, c := range live {
+			c.s.ws.nc.SetWriteDeadline(time.Now())
+		}
+	}
 	sendWG.Wait()
 	r.drain(ctx)
 	close(sweepDone)
 	<-sweepExited
 	loadEnd := time.Now()
+	cpu := processCPU() - cpuStart
 	r.closing.Store(true)
 	for _, c := range clients {
 		if c.s != nil {
@@ -286,7 +295,10 @@ func (r *runner) run(ctx context.Context) *Result {
 	if connectEnd.IsZero() {
 		connectEnd = loadStart
 	}
-	return r.result(connectEnd.Sub(start), loadEnd.Sub(loadStart))
+	res := r.result(connectEnd.Sub(start), loadEnd.Sub(loadStart))
+	res.LoaderCPUSeconds = cpu.Seconds()
+	res.finish()
+	return res
 }
 
 // waitLoad returns when the load phase is over: Duration elapsed, every

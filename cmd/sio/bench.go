@@ -1,0 +1,484 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sio-dev/sio/pkg/bench"
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// benchOptions are the parsed flags of `sio bench`.
+type benchOptions struct {
+	URL            string
+	Path           string
+	Transport      string
+	EIO            string
+	Auth           string
+	Query          []string
+	Header         []string
+	Insecure       bool
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
+
+	Scenario           string
+	Clients            int
+	Rate               float64
+	Duration           time.Duration
+	Ramp               time.Duration
+	Messages           int
+	Inflight           int
+	PayloadSize        int
+	Payload            string
+	Event              string
+	ReplyEvent         string
+	Expect             string
+	JoinEvent          string
+	Room               string
+	SourceAddrs        []string
+	ConnectConcurrency int
+	MaxErrors          uint64
+	Procs              int
+	Output             string
+	Progress           string
+	CPUProfile         string
+
+	// Set by a parent `sio bench --procs N` for its workers.
+	WorkerOffset int
+	worker       bool
+
+	config bench.Config // built by validate
+}
+
+func newBenchCmd(a *app, runF func(*benchOptions) error) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench [URL]",
+		Short: "Load-test a Socket.IO server: connections, emits, acks, echo, fan-out",
+		Long: `Load-test any Socket.IO server (socket.io 2.x over Engine.IO v3, 3.x/4.x
+over v4, or sio serve) and report throughput, latency percentiles and errors.
+
+Scenarios (--scenario):
+  connect  open --clients connections (at --rate per second, or over --ramp)
+           and hold them for --duration
+  emit     each client emits --event, at --rate per second or as fast as the
+           connection takes them (fire and forget)
+  ack      each client emits with an ack and waits for it (round-trip latency);
+           the ack must carry the arguments sent (or --expect)
+  echo     each client emits --event and waits for --reply-event carrying the
+           same arguments (or --expect)
+  fanout   every client emits --join-event ROOM (with an ack) to join --room;
+           the first client then emits --event and every other client must
+           receive each one exactly once; latency is per delivery
+
+With --rate 0 (the default) ack and echo keep --inflight requests outstanding
+per client (a closed loop), and fanout keeps --inflight broadcasts not yet
+delivered everywhere. With --rate R, ack, echo and emit send R events per
+second per client, fanout R broadcasts per second, and latency is measured
+from when each message was due, so a slow server is not hidden.
+
+Every reply is validated: a lost, duplicated, reordered or wrong reply is an
+error, never a success. The exit status is 1 when errors exceed --max-errors.
+
+Transport: the load engine speaks WebSocket only (--transport websocket, also
+what auto means here), for every scenario; long-polling is not supported.
+
+Scale: one process holds about 19,000 sockets here (open files); --procs N
+runs N worker processes, each with a share of --clients, and merges their
+results. Each source address has about 28,000 ephemeral ports: spread
+connections over several with --source-addr 127.0.0.1-127.0.0.4 (Linux
+routes all of 127/8 to loopback).
+
+The payload is one argument: a JSON object of --payload-size bytes, or the
+--payload JSON template, in which {{seq}} and {{client}} are replaced by the
+message number and the client number (use them so replies can be matched).`,
+		Example: `  sio bench --scenario ack --clients 50 --duration 10s http://localhost:3000
+  sio bench --scenario echo --event chat --reply-event chat --rate 100 -c 1000
+  sio bench --scenario fanout -c 1000 --messages 200 --event broadcast
+  sio bench --scenario connect -c 50000 --procs 4 --source-addr 127.0.0.1-127.0.0.4 -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			o.URL = benchURL(a, arg)
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runBench(cmd.Context(), a, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
+	fl.StringVar(&o.Transport, "transport", "websocket", "websocket (auto means websocket here; polling is not supported by the load engine)")
+	fl.StringVar(&o.EIO, "eio", "auto", "protocol: 4 (socket.io 3/4), 3 (socket.io 2) or auto (one probe connection: 4, else 3)")
+	fl.StringVar(&o.Auth, "auth", "", "the CONNECT auth payload, a JSON object (v4 servers)")
+	fl.StringArrayVarP(&o.Query, "query", "q", nil, "extra query parameter k=v (repeatable)")
+	fl.StringArrayVarP(&o.Header, "header", "H", nil, "extra HTTP header 'K: V' (repeatable)")
+	fl.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
+	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long one connection's handshake may take")
+	fl.DurationVar(&o.Timeout, "timeout", 5*time.Second, "how long a reply may take before it counts as lost")
+
+	fl.StringVarP(&o.Scenario, "scenario", "s", bench.ScenarioAck, "connect, emit, ack, echo or fanout")
+	fl.IntVarP(&o.Clients, "clients", "c", 10, "number of connections")
+	fl.Float64VarP(&o.Rate, "rate", "r", 0, "connect: connections/s; fanout: broadcasts/s; others: events/s per client; 0 = as fast as possible")
+	fl.DurationVarP(&o.Duration, "duration", "d", 10*time.Second, "length of the load (connect: of the hold) once all connections are open")
+	fl.DurationVar(&o.Ramp, "ramp", 0, "open the connections evenly over this time")
+	fl.IntVarP(&o.Messages, "messages", "n", 0, "stop after this many events per client (fanout: broadcasts in all); 0 = until --duration")
+	fl.IntVar(&o.Inflight, "inflight", 1, "closed loop: outstanding requests per client (fanout: broadcasts in flight)")
+	fl.IntVar(&o.PayloadSize, "payload-size", 64, "size in bytes of the generated JSON payload")
+	fl.StringVar(&o.Payload, "payload", "", "JSON template of the payload instead; {{seq}} and {{client}} are replaced")
+	fl.StringVarP(&o.Event, "event", "e", "bench", "event to emit")
+	fl.StringVar(&o.ReplyEvent, "reply-event", "", "echo: the event that answers (default: --event)")
+	fl.StringVar(&o.Expect, "expect", "", "JSON array every ack/reply must carry, instead of the arguments sent")
+	fl.StringVar(&o.JoinEvent, "join-event", "join", "fanout: event that joins a room (acked)")
+	fl.StringVar(&o.Room, "room", "bench", "fanout: the room joined")
+	fl.StringArrayVar(&o.SourceAddrs, "source-addr", nil, "local address(es) to connect from, used in turn: IP, A-B range or comma list (repeatable)")
+	fl.IntVar(&o.ConnectConcurrency, "connect-concurrency", 64, "handshakes in progress at once when neither --rate (connect) nor --ramp paces them")
+	fl.Uint64Var(&o.MaxErrors, "max-errors", 0, "exit with status 1 when errors exceed this")
+	fl.IntVar(&o.Procs, "procs", 1, "worker processes to spread the clients over")
+	fl.StringVarP(&o.Output, "output", "o", "pretty", "pretty (a table) or json (one object, for CI)")
+	fl.StringVar(&o.Progress, "progress", "auto", "live progress line on stderr: auto (when stderr is a terminal), on or off")
+	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	fl.IntVar(&o.WorkerOffset, "worker-offset", 0, "internal: index of this worker's first client")
+	fl.MarkHidden("worker-offset")
+	cmd.PreRun = func(cmd *cobra.Command, args []string) { o.worker = cmd.Flags().Changed("worker-offset") }
+	return cmd
+}
+
+func benchURL(a *app, arg string) string {
+	if arg != "" {
+		return arg
+	}
+	if env := a.getenv("SIO_URL"); env != "" {
+		return env
+	}
+	return "http://localhost:3000"
+}
+
+// validate checks the flags and builds the engine's Config.
+func (o *benchOptions) validate() error {
+	c := &o.config
+	known := false
+	for _, s := range bench.Scenarios {
+		known = known || s == o.Scenario
+	}
+	if !known {
+		return usageErrorf("--scenario must be one of %s, not %q", strings.Join(bench.Scenarios, ", "), o.Scenario)
+	}
+	switch o.Transport {
+	case "websocket", "auto":
+	case "polling":
+		return usageErrorf("--transport polling: the load engine speaks WebSocket only")
+	default:
+		return usageErrorf("--transport must be websocket (or auto), not %q", o.Transport)
+	}
+	switch o.EIO {
+	case "auto":
+	case "3":
+		c.EIO = protocol.EIO3
+	case "4":
+		c.EIO = protocol.EIO4
+	default:
+		return usageErrorf("--eio must be 3, 4 or auto, not %q", o.EIO)
+	}
+	switch o.Output {
+	case "pretty", "json":
+	default:
+		return usageErrorf("--output must be pretty or json, not %q", o.Output)
+	}
+	switch o.Progress {
+	case "auto", "on", "off":
+	default:
+		return usageErrorf("--progress must be auto, on or off, not %q", o.Progress)
+	}
+	u, err := url.Parse(o.URL)
+	if err != nil || u.Host == "" {
+		return usageErrorf("invalid URL %q", o.URL)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return usageErrorf("URL %q: the scheme must be http, https, ws or wss", o.URL)
+	}
+	if o.Clients < 1 {
+		return usageErrorf("--clients must be at least 1")
+	}
+	if o.Scenario == bench.ScenarioFanout && o.Clients < 2 {
+		return usageErrorf("--scenario fanout needs --clients 2 or more")
+	}
+	if o.Procs < 1 || o.Procs > o.Clients {
+		return usageErrorf("--procs must be between 1 and --clients")
+	}
+	if o.Procs > 1 && o.Scenario == bench.ScenarioFanout {
+		return usageErrorf("--procs: fanout runs in one process (its latencies need one clock and one emitter)")
+	}
+	if o.Rate < 0 || o.Duration < 0 || o.Ramp < 0 || o.Messages < 0 || o.Inflight < 1 || o.Inflight > 1<<16 {
+		return usageErrorf("--rate, --duration, --ramp and --messages must not be negative, --inflight between 1 and 65536")
+	}
+	if o.Duration == 0 && o.Messages == 0 {
+		return usageErrorf("set --duration or --messages")
+	}
+	if o.ConnectTimeout <= 0 || o.Timeout <= 0 || o.ConnectConcurrency < 1 {
+		return usageErrorf("--connect-timeout, --timeout and --connect-concurrency must be positive")
+	}
+	if o.Auth != "" {
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(o.Auth), &m) != nil || m == nil {
+			return usageErrorf("--auth must be a JSON object, not %q", o.Auth)
+		}
+		c.Auth = json.RawMessage(o.Auth)
+	}
+	if o.Payload != "" {
+		if c.Payload, err = bench.ParsePayload(o.Payload); err != nil {
+			return usageErrorf("--payload: %v", err)
+		}
+	} else {
+		if o.PayloadSize < 0 || o.PayloadSize > 16<<20 {
+			return usageErrorf("--payload-size must be between 0 and 16 MiB")
+		}
+		c.Payload = bench.GeneratedPayload(o.PayloadSize)
+	}
+	if o.Expect != "" {
+		if _, err := protocol.SplitArray(json.RawMessage(o.Expect)); err != nil || !strings.HasPrefix(strings.TrimSpace(o.Expect), "[") {
+			return usageErrorf("--expect must be a JSON array, not %q", o.Expect)
+		}
+		c.Expect = json.RawMessage(o.Expect)
+	}
+	if protocol.IsReservedEvent(o.Event) {
+		return usageErrorf("--event %q is reserved by Socket.IO", o.Event)
+	}
+	c.Query = url.Values{}
+	for _, q := range o.Query {
+		k, v, ok := strings.Cut(q, "=")
+		if !ok {
+			return usageErrorf("--query %q: want k=v", q)
+		}
+		c.Query.Add(k, v)
+	}
+	c.Header = http.Header{}
+	for _, h := range o.Header {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return usageErrorf("--header %q: want 'Key: value'", h)
+		}
+		c.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	for _, s := range o.SourceAddrs {
+		addrs, err := parseSourceAddrs(s)
+		if err != nil {
+			return usageErrorf("--source-addr: %v", err)
+		}
+		c.SourceAddrs = append(c.SourceAddrs, addrs...)
+	}
+	if o.Insecure {
+		c.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	c.URL, c.Path, c.Scenario = o.URL, o.Path, o.Scenario
+	c.Clients, c.Rate, c.Duration, c.Ramp = o.Clients, o.Rate, o.Duration, o.Ramp
+	c.Messages, c.Inflight = o.Messages, o.Inflight
+	c.Event, c.ReplyEvent, c.JoinEvent, c.Room = o.Event, o.ReplyEvent, o.JoinEvent, o.Room
+	c.ConnectTimeout, c.ReplyTimeout, c.ConnectConcurrency = o.ConnectTimeout, o.Timeout, o.ConnectConcurrency
+	c.ClientOffset = o.WorkerOffset
+	return nil
+}
+
+// parseSourceAddrs reads "127.0.0.1", "127.0.0.1-127.0.0.8" or a comma list.
+func parseSourceAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := netip.ParseAddr(lo)
+		if err != nil {
+			return nil, err
+		}
+		if !isRange {
+			out = append(out, a)
+			continue
+		}
+		b, err := netip.ParseAddr(hi)
+		if err != nil {
+			return nil, err
+		}
+		if b.Less(a) || a.Is4() != b.Is4() {
+			return nil, fmt.Errorf("bad range %q", part)
+		}
+		for x := a; ; x = x.Next() {
+			out = append(out, x)
+			if len(out) > 1024 {
+				return nil, fmt.Errorf("range %q: more than 1024 addresses", part)
+			}
+			if x == b {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func runBench(ctx context.Context, a *app, o *benchOptions) error {
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var res *bench.Result
+	var err error
+	if o.Procs > 1 {
+		res, err = runBenchWorkers(ctx, a, o)
+	} else {
+		cfg := o.config
+		if o.Progress == "on" || (o.Progress == "auto" && a.io.IsStderrTTY() && !o.worker) {
+			cfg.Progress = func(p bench.Progress) { fmt.Fprintf(a.io.ErrOut, "\r%s\x1b[K", p.Line()) }
+		}
+		res, err = bench.Run(ctx, cfg)
+		if cfg.Progress != nil {
+			fmt.Fprintln(a.io.ErrOut)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		enc := json.NewEncoder(a.io.Out)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else if err := res.WriteTable(a.io.Out); err != nil {
+		return err
+	}
+	if res.Errors > o.MaxErrors {
+		return fmt.Errorf("bench: %d errors, more than --max-errors %d", res.Errors, o.MaxErrors)
+	}
+	return nil
+}
+
+// runBenchWorkers re-executes sio once per worker with a share of the
+// clients and merges their JSON results.
+func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*bench.Result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find sio executable: %w", err)
+	}
+	connectRate := o.Scenario == bench.ScenarioConnect && o.Rate > 0
+	args := workerArgs(os.Args[1:], connectRate)
+	results := make([]*bench.Result, o.Procs)
+	errs := make([]error, o.Procs)
+	var wg sync.WaitGroup
+	offset := 0
+	for i := range o.Procs {
+		n := o.Clients / o.Procs
+		if i < o.Clients%o.Procs {
+			n++
+		}
+		wargs := append(append([]string{}, args...),
+			"--clients", strconv.Itoa(n), "--procs", "1", "--worker-offset", strconv.Itoa(offset),
+			"-o", "json", "--progress", "off", "--max-errors", strconv.FormatUint(^uint64(0)>>1, 10))
+		if connectRate {
+			wargs = append(wargs, "--rate", strconv.FormatFloat(o.Rate*float64(n)/float64(o.Clients), 'f', -1, 64))
+		}
+		offset += n
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, exe, wargs...)
+			cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+			cmd.WaitDelay = 30 * time.Second
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			cmd.Stderr = &prefixWriter{w: a.io.ErrOut, prefix: fmt.Sprintf("worker %d: ", i)}
+			runErr := cmd.Run()
+			var r bench.Result
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				if runErr == nil {
+					runErr = err
+				}
+				errs[i] = fmt.Errorf("worker %d: %w", i, runErr)
+				return
+			}
+			results[i] = &r
+		}()
+	}
+	wg.Wait()
+	var ok []*bench.Result
+	for i, r := range results {
+		if r == nil {
+			return nil, errs[i]
+		}
+		ok = append(ok, r)
+	}
+	return bench.Merge(ok...), nil
+}
+
+// workerArgs drops the flags the parent sets itself for each worker;
+// dropRate also drops --rate (connect splits it between workers).
+func workerArgs(args []string, dropRate bool) []string {
+	drop := map[string]bool{"--clients": true, "-c": true, "--procs": true, "--output": true, "-o": true,
+		"--progress": true, "--max-errors": true, "--worker-offset": true, "--cpuprofile": true}
+	if dropRate {
+		drop["--rate"], drop["-r"] = true, true
+	}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(a, "=")
+		if drop[name] {
+			if !hasValue && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// prefixWriter writes each complete line to w with a prefix.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.buf = p.buf[i+1:]
+	}
+}
