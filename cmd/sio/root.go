@@ -68,8 +68,6 @@ decode raw frames and load-test.`,
 	})
 	root.AddCommand(
 		newVersionCmd(a),
-		newServeCmd(a, nil),
-		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
 	)
