@@ -118,7 +118,7 @@ func TestNamespacesAndAuthOverWebSocket(t *testing.T) {
 func TestHooksAndTap(t *testing.T) {
 	type hook struct {
 		what, id string
-		reason protocol.DisconnectReason
+		reason   protocol.DisconnectReason
 	}
 	hooks := make(chan hook, 4)
 	var mu sync.Mutex

@@ -205,8 +205,12 @@ func (n *Namespace) doConnect(s *Socket, missed []*Outgoing) {
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 
+	// Join first, so that no broadcast made after the reply is missed; what
+	// arrives before the reply is held by Socket.send until markReady.
+	rooms := append([]string{s.id}, s.restoredRooms...)
+	n.adapter.AddAll(s.id, rooms)
 	for _, out := range missed {
-		_ = s.send(out, false)
+		_ = s.sendNow(out, false)
 	}
 	var data json.RawMessage
 	if c.eio == protocol.EIO4 {
@@ -218,11 +222,9 @@ func (n *Namespace) doConnect(s *Socket, missed []*Outgoing) {
 		data = append(data, '}')
 	}
 	if out, err := encodePacket(n.srv.opts.Codec, protocol.Packet{Type: protocol.PacketConnect, Namespace: n.name, Data: data}); err == nil {
-		_ = s.send(out, false)
+		_ = s.sendNow(out, false)
 	}
-
-	rooms := append([]string{s.id}, s.restoredRooms...)
-	n.adapter.AddAll(s.id, rooms)
+	s.markReady()
 	s.connected.Store(true)
 	if s.closed.Load() {
 		// closed while connecting: undo the join

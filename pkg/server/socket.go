@@ -44,6 +44,10 @@ type Socket struct {
 	connected     atomic.Bool
 	closed        atomic.Bool
 	disconnecting atomic.Bool // Disconnect(false) sends DISCONNECT once
+	ready         atomic.Bool // the CONNECT reply is queued
+
+	pendMu  sync.Mutex // guards pending; held only to queue (never blocks)
+	pending []*Outgoing
 
 	mu              sync.Mutex
 	handlers        map[string]handler
@@ -407,13 +411,51 @@ func (s *Socket) sendAck(id uint64, args []any) error {
 
 func (s *Socket) sendDisconnect() {
 	if out, err := encodePacket(s.nsp.srv.opts.Codec, protocol.Packet{Type: protocol.PacketDisconnect, Namespace: s.nsp.name}); err == nil {
-		_ = s.send(out, false)
+		_ = s.sendNow(out, false)
 	}
 }
 
-// send queues an encoded packet on the socket's connection. A volatile
-// packet is dropped when the transport cannot take it now.
+// maxPending bounds the packets held for a socket between its joining the
+// adapter and its CONNECT reply (a few microseconds).
+const maxPending = 256
+
+// send queues an encoded packet on the socket's connection. Until the
+// CONNECT reply is queued, packets are held so that nothing reaches the
+// client before it. A volatile packet is dropped when the transport cannot
+// take it now.
 func (s *Socket) send(out *Outgoing, volatile bool) error {
+	if !s.ready.Load() {
+		s.pendMu.Lock()
+		if !s.ready.Load() {
+			defer s.pendMu.Unlock()
+			if volatile {
+				return nil
+			}
+			if len(s.pending) >= maxPending {
+				s.nsp.srv.log.Warn("socket.io: too many packets before the CONNECT reply, dropping", "id", s.id)
+				return nil
+			}
+			s.pending = append(s.pending, out)
+			return nil
+		}
+		s.pendMu.Unlock()
+	}
+	return s.sendNow(out, volatile)
+}
+
+// markReady sends what was held and lets later packets through, in order.
+func (s *Socket) markReady() {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for _, out := range s.pending {
+		_ = s.sendNow(out, false)
+	}
+	s.pending = nil
+	s.ready.Store(true)
+}
+
+// sendNow queues an encoded packet on the connection.
+func (s *Socket) sendNow(out *Outgoing, volatile bool) error {
 	c := s.conn
 	if volatile {
 		if !c.sess.SendVolatile(out.Frames...) {
