@@ -68,6 +68,7 @@ decode raw frames and load-test.`,
 	})
 	root.AddCommand(
 		newVersionCmd(a),
+		newServeCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
 	)

@@ -79,7 +79,7 @@ func (s *Server) attach(sess session, req requestInfo) *conn {
 // v5 waits for a CONNECT within ConnectTimeout.
 func (c *conn) start() {
 	if c.eio == protocol.EIO3 {
-		c.connect("/", json.RawMessage(`{}`), nil)
+		c.connect("/", json.RawMessage(`{}`))
 		return
 	}
 	c.mu.Lock()
@@ -187,7 +187,7 @@ func (c *conn) onConnect(p *protocol.Packet) {
 		c.close()
 		return
 	}
-	c.connect(name, auth, p)
+	c.connect(name, auth)
 }
 
 // queryJSON turns "a=1&b=x" into {"a":"1","b":"x"} (the first value of
@@ -210,7 +210,7 @@ func queryJSON(q string) json.RawMessage {
 	return out
 }
 
-func (c *conn) connect(name string, auth json.RawMessage, p *protocol.Packet) {
+func (c *conn) connect(name string, auth json.RawMessage) {
 	nsp, ok := c.srv.lookupNamespace(name, auth)
 	if !ok {
 		// The unknown-namespace error is an object in v4 and v5 alike.

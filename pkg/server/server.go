@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -34,9 +33,6 @@ type engineServer interface {
 	Shutdown(ctx context.Context) error
 	Close()
 }
-
-// ErrServerClosed is returned by operations on a closed Server.
-var ErrServerClosed = errors.New("socket.io server closed")
 
 func newServer(opts Options) *Server {
 	opts.setDefaults()
