@@ -112,7 +112,9 @@ message number and the client number (use them so replies can be matched).`,
   sio bench --scenario echo --event chat --reply-event chat --rate 100 -c 1000
   sio bench --scenario fanout -c 1000 --messages 200 --event broadcast
   sio bench --scenario connect -c 50000 --procs 4 --source-addr 127.0.0.1-127.0.0.4 -o json`,
-		Args: cobra.MaximumNArgs(1),
+		Args:          cobra.MaximumNArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) == 1 {

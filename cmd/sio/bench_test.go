@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/pkg/bench"
+)
+
+func TestBenchFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     string
+		check   func(t *testing.T, o *benchOptions)
+		wantErr string
+	}{
+		{"defaults", nil, "", func(t *testing.T, o *benchOptions) {
+			c := o.config
+			if o.URL != "http://localhost:3000" || c.Scenario != "ack" || c.Clients != 10 || c.Duration != 10*time.Second ||
+				c.Inflight != 1 || c.Event != "bench" || c.ReplyTimeout != 5*time.Second || c.EIO != 0 || c.Payload == nil {
+				t.Errorf("config %+v", c)
+			}
+		}, ""},
+		{"env URL", nil, "http://127.0.0.1:4000/admin", func(t *testing.T, o *benchOptions) {
+			if o.config.URL != "http://127.0.0.1:4000/admin" {
+				t.Errorf("URL %q", o.config.URL)
+			}
+		}, ""},
+		{"everything", []string{"ws://127.0.0.1:9/chat", "-s", "echo", "-c", "5", "-r", "100", "-d", "2s", "--ramp", "1s",
+			"-n", "7", "--inflight", "3", "--payload", `{"a": "{{seq}}"}`, "-e", "msg", "--reply-event", "re", "--expect", `["ok"]`,
+			"--eio", "3", "-q", "k=v", "-H", "X-A: b", "--auth", `{"t":1}`, "--source-addr", "127.0.0.1-127.0.0.3", "--source-addr", "127.0.0.9",
+			"--timeout", "1s", "--max-errors", "4", "-o", "json", "--insecure"}, "", func(t *testing.T, o *benchOptions) {
+			c := o.config
+			if c.URL != "ws://127.0.0.1:9/chat" || c.Scenario != "echo" || c.Clients != 5 || c.Rate != 100 || c.Duration != 2*time.Second ||
+				c.Ramp != time.Second || c.Messages != 7 || c.Inflight != 3 || c.Event != "msg" || c.ReplyEvent != "re" ||
+				string(c.Expect) != `["ok"]` || c.EIO != 3 || c.Query.Get("k") != "v" || c.Header.Get("X-A") != "b" ||
+				string(c.Auth) != `{"t":1}` || c.ReplyTimeout != time.Second || o.MaxErrors != 4 || o.Output != "json" ||
+				c.TLSConfig == nil || !c.TLSConfig.InsecureSkipVerify {
+				t.Errorf("config %+v", c)
+			}
+			if got := string(c.Payload.Append(nil, 1, 42)); got != `{"a":"42"}` {
+				t.Errorf("payload %s", got)
+			}
+			want := []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("127.0.0.9")}
+			if !slices.Equal(c.SourceAddrs, want) {
+				t.Errorf("source addrs %v", c.SourceAddrs)
+			}
+		}, ""},
+		{"bad scenario", []string{"-s", "soak"}, "", nil, `--scenario must be one of connect, emit, ack, echo, fanout, not "soak"`},
+		{"polling", []string{"--transport", "polling"}, "", nil, "--transport polling: the load engine speaks WebSocket only"},
+		{"fanout one client", []string{"-s", "fanout", "-c", "1"}, "", nil, "--scenario fanout needs --clients 2 or more"},
+		{"fanout procs", []string{"-s", "fanout", "-c", "10", "--procs", "2"}, "", nil, "--procs: fanout runs in one process (its latencies need one clock and one emitter)"},
+		{"bad payload", []string{"--payload", "{"}, "", nil, "--payload: payload template is not JSON: unexpected end of JSON input"},
+		{"bad expect", []string{"--expect", `{"a":1}`}, "", nil, `--expect must be a JSON array, not "{\"a\":1}"`},
+		{"bad auth", []string{"--auth", `[1]`}, "", nil, `--auth must be a JSON object, not "[1]"`},
+		{"bad source", []string{"--source-addr", "127.0.0.5-127.0.0.1"}, "", nil, `--source-addr: bad range "127.0.0.5-127.0.0.1"`},
+		{"reserved event", []string{"-e", "connect"}, "", nil, `--event "connect" is reserved by Socket.IO`},
+		{"bad url", []string{"ftp://x"}, "", nil, `URL "ftp://x": the scheme must be http, https, ws or wss`},
+		{"no end", []string{"-d", "0"}, "", nil, "set --duration or --messages"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, _, _, _ := iostreams.Test()
+			var got *benchOptions
+			cmd := newBenchCmd(&app{io: ios, getenv: func(k string) string {
+				if k == "SIO_URL" {
+					return tt.env
+				}
+				return ""
+			}}, func(o *benchOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(ios.Out)
+			cmd.SetErr(ios.ErrOut)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if _, ok := err.(*usageError); !ok {
+					t.Fatalf("err is %T, want *usageError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func TestWorkerArgs(t *testing.T) {
+	t.Parallel()
+	args := []string{"bench", "-c", "100", "--procs=4", "-s", "connect", "--rate", "50", "-o", "pretty", "--cpuprofile", "x", "http://h"}
+	if got := workerArgs(args, true); !slices.Equal(got, []string{"bench", "-s", "connect", "http://h"}) {
+		t.Errorf("connect: %q", got)
+	}
+	if got := workerArgs(args, false); !slices.Equal(got, []string{"bench", "-s", "connect", "--rate", "50", "http://h"}) {
+		t.Errorf("other: %q", got)
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	p := &prefixWriter{w: &b, prefix: "w1: "}
+	p.Write([]byte("a\nb"))
+	p.Write([]byte("c\n"))
+	if b.String() != "w1: a\nw1: bc\n" {
+		t.Fatalf("%q", b.String())
+	}
+}
+
+// A run whose connections all fail: the report says why, in both formats,
+// and the exit depends on --max-errors.
+func TestRunBenchReportsFailures(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	run := func(args ...string) (string, error) {
+		ios, _, out, _ := iostreams.Test()
+		a := &app{io: ios, getenv: func(string) string { return "" }}
+		cmd := newBenchCmd(a, nil)
+		cmd.SetArgs(append([]string{url, "--eio", "4", "-s", "connect", "-c", "2", "-d", "1ms"}, args...))
+		cmd.SetOut(ios.Out)
+		cmd.SetErr(ios.ErrOut)
+		err := cmd.ExecuteContext(t.Context())
+		return out.String(), err
+	}
+	out, err := run("-o", "json")
+	if err == nil || err.Error() != "bench: 2 errors, more than --max-errors 0" {
+		t.Fatalf("err = %v", err)
+	}
+	var res bench.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("JSON output %q: %v", out, err)
+	}
+	if res.Failed != 2 || res.FailedBy["connection refused"] != 2 || res.Scenario != "connect" {
+		t.Fatalf("result %+v", res)
+	}
+	out, err = run("--max-errors", "2")
+	if err != nil {
+		t.Fatalf("err = %v with --max-errors 2", err)
+	}
+	for _, want := range []string{"connections", "0 opened, 2 failed of 2", "failed: connection refused", "errors"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
