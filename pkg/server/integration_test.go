@@ -174,3 +174,37 @@ func TestShutdownReal(t *testing.T) {
 	c.expectClosed()
 	_ = protocol.EIO4
 }
+
+// TestSlowConsumerIsDisconnected: a client that stops reading fills its
+// bounded queue and is disconnected as too slow, while a client that keeps
+// reading gets every broadcast.
+func TestSlowConsumerIsDisconnected(t *testing.T) {
+	gone := make(chan protocol.DisconnectReason, 2)
+	env := newEnv(t, Options{SendQueue: 8, OnDisconnect: func(s *Socket, r protocol.DisconnectReason) { gone <- r }}, nil)
+	slow := env.dialWS("4")
+	slow.connect("/")
+	fast := env.dialWS("4")
+	fast.connect("/")
+	big := strings.Repeat("x", 200_000)
+	for i := 0; ; i++ {
+		if i == 500 {
+			t.Fatal("the slow client was never disconnected")
+		}
+		if err := env.srv.Emit("big", big); err != nil {
+			t.Fatal(err)
+		}
+		if got := fast.next(); len(got) != len(big)+11 {
+			t.Fatalf("fast client got %d bytes", len(got))
+		}
+		select {
+		case r := <-gone:
+			if r != protocol.ReasonTransportError {
+				t.Fatalf("reason %q", r)
+			}
+			_ = env.srv.Emit("after", 1)
+			fast.expect(`2["after",1]`)
+			return
+		default:
+		}
+	}
+}
