@@ -69,6 +69,7 @@ decode raw frames and load-test.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newServeCmd(a, nil),
+		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
 	)

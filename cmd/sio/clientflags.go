@@ -1,0 +1,424 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sio-dev/sio/internal/render"
+	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// defaultURL is where client commands connect without a URL or $SIO_URL.
+const defaultURL = "http://localhost:3000"
+
+// clientFlags are the flags shared by connect, emit and listen (CLI.md,
+// Shared client flags).
+type clientFlags struct {
+	URL            string
+	Path           string
+	Transport      string
+	EIO            string
+	Auth           string
+	Query          []string
+	Header         []string
+	Insecure       bool
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
+	TimeoutSet     bool
+	Output         string
+	Verbose        bool
+	Raw            bool
+	NoReconnect    bool
+	AckReply       string
+}
+
+// addClientFlags registers the shared flags; timeoutUsage and
+// timeoutDefault describe --timeout, whose meaning differs per command.
+func addClientFlags(cmd *cobra.Command, f *clientFlags, timeoutUsage string, timeoutDefault time.Duration) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
+	fl.StringVar(&f.Transport, "transport", "auto", "auto (polling, then upgrade to WebSocket), polling or websocket")
+	fl.StringVar(&f.EIO, "eio", "auto", "protocol: 4 (socket.io 3/4), 3 (socket.io 2) or auto (try 4, fall back to 3)")
+	fl.StringVar(&f.Auth, "auth", "", "the CONNECT auth payload, a JSON object")
+	fl.StringArrayVarP(&f.Query, "query", "q", nil, "extra query parameter k=v (repeatable)")
+	fl.StringArrayVarP(&f.Header, "header", "H", nil, "extra HTTP header 'K: V' (repeatable)")
+	fl.BoolVar(&f.Insecure, "insecure", false, "skip TLS certificate verification")
+	fl.DurationVar(&f.ConnectTimeout, "connect-timeout", 10*time.Second, "how long connecting may take")
+	fl.DurationVar(&f.Timeout, "timeout", timeoutDefault, timeoutUsage)
+	fl.StringVarP(&f.Output, "output", "o", render.FormatPretty, "output format: pretty or json (JSON lines)")
+	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "also show Engine.IO-level packets")
+	fl.BoolVar(&f.Raw, "raw", false, "also show the exact frames")
+	fl.StringVar(&f.AckReply, "ack-reply", "", "JSON array: the arguments of the answer to the server's ack requests (default: no arguments)")
+}
+
+// validate checks the flags that need no connection; errors are usage errors.
+func (f *clientFlags) validate(cmd *cobra.Command) error {
+	f.TimeoutSet = cmd.Flags().Changed("timeout")
+	if f.Output != render.FormatPretty && f.Output != render.FormatJSON {
+		return usageErrorf("--output must be pretty or json, not %q", f.Output)
+	}
+	switch f.Transport {
+	case "auto", "polling", "websocket":
+	default:
+		return usageErrorf("--transport must be auto, polling or websocket, not %q", f.Transport)
+	}
+	switch f.EIO {
+	case "auto", "3", "4":
+	default:
+		return usageErrorf("--eio must be 3, 4 or auto, not %q", f.EIO)
+	}
+	if f.Auth != "" && !isJSONObject(f.Auth) {
+		return usageErrorf("--auth must be a JSON object, not %q", f.Auth)
+	}
+	if f.AckReply != "" {
+		if _, err := protocol.SplitArray(json.RawMessage(f.AckReply)); err != nil || !strings.HasPrefix(strings.TrimSpace(f.AckReply), "[") {
+			return usageErrorf("--ack-reply must be a JSON array, not %q", f.AckReply)
+		}
+	}
+	for _, q := range f.Query {
+		if !strings.Contains(q, "=") {
+			return usageErrorf("--query %q: want k=v", q)
+		}
+	}
+	for _, h := range f.Header {
+		k, _, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return usageErrorf("--header %q: want 'Key: value'", h)
+		}
+	}
+	if f.ConnectTimeout <= 0 {
+		return usageErrorf("--connect-timeout must be positive")
+	}
+	if f.Timeout < 0 {
+		return usageErrorf("--timeout must not be negative")
+	}
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		return usageErrorf("invalid URL %q: %v", f.URL, err)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return usageErrorf("URL %q: the scheme must be http, https, ws or wss", f.URL)
+	}
+	if u.Host == "" {
+		return usageErrorf("URL %q: missing host", f.URL)
+	}
+	return nil
+}
+
+// resolveURL picks the URL: the argument, else $SIO_URL, else the default.
+func resolveURL(a *app, arg string) string {
+	if arg != "" {
+		return arg
+	}
+	if env := a.getenv("SIO_URL"); env != "" {
+		return env
+	}
+	return defaultURL
+}
+
+func isJSONObject(s string) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal([]byte(s), &m) == nil && m != nil
+}
+
+// clientOptions turns validated flags into client options.
+func (f *clientFlags) clientOptions() client.Options {
+	o := client.Options{Path: f.Path, Transport: f.Transport, NoReconnect: f.NoReconnect}
+	switch f.EIO {
+	case "3":
+		o.EIO = protocol.EIO3
+	case "4":
+		o.EIO = protocol.EIO4
+	}
+	if f.Auth != "" {
+		o.Auth = json.RawMessage(f.Auth)
+	}
+	if len(f.Query) > 0 {
+		o.Query = url.Values{}
+		for _, q := range f.Query {
+			k, v, _ := strings.Cut(q, "=")
+			o.Query.Add(k, v)
+		}
+	}
+	if len(f.Header) > 0 {
+		o.Header = http.Header{}
+		for _, h := range f.Header {
+			k, v, _ := strings.Cut(h, ":")
+			o.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	if f.Insecure {
+		o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	if f.AckReply != "" {
+		args, _ := protocol.SplitArray(json.RawMessage(f.AckReply))
+		reply := make([]any, len(args))
+		for i, a := range args {
+			reply[i] = client.Notation(a)
+		}
+		o.AckReply = func(*client.Event) []any { return reply }
+	}
+	return o
+}
+
+// newPrinter makes the printer of a client command.
+func (f *clientFlags) newPrinter(a *app) (*render.Printer, error) {
+	return render.New(a.io.Out, render.Options{Format: f.Output, Verbose: f.Verbose, Raw: f.Raw, Color: a.io.ColorEnabled()})
+}
+
+// connectClient connects c within --connect-timeout and explains a
+// failure in one line. It notes on stderr which protocol --eio auto chose
+// when it fell back to v3.
+func connectClient(ctx context.Context, a *app, f *clientFlags, c *client.Client) error {
+	cctx, cancel := context.WithTimeout(ctx, f.ConnectTimeout)
+	defer cancel()
+	if err := c.Connect(cctx); err != nil {
+		return explainConnectError(f, err)
+	}
+	if f.EIO == "auto" && (c.EIO() == protocol.EIO3 || f.Verbose) {
+		fmt.Fprintf(a.io.ErrOut, "sio: --eio auto: the server speaks %s\n", describeEIO(c.EIO()))
+	}
+	return nil
+}
+
+func describeEIO(v protocol.EIO) string {
+	if v == protocol.EIO3 {
+		return "Engine.IO v3 / Socket.IO v4 (socket.io 2.x)"
+	}
+	return "Engine.IO v4 / Socket.IO v5 (socket.io 3.x/4.x)"
+}
+
+// explainConnectError turns a connection failure into one clear line with
+// a hint where one helps.
+func explainConnectError(f *clientFlags, err error) error {
+	prefix := "connect " + f.URL + ": "
+	var (
+		ce    *client.ConnectError
+		he    *engine.HTTPError
+		dns   *net.DNSError
+		uae   x509.UnknownAuthorityError
+		hoste x509.HostnameError
+		cie   x509.CertificateInvalidError
+		rhe   tls.RecordHeaderError
+		vErr  *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &ce):
+		return errors.New(prefix + ce.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%stimed out after %s (--connect-timeout)", prefix, f.ConnectTimeout)
+	case errors.Is(err, context.Canceled):
+		return errors.New(prefix + "interrupted")
+	case errors.As(err, &he):
+		if ee, ok := he.EngineError(); ok && ee.Code == protocol.ErrUnsupportedProtocol.Code {
+			return fmt.Errorf("%sthe server refused the protocol version (%s): try --eio 3 for a socket.io 2.x server", prefix, ee.Message)
+		}
+		if he.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s404 Not Found on %s: wrong --path?", prefix, f.Path)
+		}
+		return fmt.Errorf("%sHTTP %d %s", prefix, he.StatusCode, http.StatusText(he.StatusCode)+bodySuffix(he.Body))
+	case errors.As(err, &dns):
+		return fmt.Errorf("%scannot resolve host %q", prefix, dns.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New(prefix + "connection refused (is the server running?)")
+	case errors.As(err, &vErr), errors.As(err, &uae), errors.As(err, &hoste), errors.As(err, &cie):
+		return fmt.Errorf("%sTLS: %v (--insecure skips verification)", prefix, rootCause(err))
+	case errors.As(err, &rhe):
+		return errors.New(prefix + "TLS handshake failed: the server does not speak TLS (use http:// or ws://)")
+	case errors.Is(err, engine.ErrProtocol):
+		if f.EIO == "4" {
+			return fmt.Errorf("%s%v (a socket.io 2.x server? try --eio 3)", prefix, rootCause(err))
+		}
+		return errors.New(prefix + rootCause(err).Error())
+	}
+	return errors.New(prefix + strings.TrimPrefix(err.Error(), prefix))
+}
+
+func bodySuffix(body string) string {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return ""
+	}
+	if len(body) > 120 {
+		body = body[:120] + "…"
+	}
+	return ": " + body
+}
+
+// rootCause strips the wrapping of err down to its innermost message,
+// keeping the protocol-error marker.
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		if errors.Is(err, engine.ErrProtocol) && !errors.Is(next, engine.ErrProtocol) {
+			return err
+		}
+		err = next
+	}
+}
+
+// parseArg reads one event argument by CLI.md's rules: JSON, else a plain
+// string; "@path" reads JSON from a file, "-" from stdin; {"$binary"}
+// objects become attachments (checked here).
+func parseArg(a *app, s string, stdinAllowed bool) (client.Notation, error) {
+	var raw []byte
+	switch {
+	case s == "-":
+		if !stdinAllowed {
+			return nil, errors.New(`"-" (stdin) is not available here`)
+		}
+		b, err := io.ReadAll(a.io.In)
+		if err != nil {
+			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		raw = []byte(strings.TrimSpace(string(b)))
+		if !json.Valid(raw) {
+			raw, _ = json.Marshal(string(raw))
+		}
+	case strings.HasPrefix(s, "@") && len(s) > 1:
+		b, err := os.ReadFile(s[1:])
+		if err != nil {
+			return nil, err
+		}
+		raw = []byte(strings.TrimSpace(string(b)))
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("%s: not valid JSON", s)
+		}
+	case json.Valid([]byte(s)):
+		raw = []byte(s)
+	default:
+		raw, _ = json.Marshal(s)
+	}
+	if _, _, err := protocol.ExtractBinary(raw); err != nil {
+		return nil, fmt.Errorf("argument %s: %w", s, err)
+	}
+	return client.Notation(raw), nil
+}
+
+// parseArgs parses every argument; only one of them may read stdin.
+func parseArgs(a *app, args []string, stdinAllowed bool) ([]any, error) {
+	out := make([]any, 0, len(args))
+	stdinUsed := false
+	for _, s := range args {
+		if s == "-" {
+			if stdinUsed {
+				return nil, errors.New(`"-" (stdin) can be used once`)
+			}
+			stdinUsed = true
+		}
+		n, err := parseArg(a, s, stdinAllowed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// withLockedStderr returns a copy of a whose stderr may be written from
+// several goroutines (state handlers, ack waiters).
+func withLockedStderr(a *app) *app {
+	streams := *a.io
+	streams.ErrOut = &lockedWriter{w: a.io.ErrOut}
+	cp := *a
+	cp.io = &streams
+	return &cp
+}
+
+// isSocketTrace reports a Socket.IO packet of type t (EVENT includes
+// BINARY_EVENT, ACK includes BINARY_ACK).
+func isSocketTrace(t protocol.Trace, dir protocol.Direction, nsp string, types ...protocol.PacketType) bool {
+	if t.Layer != protocol.LayerSocket || t.Dir != dir || (nsp != "" && t.Packet.Namespace != nsp) {
+		return false
+	}
+	for _, ty := range types {
+		if t.Packet.Type == ty {
+			return true
+		}
+	}
+	return false
+}
+
+// lifecyclePrinter reports client states: as session lines on the printer
+// when show is set, and connection trouble on stderr otherwise.
+func lifecyclePrinter(a *app, p *render.Printer, show bool) func(client.State) {
+	return func(s client.State) {
+		if show {
+			kind, detail := s.Kind.String(), stateDetail(s)
+			p.Lifecycle(time.Now(), s.SID, kind, detail)
+			return
+		}
+		if s.Reason == protocol.ReasonIOClientDisconnect {
+			return // our own doing
+		}
+		switch s.Kind {
+		case client.StateDisconnect, client.StateReconnectAttempt, client.StateReconnect,
+			client.StateReconnectFailed, client.StateConnectError:
+			fmt.Fprintf(a.io.ErrOut, "sio: %s\n", s)
+		}
+	}
+}
+
+func stateDetail(s client.State) string {
+	switch s.Kind {
+	case client.StateOpen:
+		return fmt.Sprintf("eio=%d transport=%s", int(s.EIO), s.Transport)
+	case client.StateUpgrade:
+		return s.Transport
+	case client.StateClose, client.StateDisconnect:
+		d := string(s.Reason)
+		if s.Namespace != "" {
+			d = s.Namespace + " " + d
+		}
+		if s.Err != nil {
+			d += ": " + s.Err.Error()
+		}
+		return d
+	case client.StateConnect:
+		if s.Recovered {
+			return s.Namespace + " recovered"
+		}
+		return s.Namespace
+	case client.StateConnectError:
+		return s.Namespace + " " + s.Err.Error()
+	case client.StateReconnectAttempt, client.StateReconnect:
+		return fmt.Sprintf("attempt %d", s.Attempt)
+	case client.StateReconnectError:
+		return fmt.Sprintf("attempt %d: %v", s.Attempt, s.Err)
+	}
+	return ""
+}

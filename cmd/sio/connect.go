@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/shlex"
+	"github.com/spf13/cobra"
+
+	"github.com/sio-dev/sio/pkg/client"
+)
+
+type connectOptions struct {
+	clientFlags
+	NoTUI bool
+	// TUI is true when the interactive UI should run: stdin and stdout
+	// are terminals and --no-tui is not given.
+	TUI bool
+}
+
+func newConnectCmd(a *app, runF func(*connectOptions) error) *cobra.Command {
+	opts := &connectOptions{}
+	cmd := &cobra.Command{
+		Use:   "connect [URL]",
+		Short: "Connect as a client; TUI on a terminal, line mode otherwise (or --no-tui)",
+		Long: `Connect to a Socket.IO server and show its traffic. URL defaults to $SIO_URL,
+else ` + defaultURL + `; its path is the namespace.
+
+Line mode reads commands from stdin, one per line, split into words as a
+POSIX shell would:
+  emit EVENT [ARG...]        emit an event (ARGs as for sio emit)
+  emit --ack EVENT [ARG...]  emit and print the acknowledgement
+  namespace NSP              open another namespace on this connection and use it
+  disconnect                 leave the current namespace
+  quit                       end the session
+End of input ends the session with status 0, after pending acks are answered
+or time out (--timeout).`,
+		Example: `  printf 'emit chat hi\nemit --ack question 1\n' | sio connect http://localhost:3000
+  sio connect --no-tui -o json ws://localhost:3000/admin`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			opts.URL = resolveURL(a, arg)
+			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			opts.TUI = !opts.NoTUI && a.io.CanPrompt()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runConnect(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "line mode even on a terminal")
+	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
+	addClientFlags(cmd, &opts.clientFlags, "how long to wait for each ack in line mode", 10*time.Second)
+	return cmd
+}
+
+// runConnect connects and hands the session to its user interface; line
+// mode is the one for pipes and --no-tui.
+func runConnect(ctx context.Context, a *app, opts *connectOptions) error {
+	return runConnectLines(ctx, a, opts)
+}
+
+// lineSession is the state of a line-mode session.
+type lineSession struct {
+	a       *app
+	opts    *connectOptions
+	c       *client.Client
+	current *client.Socket
+	pending sync.WaitGroup // acks in flight
+	ctx     context.Context
+	quit    atomic.Bool
+}
+
+func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
+	a = withLockedStderr(a)
+	printer, err := opts.newPrinter(a)
+	if err != nil {
+		return &usageError{err}
+	}
+	copts := opts.clientOptions()
+	copts.Tap = printer.Trace
+	c, err := client.New(opts.URL, copts)
+	if err != nil {
+		return &usageError{err}
+	}
+	defer c.Close()
+	c.OnState(lifecyclePrinter(a, printer, true))
+	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
+		return err
+	}
+	s := &lineSession{a: a, opts: opts, c: c, current: c.Socket(), ctx: ctx}
+	defer s.pending.Wait()
+
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		sc := bufio.NewScanner(a.io.In)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-stop:
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	for {
+		select {
+		case line := <-lines:
+			if quit := s.exec(line); quit {
+				s.quit.Store(true)
+				c.Close() // pending acks end now
+				return nil
+			}
+		case err := <-readErr:
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read commands: %w", err)
+			}
+			return nil // end of input: pending acks are waited for
+		case <-ctx.Done():
+			return nil
+		case <-c.Done():
+			return c.Err()
+		}
+	}
+}
+
+// exec runs one command line; it reports whether the session should end.
+// Mistakes in a line are reported on stderr and the session goes on.
+func (s *lineSession) exec(line string) bool {
+	words, err := shlex.Split(line)
+	if err != nil {
+		s.complain("%v", err)
+		return false
+	}
+	if len(words) == 0 || strings.HasPrefix(words[0], "#") {
+		return false
+	}
+	switch words[0] {
+	case "emit":
+		s.emit(words[1:])
+	case "namespace":
+		if len(words) != 2 {
+			s.complain("usage: namespace NSP")
+			return false
+		}
+		sock := s.c.Of(words[1])
+		ctx, cancel := context.WithTimeout(s.ctx, s.opts.ConnectTimeout)
+		err := sock.Connect(ctx)
+		cancel()
+		if err != nil {
+			s.complain("namespace %s: %v", sock.Namespace(), err)
+			return false
+		}
+		s.current = sock
+	case "disconnect":
+		if err := s.current.Disconnect(); err != nil {
+			s.complain("disconnect %s: %v", s.current.Namespace(), err)
+		}
+	case "quit", "exit":
+		return true
+	default:
+		s.complain("unknown command %q (emit, namespace, disconnect, quit)", words[0])
+	}
+	return false
+}
+
+func (s *lineSession) emit(words []string) {
+	ack := false
+	if len(words) > 0 && words[0] == "--ack" {
+		ack, words = true, words[1:]
+	}
+	if len(words) == 0 {
+		s.complain("usage: emit [--ack] EVENT [ARG...]")
+		return
+	}
+	event := words[0]
+	args, err := parseArgs(s.a, words[1:], false)
+	if err != nil {
+		s.complain("emit %s: %v", event, err)
+		return
+	}
+	sock := s.current
+	if !ack {
+		if err := sock.Emit(event, args...); err != nil {
+			s.complain("%v", err)
+		}
+		return
+	}
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+		defer cancel()
+		_, err := sock.EmitWithAck(ctx, event, args...)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			s.complain("no ack for %q within %s", event, s.opts.Timeout)
+		case err != nil && !s.quit.Load():
+			s.complain("%v", err)
+		}
+	}()
+}
+
+func (s *lineSession) complain(format string, args ...any) {
+	fmt.Fprintf(s.a.io.ErrOut, "sio: "+format+"\n", args...)
+}

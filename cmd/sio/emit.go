@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+type emitOptions struct {
+	clientFlags
+	Event string
+	Args  []string
+	Ack   bool
+	Wait  string
+}
+
+func newEmitCmd(a *app, runF func(*emitOptions) error) *cobra.Command {
+	opts := &emitOptions{}
+	var urlFlag string
+	cmd := &cobra.Command{
+		Use:   "emit EVENT [ARG...]",
+		Short: "Connect, emit one event, optionally wait for its ack or a reply event, print, exit",
+		Long: `Connect, emit one event and exit once it is flushed to the server.
+
+Each ARG is one event argument: JSON if it parses, else a string; @path reads
+JSON from a file and - from stdin; {"$binary":"<base64>"} anywhere inside an
+argument is sent as a binary attachment.
+
+With --ack it waits for the acknowledgement and prints its arguments; with
+--wait EVENT it waits for that incoming event. Exit status: 0 success, 1
+failure, 2 usage error, 124 timed out waiting.`,
+		Example: `  sio emit chat hello
+  sio emit -u http://localhost:3000/admin --ack question '{"q":1}'
+  sio emit upload '{"$binary":"AQID"}' --wait done -o json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Event, opts.Args = args[0], args[1:]
+			opts.URL = resolveURL(a, urlFlag)
+			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			if opts.Ack && opts.Wait != "" {
+				return usageErrorf("--ack and --wait cannot be combined")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runEmit(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&urlFlag, "url", "u", "", "server URL; its path is the namespace (default $SIO_URL, else "+defaultURL+")")
+	cmd.Flags().BoolVar(&opts.Ack, "ack", false, "ask for an acknowledgement and print its arguments")
+	cmd.Flags().StringVar(&opts.Wait, "wait", "", "after emitting, wait for this incoming event and print it")
+	addClientFlags(cmd, &opts.clientFlags, "how long to wait for the ack or the --wait event", 10*time.Second)
+	return cmd
+}
+
+func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
+	a = withLockedStderr(a)
+	args, err := parseArgs(a, opts.Args, true)
+	if err != nil {
+		return &usageError{err}
+	}
+	printer, err := opts.newPrinter(a)
+	if err != nil {
+		return &usageError{err}
+	}
+	copts := opts.clientOptions()
+	copts.NoReconnect = true // one shot: a lost connection is a failure
+	var (
+		armed   atomic.Bool // our EVENT is out: replies count from here
+		ackSeen atomic.Bool
+		waitHit atomic.Bool
+	)
+	waited := make(chan struct{})
+	var nsp atomic.Value
+	nsp.Store("")
+	copts.Tap = func(t protocol.Trace) {
+		if t.Layer == protocol.LayerEngine || opts.Verbose {
+			printer.Trace(t)
+			if isSocketTrace(t, protocol.Out, nsp.Load().(string), protocol.PacketEvent, protocol.PacketBinaryEvent) {
+				armed.Store(true)
+			}
+			if t.Layer == protocol.LayerSocket && opts.Wait != "" && armed.Load() &&
+				isSocketTrace(t, protocol.In, nsp.Load().(string), protocol.PacketEvent, protocol.PacketBinaryEvent) &&
+				t.Packet.EventName() == opts.Wait && waitHit.CompareAndSwap(false, true) {
+				close(waited)
+			}
+			return
+		}
+		ns := nsp.Load().(string)
+		switch {
+		case isSocketTrace(t, protocol.Out, ns, protocol.PacketEvent, protocol.PacketBinaryEvent):
+			if armed.CompareAndSwap(false, true) {
+				printer.Trace(t)
+			}
+		case opts.Ack && isSocketTrace(t, protocol.In, ns, protocol.PacketAck, protocol.PacketBinaryAck):
+			if ackSeen.CompareAndSwap(false, true) {
+				printer.Trace(t)
+			}
+		case opts.Wait != "" && armed.Load() && isSocketTrace(t, protocol.In, ns, protocol.PacketEvent, protocol.PacketBinaryEvent):
+			if t.Packet.EventName() == opts.Wait && waitHit.CompareAndSwap(false, true) {
+				printer.Trace(t)
+				close(waited)
+			}
+		}
+	}
+	c, err := client.New(opts.URL, copts)
+	if err != nil {
+		return &usageError{err}
+	}
+	defer c.Close()
+	nsp.Store(c.Socket().Namespace())
+	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
+		return err
+	}
+
+	if opts.Ack {
+		actx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+		_, err := c.EmitWithAck(actx, opts.Event, args...)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return &timeoutError{fmt.Errorf("no ack for %q within %s", opts.Event, opts.Timeout)}
+		case err != nil:
+			return fmt.Errorf("emit %q: %w", opts.Event, err)
+		}
+		return nil
+	}
+	if err := c.Emit(opts.Event, args...); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	defer cancel()
+	if err := c.Flush(fctx); err != nil {
+		return fmt.Errorf("emit %q: flush: %w", opts.Event, err)
+	}
+	if opts.Wait == "" {
+		return nil
+	}
+	timer := time.NewTimer(opts.Timeout)
+	defer timer.Stop()
+	select {
+	case <-waited:
+		return nil
+	case <-timer.C:
+		return &timeoutError{fmt.Errorf("no %q event within %s", opts.Wait, opts.Timeout)}
+	case <-c.Done():
+		return fmt.Errorf("waiting for %q: %w", opts.Wait, c.Err())
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for %q: interrupted", opts.Wait)
+	}
+}

@@ -1,0 +1,74 @@
+// A Socket.IO server for sio's client interop tests.
+// Usage: node server.mjs '{"version":4,"recovery":false,"port":0}'
+// version 4 uses socket.io 4.8.x, version 2 uses socket.io 2.x (npm alias
+// socket.io-v2). It listens on 127.0.0.1 and prints {"port":N} on stdout.
+import http from "node:http";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const cfg = JSON.parse(process.argv[2] || "{}");
+const version = cfg.version || 4;
+// Requests outside the Engine.IO path get 404, as behind a web framework.
+const httpServer = http.createServer((req, res) => {
+  res.writeHead(404, { "Content-Type": "text/plain" });
+  res.end("Not Found");
+});
+
+let io;
+if (version === 2) {
+  const ioV2 = require("socket.io-v2");
+  io = ioV2(httpServer, { pingInterval: 25000, pingTimeout: 5000 });
+} else {
+  const { Server } = require("socket.io");
+  const opts = {};
+  if (cfg.recovery) {
+    opts.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
+  }
+  io = new Server(httpServer, opts);
+}
+
+function setup(socket) {
+  const nsp = socket.nsp.name;
+  socket.emit("welcome", nsp);
+  socket.on("echo", (...args) => socket.emit("echo", ...args));
+  socket.on("ack", (...args) => {
+    const cb = args.pop();
+    if (typeof cb === "function") cb(...args);
+  });
+  socket.on("askme", () => {
+    socket.emit("question", "q?", (...answer) => socket.emit("answer", ...answer));
+  });
+  socket.on("bin", () => socket.emit("binout", Buffer.from([1, 2, 3]), { nested: Buffer.from([4]) }));
+  socket.on("binecho", (...args) => {
+    const cb = args.pop();
+    const kinds = args.map((a) => (Buffer.isBuffer(a) ? "buffer:" + a.toString("hex") : typeof a));
+    if (typeof cb === "function") cb(kinds, ...args);
+  });
+  socket.on("join", (room, cb) => {
+    socket.join(room);
+    if (typeof cb === "function") cb("joined " + room);
+  });
+  socket.on("toroom", (room, ...args) => io.of(nsp).to(room).emit(...args));
+  socket.on("drop", () => {
+    socket.conn.close();
+    setTimeout(() => io.emit("news", "while-away"), 20);
+  });
+  socket.on("kick", () => socket.disconnect());
+}
+
+io.on("connection", setup);
+const admin = io.of("/admin");
+admin.use((socket, next) => {
+  const token = version === 2 ? socket.handshake.query.token : socket.handshake.auth.token;
+  if (token === "secret") return next();
+  const err = new Error("unauthorized");
+  err.data = { reason: "bad token" };
+  next(err);
+});
+admin.on("connection", setup);
+
+httpServer.listen(cfg.port || 0, "127.0.0.1", () => {
+  process.stdout.write(JSON.stringify({ port: httpServer.address().port }) + "\n");
+});
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
