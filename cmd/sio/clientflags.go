@@ -242,7 +242,7 @@ func explainConnectError(f *clientFlags, err error) error {
 		return errors.New(prefix + "connection refused (is the server running?)")
 	case errors.As(err, &vErr), errors.As(err, &uae), errors.As(err, &hoste), errors.As(err, &cie):
 		return fmt.Errorf("%sTLS: %v (--insecure skips verification)", prefix, rootCause(err))
-	case errors.As(err, &rhe):
+	case errors.As(err, &rhe), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return errors.New(prefix + "TLS handshake failed: the server does not speak TLS (use http:// or ws://)")
 	case errors.Is(err, engine.ErrProtocol):
 		if f.EIO == "4" {

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/server"
+)
+
+// startTestServer runs an in-process Socket.IO server: "ack" acks its
+// arguments back, "echo" emits them back, "welcome" greets each socket,
+// and /admin wants auth {"token":"secret"}.
+func startTestServer(t *testing.T) string {
+	t.Helper()
+	srv := server.New(server.Options{AllowEIO3: true})
+	setup := func(s *server.Socket) {
+		_ = s.Emit("welcome", s.Namespace().Name())
+		s.On("ack", func(e *server.Event) { _ = e.Ack(e.Args.Values()...) })
+		s.On("echo", func(e *server.Event) { _ = s.Emit("echo", e.Args.Values()...) })
+	}
+	srv.Of("/").OnConnection(setup)
+	srv.Of("/admin").Use(func(s *server.Socket) error {
+		var auth struct{ Token string }
+		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		if auth.Token != "secret" {
+			return &server.ConnectError{Message: "unauthorized"}
+		}
+		return nil
+	}).OnConnection(setup)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs.URL
+}
+
+// runSio runs sio with args on test streams.
+func runClientCmd(t *testing.T, stdin string, tty bool, args ...string) (int, string, string) {
+	t.Helper()
+	ios, in, out, errOut := iostreams.Test()
+	in.WriteString(stdin)
+	ios.SetStdoutTTY(tty)
+	code := run(args, ios)
+	return code, out.String(), errOut.String()
+}
+
+var prettyTime = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d\d\d `)
+var prettySID = regexp.MustCompile(`[←→] \S+ `)
+
+// normalize drops what changes between runs from pretty output.
+func normalize(s string) string {
+	s = prettyTime.ReplaceAllString(s, "")
+	return prettySID.ReplaceAllStringFunc(s, func(m string) string { return m[:len("→ ")] + "SID " })
+}
+
+func TestParseArg(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.json")
+	if err := os.WriteFile(file, []byte(" {\"a\":[1,2]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte("{nope"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		arg, stdin, want, err string
+	}{
+		{arg: `hello`, want: `"hello"`},
+		{arg: `42`, want: `42`},
+		{arg: `{"k":true}`, want: `{"k":true}`},
+		{arg: `"quoted"`, want: `"quoted"`},
+		{arg: `hello world`, want: `"hello world"`},
+		{arg: `{"$binary":"AQI="}`, want: `{"$binary":"AQI="}`},
+		{arg: `{"$binary":"!!"}`, err: "invalid base64"},
+		{arg: "@" + file, want: `{"a":[1,2]}`},
+		{arg: "@" + bad, err: "not valid JSON"},
+		{arg: "@" + filepath.Join(dir, "missing"), err: "no such file"},
+		{arg: "-", stdin: `[1,2]` + "\n", want: `[1,2]`},
+		{arg: "-", stdin: "plain text\n", want: `"plain text"`},
+	}
+	for _, tt := range tests {
+		ios, in, _, _ := iostreams.Test()
+		in.WriteString(tt.stdin)
+		got, err := parseArg(&app{io: ios, getenv: func(string) string { return "" }}, tt.arg, true)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("parseArg(%q) err = %v, want %q", tt.arg, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tt.want {
+			t.Errorf("parseArg(%q) = %s, %v; want %s", tt.arg, got, err, tt.want)
+		}
+	}
+	a := &app{io: func() *iostreams.IOStreams { i, _, _, _ := iostreams.Test(); return i }(), getenv: func(string) string { return "" }}
+	if _, err := parseArgs(a, []string{"-", "-"}, true); err == nil {
+		t.Error("two stdin arguments accepted")
+	}
+	if _, err := parseArg(a, "-", false); err == nil {
+		t.Error("stdin accepted in line mode")
+	}
+}
+
+func TestClientFlagsToOptions(t *testing.T) {
+	var got *emitOptions
+	a := &app{io: func() *iostreams.IOStreams { i, _, _, _ := iostreams.Test(); return i }(), getenv: func(k string) string {
+		if k == "SIO_URL" {
+			return "http://env.test:1234/ns"
+		}
+		return ""
+	}}
+	cmd := newEmitCmd(a, func(o *emitOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"ev", "a", "--path", "/x/", "--transport", "websocket", "--eio", "3", "--auth", `{"t":1}`,
+		"-q", "a=1", "-q", "b=2", "-H", "X-Test: yes", "--insecure", "--connect-timeout", "3s", "--timeout", "4s",
+		"-o", "json", "-v", "--raw", "--ack", "--ack-reply", `["ok"]`})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.URL != "http://env.test:1234/ns" || got.Event != "ev" || len(got.Args) != 1 || !got.Ack || !got.TimeoutSet {
+		t.Errorf("options %+v", got)
+	}
+	o := got.clientOptions()
+	if o.Path != "/x/" || o.Transport != "websocket" || o.EIO != 3 || string(o.Auth) != `{"t":1}` ||
+		o.Query.Get("b") != "2" || o.Header.Get("X-Test") != "yes" || !o.TLSConfig.InsecureSkipVerify || o.AckReply == nil {
+		t.Errorf("client options %+v", o)
+	}
+	if reply := o.AckReply(nil); len(reply) != 1 || string(reply[0].(client.Notation)) != `"ok"` {
+		t.Errorf("ack reply %v", reply)
+	}
+	if got.ConnectTimeout != 3*time.Second || got.Timeout != 4*time.Second || got.Output != "json" || !got.Verbose || !got.Raw {
+		t.Errorf("options %+v", got)
+	}
+}
+
+func TestClientFlagsUsageErrors(t *testing.T) {
+	tests := [][]string{
+		{"emit"},
+		{"emit", "x", "--eio", "5"},
+		{"emit", "x", "--transport", "carrier-pigeon"},
+		{"emit", "x", "-o", "yaml"},
+		{"emit", "x", "--auth", "[1]"},
+		{"emit", "x", "-q", "novalue"},
+		{"emit", "x", "-H", "nocolon"},
+		{"emit", "x", "-u", "ftp://x"},
+		{"emit", "x", "--ack", "--wait", "y"},
+		{"emit", "x", "--ack-reply", `{"a":1}`},
+		{"listen", "--count", "-1"},
+		{"connect", "a", "b"},
+		{"emit", "x", "{\"$binary\":\"!\"}"},
+	}
+	for _, args := range tests {
+		code, out, errOut := runClientCmd(t, "", false, args...)
+		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "sio: ") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+func TestConnectErrorsAreOneLine(t *testing.T) {
+	url := startTestServer(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"emit", "-u", url + "/admin", "x"}, "sio: connect " + url + "/admin: CONNECT_ERROR: unauthorized\n"},
+		{[]string{"emit", "-u", url, "--path", "/nope/", "--transport", "polling", "x"}, "sio: connect " + url + ": 404 Not Found on /nope/: wrong --path?\n"},
+		{[]string{"emit", "-u", "http://127.0.0.1:1", "x"}, "sio: connect http://127.0.0.1:1: connection refused (is the server running?)\n"},
+		{[]string{"emit", "-u", "http://no-such-host.invalid", "x"}, "sio: connect http://no-such-host.invalid: cannot resolve host \"no-such-host.invalid\"\n"},
+		{[]string{"emit", "-u", strings.Replace(url, "http:", "https:", 1), "x"}, "sio: connect " + strings.Replace(url, "http:", "https:", 1) + ": TLS handshake failed: the server does not speak TLS (use http:// or ws://)\n"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runClientCmd(t, "", false, tt.args...)
+		if code != exitFailure || errOut != tt.want {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestTLSFailureAndInsecure(t *testing.T) {
+	srv := server.New(server.Options{})
+	hs := httptest.NewTLSServer(srv)
+	defer func() { srv.Close(); hs.Close() }()
+	code, _, errOut := runClientCmd(t, "", false, "emit", "-u", hs.URL, "x")
+	if code != exitFailure || !strings.Contains(errOut, "TLS: ") || !strings.Contains(errOut, "--insecure") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d stderr %q", code, errOut)
+	}
+	code, _, errOut = runClientCmd(t, "", false, "emit", "-u", hs.URL, "--insecure", "x")
+	if code != exitOK {
+		t.Errorf("--insecure: exit %d stderr %q", code, errOut)
+	}
+}
+
+func TestLockedWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := &lockedWriter{w: &b}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			for range 100 {
+				_, _ = w.Write([]byte("x"))
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if b.Len() != 400 {
+		t.Errorf("wrote %d", b.Len())
+	}
+}

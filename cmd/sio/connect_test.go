@@ -1,0 +1,82 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sio-dev/sio/internal/iostreams"
+)
+
+func TestConnectTUIChoice(t *testing.T) {
+	tests := []struct {
+		tty   bool
+		args  []string
+		wantT bool
+	}{
+		{false, nil, false},
+		{true, nil, true},
+		{true, []string{"--no-tui"}, false},
+	}
+	for _, tt := range tests {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetStdinTTY(tt.tty)
+		ios.SetStdoutTTY(tt.tty)
+		var got *connectOptions
+		cmd := newConnectCmd(&app{io: ios, getenv: func(string) string { return "" }}, func(o *connectOptions) error { got = o; return nil })
+		cmd.SetArgs(append([]string{"ws://h:1/admin"}, tt.args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if got.TUI != tt.wantT || got.URL != "ws://h:1/admin" {
+			t.Errorf("tty %v %v: TUI %v URL %s", tt.tty, tt.args, got.TUI, got.URL)
+		}
+	}
+}
+
+func TestConnectLineMode(t *testing.T) {
+	url := startTestServer(t)
+	script := strings.Join([]string{
+		`# a comment`,
+		`emit --ack ack 'two words' 2 '{"$binary":"AQI="}'`,
+		`emit echo "quoted \"x\""`,
+		`namespace /admin`,
+		`emit --ack ack on-admin`,
+		`emit broken 'unterminated`,
+		`frobnicate`,
+		`namespace /`,
+		`emit x -`,
+		`disconnect`,
+	}, "\n") + "\n"
+	code, out, errOut := runClientCmd(t, script, false, "connect", "-o", "json", "--auth", `{"token":"secret"}`, url)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`"type":"BINARY_ACK","nsp":"/","args":["two words",2,{"$binary":"AQI="}],"id":0`,
+		`"dir":"in","sid":`, `"event":"echo","args":["quoted \"x\""]`,
+		`"type":"CONNECT","nsp":"/admin"`,
+		`"type":"ACK","nsp":"/admin","args":["on-admin"],"id":0`,
+		`"type":"DISCONNECT","nsp":"/"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %s\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"EOF found when expecting closing quote", `unknown command "frobnicate"`, `"-" (stdin) is not available here`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestConnectLineModeWaitsForAcksAtEOF(t *testing.T) {
+	url := startTestServer(t)
+	code, out, errOut := runClientCmd(t, "emit --ack ack last\n", false, "connect", "--no-tui", url)
+	if code != exitOK || !strings.Contains(normalize(out), `← SID / ACK ["last"] id=0`) {
+		t.Errorf("exit %d out %q err %q", code, out, errOut)
+	}
+	code, _, errOut = runClientCmd(t, "emit --ack nothing\n", false, "connect", "--timeout", "200ms", url)
+	if code != exitOK || !strings.Contains(errOut, `no ack for "nothing" within 200ms`) {
+		t.Errorf("ack timeout at EOF: exit %d err %q", code, errOut)
+	}
+}
