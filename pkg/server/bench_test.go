@@ -206,3 +206,18 @@ func newBenchServer(b *testing.B, srv *Server) string {
 	})
 	return ts.URL
 }
+
+// BenchmarkConnect: a new Engine.IO session joins "/" (CONNECT, reply,
+// adapter join, connection handler), then closes. B/op bounds the Socket.IO
+// layer's memory per idle socket from above (nearly all of it stays
+// allocated while the socket lives; closing adds little).
+func BenchmarkConnect(b *testing.B) {
+	srv := newServer(Options{})
+	defer srv.Close()
+	srv.Of("/").OnConnection(func(s *Socket) { s.On("chat", func(*Event) {}) })
+	b.ReportAllocs()
+	for b.Loop() {
+		d, _ := benchConn(b, srv, false)
+		d.Close(protocol.ReasonTransportClose)
+	}
+}
