@@ -240,12 +240,28 @@ func encodeArgs(codec protocol.Codec, typ protocol.PacketType, nsp string, id ui
 	text = append(text, data...)
 	out.Packet.Data = text[len(text)-len(data):]
 	out.Packet.NumAttachments = len(atts)
+	out.Packet.Type = wireType(typ, len(atts))
 	out.Frames = make([]protocol.EnginePacket, 1+len(atts))
 	out.Frames[0] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: text}
 	for i, a := range atts {
 		out.Frames[1+i] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: a, Binary: true}
 	}
 	return out, nil
+}
+
+// wireType is the type a JSON-codec packet goes out as: AppendPacket makes
+// an EVENT or ACK with attachments a BINARY_EVENT or BINARY_ACK, and the
+// Outgoing (which the Tap shows) must say the same.
+func wireType(t protocol.PacketType, attachments int) protocol.PacketType {
+	if attachments > 0 {
+		switch t {
+		case protocol.PacketEvent:
+			return protocol.PacketBinaryEvent
+		case protocol.PacketAck:
+			return protocol.PacketBinaryAck
+		}
+	}
+	return t
 }
 
 // argsSizeHint estimates the JSON size of args for the first allocation.
@@ -279,6 +295,7 @@ func encodePacket(codec protocol.Codec, p protocol.Packet) (*Outgoing, error) {
 		for i, a := range p.Attachments {
 			out.Frames[1+i] = protocol.EnginePacket{Type: protocol.EngineMessage, Data: a, Binary: true}
 		}
+		out.Packet.Type = wireType(p.Type, len(p.Attachments))
 		return out, nil
 	}
 	frames, err := codec.Encode(&p)
