@@ -66,6 +66,7 @@ type serveInfo struct {
 	Addr       net.Addr
 	ControlURL string // "" unless --control
 	Token      string
+	srv        *server.Server // the running server (the dashboard drives it)
 }
 
 const defaultShutdownTimeout = 5 * time.Second
@@ -137,7 +138,7 @@ close and sio exits with status 0.`,
 	f.DurationVar(&opts.PingInterval, "ping-interval", 25*time.Second, "heartbeat interval")
 	f.DurationVar(&opts.PingTimeout, "ping-timeout", 20*time.Second, "heartbeat timeout")
 	f.Int64Var(&opts.MaxPayload, "max-payload", 1_000_000, "max bytes of one HTTP request or WebSocket message")
-	f.DurationVar(&opts.Recovery, "recovery", 2*time.Minute, "connection state recovery window, 0 disables it")
+	f.DurationVar(&opts.Recovery, "recovery", 2*time.Minute, "connection state recovery window, 0 disables it (as in Node, events sent then carry their offset as a last argument)")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate: serve HTTPS and WSS (with --tls-key)")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&opts.Control, "control", false, "serve the HTTP control API under /_sio/ (bearer token printed at start)")
@@ -239,9 +240,12 @@ func argJSON(s string) json.RawMessage {
 // What the server reports (every traced packet, sockets connecting,
 // upgrading, disconnecting) goes through a serveObserver. In log mode that
 // is the log printer; the dashboard (opts.TUI) consumes the same observer
-// and drives the same control.Control as the HTTP API. Until the dashboard
-// is built in, serve always logs.
+// and drives the same control.Control as the HTTP API: with opts.TUI it
+// runs instead of the log (serve_tui.go).
 func runServe(ctx context.Context, a *app, opts *serveOptions) error {
+	if opts.TUI {
+		return runServeTUI(ctx, a, opts)
+	}
 	printer, err := render.New(a.io.Out, render.Options{
 		Format:  opts.Output,
 		Verbose: opts.Verbose,
@@ -303,6 +307,7 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 	go func() { served <- hs.Serve(ln) }()
 
 	info := listenInfo(ln.Addr(), tlsConfig != nil, opts, token)
+	info.srv = srv
 	printBanner(errOut, info, opts)
 	obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "listening", Data: listeningData(info, opts)})
 	if opts.onListen != nil {

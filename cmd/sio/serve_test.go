@@ -352,7 +352,7 @@ func TestServeEchoAndJSONLog(t *testing.T) {
 			t.Errorf("line lacks %q: %s", k, in)
 		}
 	}
-	r.waitLine(t, `"dir":"out"`, `"type":"ACK"`)
+	r.waitLine(t, `"dir":"out"`, `"type":"BINARY_ACK"`)
 	r.waitLine(t, `"layer":"session"`, `"type":"connect"`, `"nsp":"/"`)
 	r.waitLine(t, `"type":"listening"`, r.info.URL)
 	// Engine.IO lines only with -v.
@@ -772,4 +772,45 @@ func writeCert(t *testing.T) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+func TestServeBanner(t *testing.T) {
+	tests := []struct {
+		name   string
+		addr   *net.TCPAddr
+		args   []string
+		secure bool
+		want   []string
+	}{
+		{"defaults", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}, nil, false, []string{
+			"sio serve listening on http://127.0.0.1:3000/socket.io/ · connect: sio connect http://127.0.0.1:3000 · JavaScript: io(\"http://127.0.0.1:3000\")\n",
+		}},
+		{"all interfaces", &net.TCPAddr{IP: net.IPv4zero, Port: 8080}, []string{"--host", "0.0.0.0"}, false, []string{
+			"listening on http://127.0.0.1:8080/socket.io/",
+			"sio serve: listening on 0.0.0.0:8080, reachable from other machines\n",
+		}},
+		{"IPv6 any", &net.TCPAddr{IP: net.IPv6zero, Port: 1}, []string{"--host", "::"}, false, []string{"http://[::1]:1/"}},
+		{"TLS, path, websocket, control", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4}, []string{"--path", "/io", "--transports", "websocket", "--control-token", "T"}, true, []string{
+			`connect: sio connect --path /io/ --transport websocket --insecure https://127.0.0.1:4 · JavaScript: io("https://127.0.0.1:4", { path: "/io/", transports: ["websocket"] })`,
+			"control API on https://127.0.0.1:4/_sio/ · token T · try: curl -H 'Authorization: Bearer T' https://127.0.0.1:4/_sio/sockets\n",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := parseServe(t, false, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			printBanner(&b, listenInfo(tt.addr, tt.secure, opts, opts.ControlToken), opts)
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("banner %q lacks %q", b.String(), w)
+				}
+			}
+			if tt.name == "defaults" && strings.Count(b.String(), "\n") != 1 {
+				t.Errorf("banner is not one line: %q", b.String())
+			}
+		})
+	}
 }
