@@ -55,6 +55,9 @@ type RoomInfo struct {
 type SocketAck struct {
 	SID string
 	Ack
+	// Err says why this socket gave no answer ("timeout",
+	// "disconnected: transport close"); empty when it answered.
+	Err string
 }
 
 // ServerControl is what the dashboard needs from a running server.
@@ -405,6 +408,10 @@ func (m *serverModel) emitCmd(t Target, event string, args []json.RawMessage, at
 		if ack {
 			parts := make([]string, 0, len(acks))
 			for _, a := range acks {
+				if a.Err != "" {
+					parts = append(parts, shortID(a.SID, 8)+" "+a.Err)
+					continue
+				}
 				parts = append(parts, shortID(a.SID, 8)+" "+string(protocol.InlineBinary(protocol.AppendArray(nil, a.Args...), a.Attachments)))
 			}
 			what += ", " + strconv.Itoa(len(acks)) + " ack(s)"

@@ -70,6 +70,9 @@ or time out (--timeout).`,
 // runConnect connects and hands the session to its user interface; line
 // mode is the one for pipes and --no-tui.
 func runConnect(ctx context.Context, a *app, opts *connectOptions) error {
+	if opts.TUI {
+		return runConnectTUI(ctx, a, opts)
+	}
 	return runConnectLines(ctx, a, opts)
 }
 

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sio-dev/sio/internal/control"
+	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/tui"
+)
+
+// runServeTUI runs `sio serve` with the dashboard: the server starts as in
+// log mode, but its traffic feeds the dashboard and its diagnostics (the
+// banner included) go to the log file. A failure to listen is reported
+// before the dashboard opens. When the user quits, or ctx ends, the server
+// shuts down gracefully and the result is nil.
+func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
+	dir := stateDir(a.getenv)
+	logger, closeLog := openLogFile(dir, "serve.log")
+	defer closeLog()
+
+	feed := tui.NewFeed(0)
+	obs := &dashboardObserver{feed: feed, log: logger}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	o := *opts
+	listening := make(chan serveInfo, 1)
+	o.onListen = func(info serveInfo) {
+		if opts.onListen != nil {
+			opts.onListen(info)
+		}
+		listening <- info
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, slogWriter{logger}, &o, obs, logger) }()
+
+	var info serveInfo
+	select {
+	case info = <-listening:
+	case err := <-served:
+		feed.Close()
+		return err
+	}
+	addr := info.URL + o.Path
+	if info.ControlURL != "" {
+		addr += "  control " + info.ControlURL + " token " + info.Token
+	}
+	err := tui.RunServer(ctx, tui.ServerOptions{
+		Control:        newServerControl(control.New(info.srv)),
+		Feed:           feed,
+		Addr:           addr,
+		HistoryFile:    historyPath(dir, "serve-history"),
+		Save:           saveTraces,
+		Verbose:        opts.Verbose,
+		Color:          a.io.ColorEnabled(),
+		Logger:         logger,
+		ProgramOptions: terminalOptions(a),
+	})
+	cancel()
+	serr := <-served // graceful shutdown (bounded by ShutdownTimeout)
+	feed.Close()
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// dashboardObserver feeds the dashboard: every packet through the Feed
+// (which never blocks); lifecycle lines go to the log file, since the
+// dashboard refreshes its socket and room lists from the server itself.
+type dashboardObserver struct {
+	feed *tui.Feed
+	log  *slog.Logger
+}
+
+func (o *dashboardObserver) Trace(t protocol.Trace) { o.feed.Tap(t) }
+
+func (o *dashboardObserver) Lifecycle(ev lifecycle) {
+	o.log.Debug("serve", "kind", ev.Kind, "sid", ev.SID, "nsp", ev.Nsp, "transport", ev.Transport, "reason", ev.Reason)
+}
+
+// slogWriter logs each line written to it (serve's banner and shutdown
+// notes) at Info, so they land in the log file instead of the screen.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		msg = msg[:len(msg)-1]
+	}
+	w.log.Info(msg)
+	return len(p), nil
+}
+
+// serverControl adapts the control API (internal/control, shared with
+// --control's HTTP endpoints) to the dashboard's tui.ServerControl.
+type serverControl struct{ ctl *control.Control }
+
+func newServerControl(ctl *control.Control) *serverControl { return &serverControl{ctl: ctl} }
+
+func controlTarget(t tui.Target) control.Target {
+	return control.Target{Namespace: t.Namespace, Room: t.Room, Socket: t.SID}
+}
+
+// Sockets lists every connected socket.
+func (s *serverControl) Sockets() []tui.SocketInfo {
+	socks, err := s.ctl.Sockets(control.Target{})
+	if err != nil {
+		return nil
+	}
+	out := make([]tui.SocketInfo, len(socks))
+	for i, so := range socks {
+		eio := protocol.EIO4
+		if so.EIO == 3 {
+			eio = protocol.EIO3
+		}
+		out[i] = tui.SocketInfo{
+			ID: so.ID, Namespace: so.Namespace, Transport: so.Transport, RemoteAddr: so.Address,
+			EIO: eio, Rooms: so.Rooms, Since: so.ConnectedAt.Local(),
+		}
+	}
+	return out
+}
+
+// Rooms lists the rooms of every namespace (without private rooms).
+func (s *serverControl) Rooms() []tui.RoomInfo {
+	rooms, err := s.ctl.Rooms("")
+	if err != nil {
+		return nil
+	}
+	out := make([]tui.RoomInfo, len(rooms))
+	for i, r := range rooms {
+		out[i] = tui.RoomInfo{Namespace: r.Namespace, Name: r.Name, Members: r.Members}
+	}
+	return out
+}
+
+// errNobody is an action whose target selects no socket.
+var errNobody = errors.New("no socket there")
+
+// Emit sends event to the target; with ack it waits until ctx's deadline
+// (control.DefaultAckWait without one) for every socket's answer.
+func (s *serverControl) Emit(ctx context.Context, t tui.Target, event string, args []json.RawMessage, atts [][]byte, ack bool) ([]tui.SocketAck, error) {
+	var wait time.Duration
+	if ack {
+		wait = control.DefaultAckWait
+		if dl, ok := ctx.Deadline(); ok {
+			wait = time.Until(dl)
+		}
+		if wait <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+	}
+	res, err := s.ctl.Emit(ctx, controlTarget(t), event, args, atts, wait)
+	if err != nil {
+		return nil, err
+	}
+	if res.Sent == 0 {
+		return nil, errNobody
+	}
+	var acks []tui.SocketAck
+	for _, a := range res.Acks {
+		acks = append(acks, tui.SocketAck{SID: a.Socket, Ack: tui.Ack{Args: a.Raw, Attachments: a.Attachments}, Err: a.Error})
+	}
+	return acks, nil
+}
+
+// Join puts every socket of the target in room.
+func (s *serverControl) Join(ctx context.Context, t tui.Target, room string) error {
+	return s.each(ctx, t, func(one control.Target) error {
+		_, err := s.ctl.Join(one, room)
+		return err
+	})
+}
+
+// Leave takes every socket of the target out of room.
+func (s *serverControl) Leave(ctx context.Context, t tui.Target, room string) error {
+	return s.each(ctx, t, func(one control.Target) error {
+		_, err := s.ctl.Leave(one, room)
+		return err
+	})
+}
+
+// each runs f for every socket the target selects (the control API joins
+// and leaves one socket at a time).
+func (s *serverControl) each(ctx context.Context, t tui.Target, f func(control.Target) error) error {
+	socks, err := s.ctl.Sockets(controlTarget(t))
+	if err != nil {
+		return err
+	}
+	if len(socks) == 0 {
+		return errNobody
+	}
+	var errs []error
+	for _, so := range socks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := f(control.Target{Namespace: so.Namespace, Socket: so.ID}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", so.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Disconnect disconnects the target's sockets from their namespace.
+func (s *serverControl) Disconnect(ctx context.Context, t tui.Target) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ids, err := s.ctl.Disconnect(controlTarget(t), false)
+	if err == nil && len(ids) == 0 {
+		return errNobody
+	}
+	return err
+}
