@@ -39,7 +39,8 @@ type Client struct {
 	// mu guards the fields below. Lock order: a Socket's mu may be held
 	// while taking Client.mu, never the reverse.
 	mu      sync.Mutex
-	link    *link // the live engine.io connection; nil while down
+	link    *link        // the live engine.io connection; nil while down
+	eio     protocol.EIO // the revision to dial: opts.EIO, or EIO3 once auto found a v2 server while auth is set
 	sockets map[string]*Socket
 	states  []func(State)
 	started bool
@@ -73,13 +74,6 @@ func New(rawURL string, opts Options) (*Client, error) {
 	for k, v := range opts.Query {
 		q[k] = append(q[k], v...)
 	}
-	if opts.EIO == protocol.EIO3 {
-		// socket.io 2 has no CONNECT auth for "/": its middlewares read the
-		// handshake query.
-		for k, v := range authQuery(opts.Auth) {
-			q[k] = append(q[k], v...)
-		}
-	}
 	opts.Query = q
 	base := &url.URL{Scheme: u.Scheme, Host: u.Host}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,6 +86,7 @@ func New(rawURL string, opts Options) (*Client, error) {
 		cancel:  cancel,
 		done:    make(chan struct{}),
 		sockets: make(map[string]*Socket),
+		eio:     opts.EIO,
 	}
 	c.main = c.Of(c.mainNsp)
 	return c, nil
@@ -303,32 +298,29 @@ func (c *Client) emitState(st State) {
 
 // openLink dials an engine.io connection, installs it and sends the
 // CONNECT of every active socket.
+//
+// socket.io 2 has no CONNECT auth for "/": its middlewares read the
+// handshake query, so with EIO3 the auth keys go in the query. When "auto"
+// finds a v2 server while auth is set, the handshake already went out
+// without them: that session is dropped and the client dials again with
+// EIO3 and the auth in the query, and keeps EIO3 for later reconnections.
 func (c *Client) openLink(ctx context.Context) (*link, error) {
-	l := newLink(c)
-	cfg := engineConfig{
-		Path:      c.opts.Path,
-		Transport: c.opts.Transport,
-		EIO:       c.opts.EIO,
-		Header:    c.opts.Header,
-		Query:     c.opts.Query,
-		TLSConfig: c.opts.TLSConfig,
-		Proxy:     c.opts.Proxy,
-		OnMessage: l.onMessage,
-		OnClose:   l.onClose,
-		OnUpgrade: func(transport string) {
-			c.emitState(State{Kind: StateUpgrade, Transport: transport})
-		},
-		Logger: c.opts.Logger,
-	}
-	if c.opts.Tap != nil {
-		cfg.Tap = func(t protocol.Trace) {
-			t.SID = c.main.ID()
-			c.opts.Tap(t)
-		}
-	}
-	conn, err := c.opts.dial(ctx, c.base, cfg)
+	c.mu.Lock()
+	eio := c.eio
+	c.mu.Unlock()
+	l, conn, err := c.dialLink(ctx, eio)
 	if err != nil {
 		return nil, err
+	}
+	if eio == 0 && conn.EIO() == protocol.EIO3 && len(authQuery(c.opts.Auth)) > 0 {
+		c.opts.Logger.Debug("sio client: the server speaks EIO3; dialling again to send the auth in the handshake query")
+		conn.Close()
+		c.mu.Lock()
+		c.eio = protocol.EIO3
+		c.mu.Unlock()
+		if l, conn, err = c.dialLink(ctx, protocol.EIO3); err != nil {
+			return nil, err
+		}
 	}
 	l.conn, l.eio = conn, conn.EIO()
 	c.mu.Lock()
@@ -346,6 +338,50 @@ func (c *Client) openLink(ctx context.Context) (*link, error) {
 	}
 	l.makeReady()
 	return l, nil
+}
+
+// dialLink dials an engine.io connection with revision eio (0: auto) for
+// a new link, which is returned with it but not installed.
+func (c *Client) dialLink(ctx context.Context, eio protocol.EIO) (*link, engineConn, error) {
+	l := newLink(c)
+	query := c.opts.Query
+	if eio == protocol.EIO3 {
+		if aq := authQuery(c.opts.Auth); len(aq) > 0 {
+			query = url.Values{}
+			for k, v := range c.opts.Query {
+				query[k] = append(query[k], v...)
+			}
+			for k, v := range aq {
+				query[k] = append(query[k], v...)
+			}
+		}
+	}
+	cfg := engineConfig{
+		Path:      c.opts.Path,
+		Transport: c.opts.Transport,
+		EIO:       eio,
+		Header:    c.opts.Header,
+		Query:     query,
+		TLSConfig: c.opts.TLSConfig,
+		Proxy:     c.opts.Proxy,
+		OnMessage: l.onMessage,
+		OnClose:   l.onClose,
+		OnUpgrade: func(transport string) {
+			c.emitState(State{Kind: StateUpgrade, Transport: transport})
+		},
+		Logger: c.opts.Logger,
+	}
+	if c.opts.Tap != nil {
+		cfg.Tap = func(t protocol.Trace) {
+			t.SID = c.main.ID()
+			c.opts.Tap(t)
+		}
+	}
+	conn, err := c.opts.dial(ctx, c.base, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, conn, nil
 }
 
 // supervise watches the live connection, and reconnects when it is lost.

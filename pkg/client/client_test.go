@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -641,5 +642,60 @@ func TestNewRejectsBadURLs(t *testing.T) {
 		if _, err := New(u, Options{}); err == nil {
 			t.Errorf("New(%q) accepted", u)
 		}
+	}
+}
+
+// With EIO auto, a v2 server is only known after the handshake, which went
+// out without the auth: the client dials again with EIO3 and the auth in
+// the handshake query (socket.io 2 middlewares of "/" read it there), and
+// keeps EIO3 for reconnections.
+func TestAutoEIO3RedialsWithAuthInQuery(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO3)
+	opts := testOptions(f)
+	opts.Auth = json.RawMessage(`{"token":"x"}`)
+	opts.Query = url.Values{"q": {"1"}}
+	c, err := New("http://example.test", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Connect(t.Context()) }()
+	first := f.next(t)
+	if first.cfg.EIO != 0 || first.cfg.Query.Has("token") {
+		t.Errorf("first dial: EIO %d query %v", first.cfg.EIO, first.cfg.Query)
+	}
+	first.waitClosed(t)
+	second := f.next(t)
+	if second.cfg.EIO != protocol.EIO3 || second.cfg.Query.Get("token") != "x" || second.cfg.Query.Get("q") != "1" {
+		t.Errorf("second dial: EIO %d query %v", second.cfg.EIO, second.cfg.Query)
+	}
+	second.deliver("0")
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	second.end(protocol.ReasonTransportClose, nil)
+	third := f.next(t)
+	if third.cfg.EIO != protocol.EIO3 || third.cfg.Query.Get("token") != "x" {
+		t.Errorf("reconnection: EIO %d query %v", third.cfg.EIO, third.cfg.Query)
+	}
+	if opts.Query.Has("token") {
+		t.Error("the caller's Query was modified")
+	}
+}
+
+func TestAutoEIO3WithoutAuthDialsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO3)
+	c, fc, _ := dialFake(t, f, "http://example.test", testOptions(f))
+	if c.EIO() != protocol.EIO3 || fc.cfg.EIO != 0 {
+		t.Errorf("EIO %d, dialled with %d", c.EIO(), fc.cfg.EIO)
+	}
+	f.mu.Lock()
+	dials := f.dials
+	f.mu.Unlock()
+	if dials != 1 {
+		t.Errorf("%d dials, want 1", dials)
 	}
 }

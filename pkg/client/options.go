@@ -36,8 +36,10 @@ type Options struct {
 
 	// Auth is the CONNECT payload of every namespace, a JSON object. v5
 	// sends it as the CONNECT data; v4 (EIO3) has no auth, so its keys go
-	// in the namespace's query (`40/admin?token=x,`) and, with EIO forced
-	// to v3, in the handshake query for the main namespace.
+	// in the namespace's query (`40/admin?token=x,`) and in the handshake
+	// query, where socket.io 2's middlewares of "/" read them. When EIO is
+	// auto and the server turns out to speak v3, the client dials again
+	// with the auth in the handshake query.
 	Auth json.RawMessage
 
 	// NoReconnect turns automatic reconnection off (socket.io-client
