@@ -214,5 +214,10 @@ func waitEvents(ctx context.Context, ch <-chan Event, max int) tea.Cmd {
 	}
 }
 
+// Events is the receiving end of the feed, for a consumer other than the
+// UI (a test, a recorder). The UI reads the same channel: use one or the
+// other. It is closed by Close.
+func (f *Feed) Events() <-chan Event { return f.ch }
+
 // Cap returns the feed's capacity.
 func (f *Feed) Cap() int { return cap(f.ch) }

@@ -206,12 +206,18 @@ func (s *lineSession) emit(words []string) {
 		}
 		return
 	}
+	// Queue now, so that the lines' events keep their order; wait aside.
+	pa, err := sock.EmitAck(event, args...)
+	if err != nil {
+		s.complain("%v", err)
+		return
+	}
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 		defer cancel()
-		_, err := sock.EmitWithAck(ctx, event, args...)
+		_, err := pa.Wait(ctx)
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			s.complain("no ack for %q within %s", event, s.opts.Timeout)

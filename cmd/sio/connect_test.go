@@ -80,3 +80,29 @@ func TestConnectLineModeWaitsForAcksAtEOF(t *testing.T) {
 		t.Errorf("ack timeout at EOF: exit %d err %q", code, errOut)
 	}
 }
+
+// Each line's event goes out before the next line's, acks included.
+func TestConnectLineModeKeepsEmitOrder(t *testing.T) {
+	url := startTestServer(t)
+	script := "emit --ack ack a\nemit --ack ack b\nemit plain c\nemit --ack ack d\n"
+	code, out, errOut := runClientCmd(t, script, false, "connect", "-o", "json", url)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var order []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"dir":"out"`) && strings.Contains(line, `"type":"EVENT"`) {
+			i := strings.Index(line, `"event":`)
+			order = append(order, line[i:])
+		}
+	}
+	want := []string{
+		`"event":"ack","args":["a"],"id":0}`,
+		`"event":"ack","args":["b"],"id":1}`,
+		`"event":"plain","args":["c"]}`,
+		`"event":"ack","args":["d"],"id":2}`,
+	}
+	if strings.Join(order, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events out of order:\n%s\nwant\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -32,14 +32,7 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 	defer closeLog()
 
 	feed := tui.NewFeed(0)
-	copts := opts.clientOptions()
-	copts.Logger = logger
-	s := newClientSession(opts.URL, copts, feed, logger)
-	s.ackReplySet = opts.AckReply != ""
-	s.connectTimeout = opts.ConnectTimeout
-	s.explain = func(err error) string {
-		return strings.TrimPrefix(explainConnectError(&opts.clientFlags, err).Error(), "connect "+opts.URL+": ")
-	}
+	s := newConnectSession(opts, feed, logger)
 	s.start(ctx)
 
 	timeout := tui.DefaultTimeout
@@ -204,9 +197,25 @@ func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger
 		feed:    feed,
 		log:     logger,
 		acks:    make(map[ackKey]func(...any) error),
+
+		connectTimeout: 20 * time.Second,
+		explain:        func(err error) string { return err.Error() },
 	}
 	opts.Tap = s.tap
 	s.opts = opts
+	return s
+}
+
+// newConnectSession makes the session of `sio connect`'s flags.
+func newConnectSession(opts *connectOptions, feed *tui.Feed, logger *slog.Logger) *clientSession {
+	copts := opts.clientOptions()
+	copts.Logger = logger
+	s := newClientSession(opts.URL, copts, feed, logger)
+	s.ackReplySet = opts.AckReply != ""
+	s.connectTimeout = opts.ConnectTimeout
+	s.explain = func(err error) string {
+		return strings.TrimPrefix(explainConnectError(&opts.clientFlags, err).Error(), "connect "+opts.URL+": ")
+	}
 	return s
 }
 

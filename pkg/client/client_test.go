@@ -699,3 +699,37 @@ func TestAutoEIO3WithoutAuthDialsOnce(t *testing.T) {
 		t.Errorf("%d dials, want 1", dials)
 	}
 }
+
+// EmitAck queues at once, so acks emitted one after the other keep their
+// order even when they are waited for on other goroutines.
+func TestEmitAckKeepsOrder(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO4)
+	c, fc, _ := dialFake(t, f, "http://example.test", testOptions(f))
+	var pending []*PendingAck
+	for _, ev := range []string{"a", "b", "c"} {
+		p, err := c.Socket().EmitAck(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, p)
+	}
+	fc.expect(t, `20["a"]`)
+	fc.expect(t, `21["b"]`)
+	fc.expect(t, `22["c"]`)
+	fc.deliver(`32["C"]`, `30["A"]`)
+	for i, want := range []string{`["A"]`, "", `["C"]`} {
+		if want == "" {
+			continue
+		}
+		a, err := pending[i].Wait(t.Context())
+		if err != nil || string(a.Inline()) != want {
+			t.Errorf("ack %d: %v %v, want %s", i, a, err, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := pending[1].Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("unanswered ack: %v", err)
+	}
+}

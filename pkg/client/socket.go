@@ -223,18 +223,51 @@ func (s *Socket) EmitVolatile(event string, args ...any) error {
 // it until ctx is done. A late ACK is ignored. When the namespace
 // disconnects first, the error is a *DisconnectError.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (*Ack, error) {
+	p, err := s.EmitAck(event, args...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// EmitAck sends an event asking for an acknowledgement like EmitWithAck,
+// but returns as soon as the event is queued (or buffered), so that
+// events emitted one after the other keep their order on the wire; Wait
+// on the result for the answer.
+func (s *Socket) EmitAck(event string, args ...any) (*PendingAck, error) {
 	ch, id, err := s.emit(event, args, false, true)
 	if err != nil {
 		return nil, err
 	}
+	return &PendingAck{s: s, event: event, id: id, ch: ch}, nil
+}
+
+// PendingAck is an acknowledgement requested by EmitAck and not yet
+// waited for.
+type PendingAck struct {
+	s     *Socket
+	event string
+	id    uint64
+	ch    chan ackResult
+}
+
+// ID returns the ack id of the event.
+func (p *PendingAck) ID() uint64 { return p.id }
+
+// Wait waits for the acknowledgement until ctx is done; after that, a late
+// ACK is ignored. When the namespace disconnects first, the error is a
+// *DisconnectError. Wait may be called once.
+func (p *PendingAck) Wait(ctx context.Context) (*Ack, error) {
 	select {
-	case r := <-ch:
+	case r := <-p.ch:
 		return r.ack, r.err
 	case <-ctx.Done():
-		s.mu.Lock()
-		delete(s.acks, id)
-		s.mu.Unlock()
-		return nil, fmt.Errorf("ack of %q: %w", event, ctx.Err())
+		p.s.mu.Lock()
+		if p.s.acks[p.id] == p.ch {
+			delete(p.s.acks, p.id)
+		}
+		p.s.mu.Unlock()
+		return nil, fmt.Errorf("ack of %q: %w", p.event, ctx.Err())
 	}
 }
 
