@@ -498,6 +498,15 @@ func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) 
 	if c.opts.Tap == nil {
 		return
 	}
+	// The sid is our socket's in the packet's namespace ("" until its
+	// CONNECT is answered).
+	sid := c.main.ID()
+	if p.Namespace != c.mainNsp {
+		sid = ""
+		if s := c.socket(p.Namespace); s != nil {
+			sid = s.ID()
+		}
+	}
 	raw := make([][]byte, 0, 1+len(p.Attachments))
 	raw = append(raw, protocol.AppendPacket(nil, p))
 	raw = append(raw, p.Attachments...)
@@ -506,7 +515,7 @@ func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) 
 		Dir:       dir,
 		Layer:     protocol.LayerSocket,
 		EngineSID: l.conn.SID(),
-		SID:       c.main.ID(),
+		SID:       sid,
 		Transport: l.conn.Transport(),
 		EIO:       l.eio,
 		Packet:    *p,

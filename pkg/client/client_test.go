@@ -733,3 +733,70 @@ func TestEmitAckKeepsOrder(t *testing.T) {
 		t.Errorf("unanswered ack: %v", err)
 	}
 }
+
+// The Tap shows outgoing binary packets with their wire type, and each
+// packet with the socket id of its own namespace.
+func TestTapBinaryTypeAndNamespaceSID(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO4)
+	traces := make(chan protocol.Trace, 64)
+	opts := testOptions(f)
+	opts.Tap = func(tr protocol.Trace) {
+		if tr.Layer == protocol.LayerSocket {
+			traces <- tr
+		}
+	}
+	c, fc, _ := dialFake(t, f, "http://example.test", opts)
+	admin := c.Of("/admin")
+	errc := make(chan error, 1)
+	go func() { errc <- admin.Connect(t.Context()) }()
+	fc.expect(t, "0/admin,")
+	fc.deliver(`0/admin,{"sid":"A1"}`)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Emit("up", []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Event, 1)
+	admin.On("q", func(e *Event) {
+		if err := e.Ack([]byte{2}); err != nil {
+			t.Error(err)
+		}
+		got <- e
+	})
+	fc.deliver(`2/admin,7["q"]`)
+	<-got
+	if err := c.Emit("root"); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		dir  protocol.Direction
+		typ  protocol.PacketType
+		nsp  string
+		sid  string
+		note string
+	}{
+		{protocol.Out, protocol.PacketConnect, "/", "", "CONNECT of /"},
+		{protocol.In, protocol.PacketConnect, "/", "", "its reply"},
+		{protocol.Out, protocol.PacketConnect, "/admin", "", "CONNECT of /admin"},
+		{protocol.In, protocol.PacketConnect, "/admin", "", "its reply"},
+		{protocol.Out, protocol.PacketBinaryEvent, "/admin", "A1", "binary emit"},
+		{protocol.In, protocol.PacketEvent, "/admin", "A1", "event"},
+		{protocol.Out, protocol.PacketBinaryAck, "/admin", "A1", "binary ack"},
+		{protocol.Out, protocol.PacketEvent, "/", "S1", "emit on /"},
+	}
+	for _, w := range want {
+		select {
+		case tr := <-traces:
+			if tr.Dir != w.dir || tr.Packet.Type != w.typ || tr.Packet.Namespace != w.nsp || tr.SID != w.sid {
+				t.Errorf("%s: trace %v %v %s sid %q, want %v %v %s sid %q", w.note, tr.Dir, tr.Packet.Type, tr.Packet.Namespace, tr.SID, w.dir, w.typ, w.nsp, w.sid)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no trace", w.note)
+		}
+	}
+	fc.expect(t, `51-/admin,["up",{"_placeholder":true,"num":0}]`)
+	fc.expectBinary(t, []byte{1})
+	fc.expect(t, `61-/admin,7[{"_placeholder":true,"num":0}]`)
+}

@@ -285,6 +285,9 @@ func (s *Socket) emit(event string, args []any, volatile, withAck bool) (chan ac
 		Data:        protocol.AppendEventData(nil, event, raw...),
 		Attachments: atts,
 	}
+	if len(atts) > 0 {
+		p.Type = protocol.PacketBinaryEvent // what goes on the wire, and what the Tap shows
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ch chan ackResult
@@ -329,6 +332,9 @@ func (s *Socket) sendAck(id uint64, args []any) error {
 		HasID:       true,
 		Data:        protocol.AppendArray(nil, raw...),
 		Attachments: atts,
+	}
+	if len(atts) > 0 {
+		p.Type = protocol.PacketBinaryAck
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
