@@ -16,7 +16,7 @@ func TestEmitPrettyTTYOnAndOff(t *testing.T) {
 		}
 		outs = append(outs, normalize(out))
 	}
-	want := "→ SID / EVENT ack [\"hi\",{\"n\":1},{\"$binary\":\"AQI=\"}] id=0\n" +
+	want := "→ SID / BINARY_EVENT ack [\"hi\",{\"n\":1},{\"$binary\":\"AQI=\"}] id=0\n" +
 		"← SID / BINARY_ACK [\"hi\",{\"n\":1},{\"$binary\":\"AQI=\"}] id=0\n"
 	for i, out := range outs {
 		if out != want {
