@@ -27,6 +27,7 @@ import (
 // benchOptions are the parsed flags of `sio bench`.
 type benchOptions struct {
 	URL            string
+	MoreURLs       []string
 	Path           string
 	Transport      string
 	EIO            string
@@ -69,7 +70,7 @@ type benchOptions struct {
 func newBenchCmd(a *app, runF func(*benchOptions) error) *cobra.Command {
 	o := &benchOptions{}
 	cmd := &cobra.Command{
-		Use:   "bench [URL]",
+		Use:   "bench [URL...]",
 		Short: "Load-test a Socket.IO server: connections, emits, acks, echo, fan-out",
 		Long: `Load-test any Socket.IO server (socket.io 2.x over Engine.IO v3, 3.x/4.x
 over v4, or sio serve) and report throughput, latency percentiles and errors.
@@ -101,7 +102,8 @@ what auto means here), for every scenario; long-polling is not supported.
 
 Scale: one process holds about 19,000 sockets here (open files); --procs N
 runs N worker processes, each with a share of --clients, and merges their
-results. Each source address has about 28,000 ephemeral ports: spread
+results. Several URLs spread the clients over several servers in turn (the
+server side has the same limit per process). Each source address has about 28,000 ephemeral ports: spread
 connections over several with --source-addr 127.0.0.1-127.0.0.4 (Linux
 routes all of 127/8 to loopback).
 
@@ -112,13 +114,14 @@ message number and the client number (use them so replies can be matched).`,
   sio bench --scenario echo --event chat --reply-event chat --rate 100 -c 1000
   sio bench --scenario fanout -c 1000 --messages 200 --event broadcast
   sio bench --scenario connect -c 50000 --procs 4 --source-addr 127.0.0.1-127.0.0.4 -o json`,
-		Args:          cobra.MaximumNArgs(1),
+		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
-			if len(args) == 1 {
+			if len(args) > 0 {
 				arg = args[0]
+				o.MoreURLs = args[1:]
 			}
 			o.URL = benchURL(a, arg)
 			if err := o.validate(); err != nil {
@@ -214,15 +217,18 @@ func (o *benchOptions) validate() error {
 	default:
 		return usageErrorf("--progress must be auto, on or off, not %q", o.Progress)
 	}
-	u, err := url.Parse(o.URL)
-	if err != nil || u.Host == "" {
-		return usageErrorf("invalid URL %q", o.URL)
+	for _, raw := range append([]string{o.URL}, o.MoreURLs...) {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return usageErrorf("invalid URL %q", raw)
+		}
+		switch u.Scheme {
+		case "http", "https", "ws", "wss":
+		default:
+			return usageErrorf("URL %q: the scheme must be http, https, ws or wss", raw)
+		}
 	}
-	switch u.Scheme {
-	case "http", "https", "ws", "wss":
-	default:
-		return usageErrorf("URL %q: the scheme must be http, https, ws or wss", o.URL)
-	}
+	var err error
 	if o.Clients < 1 {
 		return usageErrorf("--clients must be at least 1")
 	}
@@ -296,7 +302,7 @@ func (o *benchOptions) validate() error {
 	if o.Insecure {
 		c.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	c.URL, c.Path, c.Scenario = o.URL, o.Path, o.Scenario
+	c.URL, c.MoreURLs, c.Path, c.Scenario = o.URL, o.MoreURLs, o.Path, o.Scenario
 	c.Clients, c.Rate, c.Duration, c.Ramp = o.Clients, o.Rate, o.Duration, o.Ramp
 	c.Messages, c.Inflight = o.Messages, o.Inflight
 	c.Event, c.ReplyEvent, c.JoinEvent, c.Room = o.Event, o.ReplyEvent, o.JoinEvent, o.Room

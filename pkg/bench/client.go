@@ -38,9 +38,11 @@ type client struct {
 	lastMatched int64  // last seq answered, -1 before any
 	space       chan struct{}
 
-	rbuf []byte // reader's scratch: frames it sends and replies it expects
-	sbuf []byte // sender's (or the starting burst's) scratch
-	xbuf []byte // the sweeper's scratch
+	rbuf   []byte // reader's scratch: frames it sends and replies it expects
+	sbuf   []byte // sender's (or the starting burst's) scratch
+	outq   []byte // closed loop: frames queued, under sendMu
+	qbuf   []byte // scratch of queueNext, under sendMu
+	queued int
 
 	finishedOnce bool // counted in runner.finished (under mu)
 }
@@ -51,7 +53,7 @@ func (c *client) connect(ctx context.Context, d *net.Dialer) bool {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 	defer cancel()
 	t0 := time.Now()
-	s, err := dialSession(cctx, r.tgt, d)
+	s, err := dialSession(cctx, r.tgts[c.idx%len(r.tgts)], d)
 	if err != nil {
 		r.failed.Add(1)
 		reason := failReason(err)
@@ -68,6 +70,9 @@ func (c *client) connect(ctx context.Context, d *net.Dialer) bool {
 	r.mu.Unlock()
 	c.s = s
 	c.lastMatched = -1
+	if r.closedLoop() {
+		s.ws.beforeRead = c.flush
+	}
 	return true
 }
 
@@ -149,10 +154,11 @@ func (c *client) startLoad(wg *sync.WaitGroup) {
 	}
 	if r.closedLoop() {
 		for range r.cfg.Inflight {
-			if !c.sendNext(&c.sbuf, r.now()) {
-				return
+			if !c.queueNext(r.now()) {
+				break
 			}
 		}
+		c.flush()
 		return
 	}
 	wg.Add(1)
@@ -172,6 +178,55 @@ func (c *client) appendFrame(b []byte, seq uint64, withID bool) []byte {
 	b = append(b, r.mid...)
 	b = r.cfg.Payload.Append(b, c.idx, seq)
 	return append(b, ']')
+}
+
+// queueNext reserves a ring slot for the next request and appends its
+// frame to the output queue, which the reader flushes before it next waits
+// for the network, so that requests made for a batch of replies leave in
+// one write. It returns false if the ring is full or the quota reached.
+func (c *client) queueNext(intended int64) bool {
+	r := c.r
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	c.mu.Lock()
+	seq := c.nextSeq
+	if r.cfg.Messages > 0 && seq >= uint64(r.cfg.Messages) {
+		c.mu.Unlock()
+		return false
+	}
+	slot := &c.ring[seq&c.mask]
+	if slot.live {
+		c.mu.Unlock()
+		return false
+	}
+	*slot = pend{seq: seq, t: intended, live: true}
+	c.nextSeq++
+	c.out++
+	c.mu.Unlock()
+	r.outstanding.Add(1)
+	if r.cfg.Messages > 0 && seq == uint64(r.cfg.Messages)-1 {
+		c.markFinished()
+	}
+	c.qbuf = c.appendFrame(c.qbuf[:0], seq, r.cfg.Scenario == ScenarioAck)
+	c.outq = appendFrame(c.outq, opText, c.qbuf)
+	c.queued++
+	return true
+}
+
+// flush writes the queued requests (the reader's beforeRead hook).
+func (c *client) flush() error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if len(c.outq) == 0 {
+		return nil
+	}
+	err := c.s.ws.writeFrames(c.outq)
+	c.outq = c.outq[:0]
+	if err == nil {
+		c.r.sent.Add(uint64(c.queued))
+	}
+	c.queued = 0
+	return err
 }
 
 // sendNext reserves a ring slot and sends the next request of an ack or
@@ -376,7 +431,7 @@ func (c *client) sweep(deadline int64) {
 	for range n {
 		if r.closedLoop() {
 			if !r.stopping.Load() {
-				c.sendNext(&c.xbuf, r.now())
+				c.queueNext(r.now())
 			}
 		} else {
 			select {
@@ -385,6 +440,9 @@ func (c *client) sweep(deadline int64) {
 			}
 		}
 		r.outstanding.Add(-1)
+	}
+	if r.closedLoop() {
+		c.flush()
 	}
 }
 
@@ -432,7 +490,7 @@ func (c *client) freed() {
 	r := c.r
 	if r.closedLoop() {
 		if !r.stopping.Load() {
-			c.sendNext(&c.rbuf, r.now())
+			c.queueNext(r.now())
 		}
 		return
 	}

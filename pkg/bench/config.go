@@ -31,6 +31,10 @@ var Scenarios = []string{ScenarioConnect, ScenarioEmit, ScenarioAck, ScenarioEch
 type Config struct {
 	// URL is the server; its path is the namespace ("http://host:3000/admin").
 	URL string
+	// MoreURLs are further servers of the same kind and namespace (several
+	// server processes, to go past one process's open-file limit): clients
+	// are spread over URL and MoreURLs in turn.
+	MoreURLs []string
 	// Path is the Engine.IO path. Default "/socket.io/".
 	Path string
 	// EIO is the protocol revision; 0 detects it with one probe connection

@@ -31,7 +31,8 @@ type shard struct {
 // runner is one Run's shared state.
 type runner struct {
 	cfg     *Config
-	tgt     *target
+	tgt     *target   // the first of tgts
+	tgts    []*target // clients use them in turn
 	dialers []*net.Dialer
 	base    time.Time
 
@@ -91,8 +92,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	tgts := []*target{tgt}
+	for _, u := range cfg.MoreURLs {
+		t, err := newTarget(u, cfg.Path, protocol.EIO4, cfg.Query, cfg.Header, cfg.Auth, cfg.TLSConfig)
+		if err != nil {
+			return nil, err
+		}
+		if t.namespace != tgt.namespace {
+			return nil, fmt.Errorf("URL %s: namespace %s differs from %s's %s", u, t.namespace, cfg.URL, tgt.namespace)
+		}
+		tgts = append(tgts, t)
+	}
 	r := &runner{
-		cfg: &cfg, tgt: tgt, base: time.Now(),
+		cfg: &cfg, tgt: tgt, tgts: tgts, base: time.Now(),
 		connHist: NewHistogram(), failedBy: map[string]uint64{}, disconnects: map[string]uint64{},
 		loadStarted: make(chan struct{}), loadStop: make(chan struct{}), allReady: make(chan struct{}),
 	}
@@ -111,6 +123,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	} else {
 		tgt.setEIO(cfg.EIO, nil)
+	}
+	for _, t := range tgts[1:] {
+		t.setEIO(tgt.eio, nil)
 	}
 	r.head = append([]byte("42"), namespacePrefix(tgt.namespace)...)
 	r.mid = eventHead(cfg.Event)
@@ -395,7 +410,7 @@ func (r *runner) drain(ctx context.Context) {
 func (r *runner) result(connectDur, loadDur time.Duration) *Result {
 	cfg := r.cfg
 	res := &Result{
-		Scenario: cfg.Scenario, URL: cfg.URL, EIO: int(r.tgt.eio), Clients: cfg.Clients, Procs: 1,
+		Scenario: cfg.Scenario, URL: strings.Join(append([]string{cfg.URL}, cfg.MoreURLs...), " "), EIO: int(r.tgt.eio), Clients: cfg.Clients, Procs: 1,
 		Rate: cfg.Rate, Inflight: cfg.Inflight, Event: cfg.Event, Payload: cfg.Payload.Size(cfg.ClientOffset, 100000),
 		ConnectSeconds: connectDur.Seconds(), LoadSeconds: loadDur.Seconds(),
 		Attempted: r.attempted.Load(), Opened: r.opened.Load(), Failed: r.failed.Load(),

@@ -252,3 +252,16 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSeveralServers(t *testing.T) {
+	t.Parallel()
+	a, b := newTestServer(t, nil), newTestServer(t, nil)
+	res := runT(t, Config{URL: a.url(), MoreURLs: []string{b.url()}, EIO: protocol.EIO4, Scenario: ScenarioAck, Clients: 4, Messages: 10})
+	checkClean(t, res)
+	if a.accepted.Load() != 2 || b.accepted.Load() != 2 || res.AcksMatched != 40 {
+		t.Fatalf("connections %d + %d, acks %d", a.accepted.Load(), b.accepted.Load(), res.AcksMatched)
+	}
+	if _, err := Run(t.Context(), Config{URL: a.url(), MoreURLs: []string{b.url() + "/admin"}}); err == nil {
+		t.Fatal("URLs with different namespaces accepted")
+	}
+}

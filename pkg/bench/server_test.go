@@ -27,6 +27,7 @@ type testServer struct {
 	dupNth     int64 // send every Nth reply twice
 	corruptNth int64 // change every Nth reply
 	nReplies   atomic.Int64
+	accepted   atomic.Int64 // WebSocket connections opened
 
 	mu      sync.Mutex
 	members map[*testConn]bool
@@ -83,6 +84,7 @@ func (ts *testServer) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	ts.accepted.Add(1)
 	ts.mu.Lock()
 	ts.conns[ws] = true
 	ts.wg.Add(1)

@@ -68,7 +68,11 @@ type wsConn struct {
 	bgMu   sync.Mutex
 	closed bool           // under bgMu: no more writeSoon goroutines
 	bg     sync.WaitGroup // writeSoon goroutines
-	rng    mrand.PCG
+
+	// beforeRead, if set, runs on the reader just before it blocks in a
+	// network read: the closed loop flushes the requests it queued while
+	// handling what was already buffered, in one write.
+	beforeRead func() error
 }
 
 // httpStatusError is a handshake answered with something other than 101.
@@ -180,9 +184,6 @@ func handshakeWS(nc net.Conn, u *url.URL, header http.Header, maxMsg int) (*wsCo
 		c.grow(n)
 		c.w = copy(c.rbuf, b)
 	}
-	var seed [16]byte
-	rand.Read(seed[:])
-	c.rng.Seed(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))
 	return c, nil
 }
 
@@ -205,6 +206,11 @@ func (c *wsConn) fill(n int) error {
 	for c.w-c.r < n {
 		if c.r+n > len(c.rbuf) {
 			c.grow(n)
+		}
+		if c.beforeRead != nil {
+			if err := c.beforeRead(); err != nil {
+				return err
+			}
 		}
 		free := len(c.rbuf) - c.w
 		m, err := c.nc.Read(c.rbuf[c.w:])
@@ -314,12 +320,10 @@ func (c *wsConn) readMessage() (op byte, payload []byte, err error) {
 // writeText sends one text message.
 func (c *wsConn) writeText(p []byte) error { return c.writeFrame(opText, p) }
 
-// writeFrame sends one final frame, masked with a fresh key as RFC 6455
-// requires of clients.
-func (c *wsConn) writeFrame(op byte, p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	b := append(c.wbuf[:0], 0x80|op)
+// appendFrame appends one final client frame, masked with a fresh key as
+// RFC 6455 requires of clients. It is safe for concurrent use.
+func appendFrame(b []byte, op byte, p []byte) []byte {
+	b = append(b, 0x80|op)
 	switch n := len(p); {
 	case n < 126:
 		b = append(b, 0x80|byte(n))
@@ -330,12 +334,27 @@ func (c *wsConn) writeFrame(op byte, p []byte) error {
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
 	var key [4]byte
-	binary.LittleEndian.PutUint32(key[:], uint32(c.rng.Uint64()))
+	binary.LittleEndian.PutUint32(key[:], mrand.Uint32())
 	b = append(b, key[:]...)
 	start := len(b)
 	b = append(b, p...)
 	maskBytes(key, b[start:])
-	c.wbuf = b
+	return b
+}
+
+// writeFrame sends one frame.
+func (c *wsConn) writeFrame(op byte, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = appendFrame(c.wbuf[:0], op, p)
+	_, err := c.nc.Write(c.wbuf)
+	return err
+}
+
+// writeFrames sends frames made with appendFrame, in one write.
+func (c *wsConn) writeFrames(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_, err := c.nc.Write(b)
 	return err
 }
