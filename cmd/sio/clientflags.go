@@ -224,13 +224,27 @@ func explainConnectError(f *clientFlags, err error) error {
 	switch {
 	case errors.As(err, &ce):
 		return errors.New(prefix + ce.Error())
+	case errors.Is(err, client.ErrServerV4), errors.Is(err, engine.ErrServerEIO3):
+		return fmt.Errorf("%sthe server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto", prefix)
+	case errors.Is(err, engine.ErrNoAnswer):
+		return fmt.Errorf("%sno answer to the Engine.IO handshake on %s within %s (wrong --path?)", prefix, f.Path, f.ConnectTimeout)
+	case errors.Is(err, engine.ErrUpgradeUnanswered):
+		return fmt.Errorf("%sthe server closed the connection without answering the WebSocket handshake on %s (wrong --path?)", prefix, f.Path)
+	case errors.Is(err, client.ErrNoConnectReply) && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%sconnected, but namespace %s did not answer CONNECT within %s (--connect-timeout)", prefix, namespaceOf(f.URL), f.ConnectTimeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%stimed out after %s (--connect-timeout)", prefix, f.ConnectTimeout)
 	case errors.Is(err, context.Canceled):
 		return errors.New(prefix + "interrupted")
 	case errors.As(err, &he):
 		if ee, ok := he.EngineError(); ok && ee.Code == protocol.ErrUnsupportedProtocol.Code {
-			return fmt.Errorf("%sthe server refused the protocol version (%s): try --eio 3 for a socket.io 2.x server", prefix, ee.Message)
+			switch f.EIO {
+			case "3":
+				return fmt.Errorf("%sthe server refused Engine.IO v3 (%s): a socket.io 3.x/4.x server without allowEIO3? use --eio 4 or --eio auto", prefix, ee.Message)
+			case "4":
+				return fmt.Errorf("%sthe server refused Engine.IO v4 (%s): try --eio 3 for a socket.io 2.x server", prefix, ee.Message)
+			}
+			return fmt.Errorf("%sthe server refused both Engine.IO v4 and v3 (%s)", prefix, ee.Message)
 		}
 		if he.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("%s404 Not Found on %s: wrong --path?", prefix, f.Path)
@@ -245,12 +259,27 @@ func explainConnectError(f *clientFlags, err error) error {
 	case errors.As(err, &rhe), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return errors.New(prefix + "TLS handshake failed: the server does not speak TLS (use http:// or ws://)")
 	case errors.Is(err, engine.ErrProtocol):
-		if f.EIO == "4" {
+		switch f.EIO {
+		case "4":
 			return fmt.Errorf("%s%v (a socket.io 2.x server? try --eio 3)", prefix, rootCause(err))
+		case "3":
+			// socket.io 3+/4 refusing EIO3 over WebSocket answers 101
+			// and then an HTTP 400, which does not parse as frames.
+			return fmt.Errorf("%s%v (a socket.io 3.x/4.x server refusing Engine.IO v3? try --eio 4 or --eio auto)", prefix, rootCause(err))
 		}
 		return errors.New(prefix + rootCause(err).Error())
 	}
 	return errors.New(prefix + strings.TrimPrefix(err.Error(), prefix))
+}
+
+// namespaceOf returns the namespace of a client URL ("/" when it has no
+// path), as client.New reads it.
+func namespaceOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Path == "" {
+		return "/"
+	}
+	return u.Path
 }
 
 func bodySuffix(body string) string {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/iostreams"
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/client/engine"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -218,5 +223,57 @@ func TestLockedWriter(t *testing.T) {
 	}
 	if b.Len() != 400 {
 		t.Errorf("wrote %d", b.Len())
+	}
+}
+
+// Each way a wrong --path, --eio or namespace shows up gets its own line
+// and hint.
+func TestExplainConnectError(t *testing.T) {
+	v5refusal := `{"code":5,"message":"Unsupported protocol version"}`
+	tests := []struct {
+		name, eio string
+		err       error
+		want      string
+	}{
+		{"no answer to polling", "auto", fmt.Errorf("GET x: %w: %w", engine.ErrNoAnswer, context.DeadlineExceeded),
+			"no answer to the Engine.IO handshake on /p/ within 10s (wrong --path?)"},
+		{"upgrade unanswered", "auto", &url.Error{Op: "GET", URL: "ws://h/p/", Err: engine.ErrUpgradeUnanswered},
+			"the server closed the connection without answering the WebSocket handshake on /p/ (wrong --path?)"},
+		{"CONNECT not answered", "auto", fmt.Errorf("namespace /admin: %w: %w", client.ErrNoConnectReply, context.DeadlineExceeded),
+			"connected, but namespace /admin did not answer CONNECT within 10s (--connect-timeout)"},
+		{"plain timeout", "auto", fmt.Errorf("dial: %w", context.DeadlineExceeded), "timed out after 10s (--connect-timeout)"},
+		{"v2 server, websocket, --eio 4", "4", client.ErrServerV4,
+			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
+		{"v2 server, polling, --eio 4", "4", fmt.Errorf("handshake: %w: %w", engine.ErrProtocol, engine.ErrServerEIO3),
+			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
+		{"v4 server refuses --eio 3", "3", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+			"the server refused Engine.IO v3 (Unsupported protocol version): a socket.io 3.x/4.x server without allowEIO3? use --eio 4 or --eio auto"},
+		{"server refuses --eio 4", "4", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+			"the server refused Engine.IO v4 (Unsupported protocol version): try --eio 3 for a socket.io 2.x server"},
+		{"server refuses both", "auto", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+			"the server refused both Engine.IO v4 and v3 (Unsupported protocol version)"},
+		{"garbage after 101 with --eio 3", "3", fmt.Errorf("handshake: %w", fmt.Errorf("%w: %w", engine.ErrProtocol, errors.New("websocket: RSV1 set"))),
+			"protocol error: websocket: RSV1 set (a socket.io 3.x/4.x server refusing Engine.IO v3? try --eio 4 or --eio auto)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &clientFlags{URL: "http://h:1/admin", Path: "/p/", EIO: tt.eio, ConnectTimeout: 10 * time.Second}
+			got := explainConnectError(f, fmt.Errorf("connect http://h:1/admin: %w", tt.err)).Error()
+			if want := "connect http://h:1/admin: " + tt.want; got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestRefusedEIO3EndToEnd(t *testing.T) {
+	srv := server.New(server.Options{AllowEIO3: false})
+	hs := httptest.NewServer(srv)
+	defer func() { srv.Close(); hs.Close() }()
+	for _, tr := range []string{"polling", "websocket"} {
+		code, _, errOut := runClientCmd(t, "", false, "emit", "-u", hs.URL, "--eio", "3", "--transport", tr, "x")
+		if code != exitFailure || !strings.Contains(errOut, "--eio 4") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%s: exit %d stderr %q", tr, code, errOut)
+		}
 	}
 }

@@ -52,7 +52,6 @@ func TestConnectError(t *testing.T) {
 		{"v5 unknown namespace", protocol.EIO4, "/nope", `4/nope,{"message":"Invalid namespace"}`, "Invalid namespace", ""},
 		{"v4 string", protocol.EIO3, "/admin", `4/admin,"Not authorized"`, "Not authorized", ""},
 		{"v4 object", protocol.EIO3, "/admin", `4/admin,{"reason":"bad"}`, "refused", `{"reason":"bad"}`},
-		{"v5 reply without sid", protocol.EIO4, "/", `0{}`, "CONNECT reply without sid: the server seems to speak Socket.IO v4 (socket.io 2.x); use Engine.IO v3", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -615,10 +614,35 @@ func TestConnectTimeout(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- c.Connect(ctx) }()
 	fc := f.next(t)
-	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v", err)
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNoConnectReply) {
+		t.Errorf("err = %v, want deadline exceeded and ErrNoConnectReply", err)
 	}
 	fc.waitClosed(t)
+}
+
+// A v5 CONNECT answered without a sid comes from a socket.io 2.x server
+// (EIO forced to 4): ErrServerV4, not a CONNECT_ERROR from the server.
+func TestConnectReplyWithoutSID(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO4)
+	c, err := New("http://example.test", testOptions(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := watchStates(c)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Connect(t.Context()) }()
+	fc := f.next(t)
+	fc.expect(t, "0")
+	fc.deliver("0")
+	err = <-errc
+	var ce *ConnectError
+	if !errors.Is(err, ErrServerV4) || errors.As(err, &ce) {
+		t.Errorf("err = %v, want ErrServerV4 and no *ConnectError", err)
+	}
+	if s := st.waitFor(t, StateConnectError); !errors.Is(s.Err, ErrServerV4) {
+		t.Errorf("state %v", s)
+	}
 }
 
 func TestHandlerPanicIsRecovered(t *testing.T) {

@@ -21,6 +21,14 @@ var (
 	// ErrBufferFull means a socket's buffer of packets waiting for the
 	// connection is full (Options.MaxBuffer).
 	ErrBufferFull = errors.New("send buffer full")
+	// ErrNoConnectReply means the engine.io connection is open but the
+	// namespace's CONNECT was not answered before the deadline; it comes
+	// with the context's error.
+	ErrNoConnectReply = errors.New("no CONNECT reply")
+	// ErrServerV4 means a Socket.IO v5 CONNECT was answered without a sid,
+	// as a socket.io 2.x server (Socket.IO v4) answers: Options.EIO was
+	// forced to v4 against a v2 server.
+	ErrServerV4 = errors.New("the server answered CONNECT without a sid, as socket.io 2.x (Socket.IO v4) does")
 )
 
 // ConnectError is a namespace's CONNECT_ERROR (Socket.IO v5) or ERROR (v4)

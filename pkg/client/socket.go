@@ -156,7 +156,7 @@ func (s *Socket) wait(ctx context.Context) error {
 			}
 		}
 		s.mu.Unlock()
-		return ctx.Err()
+		return fmt.Errorf("namespace %s: %w: %w", s.nsp, ErrNoConnectReply, ctx.Err())
 	}
 }
 
@@ -483,8 +483,7 @@ func (s *Socket) onConnect(l *link, p *protocol.Packet) error {
 		if reply.SID == nil || *reply.SID == "" {
 			// socket.io-client: "It seems you are trying to reach a
 			// Socket.IO server in v2.x with a v3.x client".
-			s.connectFailed(l, &ConnectError{Namespace: s.nsp,
-				Message: "CONNECT reply without sid: the server seems to speak Socket.IO v4 (socket.io 2.x); use Engine.IO v3"})
+			s.connectFailed(l, ErrServerV4)
 			return nil
 		}
 		sid = *reply.SID
@@ -536,7 +535,9 @@ func (s *Socket) onConnectError(l *link, p *protocol.Packet) {
 	s.connectFailed(l, parseConnectError(s.nsp, p.Data))
 }
 
-func (s *Socket) connectFailed(l *link, cerr *ConnectError) {
+// connectFailed ends a connection attempt refused with cerr (a
+// *ConnectError, or ErrServerV4).
+func (s *Socket) connectFailed(l *link, cerr error) {
 	s.mu.Lock()
 	if s.link != l || s.state == stateDisconnected {
 		s.mu.Unlock()

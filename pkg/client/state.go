@@ -22,7 +22,8 @@ const (
 	// tells whether connection state recovery restored its session.
 	StateConnect
 	// StateConnectError: a namespace's CONNECT was refused (Socket
-	// "connect_error"); Err is a *ConnectError.
+	// "connect_error"); Err is a *ConnectError, or ErrServerV4 when a
+	// socket.io 2.x server answered a v5 CONNECT.
 	StateConnectError
 	// StateDisconnect: a namespace was disconnected (Socket "disconnect").
 	StateDisconnect

@@ -22,6 +22,19 @@ var (
 	// server: a bad handshake, an unknown packet type, a malformed payload,
 	// a response that is too large.
 	ErrProtocol = errors.New("protocol error")
+	// ErrNoAnswer means the polling handshake request was sent but no
+	// response came before the deadline: what an HTTP server does that
+	// does not serve the Engine.IO path (a bare Node server under a wrong
+	// path never answers). It comes with the context's error.
+	ErrNoAnswer = errors.New("no answer to the handshake request")
+	// ErrUpgradeUnanswered means the server closed the connection without
+	// answering the WebSocket handshake, as Node does to upgrade requests
+	// on a path no WebSocket server handles.
+	ErrUpgradeUnanswered = errors.New("the server closed the connection without answering the WebSocket handshake")
+	// ErrServerEIO3 (with ErrProtocol) means that, with Options.EIO forced
+	// to v4, the server answered the handshake in the v3 format: it is a
+	// socket.io 2.x server.
+	ErrServerEIO3 = errors.New("the server answered in the Engine.IO v3 format (socket.io 2.x)")
 )
 
 // HTTPError is a non-success HTTP answer from the Engine.IO endpoint: a
@@ -45,13 +58,21 @@ func (e *HTTPError) Error() string {
 }
 
 // EngineError decodes the body as Node's {"code":N,"message":"…"} error
-// (PROTOCOL.md §1.10) and reports whether it was one.
+// (PROTOCOL.md §1.10) and reports whether it was one. A refused WebSocket
+// upgrade carries only the message, as plain text; it is recognised too.
 func (e *HTTPError) EngineError() (protocol.EngineError, bool) {
 	var ee struct {
 		Code    *int   `json:"code"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal([]byte(e.Body), &ee) != nil || ee.Code == nil {
+		msg := strings.TrimSpace(e.Body)
+		for _, known := range []protocol.EngineError{protocol.ErrTransportUnknown, protocol.ErrSessionIDUnknown,
+			protocol.ErrBadHandshakeMethod, protocol.ErrBadRequest, protocol.ErrForbidden, protocol.ErrUnsupportedProtocol} {
+			if msg == known.Message {
+				return known, true
+			}
+		}
 		return protocol.EngineError{}, false
 	}
 	return protocol.EngineError{Code: *ee.Code, Message: ee.Message}, true

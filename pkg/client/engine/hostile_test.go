@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -436,5 +440,123 @@ func TestV3ResponseForms(t *testing.T) {
 				t.Fatalf("second %v binary=%v", m.data, m.binary)
 			}
 		})
+	}
+}
+
+// The failures a wrong --path or --eio produces against Node each come
+// with an error the CLI can explain.
+func TestDialErrorsOfWrongPathAndVersion(t *testing.T) {
+	t.Parallel()
+	t.Run("polling handshake never answered", func(t *testing.T) {
+		t.Parallel()
+		// A bare Node http server under a wrong path never answers.
+		release := make(chan struct{})
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		t.Cleanup(func() { close(release); hs.Close() })
+		u, _ := url.Parse(hs.URL)
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		_, err := Dial(ctx, u, Options{Transport: TransportPolling})
+		if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrNoAnswer and deadline exceeded", err)
+		}
+	})
+	t.Run("unreachable is not no answer", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		_, err = Dial(t.Context(), &url.URL{Scheme: "http", Host: addr}, Options{Transport: TransportPolling})
+		if errors.Is(err, ErrNoAnswer) {
+			t.Fatalf("refused connection reported as %v", err)
+		}
+	})
+	t.Run("websocket upgrade closed without an answer", func(t *testing.T) {
+		t.Parallel()
+		// Node ends upgrade requests on paths it does not serve.
+		addr := rawServer(t, func(c net.Conn) {
+			_, _ = http.ReadRequest(bufio.NewReader(c))
+		})
+		_, err := Dial(t.Context(), &url.URL{Scheme: "ws", Host: addr}, Options{Transport: TransportWebSocket})
+		if !errors.Is(err, ErrUpgradeUnanswered) {
+			t.Fatalf("err = %v, want ErrUpgradeUnanswered", err)
+		}
+	})
+	t.Run("101 then an HTTP 400 is a protocol error", func(t *testing.T) {
+		t.Parallel()
+		// socket.io 4 refusing EIO=3 over WebSocket does exactly this.
+		addr := rawServer(t, func(c net.Conn) {
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err != nil {
+				return
+			}
+			h := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+			fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", base64.StdEncoding.EncodeToString(h[:]))
+			fmt.Fprintf(c, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 28\r\n\r\nUnsupported protocol version")
+		})
+		_, err := Dial(t.Context(), &url.URL{Scheme: "ws", Host: addr}, Options{Transport: TransportWebSocket, EIO: protocol.EIO3})
+		if !errors.Is(err, ErrProtocol) {
+			t.Fatalf("err = %v, want ErrProtocol", err)
+		}
+	})
+	t.Run("v3 answer with EIO forced to 4", func(t *testing.T) {
+		t.Parallel()
+		s := newFakeServer(t, protocol.EIO3, nil)
+		_, err := Dial(t.Context(), s.url(), Options{Transport: TransportPolling, EIO: protocol.EIO4})
+		if !errors.Is(err, ErrServerEIO3) || !errors.Is(err, ErrProtocol) {
+			t.Fatalf("err = %v, want ErrServerEIO3 and ErrProtocol", err)
+		}
+	})
+}
+
+// rawServer serves each TCP connection with handle, then closes it.
+func rawServer(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+func TestEngineErrorFromPlainTextBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body string
+		code int
+		ok   bool
+	}{
+		{`{"code":5,"message":"Unsupported protocol version"}`, 5, true},
+		{"Unsupported protocol version", 5, true}, // a refused WebSocket upgrade
+		{"Transport unknown\n", 0, true},
+		{"Not Found", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		ee, ok := (&HTTPError{StatusCode: 400, Body: tt.body}).EngineError()
+		if ok != tt.ok || (ok && ee.Code != tt.code) {
+			t.Errorf("%q: %+v %v", tt.body, ee, ok)
+		}
 	}
 }

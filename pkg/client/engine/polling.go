@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -51,15 +53,25 @@ func (c *Conn) pollHandshakeURL(eio protocol.EIO) string {
 // engine.io 3 server, which ignores EIO) makes the session a v3 one.
 func (c *Conn) openPolling(ctx context.Context, eio protocol.EIO, auto bool) error {
 	u := c.pollHandshakeURL(eio)
-	body, binaryForm, err := c.get(ctx, u, nil)
+	var wrote atomic.Bool
+	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	})
+	body, binaryForm, err := c.get(tctx, u, nil)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && wrote.Load() {
+			return fmt.Errorf("GET %s: %w: %w", c.httpBase, ErrNoAnswer, cerr)
+		}
 		return withContext(ctx, err)
 	}
 	c.eio = eio
 	pkts, err := collectPayload(payloadSeq(body, eio, binaryForm))
-	if auto && eio == protocol.EIO4 && (err != nil || len(pkts) == 0 || pkts[0].Type != protocol.EngineOpen) {
+	if eio == protocol.EIO4 && (err != nil || len(pkts) == 0 || pkts[0].Type != protocol.EngineOpen) {
 		if pkts3, err3 := collectPayload(payloadSeq(body, protocol.EIO3, binaryForm)); err3 == nil &&
 			len(pkts3) > 0 && pkts3[0].Type == protocol.EngineOpen {
+			if !auto {
+				return fmt.Errorf("handshake %s: %w: %w", c.httpBase, ErrProtocol, ErrServerEIO3)
+			}
 			c.log.Debug("engine.io: server answered in the v3 format, using EIO3")
 			c.eio, pkts, err = protocol.EIO3, pkts3, nil
 		}

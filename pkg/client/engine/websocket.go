@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"time"
@@ -39,6 +40,11 @@ func (c *Conn) dialWS(ctx context.Context, u string) (*websocket.Conn, error) {
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 			return nil, httpError(resp, u)
 		}
+		if resp == nil && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			// The request went out (a TLS or dial failure is not an EOF)
+			// and the server hung up instead of answering.
+			return nil, &url.Error{Op: "GET", URL: u, Err: ErrUpgradeUnanswered}
+		}
 		return nil, withContext(ctx, &url.Error{Op: "GET", URL: u, Err: err})
 	}
 	ws.SetReadLimit(c.opts.MaxReadSize)
@@ -62,7 +68,9 @@ func (c *Conn) openWebSocket(ctx context.Context, eio protocol.EIO, auto bool) e
 		return withContext(ctx, fmt.Errorf("handshake %s: %w", u, ctx.Err()))
 	}
 	if err != nil {
-		if errors.Is(err, websocket.ErrReadLimit) {
+		if errors.Is(err, websocket.ErrReadLimit) || isFramingError(err) {
+			// A frame that does not parse: socket.io 3+/4 refusing EIO3
+			// answers 101 and then writes an HTTP 400 on the socket.
 			err = wrapProtocol(err)
 		}
 		return fmt.Errorf("handshake %s: %w", u, err)
@@ -226,4 +234,15 @@ func (c *Conn) wsWriteLoop(ws *websocket.Conn) {
 			frame = nil
 		}
 	}
+}
+
+// isFramingError reports a WebSocket read error that is neither a close,
+// nor a network failure, nor the end of the stream: the peer sent bytes
+// that are not valid WebSocket frames (gorilla reports them as plain
+// errors).
+func isFramingError(err error) bool {
+	var ce *websocket.CloseError
+	var ne net.Error
+	return !errors.As(err, &ce) && !errors.As(err, &ne) && !errors.Is(err, io.EOF) &&
+		!errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed)
 }
