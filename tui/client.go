@@ -499,17 +499,9 @@ func (m *clientModel) stateText() string {
 	case StateConnected:
 		return st.StateOK.Render("● connected")
 	case StateReconnecting:
-		s := "◌ reconnecting " + strconv.Itoa(m.attempt)
-		if m.reason != "" {
-			s += " (" + clean(m.reason) + ")"
-		}
-		return st.StateWarn.Render(s)
+		return st.StateWarn.Render("◌ reconnecting " + strconv.Itoa(m.attempt))
 	case StateDisconnected:
-		s := "○ disconnected"
-		if m.reason != "" {
-			s += ": " + clean(m.reason)
-		}
-		return st.StateErr.Render(s)
+		return st.StateErr.Render("○ disconnected")
 	}
 	return st.StateWarn.Render("◌ connecting")
 }
@@ -541,9 +533,16 @@ func (m *clientModel) header() []string {
 		}
 		l2 = append(l2, name)
 	}
-	if cur := m.nsps[m.cur]; cur.sid != "" {
+	// Why the connection is down says more than any namespace's note, and
+	// the second line has the room for it.
+	switch cur := m.nsps[m.cur]; {
+	case m.state == StateReconnecting && m.reason != "":
+		l2 = append(l2, st.StateWarn.Render(clean(m.reason)))
+	case m.state == StateDisconnected && m.reason != "":
+		l2 = append(l2, st.StateErr.Render(clean(m.reason)))
+	case cur.sid != "":
 		l2 = append(l2, st.HeaderKey.Render("sid ")+clean(cur.sid))
-	} else if cur.note != "" {
+	case cur.note != "":
 		l2 = append(l2, st.Dim.Render(clean(cur.note)))
 	}
 	if n := len(m.log.pendingRequests(protocol.In)); n > 0 {

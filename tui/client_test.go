@@ -117,12 +117,12 @@ func TestClientStatusEvents(t *testing.T) {
 		}
 	}
 	m.Update(eventsMsg{events: []Event{ConnEvent{State: StateReconnecting, Attempt: 2, Reason: "transport close"}}})
-	if hd := m.header()[0]; !strings.Contains(hd, "reconnecting 2 (transport close)") {
-		t.Fatalf("header: %s", hd)
+	if hd := m.header(); !strings.Contains(hd[0], "reconnecting 2") || !strings.Contains(hd[1], "transport close") || strings.Contains(hd[1], "sid-1") {
+		t.Fatalf("header: %q", hd)
 	}
 	m.Update(eventsMsg{events: []Event{ConnEvent{State: StateDisconnected, Reason: "io server disconnect"}}})
-	if hd := m.header()[0]; !strings.Contains(hd, "disconnected: io server disconnect") {
-		t.Fatalf("header: %s", hd)
+	if hd := m.header(); !strings.Contains(hd[0], "○ disconnected") || !strings.Contains(hd[1], "io server disconnect") {
+		t.Fatalf("header: %q", hd)
 	}
 	m.Update(sourceClosedMsg{})
 	if !m.closed || m.listen() != nil {
