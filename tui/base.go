@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -387,9 +389,17 @@ func (b *base) statusLine(width int) string {
 }
 
 // helpLine renders the short help for what has focus.
+// The last two bindings of a short help (help and quit, or leave) always
+// show: when the line is too narrow, bindings before them are dropped.
 func (b *base) helpLine(width int, bindings []key.Binding) string {
-	b.help.SetWidth(width)
-	return fit(b.help.ShortHelpView(bindings), width)
+	b.help.SetWidth(0)
+	bs := slices.Clone(bindings)
+	view := b.help.ShortHelpView(bs)
+	for lipgloss.Width(view) > width && len(bs) > 2 {
+		bs = slices.Delete(bs, len(bs)-3, len(bs)-2)
+		view = b.help.ShortHelpView(bs)
+	}
+	return fit(view, width)
 }
 
 // fullHelp renders the full help screen.

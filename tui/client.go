@@ -562,7 +562,7 @@ func (m *clientModel) shortHelp() []key.Binding {
 	case m.focus == paneComposer:
 		return m.comp.ShortHelp()
 	case m.focus == paneInspector:
-		return append(m.insp.ShortHelp(), k.Back, k.Help, k.Quit)
+		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	}
 	return []key.Binding{k.Compose, k.Filter, k.Select, k.Answer, k.Pause, k.Help, k.Quit}
 }

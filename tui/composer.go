@@ -277,12 +277,20 @@ func (cp *composer) View() string {
 	return block(lines, cp.c.Width, 3)
 }
 
+// ShortHelp leaves out ctrl+n on the dashboard, whose composer sends to
+// the selected target rather than to a namespace of its own.
 func (cp *composer) ShortHelp() []key.Binding {
 	k := cp.c.Keys
+	if cp.target != "" {
+		return []key.Binding{k.Send, k.NextField, k.ToggleAck, k.HistPrev, k.LeaveInput}
+	}
 	return []key.Binding{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput}
 }
 
 func (cp *composer) FullHelp() [][]key.Binding {
 	k := cp.c.Keys
+	if cp.target != "" {
+		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck}, {k.HistPrev, k.HistNext, k.LeaveInput}}
+	}
 	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp}, {k.HistPrev, k.HistNext, k.LeaveInput}}
 }

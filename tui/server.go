@@ -777,7 +777,14 @@ func (m *serverModel) shortHelp() []key.Binding {
 	case m.tab == tabTraffic:
 		return []key.Binding{k.TabSockets, k.Compose, k.Filter, k.Select, k.Pause, k.Help, k.Quit}
 	}
-	return []key.Binding{k.Select, k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
+	open := k.Select
+	switch m.tab {
+	case tabSockets:
+		open.SetHelp(k.Select.Help().Key, "traffic")
+	case tabRooms:
+		return []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
+	}
+	return []key.Binding{open, k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
 }
 
 func (m *serverModel) helpGroups() [][]key.Binding {
