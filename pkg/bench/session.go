@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -90,6 +91,9 @@ type session struct {
 	eio    protocol.EIO
 	hs     protocol.Handshake
 	prefix string // "/admin," for a namespace other than "/"
+	// recovery: events from the server end with an offset argument, which
+	// next strips so replies compare with what was sent.
+	recovery bool
 
 	pingMu    sync.Mutex
 	pingTimer *time.Timer // EIO3: the client pings
@@ -197,6 +201,9 @@ func openSession(ws *wsConn, t *target) (*session, error) {
 			if len(body) == 0 || body[0] != '{' {
 				return nil, fmt.Errorf("CONNECT reply %q has no sid: a socket.io 2 server? try --eio 3", clip(msg))
 			}
+			// A "pid" means connection state recovery is on: the server
+			// appends its offset to every event it emits (PROTOCOL.md §3).
+			s.recovery = bytes.Contains(body, []byte(`"pid"`))
 			return s, nil
 		case '4':
 			return nil, &ConnectError{Data: string(body)}
@@ -334,11 +341,31 @@ func (s *session) next() (inPacket, error) {
 			i++
 		}
 		p.data = body[i:]
+		if s.recovery && p.kind == inEvent {
+			p.data = stripOffset(p.data)
+		}
 		return p, nil
 	}
 }
 
 var errServerClose = errors.New("engine.io close packet from server")
+
+// stripOffset removes a trailing string argument (a recovery offset, which
+// has no quotes or escapes) from an event's data: [a,b,"off"] → [a,b].
+func stripOffset(d []byte) []byte {
+	n := len(d)
+	if n < 4 || d[n-1] != ']' || d[n-2] != '"' {
+		return d
+	}
+	i := bytes.LastIndexByte(d[:n-2], '"')
+	if i < 1 || d[i-1] != ',' || bytes.IndexByte(d[i+1:n-2], '\\') >= 0 {
+		return d
+	}
+	// Rewrite in place: the data aliases the read buffer, which this
+	// message owns until the next read.
+	d[i-1] = ']'
+	return d[:i]
+}
 
 func clip(b []byte) string {
 	if len(b) > 80 {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Compare `sio serve` with the Node socket.io 4.8.4 reference server on this
+# machine (PERF.md method): builds sio, installs the Node server's packages,
+# then runs bench/compare (each server pinned to CPU 0, `sio bench` to CPU 1,
+# peers interleaved, medians and ratios). Not part of CI.
+#
+#   bench/compare.sh                         # echo, ack, fanout, idle5k, idle19k; 3 reps of 5 s
+#   bench/compare.sh -reps 5 -duration 10s -scenarios echo,ack
+#   bench/compare.sh -scale 50000            # hold 50,000 connections (several sio serve processes)
+#   bench/compare.sh -v ...                  # print every run
+#
+# Needs: Go, Node ≥ 18 with npm, taskset (util-linux), Linux /proc.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${SIO_BENCH_OUT:-$root/bench/.out}
+mkdir -p "$out"
+go build -o "$out/sio" ./cmd/sio
+go build -o "$out/compare" ./bench/compare
+if [ ! -d bench/node/node_modules ]; then
+	(cd bench/node && npm ci --no-audit --no-fund)
+fi
+exec "$out/compare" -sio "$out/sio" -node bench/node "$@"

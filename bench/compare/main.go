@@ -1,0 +1,472 @@
+// Command compare measures `sio serve` against the Node socket.io 4.8.4
+// reference server (bench/node/server.mjs) with identical `sio bench` runs,
+// as PERF.md describes: each server pinned to one core, the load generator
+// to another, peers interleaved, several repetitions, medians and ratios.
+// Server CPU comes from /proc/PID/stat (utime+stime), memory from
+// /proc/PID/status (VmRSS). Linux only. bench/compare.sh builds sio and
+// runs it; see BENCHMARKS.md for what it printed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type config struct {
+	sio, nodeDir            string
+	reps                    int
+	duration                time.Duration
+	serverCore, loadCore    string
+	scenarios               []string
+	sioArgs                 []string
+	scale                   int
+	verbose                 bool
+	echoClients, fanClients int
+}
+
+// scenario is one comparison: the handlers each server needs and the load.
+type scenario struct {
+	name       string
+	nodeFlags  []string
+	sioFlags   []string
+	bench      func(c *config) []string
+	idle       int // > 0: hold this many idle connections and measure memory
+	opsName    string
+	targetNote string
+}
+
+func scenarios(c *config) []scenario {
+	d := c.duration.String()
+	return []scenario{
+		{name: "echo", nodeFlags: []string{"--echo"}, sioFlags: []string{"--echo"}, opsName: "round trips",
+			bench: func(c *config) []string {
+				return []string{"-s", "echo", "-c", strconv.Itoa(c.echoClients), "-d", d}
+			}},
+		{name: "ack", opsName: "round trips",
+			bench: func(c *config) []string {
+				return []string{"-s", "ack", "-c", strconv.Itoa(c.echoClients), "-d", d}
+			}},
+		{name: "fanout", nodeFlags: []string{"--rooms", "--broadcast"}, sioFlags: []string{"--rooms", "--broadcast"}, opsName: "deliveries",
+			bench: func(c *config) []string {
+				return []string{"-s", "fanout", "-c", strconv.Itoa(c.fanClients), "--inflight", "4", "-d", d, "--timeout", "10s"}
+			}},
+		{name: "idle5k", idle: 5000, opsName: "connections",
+			bench: func(c *config) []string {
+				return []string{"-s", "connect", "-c", "5000", "-d", "2s"}
+			}},
+		{name: "idle19k", idle: 19000, opsName: "connections",
+			bench: func(c *config) []string {
+				return []string{"-s", "connect", "-c", "19000", "-d", "2s"}
+			}},
+	}
+}
+
+// run is what one server did in one repetition.
+type run struct {
+	ok          bool
+	why         string
+	throughput  float64 // ops/s (idle: connections/s)
+	serverCPUus float64 // server CPU per op, µs
+	loaderCPUus float64 // load generator CPU per op, µs
+	p99us       float64
+	rssPerConnK float64 // idle: kB per connection
+	rssK        float64 // idle: RSS while holding, kB
+	serverUtil  float64 // server CPU / wall time of the load
+}
+
+type benchResult struct {
+	Throughput     float64  `json:"throughput_per_s"`
+	ConnectRate    float64  `json:"connections_per_s"`
+	Opened         uint64   `json:"connections_opened"`
+	AcksMatched    uint64   `json:"acks_matched"`
+	RepliesMatched uint64   `json:"replies_matched"`
+	Deliveries     uint64   `json:"deliveries"`
+	LoadSeconds    float64  `json:"load_s"`
+	ConnectSeconds float64  `json:"connect_s"`
+	LoaderCPUPerOp float64  `json:"loader_cpu_per_op_us"`
+	Errors         uint64   `json:"errors"`
+	ErrorSamples   []string `json:"error_samples"`
+	Latency        struct {
+		P99 float64 `json:"p99_us"`
+	} `json:"latency"`
+}
+
+func main() {
+	c := &config{}
+	root := "."
+	flag.StringVar(&c.sio, "sio", "./sio", "the sio binary")
+	flag.StringVar(&c.nodeDir, "node", filepath.Join(root, "bench", "node"), "directory of server.mjs with node_modules installed")
+	flag.IntVar(&c.reps, "reps", 3, "repetitions of each comparison (peers interleaved)")
+	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack and fanout")
+	flag.StringVar(&c.serverCore, "server-core", "0", "CPU the server is pinned to (taskset -c)")
+	flag.StringVar(&c.loadCore, "load-core", "1", "CPU the load generator is pinned to")
+	scen := flag.String("scenarios", "echo,ack,fanout,idle5k,idle19k", "comma-separated: echo, ack, fanout, idle5k, idle19k")
+	// Node's reference server has no connection state recovery, which sio
+	// serve turns on by default (it adds an offset to every event it sends).
+	sioArgs := flag.String("sio-serve-args", "--recovery 0", "extra flags for sio serve (space-separated)")
+	flag.IntVar(&c.scale, "scale", 0, "instead: hold this many connections over several sio serve processes and report errors")
+	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
+	flag.IntVar(&c.fanClients, "fanout-clients", 1000, "sockets in the fanout room")
+	flag.BoolVar(&c.verbose, "v", false, "print every run")
+	flag.Parse()
+	c.scenarios = strings.Split(*scen, ",")
+	c.sioArgs = strings.Fields(*sioArgs)
+	ctx := context.Background()
+	var err error
+	if c.scale > 0 {
+		err = scaleTest(ctx, c)
+	} else {
+		err = compare(ctx, c)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func compare(ctx context.Context, c *config) error {
+	all := scenarios(c)
+	type key struct{ scen, server string }
+	results := map[key][]run{}
+	var chosen []scenario
+	for _, name := range c.scenarios {
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.name == name })
+		if i < 0 {
+			return fmt.Errorf("scenario %q unknown", name)
+		}
+		chosen = append(chosen, all[i])
+	}
+	for _, s := range chosen {
+		for rep := range c.reps {
+			order := []string{"node", "sio"}
+			if rep%2 == 1 {
+				order = []string{"sio", "node"}
+			}
+			for _, server := range order {
+				r, err := measure(ctx, c, s, server)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", s.name, server, err)
+				}
+				if c.verbose || !r.ok {
+					fmt.Fprintf(os.Stderr, "%-8s %-4s rep %d: %+v\n", s.name, server, rep+1, r)
+				}
+				results[key{s.name, server}] = append(results[key{s.name, server}], r)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "scenario\tmetric\tNode 4.8.4\tsio serve\tsio/Node\t\n")
+	for _, s := range chosen {
+		n, g := results[key{s.name, "node"}], results[key{s.name, "sio"}]
+		row := func(metric string, f func(run) float64, format string) {
+			mn, mg := median(n, f), median(g, f)
+			ratio := "-"
+			if mn > 0 {
+				ratio = fmt.Sprintf("%.2f", mg/mn)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t"+format+"\t"+format+"\t%s\t\n", s.name, metric, mn, mg, ratio)
+		}
+		if s.idle > 0 {
+			row("kB RSS per connection", func(r run) float64 { return r.rssPerConnK }, "%.1f")
+			row("RSS held (MB)", func(r run) float64 { return r.rssK / 1024 }, "%.0f")
+			row("connections/s", func(r run) float64 { return r.throughput }, "%.0f")
+		} else {
+			row(s.opsName+"/s", func(r run) float64 { return r.throughput }, "%.0f")
+			row("server CPU µs per op", func(r run) float64 { return r.serverCPUus }, "%.2f")
+			row("server CPU use", func(r run) float64 { return r.serverUtil * 100 }, "%.0f%%")
+			row("loader CPU µs per op", func(r run) float64 { return r.loaderCPUus }, "%.2f")
+			row("p99 latency µs", func(r run) float64 { return r.p99us }, "%.0f")
+		}
+		bad := 0
+		for _, r := range append(append([]run{}, n...), g...) {
+			if !r.ok {
+				bad++
+			}
+		}
+		if bad > 0 {
+			fmt.Fprintf(tw, "%s\tINVALID RUNS (errors)\t%d\t\t\t\n", s.name, bad)
+		}
+	}
+	fmt.Fprintf(tw, "\t(medians of %d runs each, interleaved; server on CPU %s, load on CPU %s)\t\t\t\t\n", c.reps, c.serverCore, c.loadCore)
+	return tw.Flush()
+}
+
+func median(rs []run, f func(run) float64) float64 {
+	var v []float64
+	for _, r := range rs {
+		if r.ok {
+			v = append(v, f(r))
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// server is a started server process.
+type server struct {
+	cmd  *exec.Cmd
+	port int
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startServer(ctx context.Context, c *config, kind string, flags []string, core string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var args []string
+	if core != "" {
+		args = append(args, "taskset", "-c", core)
+	}
+	if kind == "node" {
+		args = append(args, "node", filepath.Join(c.nodeDir, "server.mjs"), "--port", strconv.Itoa(port))
+	} else {
+		args = append(args, c.sio, "serve", "--no-tui", "-p", strconv.Itoa(port))
+		args = append(args, c.sioArgs...)
+	}
+	args = append(args, flags...)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = nil, nil // discarded: sio serve logs every packet
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, port: port}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			conn.Close()
+			// Let the process settle (JIT warm-up aside) before the baseline.
+			time.Sleep(300 * time.Millisecond)
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s server did not listen on %d: %w", kind, port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) stop() {
+	// taskset execs the server, so the pid is the server's.
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (s *server) url() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+
+var clkTck = func() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if v, err2 := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && err2 == nil && v > 0 {
+		return v
+	}
+	return 100
+}()
+
+// procCPU is utime+stime of pid in seconds.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clkTck, nil
+}
+
+// procRSS is VmRSS of pid in kB.
+func procRSS(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+func measure(ctx context.Context, c *config, s scenario, kind string) (run, error) {
+	flags := s.nodeFlags
+	if kind == "sio" {
+		flags = s.sioFlags
+	}
+	srv, err := startServer(ctx, c, kind, flags, c.serverCore)
+	if err != nil {
+		return run{}, err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	rss0, _ := procRSS(pid)
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return run{}, err
+	}
+	args := append([]string{"taskset", "-c", c.loadCore, c.sio, "bench"}, s.bench(c)...)
+	args = append(args, "-o", "json", "--progress", "off", "--max-errors", "1000000000", srv.url())
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return run{}, err
+	}
+	// Sample the server's memory while the load runs (idle: the peak is
+	// the connections held).
+	peak := rss0
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- cmd.Wait() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err = <-waitDone:
+			break wait
+		case <-tick.C:
+			if v, e := procRSS(pid); e == nil && v > peak {
+				peak = v
+			}
+		}
+	}
+	wall := time.Since(start).Seconds()
+	cpu1, _ := procCPU(pid)
+	var br benchResult
+	if jerr := json.Unmarshal(out.Bytes(), &br); jerr != nil {
+		return run{}, fmt.Errorf("sio bench: %v (%v) %s", err, jerr, errOut.String())
+	}
+	r := run{ok: br.Errors == 0, p99us: br.Latency.P99, loaderCPUus: br.LoaderCPUPerOp}
+	if !r.ok {
+		r.why = fmt.Sprintf("%d errors, e.g. %q", br.Errors, br.ErrorSamples)
+	}
+	ops := float64(br.AcksMatched + br.RepliesMatched + br.Deliveries)
+	r.serverUtil = (cpu1 - cpu0) / wall
+	if s.idle > 0 {
+		r.throughput = br.ConnectRate
+		r.rssK = peak
+		r.rssPerConnK = (peak - rss0) / float64(s.idle)
+		if br.Opened != uint64(s.idle) {
+			r.ok = false
+			r.why = fmt.Sprintf("opened %d of %d", br.Opened, s.idle)
+		}
+		return r, nil
+	}
+	r.throughput = br.Throughput
+	if ops > 0 {
+		r.serverCPUus = (cpu1 - cpu0) * 1e6 / ops
+	}
+	return r, nil
+}
+
+// scaleTest holds c.scale connections over several sio serve processes
+// (one process holds at most ~19,500 sockets here) and several source
+// addresses, with the load generator spread over as many processes.
+func scaleTest(ctx context.Context, c *config) error {
+	const perProc = 17000
+	n := (c.scale + perProc - 1) / perProc
+	var urls []string
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	for range n {
+		s, err := startServer(ctx, c, "sio", nil, "")
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+		urls = append(urls, s.url())
+	}
+	var before []float64
+	for _, s := range servers {
+		v, _ := procRSS(s.cmd.Process.Pid)
+		before = append(before, v)
+	}
+	args := []string{"bench", "-s", "connect", "-c", strconv.Itoa(c.scale), "--procs", strconv.Itoa(n), "-d", "10s",
+		"--source-addr", "127.0.0.1-127.0.0.4", "--connect-concurrency", "32", "--connect-timeout", "30s", "-o", "json", "--progress", "off"}
+	args = append(args, urls...)
+	fmt.Printf("$ %s %s\n", c.sio, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, c.sio, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	peaks := slices.Clone(before)
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- cmd.Wait() }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var runErr error
+wait:
+	for {
+		select {
+		case runErr = <-waitDone:
+			break wait
+		case <-tick.C:
+			for i, s := range servers {
+				if v, err := procRSS(s.cmd.Process.Pid); err == nil && v > peaks[i] {
+					peaks[i] = v
+				}
+			}
+		}
+	}
+	var br benchResult
+	if err := json.Unmarshal(out.Bytes(), &br); err != nil {
+		return fmt.Errorf("sio bench: %v (%v)", runErr, err)
+	}
+	fmt.Printf("connections opened %d of %d, errors %d, %.0f connections/s\n", br.Opened, c.scale, br.Errors, br.ConnectRate)
+	for i := range servers {
+		fmt.Printf("sio serve #%d: RSS %.0f MB → %.0f MB\n", i+1, before[i]/1024, peaks[i]/1024)
+	}
+	if br.Errors > 0 {
+		return fmt.Errorf("%d errors, e.g. %q", br.Errors, br.ErrorSamples)
+	}
+	return nil
+}
