@@ -192,12 +192,26 @@ func connectClient(ctx context.Context, a *app, f *clientFlags, c *client.Client
 	cctx, cancel := context.WithTimeout(ctx, f.ConnectTimeout)
 	defer cancel()
 	if err := c.Connect(cctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(a, "connect %s: interrupted", f.URL)
+		}
 		return explainConnectError(f, err)
 	}
 	if f.EIO == "auto" && (c.EIO() == protocol.EIO3 || f.Verbose) {
 		fmt.Fprintf(a.io.ErrOut, "sio: --eio auto: the server speaks %s\n", describeEIO(c.EIO()))
 	}
 	return nil
+}
+
+// exitInterrupted is the status of a command stopped by Ctrl-C before it
+// could finish (128 + SIGINT, as shells report it).
+const exitInterrupted = 130
+
+// interrupted reports on stderr that the command was stopped before it
+// finished and returns the error that exits with status 130.
+func interrupted(a *app, format string, args ...any) error {
+	fmt.Fprintf(a.io.ErrOut, "sio: "+format+"\n", args...)
+	return &silentError{code: exitInterrupted}
 }
 
 func describeEIO(v protocol.EIO) string {
@@ -411,8 +425,8 @@ func lifecyclePrinter(a *app, p *render.Printer, show bool) func(client.State) {
 			p.Lifecycle(time.Now(), s.SID, kind, detail)
 			return
 		}
-		if s.Reason == protocol.ReasonIOClientDisconnect {
-			return // our own doing
+		if s.Reason == protocol.ReasonIOClientDisconnect || s.Reason == protocol.ReasonIOServerDisconnect {
+			return // our own doing, or the end of the session, which the command reports
 		}
 		switch s.Kind {
 		case client.StateDisconnect, client.StateReconnectAttempt, client.StateReconnect,

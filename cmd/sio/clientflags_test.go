@@ -31,7 +31,12 @@ func startTestServer(t *testing.T) string {
 		_ = s.Emit("welcome", s.Namespace().Name())
 		s.On("ack", func(e *server.Event) { _ = e.Ack(e.Args.Values()...) })
 		s.On("echo", func(e *server.Event) { _ = s.Emit("echo", e.Args.Values()...) })
+		s.On("kick", func(*server.Event) { s.Disconnect(false) })
 	}
+	srv.Of("/bye").OnConnection(func(s *server.Socket) {
+		_ = s.Emit("welcome", "/bye")
+		s.Disconnect(false)
+	})
 	srv.Of("/").OnConnection(setup)
 	srv.Of("/admin").Use(func(s *server.Socket) error {
 		var auth struct{ Token string }

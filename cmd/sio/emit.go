@@ -49,6 +49,9 @@ failure, 2 usage error, 124 timed out waiting.`,
 			if opts.Ack && opts.Wait != "" {
 				return usageErrorf("--ack and --wait cannot be combined")
 			}
+			if protocol.IsReservedEvent(opts.Event) {
+				return usageErrorf("%q is a reserved event name: Socket.IO servers refuse it", opts.Event)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -118,6 +121,16 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	}
 	defer c.Close()
 	nsp.Store(c.Socket().Namespace())
+	// A server that disconnects our namespace ends any wait at once.
+	kicked := make(chan protocol.DisconnectReason, 1)
+	c.OnState(func(s client.State) {
+		if s.Kind == client.StateDisconnect && s.Namespace == c.Socket().Namespace() && s.Reason != protocol.ReasonIOClientDisconnect {
+			select {
+			case kicked <- s.Reason:
+			default:
+			}
+		}
+	})
 	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
 		return err
 	}
@@ -127,6 +140,8 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 		defer cancel()
 		_, err := c.EmitWithAck(actx, opts.Event, args...)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return interrupted(a, "emit %q: interrupted while waiting for the ack", opts.Event)
 		case errors.Is(err, context.DeadlineExceeded):
 			return &timeoutError{fmt.Errorf("no ack for %q within %s", opts.Event, opts.Timeout)}
 		case err != nil:
@@ -140,6 +155,9 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	fctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	if err := c.Flush(fctx); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(a, "emit %q: interrupted before the event was sent", opts.Event)
+		}
 		return fmt.Errorf("emit %q: flush: %w", opts.Event, err)
 	}
 	if opts.Wait == "" {
@@ -152,9 +170,11 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 		return nil
 	case <-timer.C:
 		return &timeoutError{fmt.Errorf("no %q event within %s", opts.Wait, opts.Timeout)}
+	case reason := <-kicked:
+		return fmt.Errorf("waiting for %q: disconnected from %s: %s", opts.Wait, c.Socket().Namespace(), reason)
 	case <-c.Done():
 		return fmt.Errorf("waiting for %q: %w", opts.Wait, c.Err())
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for %q: interrupted", opts.Wait)
+		return interrupted(a, "waiting for %q: interrupted", opts.Wait)
 	}
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sio-dev/sio/internal/iostreams"
 )
 
 func TestEmitPrettyTTYOnAndOff(t *testing.T) {
@@ -59,7 +62,9 @@ func TestEmitStatuses(t *testing.T) {
 		{[]string{"emit", "-u", url, "plain"}, exitOK, ""},
 		{[]string{"emit", "-u", url, "--ack", "--timeout", "200ms", "noack"}, exitTimeout, "sio: no ack for \"noack\" within 200ms\n"},
 		{[]string{"emit", "-u", url, "--wait", "never", "--timeout", "200ms", "x"}, exitTimeout, "sio: no \"never\" event within 200ms\n"},
-		{[]string{"emit", "-u", url, "disconnect"}, exitFailure, "sio: emit \"disconnect\": reserved event name\n"},
+		{[]string{"emit", "-u", url, "disconnect"}, exitUsage, "sio: \"disconnect\" is a reserved event name: Socket.IO servers refuse it\n"},
+		{[]string{"emit", "-u", url, "--wait", "never", "kick"}, exitFailure, "sio: waiting for \"never\": disconnected from /: io server disconnect\n"},
+		{[]string{"emit", "-u", url, "--ack", "kick"}, exitFailure, "sio: emit \"kick\": disconnected from /: io server disconnect\n"},
 		{[]string{"emit", "-u", url + "/admin", "--auth", `{"token":"secret"}`, "--transport", "polling", "--ack", "ack"}, exitOK, ""},
 		{[]string{"emit", "-u", url, "--eio", "3", "--ack", "ack", "v2"}, exitOK, ""},
 	}
@@ -67,6 +72,38 @@ func TestEmitStatuses(t *testing.T) {
 		code, _, errOut := runClientCmd(t, "", false, tt.args...)
 		if code != tt.code || (tt.err != "" && errOut != tt.err) {
 			t.Errorf("%v: exit %d stderr %q; want %d %q", tt.args, code, errOut, tt.code, tt.err)
+		}
+	}
+}
+
+// cancelOnWrite cancels a context at the first write: Ctrl-C once the
+// command printed its EVENT line.
+type cancelOnWrite struct {
+	cancel context.CancelFunc
+}
+
+func (w cancelOnWrite) Write(p []byte) (int, error) {
+	w.cancel()
+	return len(p), nil
+}
+
+func TestEmitInterruptedExits130(t *testing.T) {
+	url := startTestServer(t)
+	for _, args := range [][]string{{"--ack", "noack"}, {"--wait", "never", "x"}} {
+		ios, _, _, errOut := iostreams.Test()
+		ctx, cancel := context.WithCancel(t.Context())
+		ios.Out = cancelOnWrite{cancel}
+		a := &app{io: ios, getenv: func(string) string { return "" }}
+		var opts *emitOptions
+		cmd := newEmitCmd(a, func(o *emitOptions) error { opts = o; return nil })
+		cmd.SetArgs(append([]string{"-u", url}, args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		err := runEmit(ctx, a, opts)
+		cancel()
+		if code := exitStatus(a, err); code != exitInterrupted || !strings.Contains(errOut.String(), "interrupted") || strings.Count(errOut.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d stderr %q", args, code, errOut)
 		}
 	}
 }

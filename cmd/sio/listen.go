@@ -106,6 +106,15 @@ func runListen(ctx context.Context, a *app, opts *listenOptions) error {
 	nsp = c.Socket().Namespace()
 	mu.Unlock()
 	c.OnState(lifecyclePrinter(a, printer, opts.Verbose))
+	// The server disconnecting our namespace ends the session: like
+	// socket.io-client, we do not come back on our own.
+	kicked := make(chan struct{})
+	var kickOnce sync.Once
+	c.OnState(func(s client.State) {
+		if s.Kind == client.StateDisconnect && s.Namespace == c.Socket().Namespace() && s.Reason == protocol.ReasonIOServerDisconnect {
+			kickOnce.Do(func() { close(kicked) })
+		}
+	})
 	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
 		return err
 	}
@@ -128,6 +137,8 @@ func runListen(ctx context.Context, a *app, opts *listenOptions) error {
 		return nil
 	case <-ctx.Done():
 		return nil
+	case <-kicked:
+		return fmt.Errorf("disconnected from %s by the server (%s)", c.Socket().Namespace(), protocol.ReasonIOServerDisconnect)
 	case <-c.Done():
 		return c.Err()
 	}

@@ -31,4 +31,9 @@ func TestListen(t *testing.T) {
 	if code != exitOK || out != "" {
 		t.Errorf("filtered listen: exit %d out %q", code, out)
 	}
+
+	code, out, errOut = runClientCmd(t, "", false, "listen", "-u", url+"/bye")
+	if code != exitFailure || !strings.Contains(out, "welcome") || errOut != "sio: disconnected from /bye by the server (io server disconnect)\n" {
+		t.Errorf("server disconnect: exit %d out %q err %q", code, out, errOut)
+	}
 }
