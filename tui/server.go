@@ -127,6 +127,7 @@ type serverModel struct {
 	in, out  uint64
 	conns    uint64 // connections accepted (CONNECT sent)
 	lastTick time.Time
+	fetched  time.Time // when the lists were last asked for
 	lastIn   uint64
 	lastOut  uint64
 	rateIn   float64
@@ -183,7 +184,12 @@ func (m *serverModel) tick() tea.Cmd {
 	}
 }
 
+// minFetchGap bounds how often sockets coming and going refresh the lists
+// between ticks.
+const minFetchGap = 100 * time.Millisecond
+
 func (m *serverModel) fetch() tea.Cmd {
+	m.fetched = m.now()
 	ctl := m.ctl
 	return func() tea.Msg { return snapshotMsg{sockets: ctl.Sockets(), rooms: ctl.Rooms()} }
 }
@@ -208,7 +214,10 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		return nil
 	case eventsMsg:
-		m.ingest(msg.events)
+		if m.ingest(msg.events) && m.now().Sub(m.fetched) >= minFetchGap {
+			// A socket came or went: show it now rather than at the next tick.
+			return tea.Batch(m.listen(), m.fetch())
+		}
 		return m.listen()
 	case tickMsg:
 		m.rates(time.Time(msg))
@@ -238,7 +247,9 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (m *serverModel) ingest(evs []Event) {
+// ingest applies a batch of events and reports whether a socket connected
+// or disconnected in it.
+func (m *serverModel) ingest(evs []Event) (membership bool) {
 	for _, ev := range evs {
 		te, ok := ev.(TraceEvent)
 		if !ok {
@@ -268,10 +279,14 @@ func (m *serverModel) ingest(evs []Event) {
 				m.conns++
 			}
 		}
+		if t := tr.Packet.Type; t == protocol.PacketConnect || t == protocol.PacketDisconnect {
+			membership = true
+		}
 	}
 	if m.feed != nil {
 		m.dropped = m.feed.Dropped()
 	}
+	return membership
 }
 
 // rates updates packets per second since the last tick.

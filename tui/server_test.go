@@ -123,3 +123,38 @@ func TestServerActions(t *testing.T) {
 		t.Fatalf("status %q", m.status)
 	}
 }
+
+// A socket that connects shows in the list at once, not at the next tick;
+// a flood of connections refreshes the lists at most every minFetchGap.
+func TestServerRefreshesWhenSocketsComeAndGo(t *testing.T) {
+	t.Parallel()
+	f := testServerFake()
+	now := t0
+	m := newServerModel(t.Context(), NewCommon(false, 80, 24),
+		ServerOptions{Control: f, Now: func() time.Time { return now }, Location: time.UTC}, nil)
+	runCmd(t, m, m.fetch())
+	if len(m.sockets) != 2 {
+		t.Fatalf("sockets %d", len(m.sockets))
+	}
+	f.mu.Lock()
+	f.sockets = append(f.sockets, SocketInfo{ID: "sockC-333333333333", Namespace: "/", Since: t0.Add(3 * time.Second)})
+	f.mu.Unlock()
+	connect := traces(socketTrace(protocol.Out, "sockC-333333333333", protocol.Packet{Type: protocol.PacketConnect, Data: []byte(`{"sid":"sockC-333333333333"}`)}, 0))
+
+	_, cmd := m.Update(connect) // within minFetchGap of the last fetch
+	runCmd(t, m, cmd)
+	if len(m.sockets) != 2 {
+		t.Fatalf("refreshed %d sockets within minFetchGap", len(m.sockets))
+	}
+	now = now.Add(minFetchGap)
+	_, cmd = m.Update(connect)
+	runCmd(t, m, cmd)
+	if len(m.sockets) != 3 {
+		t.Fatalf("the new socket is not listed: %d sockets", len(m.sockets))
+	}
+	_, cmd = m.Update(traces(event(protocol.In, "sockC-333333333333", "/", `["x"]`, 0, false, 0)))
+	now = now.Add(time.Second)
+	if msgs := runCmd(t, m, cmd); len(msgs) != 0 {
+		t.Fatalf("an event refreshed the lists: %v", msgs)
+	}
+}
