@@ -82,7 +82,9 @@ type Session struct {
 	ws       bool                      // the current transport is websocket
 	up       upgradeState
 	queue    []protocol.EnginePacket
-	writerOn bool // the WebSocket writer goroutine is running
+	writerOn bool                    // a WebSocket writer is running (inline in a sender, or its goroutine)
+	ctrl     [][]byte                // control frames (pongs) for the WebSocket writer
+	spare    []protocol.EnginePacket // a written batch's slice, for the next queue
 	// token is a WaitGroup count a WebSocket session holds from its start
 	// to its end, so that writers may be started (wg.Add) at any time
 	// before the end without racing Shutdown's Wait.
@@ -97,6 +99,8 @@ type Session struct {
 	onClose     func(protocol.DisconnectReason)
 	onUpgrade   func(string)
 	conn        *websocket.Conn // the WebSocket transport, once ws
+	wst         *wsTransport    // conn's raw connection, for the writer
+	peerClose   []byte          // the close frame payload to answer the peer's close with
 	probe       *websocket.Conn // an upgrade probe in progress
 	timer       *time.Timer     // heartbeat and close deadline, re-armed
 	phase       timerPhase
@@ -281,7 +285,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 		s.timer.Stop()
 	}
 	probe := s.dropProbeLocked()
-	conn, writing := s.conn, s.writerOn
+	conn, wst, writing := s.conn, s.wst, s.writerOn
 	// The writer sends the close frame and closes the connection: the
 	// running one, or one started here while the token still counts.
 	startCloser := conn != nil && s.startWriterLocked()
@@ -296,7 +300,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.mu.Unlock()
 
 	if startCloser {
-		go s.writeLoop(conn)
+		go s.writeLoop(conn, wst, nil, nil)
 	}
 	if token {
 		s.srv.wg.Done()
@@ -315,15 +319,16 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	}
 }
 
-// signal wakes the current writer: it starts the WebSocket writer, or
-// wakes a pending polling GET.
+// signal wakes the current writer: over WebSocket, with no writer
+// running, the caller becomes the writer (flush); over polling it wakes a
+// pending GET.
 func (s *Session) signal() {
 	s.mu.Lock()
 	start := s.startWriterLocked()
-	conn, wake := s.conn, s.wake
+	conn, wst, wake := s.conn, s.wst, s.wake
 	s.mu.Unlock()
 	if start {
-		go s.writeLoop(conn)
+		s.flush(conn, wst)
 		return
 	}
 	select {
@@ -332,9 +337,9 @@ func (s *Session) signal() {
 	}
 }
 
-// startWriterLocked reports whether the caller must start the WebSocket
-// writer (go s.writeLoop(s.conn)) after unlocking: the transport is
-// websocket and no writer runs. It counts the writer in the server's
+// startWriterLocked reports whether the caller must run the WebSocket
+// writer (flush) after unlocking: the transport is websocket and no writer
+// runs. It counts the writer in the server's
 // WaitGroup while the session's token keeps the count above zero.
 // Caller holds s.mu.
 func (s *Session) startWriterLocked() bool {

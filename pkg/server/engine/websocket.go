@@ -36,6 +36,8 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 		return
 	}
 	sess.conn = c
+	sess.wst = newWSTransport(c)
+	sess.useTransport(c)
 	sess.ws = true
 	sess.up = upDone
 	sess.token = true
@@ -83,8 +85,14 @@ func responseHeader(h http.Header) http.Header {
 }
 
 // closeWS sends an empty close frame (Node's ws.close()) and closes c.
-func closeWS(c *websocket.Conn) {
-	_ = c.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(wsCloseTimeout))
+func closeWS(c *websocket.Conn) { closeWSWith(c, nil) }
+
+// closeWSWith sends a close frame with payload and closes c.
+func closeWSWith(c *websocket.Conn, payload []byte) {
+	if payload == nil {
+		payload = []byte{}
+	}
+	_ = c.WriteControl(websocket.CloseMessage, payload, time.Now().Add(wsCloseTimeout))
 	_ = c.Close()
 }
 
@@ -205,6 +213,8 @@ func (s *Session) completeUpgrade(c *websocket.Conn) bool {
 	}
 	s.probe = nil
 	s.conn = c
+	s.wst = newWSTransport(c)
+	s.useTransport(c)
 	s.ws = true
 	s.up = upDone
 	s.token = true
@@ -333,74 +343,4 @@ func writeFrame(c *websocket.Conn, p protocol.EnginePacket, v protocol.EIO) erro
 		err = cerr
 	}
 	return err
-}
-
-// writeLoop is the writer goroutine of a WebSocket session, started on
-// demand (startWriterLocked): it drains the queue, one frame per packet,
-// and returns when the queue is empty, so that an idle session holds no
-// writer. At the session's end it sends the close frame and closes the
-// connection.
-func (s *Session) writeLoop(c *websocket.Conn) {
-	defer s.srv.wg.Done()
-	cfg := &s.srv.cfg
-	writeWait := cfg.pingInterval + cfg.pingTimeout
-	var batch []protocol.EnginePacket
-	for {
-		s.mu.Lock()
-		if s.state == stateClosed {
-			s.mu.Unlock()
-			break
-		}
-		if len(s.queue) == 0 {
-			if s.state == stateClosing { // everything is flushed
-				reason := s.reason
-				s.mu.Unlock()
-				s.end(reason, closePacket)
-				break
-			}
-			if s.queue == nil && cap(batch) <= 16 {
-				s.queue = batch[:0] // keep the small buffer for the next burst
-			}
-			s.writerOn = false
-			s.mu.Unlock()
-			if hook := s.srv.testHookWriterIdle; hook != nil {
-				hook(s)
-			}
-			return
-		}
-		batch, s.queue = s.queue, batch[:0]
-		s.mu.Unlock()
-		err := s.writeBatch(c, batch, writeWait)
-		clear(batch)
-		if cap(batch) > 256 {
-			batch = nil
-		}
-		if err != nil {
-			s.srv.cfg.logger.Debug("engine.io websocket write", "sid", s.id, "err", err)
-			s.end(protocol.ReasonTransportError, closePacket)
-			break
-		}
-	}
-	closeWS(c)
-}
-
-func (s *Session) writeBatch(c *websocket.Conn, batch []protocol.EnginePacket, writeWait time.Duration) error {
-	if err := c.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
-		return err
-	}
-	for _, p := range batch {
-		select {
-		case <-s.done:
-			return nil
-		default:
-		}
-		if err := writeFrame(c, p, s.eio); err != nil {
-			return err
-		}
-		if s.srv.cfg.tap != nil {
-			raw, _ := protocol.AppendEngineFrame(nil, p, s.eio)
-			s.tap(protocol.Out, TransportWebSocket, p, raw)
-		}
-	}
-	return nil
 }
