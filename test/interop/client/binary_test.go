@@ -173,7 +173,7 @@ func TestBinaryEIOAutoSaysWhichItChose(t *testing.T) {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 	r = runSio(t, "", "emit", "-u", p.url("/"), "--eio", "4", "x")
-	if r.code != 1 || !strings.Contains(r.stderr, "try --eio 3") {
+	if r.code != 1 || !strings.Contains(r.stderr, "use --eio 3") {
 		t.Errorf("--eio 4 on socket.io 2: exit %d stderr %q", r.code, r.stderr)
 	}
 }

@@ -55,6 +55,9 @@ type peerConfig struct {
 	Version  int  `json:"version"`
 	Recovery bool `json:"recovery,omitempty"`
 	Port     int  `json:"port,omitempty"`
+	// Bare leaves requests outside the Engine.IO path unanswered, as a
+	// bare Node http server does (instead of a 404).
+	Bare bool `json:"bare,omitempty"`
 }
 
 type peer struct {

@@ -8,11 +8,14 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const cfg = JSON.parse(process.argv[2] || "{}");
 const version = cfg.version || 4;
-// Requests outside the Engine.IO path get 404, as behind a web framework.
-const httpServer = http.createServer((req, res) => {
-  res.writeHead(404, { "Content-Type": "text/plain" });
-  res.end("Not Found");
-});
+// Requests outside the Engine.IO path get 404, as behind a web framework;
+// with "bare" they get nothing at all, as from a bare Node http server.
+const httpServer = cfg.bare
+  ? http.createServer()
+  : http.createServer((req, res) => {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("Not Found");
+    });
 
 let io;
 if (version === 2) {
@@ -54,13 +57,23 @@ function setup(socket) {
     setTimeout(() => io.emit("news", "while-away"), 20);
   });
   socket.on("kick", () => socket.disconnect());
+  // whoami acks the token "/" saw: CONNECT auth (v5) or handshake query (v2).
+  socket.on("whoami", (cb) => cb(token(socket)));
 }
 
+function token(socket) {
+  return version === 2 ? socket.handshake.query.token : socket.handshake.auth.token;
+}
+
+// "/" refuses the token "bad", reading it where each version carries auth.
+io.use((socket, next) => {
+  if (token(socket) !== "bad") return next();
+  next(new Error("unauthorized"));
+});
 io.on("connection", setup);
 const admin = io.of("/admin");
 admin.use((socket, next) => {
-  const token = version === 2 ? socket.handshake.query.token : socket.handshake.auth.token;
-  if (token === "secret") return next();
+  if (token(socket) === "secret") return next();
   const err = new Error("unauthorized");
   err.data = { reason: "bad token" };
   next(err);
