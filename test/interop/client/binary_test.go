@@ -95,7 +95,7 @@ func TestBinaryEmitAck(t *testing.T) {
 			if len(lines) != 2 {
 				t.Fatalf("want 2 lines, got %q", r.stdout)
 			}
-			if lines[0]["dir"] != "out" || lines[0]["type"] != "EVENT" || lines[0]["event"] != "ack" {
+			if lines[0]["dir"] != "out" || lines[0]["type"] != "BINARY_EVENT" || lines[0]["event"] != "ack" {
 				t.Errorf("first line %v", lines[0])
 			}
 			args, _ := json.Marshal(lines[1]["args"])
