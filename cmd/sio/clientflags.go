@@ -267,8 +267,14 @@ func explainConnectError(f *clientFlags, err error) error {
 	case errors.As(err, &dns):
 		return fmt.Errorf("%scannot resolve host %q", prefix, dns.Name)
 	case errors.Is(err, syscall.ECONNREFUSED):
+		if addr := proxyAddr(f.URL, err); addr != "" {
+			return fmt.Errorf("%sconnection refused by the proxy %s (HTTP_PROXY/HTTPS_PROXY): is it running?", prefix, addr)
+		}
 		return errors.New(prefix + "connection refused (is the server running?)")
-	case errors.As(err, &vErr), errors.As(err, &uae), errors.As(err, &hoste), errors.As(err, &cie):
+	case errors.As(err, &uae):
+		// Its Error() adds a long "possibly because of ..." for self-signed certificates.
+		return fmt.Errorf("%sTLS: x509: certificate signed by unknown authority (--insecure skips verification)", prefix)
+	case errors.As(err, &vErr), errors.As(err, &hoste), errors.As(err, &cie):
 		return fmt.Errorf("%sTLS: %v (--insecure skips verification)", prefix, rootCause(err))
 	case errors.As(err, &rhe), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return errors.New(prefix + "TLS handshake failed: the server does not speak TLS (use http:// or ws://)")
@@ -284,6 +290,39 @@ func explainConnectError(f *clientFlags, err error) error {
 		return errors.New(prefix + rootCause(err).Error())
 	}
 	return errors.New(prefix + strings.TrimPrefix(err.Error(), prefix))
+}
+
+// proxyAddr returns the address a refused dial went to when it was a
+// proxy: net/http marks the dial "proxyconnect", and a WebSocket dial
+// through a proxy goes to another port than the URL's.
+func proxyAddr(rawURL string, err error) string {
+	var oe *net.OpError
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if o, ok := e.(*net.OpError); ok {
+			if o.Op == "proxyconnect" && errors.As(o.Err, &oe) && oe.Addr != nil {
+				return oe.Addr.String()
+			}
+			if oe == nil {
+				oe = o
+			}
+		}
+	}
+	u, perr := url.Parse(rawURL)
+	if oe == nil || oe.Addr == nil || perr != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" || u.Scheme == "wss" {
+			port = "443"
+		}
+	}
+	_, dialed, serr := net.SplitHostPort(oe.Addr.String())
+	if serr != nil || dialed == port {
+		return ""
+	}
+	return oe.Addr.String()
 }
 
 // namespaceOf returns the namespace of a client URL ("/" when it has no

@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,6 +264,24 @@ func TestExplainConnectError(t *testing.T) {
 		{"garbage after 101 with --eio 3", "3", fmt.Errorf("handshake: %w", fmt.Errorf("%w: %w", engine.ErrProtocol, errors.New("websocket: RSV1 set"))),
 			"protocol error: websocket: RSV1 set (a socket.io 3.x/4.x server refusing Engine.IO v3? try --eio 4 or --eio auto)"},
 	}
+	refused := func(op, addr string) error {
+		a, _ := net.ResolveTCPAddr("tcp", addr)
+		return &net.OpError{Op: op, Net: "tcp", Addr: a, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	tests = append(tests, []struct {
+		name, eio string
+		err       error
+		want      string
+	}{
+		{"refused by the server", "auto", &url.Error{Op: "Get", URL: "u", Err: refused("dial", "10.0.0.1:1")},
+			"connection refused (is the server running?)"},
+		{"refused by an HTTP proxy", "auto", &url.Error{Op: "Get", URL: "u", Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Err: refused("dial", "10.0.0.9:3128")}},
+			"connection refused by the proxy 10.0.0.9:3128 (HTTP_PROXY/HTTPS_PROXY): is it running?"},
+		{"refused by a proxy of a WebSocket dial", "auto", &url.Error{Op: "GET", URL: "u", Err: refused("dial", "10.0.0.9:3128")},
+			"connection refused by the proxy 10.0.0.9:3128 (HTTP_PROXY/HTTPS_PROXY): is it running?"},
+		{"self-signed certificate", "auto", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+			"TLS: x509: certificate signed by unknown authority (--insecure skips verification)"},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &clientFlags{URL: "http://h:1/admin", Path: "/p/", EIO: tt.eio, ConnectTimeout: 10 * time.Second}

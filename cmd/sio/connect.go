@@ -149,7 +149,7 @@ func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
 func (s *lineSession) exec(line string) bool {
 	words, err := shlex.Split(line)
 	if err != nil {
-		s.complain("%v", err)
+		s.complain("cannot split %q into words: %v", line, err)
 		return false
 	}
 	if len(words) == 0 || strings.HasPrefix(words[0], "#") {
