@@ -181,7 +181,9 @@ type clientSession struct {
 	closed   bool
 	hooked   map[string]bool // namespaces of c whose events are handled
 	acks     map[ackKey]func(...any) error
-	ackOrder []ackKey // oldest first, may hold answered keys
+	ackOrder []ackKey      // oldest first, may hold answered keys
+	ackAdded chan struct{} // closed and replaced when a request is kept
+	ackWait  time.Duration // see defaultAckWait
 
 	pingMu sync.Mutex
 	pingAt time.Time // the last ping we sent (EIO3: the client pings)
@@ -192,11 +194,13 @@ func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &clientSession{
-		url:     rawURL,
-		mainNsp: urlNamespace(rawURL),
-		feed:    feed,
-		log:     logger,
-		acks:    make(map[ackKey]func(...any) error),
+		url:      rawURL,
+		mainNsp:  urlNamespace(rawURL),
+		feed:     feed,
+		log:      logger,
+		acks:     make(map[ackKey]func(...any) error),
+		ackAdded: make(chan struct{}),
+		ackWait:  defaultAckWait,
 
 		connectTimeout: 20 * time.Second,
 		explain:        func(err error) string { return err.Error() },
@@ -426,6 +430,8 @@ func (s *clientSession) onEvent(nsp string, e *client.Event) {
 		s.ackOrder = append(s.ackOrder, k)
 	}
 	s.acks[k] = answer
+	close(s.ackAdded)
+	s.ackAdded = make(chan struct{})
 	for len(s.acks) > maxPendingAcks && len(s.ackOrder) > 0 {
 		delete(s.acks, s.ackOrder[0])
 		s.ackOrder = s.ackOrder[1:]
@@ -483,13 +489,22 @@ func (s *clientSession) Emit(ctx context.Context, nsp, event string, args []json
 	}
 	vals := notation(args, atts)
 	if !ack {
-		return tui.Ack{}, sock.Emit(event, vals...)
+		return tui.Ack{}, bareEmitError(sock.Emit(event, vals...))
 	}
 	a, err := sock.EmitWithAck(ctx, event, vals...)
 	if err != nil {
-		return tui.Ack{}, err
+		return tui.Ack{}, bareEmitError(err)
 	}
 	return tui.Ack{Args: a.Args, Attachments: a.Attachments}, nil
+}
+
+// bareEmitError drops pkg/client's `emit "EVENT" on NSP: ` prefix: the UI
+// already says which emit failed.
+func bareEmitError(err error) error {
+	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "emit ") {
+		return u
+	}
+	return err
 }
 
 // AnswerAck answers the server's ack request id on nsp.
@@ -497,18 +512,43 @@ func (s *clientSession) AnswerAck(ctx context.Context, nsp string, id uint64, ar
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := ackKey{nsp, id}
-	s.mu.Lock()
-	answer, ok := s.acks[k]
-	delete(s.acks, k)
-	s.mu.Unlock()
-	if !ok {
-		if s.ackReplySet {
-			return errors.New("already answered with --ack-reply")
-		}
-		return fmt.Errorf("no ack request %d waiting on %s", id, nsp)
+	if s.ackReplySet {
+		return errors.New("already answered with --ack-reply")
+	}
+	answer, err := s.takeAck(ctx, ackKey{nsp, id})
+	if err != nil {
+		return err
 	}
 	return answer(notation(args, atts)...)
+}
+
+// defaultAckWait bounds how long AnswerAck waits for a request it does not hold
+// yet: the Tap shows an event just before its handler keeps the request, so
+// an answer made at once (auto-answer) can arrive first.
+const defaultAckWait = 2 * time.Second
+
+// takeAck removes and returns the answer function of request k, waiting
+// up to s.ackWait for it to be kept.
+func (s *clientSession) takeAck(ctx context.Context, k ackKey) (func(...any) error, error) {
+	timer := time.NewTimer(s.ackWait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		answer, ok := s.acks[k]
+		delete(s.acks, k)
+		added := s.ackAdded
+		s.mu.Unlock()
+		if ok {
+			return answer, nil
+		}
+		select {
+		case <-added:
+		case <-timer.C:
+			return nil, fmt.Errorf("no ack request %d waiting on %s", k.id, k.nsp)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // OpenNamespace connects nsp on the same connection.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -112,6 +113,7 @@ func startSession(t *testing.T, url string, args ...string) (*clientSession, *tu
 	feed := tui.NewFeed(0)
 	s := newConnectSession(opts, feed, nil)
 	s.opts.ReconnectDelay, s.opts.ReconnectDelayMax = 5*time.Millisecond, 20*time.Millisecond
+	s.ackWait = 100 * time.Millisecond
 	s.start(t.Context())
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil && !errors.Is(err, client.ErrClosed) {
@@ -441,5 +443,19 @@ func TestClientSessionBeforeConnecting(t *testing.T) {
 	}
 	if _, err := s.Emit(context.Background(), "/", "x", nil, nil, false); !errors.Is(err, errNotConnected) {
 		t.Errorf("emit before connecting: %v", err)
+	}
+}
+
+func TestBareEmitError(t *testing.T) {
+	wrapped := fmt.Errorf("emit %q on %s: %w", "x", "/", client.ErrNotConnected)
+	if got := bareEmitError(wrapped); got != client.ErrNotConnected {
+		t.Errorf("got %v", got)
+	}
+	other := fmt.Errorf("connect: %w", client.ErrClosed)
+	if got := bareEmitError(other); got != other {
+		t.Errorf("got %v", got)
+	}
+	if bareEmitError(nil) != nil {
+		t.Error("nil became an error")
 	}
 }
