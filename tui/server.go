@@ -233,6 +233,11 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		}
 		return m.fetch()
 	case sendMsg:
+		status := "emitting " + strconv.Quote(msg.event) + " to " + m.target().String()
+		if msg.ack {
+			status += ", waiting for acks…"
+		}
+		m.setStatus(status, false)
 		return tea.Batch(m.emitCmd(m.target(), msg.event, msg.args, msg.atts, msg.ack),
 			m.historyCmd(HistoryItem{Event: msg.event, Args: msg.text, Ack: msg.ack}))
 	case tea.KeyPressMsg:

@@ -158,3 +158,14 @@ func TestServerRefreshesWhenSocketsComeAndGo(t *testing.T) {
 		t.Fatalf("an event refreshed the lists: %v", msgs)
 	}
 }
+
+// While an emit waits for acks the status line says so.
+func TestServerEmitShowsWaiting(t *testing.T) {
+	t.Parallel()
+	m := newTestServer(t, testServerFake())
+	press(t, m, "*")
+	m.Update(sendMsg{event: "news", ack: true})
+	if !strings.Contains(m.status, `emitting "news" to everyone on /, waiting for acks…`) {
+		t.Fatalf("status %q", m.status)
+	}
+}
