@@ -28,7 +28,8 @@ import (
 )
 
 type config struct {
-	sio, nodeDir            string
+	sio, nodeDir, goserver  string
+	servers                 []string
 	reps                    int
 	duration                time.Duration
 	serverCore, loadCore    string
@@ -111,6 +112,7 @@ func main() {
 	root := "."
 	flag.StringVar(&c.sio, "sio", "./sio", "the sio binary")
 	flag.StringVar(&c.nodeDir, "node", filepath.Join(root, "bench", "node"), "directory of server.mjs with node_modules installed")
+	flag.StringVar(&c.goserver, "goserver", "", "the bench/goserver binary (pkg/server without sio serve's packet log); empty: not measured")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of each comparison (peers interleaved)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack and fanout")
 	flag.StringVar(&c.serverCore, "server-core", "0", "CPU the server is pinned to (taskset -c)")
@@ -151,11 +153,16 @@ func compare(ctx context.Context, c *config) error {
 		}
 		chosen = append(chosen, all[i])
 	}
+	c.servers = []string{"node", "sio"}
+	if c.goserver != "" {
+		c.servers = append(c.servers, "lib")
+	}
 	for _, s := range chosen {
 		for rep := range c.reps {
-			order := []string{"node", "sio"}
-			if rep%2 == 1 {
-				order = []string{"sio", "node"}
+			// Rotate the order each repetition so no server always runs first.
+			order := slices.Clone(c.servers)
+			for range rep % len(order) {
+				order = append(order[1:], order[0])
 			}
 			for _, server := range order {
 				r, err := measure(ctx, c, s, server)
@@ -170,16 +177,25 @@ func compare(ctx context.Context, c *config) error {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tmetric\tNode 4.8.4\tsio serve\tsio/Node\t\n")
+	header := "scenario\tmetric\tNode 4.8.4\tsio serve\tsio/Node\t"
+	if c.goserver != "" {
+		header += "pkg/server\tpkg/Node\t"
+	}
+	fmt.Fprintln(tw, header)
 	for _, s := range chosen {
-		n, g := results[key{s.name, "node"}], results[key{s.name, "sio"}]
+		n := results[key{s.name, "node"}]
 		row := func(metric string, f func(run) float64, format string) {
-			mn, mg := median(n, f), median(g, f)
-			ratio := "-"
-			if mn > 0 {
-				ratio = fmt.Sprintf("%.2f", mg/mn)
+			mn := median(n, f)
+			line := fmt.Sprintf("%s\t%s\t"+format+"\t", s.name, metric, mn)
+			for _, kind := range c.servers[1:] {
+				mg := median(results[key{s.name, kind}], f)
+				ratio := "-"
+				if mn > 0 {
+					ratio = fmt.Sprintf("%.2f", mg/mn)
+				}
+				line += fmt.Sprintf(format+"\t%s\t", mg, ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t"+format+"\t"+format+"\t%s\t\n", s.name, metric, mn, mg, ratio)
+			fmt.Fprintln(tw, line)
 		}
 		if s.idle > 0 {
 			row("kB RSS per connection", func(r run) float64 { return r.rssPerConnK }, "%.1f")
@@ -193,9 +209,11 @@ func compare(ctx context.Context, c *config) error {
 			row("p99 latency µs", func(r run) float64 { return r.p99us }, "%.0f")
 		}
 		bad := 0
-		for _, r := range append(append([]run{}, n...), g...) {
-			if !r.ok {
-				bad++
+		for _, kind := range c.servers {
+			for _, r := range results[key{s.name, kind}] {
+				if !r.ok {
+					bad++
+				}
 			}
 		}
 		if bad > 0 {
@@ -247,9 +265,12 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 	if core != "" {
 		args = append(args, "taskset", "-c", core)
 	}
-	if kind == "node" {
+	switch kind {
+	case "node":
 		args = append(args, "node", filepath.Join(c.nodeDir, "server.mjs"), "--port", strconv.Itoa(port))
-	} else {
+	case "lib":
+		args = append(args, c.goserver, "-port", strconv.Itoa(port))
+	default:
 		args = append(args, c.sio, "serve", "--no-tui", "-p", strconv.Itoa(port))
 		args = append(args, c.sioArgs...)
 	}
@@ -332,8 +353,14 @@ func procRSS(pid int) (float64, error) {
 
 func measure(ctx context.Context, c *config, s scenario, kind string) (run, error) {
 	flags := s.nodeFlags
-	if kind == "sio" {
+	switch kind {
+	case "sio":
 		flags = s.sioFlags
+	case "lib":
+		flags = nil
+		for _, f := range s.sioFlags {
+			flags = append(flags, "-"+strings.TrimPrefix(f, "--"))
+		}
 	}
 	srv, err := startServer(ctx, c, kind, flags, c.serverCore)
 	if err != nil {
