@@ -14,7 +14,7 @@
 //
 // # Wiring it in cmd/sio
 //
-// Client (`sio connect` when a.io.CanPrompt(), or --tui):
+// Client (`sio connect` when a.io.CanPrompt() and not --no-tui):
 //
 //	feed := tui.NewFeed(0)                       // bounded; never blocks the network
 //	c, err := client.Dial(ctx, url, client.Options{
@@ -30,7 +30,7 @@
 //		Feed:        feed,
 //		URL:         url,
 //		Namespaces:  []string{nsp},
-//		HistoryFile: filepath.Join(stateDir, "sio", "history.jsonl"),
+//		HistoryFile: filepath.Join(stateDir, "sio", "history"),
 //		Save:        func(path string, trs []protocol.Trace) error { /* os.Create + internal/render JSON lines */ },
 //		Color:       a.io.ColorEnabled(),        // false under NO_COLOR: plain output
 //		Verbose:     opts.verbose,
@@ -51,8 +51,9 @@
 // are snapshots, Emit/Join/Leave/Disconnect address a Target: one socket,
 // one room, or a whole namespace), then tui.RunServer(ctx,
 // tui.ServerOptions{Control, Feed, Addr, ...}); stop the server after it
-// returns. HistoryFile: a path under os.UserConfigDir (or
-// $XDG_STATE_HOME); the directory is created on first use.
+// returns. cmd/sio keeps the history files and the log file under
+// $XDG_STATE_HOME/sio (else ~/.local/state/sio); the directory is created on
+// first use. cmd/sio/connect_tui.go and serve_tui.go are the real wiring.
 //
 // # Concurrency contract
 //
