@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -335,4 +336,82 @@ func TestServeTUI(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the server's shutdown did not close the client's connection")
 	}
+}
+
+// startNode runs a Node script of testdata with test/interop's packages and
+// returns the first line it prints. It skips without Node or the installed
+// packages, but fails when CI is set. Closing its stdin ends it.
+func startNode(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	modules, _ := filepath.Abs("../interop/node_modules")
+	node, err := exec.LookPath("node")
+	if _, serr := os.Stat(filepath.Join(modules, "socket.io")); err != nil || serr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("node or %s missing (run npm ci in test/interop)", modules)
+		}
+		t.Skipf("node or %s missing (run npm ci in test/interop)", modules)
+	}
+	cmd := exec.Command(node, append([]string{filepath.Join("testdata", script), modules}, args...)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("node %s: %v", script, err)
+		}
+	})
+	first := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		first <- strings.TrimSpace(line)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line := <-first:
+		if line == "" {
+			t.Fatalf("node %s printed nothing", script)
+		}
+		return line
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("node %s printed nothing within 10s", script)
+	}
+	return ""
+}
+
+// The client session against Node's socket.io 4.8.4, as a user would try it.
+func TestConnectTUIAgainstNode(t *testing.T) {
+	url := "http://127.0.0.1:" + startNode(t, "node-server.cjs")
+	tm := startTerm(t, "connect", url)
+	tm.waitText(10*time.Second, "● connected", "sid ")
+	tm.typeKeys("e")
+	tm.waitText(5*time.Second, "enter send")
+	tm.typeKeys("from-sio\t'to node' {\"n\":1}\x14\r")
+	scr := tm.waitText(10*time.Second, `ack for "from-sio"`)
+	if !regexp.MustCompile(`> EVENT +from-sio #0 "to node" \{"n":1\}`).MatchString(scr) ||
+		!regexp.MustCompile(`< ACK +#0 \{"node":"from-sio"\}`).MatchString(scr) {
+		t.Errorf("the event and Node's ack are not in the log:\n%s", scr)
+	}
+	tm.typeKeys("\x1b")
+	tm.waitText(5*time.Second, "/ filter")
+	tm.quit()
+}
+
+// The dashboard with Node's socket.io-client 4.8.4 connected.
+func TestServeTUIWithNodeClient(t *testing.T) {
+	tm := startTerm(t, "serve", "--port", "0")
+	m := tm.waitRegexp(10*time.Second, regexp.MustCompile(`sio serve (http://127\.0\.0\.1:\d+)/socket\.io/`))
+	sid := startNode(t, "node-client.cjs", m[1])
+	tm.waitText(10*time.Second, "sockets 1", "target socket "+sid, "from-node", `{"hello":"dashboard"}`)
+	tm.quit()
 }
