@@ -279,6 +279,7 @@ func (s *clientSession) connectLoop(ctx context.Context) {
 		c, err := client.New(s.url, s.opts)
 		if err != nil {
 			s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: err.Error()})
+			s.feed.Close()
 			return
 		}
 		c.OnState(s.onState)
@@ -484,7 +485,7 @@ func (s *clientSession) Emit(ctx context.Context, nsp, event string, args []json
 		return tui.Ack{}, err
 	}
 	sock := c.Of(nsp)
-	if sock.Namespace() != s.mainNsp && !sock.Connected() {
+	if sock != c.Socket() && !sock.Connected() {
 		return tui.Ack{}, fmt.Errorf("namespace %s is not open (n opens it)", sock.Namespace())
 	}
 	vals := notation(args, atts)
