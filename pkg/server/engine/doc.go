@@ -27,16 +27,20 @@
 //     (Options.SendQueue) and a full queue disconnects it as a slow
 //     consumer. Send takes ownership of the data slices, so one encoding may
 //     be sent to many sessions.
-//   - Options.Tap is called on the goroutine that reads or writes the packet,
-//     never under a lock.
+//   - Options.Tap is called on the goroutine that reads or writes the packet
+//     (an outgoing WebSocket packet just before it is written), never under
+//     a lock.
 //
 // Goroutines: a WebSocket session has at most two, one reader and one
-// writer (gorilla/websocket allows one of each; WriteControl and Close come
-// from elsewhere). The reader lives as long as the connection; the writer
-// is started when packets are queued, drains the queue (one frame per
-// packet) and returns when it is empty, so an idle WebSocket session holds
-// one goroutine (BenchmarkIdleWebSocketMemory: about 7 kB per idle session,
-// stacks included). A polling session has none: its pending GET request is
+// writer. The reader lives as long as the connection. There is no writer
+// goroutine while the socket takes what is sent: the goroutine that queues
+// packets on an idle session writes them at once, every queued packet in
+// one write(2), without blocking (as Node writes from its event loop); only
+// what the socket cannot take now is left to a writer goroutine, which
+// writes with blocking writes under a deadline and returns when the queue is
+// empty. So an idle WebSocket session holds one goroutine. Server frames
+// are encoded here (gorilla/websocket is used for the handshake and for
+// reading); pongs and the close frame go through the same writer. A polling session has none: its pending GET request is
 // the writer and a POST request the reader. The heartbeat (v4: the server
 // pings; v3: the client does), the close deadline and the upgrade timeout
 // are runtime timers (time.AfterFunc), re-armed rather than recreated, with

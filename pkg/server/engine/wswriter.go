@@ -138,15 +138,19 @@ func (s *Session) takeBatchLocked(buf []byte) ([]byte, []protocol.EnginePacket) 
 	return buf, batch
 }
 
-// doneBatch reports the written packets to the Tap and keeps the batch's
-// slice for the next one.
-func (s *Session) doneBatch(batch []protocol.EnginePacket) {
+// tapBatch reports packets to the Tap before they are written, so that a
+// trace of the peer's answer never comes before the packet's own.
+func (s *Session) tapBatch(batch []protocol.EnginePacket) {
 	if s.srv.cfg.tap != nil {
 		for _, p := range batch {
 			raw, _ := protocol.AppendEngineFrame(nil, p, s.eio)
 			s.tap(protocol.Out, TransportWebSocket, p, raw)
 		}
 	}
+}
+
+// doneBatch keeps a written batch's slice for the next one.
+func (s *Session) doneBatch(batch []protocol.EnginePacket) {
 	clear(batch)
 	if cap(batch) <= 64 {
 		s.mu.Lock()
@@ -192,6 +196,7 @@ func (s *Session) flush(c *websocket.Conn, t *wsTransport) {
 		var batch []protocol.EnginePacket
 		*bp, batch = s.takeBatchLocked(*bp)
 		s.mu.Unlock()
+		s.tapBatch(batch)
 		n, err := tryWrite(t.raw, *bp)
 		if err != nil {
 			putFrameBuf(bp)
@@ -211,7 +216,7 @@ func (s *Session) flush(c *websocket.Conn, t *wsTransport) {
 }
 
 // writeLoop is the writer goroutine: it writes rest (bytes of batch not yet
-// written), then drains the queue with blocking writes, and returns when
+// written, already traced), then drains the queue with blocking writes, and returns when
 // the queue is empty. At the session's end it sends the close frame and
 // closes the connection.
 func (s *Session) writeLoop(c *websocket.Conn, t *wsTransport, rest *[]byte, batch []protocol.EnginePacket) {
@@ -253,6 +258,7 @@ func (s *Session) writeLoop(c *websocket.Conn, t *wsTransport, rest *[]byte, bat
 		rest = frameBufPool.Get().(*[]byte)
 		*rest, batch = s.takeBatchLocked(*rest)
 		s.mu.Unlock()
+		s.tapBatch(batch)
 	}
 	s.mu.Lock()
 	payload := s.peerClose
