@@ -123,11 +123,12 @@ func (l *link) send(p *protocol.Packet) error {
 	if err != nil {
 		return err
 	}
-	if err := l.conn.Send(msgs...); err != nil {
-		return err
-	}
+	// Trace before handing the packet to the transport: once queued, the
+	// reply can be read and traced on the reader goroutine before Send
+	// returns, and a Tap consumer (sio emit --wait) must see the request
+	// first.
 	l.c.tapSocket(l, protocol.Out, p)
-	return nil
+	return l.conn.Send(msgs...)
 }
 
 // objectFields splits a JSON object into its raw fields.
