@@ -68,9 +68,13 @@ func (a Args) String(i int) (string, error) {
 // Binary reports whether the arguments carry attachments.
 func (a Args) Binary() bool { return len(a.Attachments) > 0 }
 
-// Values returns the arguments ready to be emitted again: raw JSON, with a
-// top-level binary placeholder turned back into its []byte (nested
-// placeholders are resolved with Inline).
+// Values returns the arguments ready to be emitted again (e.Ack(e.Values()...)
+// echoes an event): raw JSON, with every binary placeholder turned back into
+// its []byte. An argument without placeholders is sent byte for byte; one
+// with nested placeholders is decoded so that each becomes its []byte (its
+// object keys are then sent sorted). Kept as raw JSON, a nested placeholder
+// would go out numbered for the attachments of the incoming packet, not the
+// outgoing one, and the peer would drop the connection.
 func (a Args) Values() []any {
 	out := make([]any, len(a.Raw))
 	for i, r := range a.Raw {
@@ -79,8 +83,40 @@ func (a Args) Values() []any {
 			continue
 		}
 		out[i] = r
+		if len(a.Attachments) == 0 || !bytes.Contains(r, []byte(`"_placeholder"`)) {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			out[i] = resolvePlaceholders(v, a.Attachments)
+		}
 	}
 	return out
+}
+
+// resolvePlaceholders replaces each placeholder object in v (decoded with
+// UseNumber) by its attachment's bytes.
+func resolvePlaceholders(v any, atts [][]byte) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if ph, ok := x["_placeholder"].(bool); ok && ph && len(x) == 2 {
+			if num, ok := x["num"].(json.Number); ok {
+				if n, err := strconv.Atoi(string(num)); err == nil && n >= 0 && n < len(atts) {
+					return atts[n]
+				}
+			}
+		}
+		for k, e := range x {
+			x[k] = resolvePlaceholders(e, atts)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = resolvePlaceholders(e, atts)
+		}
+	}
+	return v
 }
 
 // Inline returns argument i with every placeholder replaced by

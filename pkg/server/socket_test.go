@@ -210,6 +210,28 @@ func TestBinaryEventAndAck(t *testing.T) {
 	c.expect(`<bin:090102>`)
 }
 
+// An event whose binary sits inside an object, echoed with
+// e.Ack(e.Values()...), must come back as a well-formed BINARY_ACK: each
+// placeholder numbered for the outgoing packet's attachments.
+func TestAckValuesNestedBinary(t *testing.T) {
+	srv := newFakeServer(t, Options{})
+	srv.Of("/").OnConnection(func(s *Socket) {
+		s.On("bin", func(e *Event) {
+			if err := e.Ack(e.Values()...); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+	c := dialFake(t, srv, protocol.EIO4)
+	c.connectV5("/")
+	c.send(`52-16["bin",{"x":{"_placeholder":true,"num":1},"n":1},{"_placeholder":true,"num":0},[{"y":"z"}]]`)
+	c.sendBinary([]byte{0xaa})
+	c.sendBinary([]byte{0xbb, 0xcc})
+	c.expect(`62-16[{"n":1,"x":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1},[{"y":"z"}]]`)
+	c.expect(`<bin:bbcc>`)
+	c.expect(`<bin:aa>`)
+}
+
 func TestServerEmitWithAck(t *testing.T) {
 	srv := newFakeServer(t, Options{})
 	sockets := make(chan *Socket, 1)
