@@ -2,7 +2,7 @@
 // 4.8.4 (or 2.5.1 with --v2) with the handlers `sio serve` offers through
 // its flags, so that both can be driven with identical `sio bench` runs.
 //
-//   node server.mjs [--port 3000] [--host 127.0.0.1] [--echo] [--broadcast] [--rooms] [--v2] [--no-eio3]
+//   node server.mjs [--port 3000] [--host 127.0.0.1] [--echo] [--broadcast] [--rooms] [--v2] [--no-eio3] [--stats]
 //
 // - every event sent with an ack id is acked with the event's own arguments
 //   (sio serve's default --ack-reply);
@@ -11,7 +11,8 @@
 //   are acked, never relayed;
 // - --broadcast: the event is relayed to the other members of the sender's
 //   rooms, or to the whole namespace while it is in no room but its own.
-// It prints "listening <port>" once ready, and its pid.
+// It prints "listening <port>" once ready, and its pid; with --stats, a line
+// "events N acks M" every 500 ms (bench/artillery/run.sh samples them).
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 
@@ -27,6 +28,11 @@ const echo = flag("--echo");
 const broadcast = flag("--broadcast");
 const rooms = flag("--rooms");
 const v2 = flag("--v2");
+let events = 0;
+let acks = 0;
+if (flag("--stats")) {
+  setInterval(() => console.log(`events ${events} acks ${acks}`), 500).unref();
+}
 
 const require = createRequire(import.meta.url);
 const httpServer = createServer();
@@ -45,6 +51,8 @@ io.on("connection", (socket) => {
   socket.use((packet, next) => {
     const ack = typeof packet[packet.length - 1] === "function" ? packet.pop() : null;
     const [event, ...rest] = packet;
+    events++;
+    if (ack) acks++;
     if (rooms && (event === "join" || event === "leave") && typeof rest[0] === "string") {
       if (event === "join") socket.join(rest[0]);
       else socket.leave(rest[0]);
