@@ -560,3 +560,52 @@ func TestEngineErrorFromPlainTextBody(t *testing.T) {
 		}
 	}
 }
+
+// A WebSocket that drops without a close frame (the server process died)
+// is a plain "transport close", without gorilla's 1006 text as a cause;
+// other close codes keep theirs, said once.
+func TestWebSocketDropIsTransportClose(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		end     func(*websocket.Conn)
+		wantErr string
+	}{
+		{"dropped", func(c *websocket.Conn) { c.NetConn().Close() }, ""},
+		{"going away", func(c *websocket.Conn) {
+			_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye"))
+		}, "websocket: close 1001 (going away): bye"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := hostileServer(t, nil, func(c *websocket.Conn) {
+				_ = c.WriteMessage(websocket.TextMessage, []byte(goodOpen))
+				tt.end(c)
+			})
+			type closed struct {
+				reason protocol.DisconnectReason
+				err    error
+			}
+			got := make(chan closed, 1)
+			conn, err := Dial(t.Context(), u, Options{Transport: TransportWebSocket, EIO: protocol.EIO4,
+				OnClose: func(r protocol.DisconnectReason, err error) { got <- closed{r, err} }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			select {
+			case c := <-got:
+				errText := ""
+				if c.err != nil {
+					errText = c.err.Error()
+				}
+				if c.reason != protocol.ReasonTransportClose || errText != tt.wantErr {
+					t.Errorf("closed with %q, %q; want transport close, %q", c.reason, errText, tt.wantErr)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no close")
+			}
+		})
+	}
+}

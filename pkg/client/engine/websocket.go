@@ -171,9 +171,14 @@ func (c *Conn) wsReadFailed(err error) {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit) || errors.Is(err, ErrProtocol):
 		c.shutdown(protocol.ReasonParseError, fmt.Errorf("websocket: %w", wrapProtocol(err)))
-	case errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseNoStatusReceived):
+	case errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseNoStatusReceived ||
+		ce.Code == websocket.CloseAbnormalClosure):
+		// 1006 is gorilla's name for a connection that ended without a
+		// close frame: a plain transport close, nothing more to say.
 		c.shutdown(protocol.ReasonTransportClose, nil)
-	case errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.As(err, &ce):
+		c.shutdown(protocol.ReasonTransportClose, err) // already says "websocket: close N"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		c.shutdown(protocol.ReasonTransportClose, fmt.Errorf("websocket: %w", err))
 	default:
 		c.shutdown(protocol.ReasonTransportError, fmt.Errorf("websocket: %w", err))
