@@ -31,22 +31,28 @@
 //     (an outgoing WebSocket packet just before it is written), never under
 //     a lock.
 //
-// Goroutines: a WebSocket session has at most two, one reader and one
-// writer. The reader lives as long as the connection. There is no writer
-// goroutine while the socket takes what is sent: the goroutine that queues
-// packets on an idle session writes them at once, every queued packet in
-// one write(2), without blocking (as Node writes from its event loop); only
-// what the socket cannot take now is left to a writer goroutine, which
-// writes with blocking writes under a deadline and returns when the queue is
-// empty. So an idle WebSocket session holds one goroutine. Server frames
-// are encoded here (gorilla/websocket is used for the handshake and for
-// reading); pongs and the close frame go through the same writer. A polling session has none: its pending GET request is
-// the writer and a POST request the reader. The heartbeat (v4: the server
-// pings; v3: the client does), the close deadline and the upgrade timeout
-// are runtime timers (time.AfterFunc), re-armed rather than recreated, with
-// no goroutine while they wait. During an upgrade the probe socket has its
-// reader goroutine, which becomes the session's reader on "5". Shutdown
-// waits for all of them.
+// Goroutines: an idle WebSocket session has none. Frames are read by
+// this package from the raw connection (gorilla/websocket does the
+// handshake only). On Linux an idle connection waits in the server's epoll
+// set, itself waited for by Go's network poller; when data arrives a worker
+// goroutine (from a small pool that grows while workers are busy, so a slow
+// handler delays only its own connection) reads the socket without
+// blocking until it is empty and handles the messages in order. Elsewhere,
+// and over TLS, each connection has one reader goroutine. A read buffer is
+// held only while bytes are handled or a frame is incomplete
+// (BenchmarkIdleWebSocketMemory: about 3 kB per idle session). Writing: the
+// goroutine that queues packets on an idle session writes them at once,
+// every queued packet in one write(2), without blocking (as Node writes
+// from its event loop); only what the socket cannot take now is left to a
+// writer goroutine, which writes with blocking writes under a deadline and
+// returns when the queue is empty. Pongs and the close frame go through the
+// same writer, so frames never interleave. A polling session has no
+// goroutine: its pending GET request is the writer and a POST request the
+// reader. The heartbeat (v4: the server pings; v3: the client does), the
+// close deadline and the upgrade timeout are runtime timers
+// (time.AfterFunc), re-armed rather than recreated, with no goroutine while
+// they wait. During an upgrade the probe socket is read the same way, and
+// its reader becomes the session's on "5". Shutdown waits for all of them.
 //
 // Differences from Node, on purpose: a "1" (close) packet ends the session
 // on every transport (Node ignores it over WebSocket); during an upgrade a

@@ -39,6 +39,11 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // every goroutine and pending request of every session
 
+	// pl is the epoll set of idle WebSocket connections (Linux), made on
+	// first use and closed after the last session; guarded by mu.
+	pl      *poller
+	plTried bool
+
 	// testHookPollWait, when set, runs each time a polling GET starts
 	// waiting for data.
 	testHookPollWait func(*Session)
@@ -63,8 +68,10 @@ type RequestInfo struct {
 func NewServer(opts Options) *Server {
 	s := &Server{cfg: newConfig(opts), sessions: make(map[string]*Session)}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  512,
-		WriteBufferSize: 4096,
+		// Frames are read and written on the raw connection
+		// (wsreader.go, wswriter.go); gorilla does the handshake only.
+		ReadBufferSize:  128,
+		WriteBufferSize: 128,
 		WriteBufferPool: &writeBufferPool,
 		// Node's ws server does not check Origin; CORS is the middleware's job.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -112,11 +119,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.closePoller()
 		return nil
 	case <-ctx.Done():
 		s.Close()
 		<-done
 		return ctx.Err()
+	}
+}
+
+// poller returns the server's epoll set, made on first use; nil where
+// there is none (every reader then has a goroutine).
+func (s *Server) poller() *poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.plTried && !s.closed {
+		s.plTried = true
+		s.pl = newPoller()
+	}
+	return s.pl
+}
+
+// closePoller stops the epoll set once every session has ended.
+func (s *Server) closePoller() {
+	s.mu.Lock()
+	pl := s.pl
+	s.plTried = true // none after this
+	s.mu.Unlock()
+	if pl != nil {
+		pl.close()
 	}
 }
 
@@ -134,6 +165,7 @@ func (s *Server) Close() {
 		sess.end(protocol.ReasonForcedClose, closePacket)
 	}
 	s.wg.Wait()
+	s.closePoller()
 }
 
 // stop marks the server closed and returns the live sessions.

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -98,11 +96,9 @@ type Session struct {
 	onMessage   func([]byte, bool)
 	onClose     func(protocol.DisconnectReason)
 	onUpgrade   func(string)
-	conn        *websocket.Conn // the WebSocket transport, once ws
-	wst         *wsTransport    // conn's raw connection, for the writer
-	peerClose   []byte          // the close frame payload to answer the peer's close with
-	probe       *websocket.Conn // an upgrade probe in progress
-	timer       *time.Timer     // heartbeat and close deadline, re-armed
+	wst         *wsTransport // the WebSocket transport, once ws
+	probe       *wsTransport // an upgrade probe in progress
+	timer       *time.Timer  // heartbeat and close deadline, re-armed
 	phase       timerPhase
 	due         time.Time
 	refreshed   bool        // v4: a packet already extended the current pong wait
@@ -263,7 +259,7 @@ func (s *Session) Close(reason protocol.DisconnectReason) {
 	s.armLocked(phaseClose, d)
 	s.mu.Unlock()
 	if probe != nil {
-		closeWS(probe)
+		probe.close()
 	}
 	s.signal()
 }
@@ -285,10 +281,10 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 		s.timer.Stop()
 	}
 	probe := s.dropProbeLocked()
-	conn, wst, writing := s.conn, s.wst, s.writerOn
+	wst, writing := s.wst, s.writerOn
 	// The writer sends the close frame and closes the connection: the
 	// running one, or one started here while the token still counts.
-	startCloser := conn != nil && s.startWriterLocked()
+	startCloser := wst != nil && s.startWriterLocked()
 	token := s.token
 	s.token = false
 	clear(s.queue)
@@ -300,18 +296,18 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.mu.Unlock()
 
 	if startCloser {
-		go s.writeLoop(conn, wst, nil, nil)
+		go s.writeLoop(wst, nil, nil)
 	}
 	if token {
 		s.srv.wg.Done()
 	}
 	s.srv.remove(s)
-	if conn != nil && writing {
+	if wst != nil && writing {
 		// Unblock a writer stuck on a peer that does not read.
-		_ = conn.NetConn().SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+		_ = wst.nc.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
 	}
 	if probe != nil {
-		closeWS(probe)
+		probe.close()
 	}
 	s.srv.cfg.logger.Debug("engine.io session closed", "sid", s.id, "reason", string(reason))
 	if callNow && cb != nil {
@@ -325,10 +321,10 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 func (s *Session) signal() {
 	s.mu.Lock()
 	start := s.startWriterLocked()
-	conn, wst, wake := s.conn, s.wst, s.wake
+	wst, wake := s.wst, s.wake
 	s.mu.Unlock()
 	if start {
-		s.flush(conn, wst)
+		s.flush(wst)
 		return
 	}
 	select {
@@ -343,7 +339,7 @@ func (s *Session) signal() {
 // WaitGroup while the session's token keeps the count above zero.
 // Caller holds s.mu.
 func (s *Session) startWriterLocked() bool {
-	if s.conn == nil || s.writerOn || !s.token {
+	if s.wst == nil || s.writerOn || !s.token {
 		return false
 	}
 	s.writerOn = true

@@ -1,24 +1,18 @@
 package engine
 
 import (
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// WebSocket transport (PROTOCOL.md §1.6): one reader goroutine and one
-// writer goroutine per session, exactly one engine.io packet per message.
+// WebSocket transport (PROTOCOL.md §1.6): exactly one engine.io packet per
+// message. gorilla/websocket does the handshake; frames are read in
+// wsreader.go and written in wswriter.go.
 
 // digits are the type digits of text packets, sliced without allocating.
 var digits = []byte("0123456789")
-
-var v3BinaryType = []byte{byte(protocol.EngineMessage)}
 
 // readBufKeep is the largest read buffer a reader keeps between messages.
 const readBufKeep = 16 << 10
@@ -35,15 +29,18 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 		s.wg.Add(-2)
 		return
 	}
-	sess.conn = c
-	sess.wst = newWSTransport(c)
-	sess.useTransport(c)
+	t := newWSTransport(c.NetConn())
+	rd := sess.newReader(t)
+	rd.handle = sess.onFrame
+	rd.end = sess.onReadEnd
+	sess.wst = t
 	sess.ws = true
 	sess.up = upDone
 	sess.token = true
 	if !s.register(sess) {
-		closeWS(c)
-		s.wg.Add(-2)
+		t.close()
+		s.wg.Add(-1) // the reader's count is released by rd.start
+		rd.start(nil)
 		return
 	}
 	s.cfg.logger.Debug("engine.io session opened", "sid", sess.id, "transport", TransportWebSocket, "eio", int(sess.eio), "remote", r.RemoteAddr)
@@ -52,7 +49,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 	}
 	sess.startHeartbeat()
 	sess.signal() // writes the open packet
-	go sess.readLoop(c)
+	rd.start(s.poller())
 }
 
 // serveUpgrade handles GET …&transport=websocket&sid=X: a probe for an
@@ -69,12 +66,16 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, h http.Hea
 		s.wg.Done()
 		return
 	}
-	if transport != TransportWebSocket || !s.cfg.allowUpgrades || !sess.beginProbe(c) {
-		closeWS(c)
-		s.wg.Done()
+	t := newWSTransport(c.NetConn())
+	rd := sess.newReader(t)
+	rd.handle = func(binary bool, data []byte) bool { return sess.onProbeFrame(t, binary, data) }
+	rd.end = func(error) { sess.dropProbe(t) }
+	if transport != TransportWebSocket || !s.cfg.allowUpgrades || !sess.beginProbe(t) {
+		t.close()
+		rd.start(nil) // only releases the reader's count
 		return
 	}
-	go sess.probeLoop(c)
+	rd.start(s.poller())
 }
 
 func responseHeader(h http.Header) http.Header {
@@ -84,39 +85,78 @@ func responseHeader(h http.Header) http.Header {
 	return h
 }
 
-// closeWS sends an empty close frame (Node's ws.close()) and closes c.
-func closeWS(c *websocket.Conn) { closeWSWith(c, nil) }
-
-// closeWSWith sends a close frame with payload and closes c.
-func closeWSWith(c *websocket.Conn, payload []byte) {
-	if payload == nil {
-		payload = []byte{}
+// newReader makes t's reader for this session; the caller sets handle and
+// end, then starts it. Reading ends with the server's count of it.
+func (s *Session) newReader(t *wsTransport) *wsReader {
+	rd := &wsReader{
+		t:      t,
+		limit:  s.srv.cfg.maxPayload,
+		pong:   func(payload []byte) { s.pong(t, payload) },
+		closed: t.setCloseCode,
+		done:   s.srv.wg.Done,
 	}
-	_ = c.WriteControl(websocket.CloseMessage, payload, time.Now().Add(wsCloseTimeout))
-	_ = c.Close()
+	t.rd = rd
+	return rd
 }
 
-// beginProbe makes c the session's upgrade probe (upNone → upProbing).
-func (s *Session) beginProbe(c *websocket.Conn) bool {
+// pong answers a ping of the peer: through the session's writer once t is
+// the transport, directly on a probe.
+func (s *Session) pong(t *wsTransport, payload []byte) {
+	frame := appendWSHeader(make([]byte, 0, 2+len(payload)), opPong, len(payload))
+	frame = append(frame, payload...)
+	s.mu.Lock()
+	transport := s.wst == t
+	s.mu.Unlock()
+	if transport {
+		s.queueControl(frame)
+		return
+	}
+	_ = t.writeNow(frame)
+}
+
+// onFrame handles a message of the session's transport; false stops
+// reading.
+func (s *Session) onFrame(binary bool, data []byte) bool {
+	p, err := parseFrame(binary, data, s.eio)
+	if err != nil {
+		s.srv.cfg.logger.Warn("engine.io invalid websocket frame", "sid", s.id, "err", err)
+		s.end(protocol.ReasonParseError, closePacket)
+		return false
+	}
+	s.tap(protocol.In, TransportWebSocket, p, data)
+	s.dispatchMu.Lock()
+	ok := s.handlePacket(p)
+	s.dispatchMu.Unlock()
+	return ok
+}
+
+// onReadEnd ends the session when its transport's reading fails.
+func (s *Session) onReadEnd(err error) {
+	s.srv.cfg.logger.Debug("engine.io websocket read", "sid", s.id, "err", err)
+	s.end(readErrorReason(err), closePacket)
+}
+
+// beginProbe makes t the session's upgrade probe (upNone → upProbing).
+func (s *Session) beginProbe(t *wsTransport) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateOpen || s.ws || s.up != upNone {
 		return false
 	}
-	s.probe = c
+	s.probe = t
 	s.up = upProbing
 	s.upTimer = time.AfterFunc(s.srv.cfg.upgradeTimeout, func() {
 		s.srv.cfg.logger.Debug("engine.io upgrade timed out", "sid", s.id)
-		s.dropProbe(c)
+		s.dropProbe(t)
 	})
 	return true
 }
 
 // dropProbeLocked abandons the upgrade in progress and returns the probe
 // socket for the caller to close after unlocking.
-func (s *Session) dropProbeLocked() *websocket.Conn {
-	c := s.probe
-	if c == nil {
+func (s *Session) dropProbeLocked() *wsTransport {
+	t := s.probe
+	if t == nil {
 		return nil
 	}
 	s.probe = nil
@@ -124,97 +164,86 @@ func (s *Session) dropProbeLocked() *websocket.Conn {
 	if s.upTimer != nil {
 		s.upTimer.Stop()
 	}
-	return c
+	return t
 }
 
-// dropProbe closes c if it is still the probe: the polling session goes
+// dropProbe closes t if it is still the probe: the polling session goes
 // on. A probe that was dropped already has been closed by whoever dropped
 // it, and one that became the transport must stay open.
-func (s *Session) dropProbe(c *websocket.Conn) {
+func (s *Session) dropProbe(t *wsTransport) {
 	s.mu.Lock()
-	isProbe := s.probe == c
+	isProbe := s.probe == t
 	if isProbe {
 		s.dropProbeLocked()
 	}
 	s.mu.Unlock()
 	if isProbe {
-		closeWS(c)
+		t.close()
 	}
 }
 
-// probeLoop reads the probe socket: "2probe" is answered with "3probe", "5"
-// completes the upgrade (and the loop goes on as the session's reader),
-// anything else closes the probe.
-func (s *Session) probeLoop(c *websocket.Conn) {
-	defer s.srv.wg.Done()
-	c.SetReadLimit(s.srv.cfg.maxPayload)
-	var buf []byte
-	for {
-		mt, data, err := readMessage(c, buf)
-		buf = data
-		if err != nil {
-			s.dropProbe(c)
-			return
+// onProbeFrame handles a message of the probe socket t: "2probe" is
+// answered with "3probe", "5" completes the upgrade (t's reader goes on as
+// the session's), anything else closes the probe.
+func (s *Session) onProbeFrame(t *wsTransport, binary bool, data []byte) bool {
+	p, err := parseFrame(binary, data, s.eio)
+	if err != nil {
+		s.dropProbe(t)
+		return false
+	}
+	s.tap(protocol.In, TransportWebSocket, p, data)
+	switch {
+	case !binary && p.Type == protocol.EnginePing && string(p.Data) == "probe":
+		s.mu.Lock()
+		ok := s.probe == t
+		if ok {
+			s.up = upProbed
 		}
-		p, err := parseFrame(mt, data, s.eio)
-		if err != nil {
-			s.dropProbe(c)
-			return
+		s.mu.Unlock()
+		if !ok {
+			t.close()
+			return false
 		}
-		s.tap(protocol.In, TransportWebSocket, p, data)
-		switch {
-		case mt == websocket.TextMessage && p.Type == protocol.EnginePing && string(p.Data) == "probe":
-			s.mu.Lock()
-			ok := s.probe == c
-			if ok {
-				s.up = upProbed
-			}
-			s.mu.Unlock()
-			if !ok {
-				closeWS(c)
-				return
-			}
-			pong := protocol.EnginePacket{Type: protocol.EnginePong, Data: []byte("probe")}
-			if err := writeFrame(c, pong, s.eio); err != nil {
-				s.dropProbe(c)
-				return
-			}
-			s.tap(protocol.Out, TransportWebSocket, pong, []byte("3probe"))
-			s.signal() // a pending GET answers noop
-		case mt == websocket.TextMessage && p.Type == protocol.EngineUpgrade:
-			if !s.completeUpgrade(c) {
-				s.dropProbe(c)
-				return
-			}
-			s.readFrames(c, buf)
-			return
-		default:
-			s.srv.cfg.logger.Debug("engine.io unexpected packet on upgrade probe", "sid", s.id, "type", p.Type.String())
-			s.dropProbe(c)
-			return
+		pong := protocol.EnginePacket{Type: protocol.EnginePong, Data: []byte("probe")}
+		s.tap(protocol.Out, TransportWebSocket, pong, []byte("3probe"))
+		if err := t.writeNow(appendWSFrame(nil, pong, s.eio)); err != nil {
+			s.dropProbe(t)
+			return false
 		}
+		s.signal() // a pending GET answers noop
+		return true
+	case !binary && p.Type == protocol.EngineUpgrade:
+		if !s.completeUpgrade(t) {
+			s.dropProbe(t)
+			return false
+		}
+		t.rd.handle = s.onFrame
+		t.rd.end = s.onReadEnd
+		return true
+	default:
+		s.srv.cfg.logger.Debug("engine.io unexpected packet on upgrade probe", "sid", s.id, "type", p.Type.String())
+		s.dropProbe(t)
+		return false
 	}
 }
 
-// completeUpgrade switches the session to the probe socket c on "5": the
+// completeUpgrade switches the session to the probe socket t on "5": the
 // queue moves to the WebSocket writer, a pending GET gets a noop, and
 // polling requests for the sid get 400 from now on.
-func (s *Session) completeUpgrade(c *websocket.Conn) bool {
+func (s *Session) completeUpgrade(t *wsTransport) bool {
 	if !s.srv.track(1) { // the session's token
 		return false
 	}
 	s.dispatchMu.Lock()
 	defer s.dispatchMu.Unlock()
 	s.mu.Lock()
-	if s.state != stateOpen || s.probe != c {
+	if s.state != stateOpen || s.probe != t {
 		s.mu.Unlock()
 		s.srv.wg.Done()
 		return false
 	}
 	s.probe = nil
-	s.conn = c
-	s.wst = newWSTransport(c)
-	s.useTransport(c)
+	s.wst = t
 	s.ws = true
 	s.up = upDone
 	s.token = true
@@ -235,112 +264,9 @@ func (s *Session) completeUpgrade(c *websocket.Conn) bool {
 	return true
 }
 
-// readLoop is the reader goroutine of a WebSocket session.
-func (s *Session) readLoop(c *websocket.Conn) {
-	defer s.srv.wg.Done()
-	c.SetReadLimit(s.srv.cfg.maxPayload)
-	s.readFrames(c, nil)
-}
-
-// readFrames reads and handles frames until the connection or the session
-// ends.
-func (s *Session) readFrames(c *websocket.Conn, buf []byte) {
-	for {
-		mt, data, err := readMessage(c, buf)
-		if err != nil {
-			s.end(readErrorReason(err), closePacket)
-			return
-		}
-		p, err := parseFrame(mt, data, s.eio)
-		if err != nil {
-			s.srv.cfg.logger.Warn("engine.io invalid websocket frame", "sid", s.id, "err", err)
-			s.end(protocol.ReasonParseError, closePacket)
-			return
-		}
-		s.tap(protocol.In, TransportWebSocket, p, data)
-		s.dispatchMu.Lock()
-		ok := s.handlePacket(p)
-		s.dispatchMu.Unlock()
-		if !ok {
-			return
-		}
-		if cap(data) > readBufKeep {
-			data = nil
-		}
-		buf = data
-	}
-}
-
-// readErrorReason maps a read error to Node's reason: an oversized message
-// is a transport error (ws emits "error"); the peer going away is a
-// transport close.
-func readErrorReason(err error) protocol.DisconnectReason {
-	var ce *websocket.CloseError
-	var ne net.Error
-	switch {
-	case errors.Is(err, websocket.ErrReadLimit):
-		return protocol.ReasonTransportError
-	case errors.As(err, &ce), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed), errors.As(err, &ne):
-		return protocol.ReasonTransportClose
-	default:
-		return protocol.ReasonTransportError
-	}
-}
-
-// readMessage reads one whole message into buf's storage.
-func readMessage(c *websocket.Conn, buf []byte) (int, []byte, error) {
-	mt, r, err := c.NextReader()
-	if err != nil {
-		return 0, buf, err
-	}
-	if buf == nil {
-		buf = make([]byte, 0, 512)
-	}
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return mt, buf, nil
-		}
-		if err != nil {
-			return 0, buf, err
-		}
-	}
-}
-
-func parseFrame(mt int, data []byte, v protocol.EIO) (protocol.EnginePacket, error) {
-	if mt == websocket.BinaryMessage {
+func parseFrame(binary bool, data []byte, v protocol.EIO) (protocol.EnginePacket, error) {
+	if binary {
 		return protocol.ParseEngineBinary(data, v)
 	}
 	return protocol.ParseEngineText(data)
-}
-
-// writeFrame writes p as one message without copying its data.
-func writeFrame(c *websocket.Conn, p protocol.EnginePacket, v protocol.EIO) error {
-	mt := websocket.TextMessage
-	if p.Binary {
-		mt = websocket.BinaryMessage
-	}
-	w, err := c.NextWriter(mt)
-	if err != nil {
-		return err
-	}
-	switch {
-	case !p.Binary:
-		_, err = w.Write(digits[p.Type : p.Type+1])
-	case v == protocol.EIO3:
-		_, err = w.Write(v3BinaryType)
-	}
-	if err == nil && len(p.Data) > 0 {
-		_, err = w.Write(p.Data)
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -3,10 +3,9 @@ package engine
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -21,24 +20,59 @@ import (
 // with blocking writes under a deadline. An idle session holds no writer.
 //
 // Everything the server writes on a session's transport goes through here,
-// pongs to the peer's pings included, so frames never interleave. The one
-// exception is gorilla's own close frame when the peer breaks the protocol
-// or exceeds the read limit; the connection is then being closed anyway.
+// pongs to the peer's pings and the close frame included, so frames never
+// interleave.
 
-// wsTransport is the raw connection under a session's WebSocket.
+// wsTransport is the raw connection under a WebSocket (a session's
+// transport, or an upgrade probe).
 type wsTransport struct {
-	nc  net.Conn
-	raw syscall.RawConn // nil: no non-blocking attempt
+	nc       net.Conn
+	raw      syscall.RawConn // nil: no non-blocking attempt
+	rd       *wsReader
+	closeMsg atomic.Pointer[[]byte] // the close frame's payload, when not empty
 }
 
-func newWSTransport(c *websocket.Conn) *wsTransport {
-	t := &wsTransport{nc: c.NetConn()}
-	if sc, ok := t.nc.(syscall.Conn); ok {
+func newWSTransport(nc net.Conn) *wsTransport {
+	t := &wsTransport{nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			t.raw = rc
 		}
 	}
 	return t
+}
+
+// setCloseCode sets the code our close frame carries (the first one set
+// wins): the peer's own when it closed (ws echoes it), or why we close.
+func (t *wsTransport) setCloseCode(code int) {
+	p := []byte{}
+	if code != 1005 {
+		p = []byte{byte(code >> 8), byte(code)}
+	}
+	t.closeMsg.CompareAndSwap(nil, &p)
+}
+
+// writeNow writes a frame with a blocking write; only where no writer runs
+// (a probe before the upgrade).
+func (t *wsTransport) writeNow(frame []byte) error {
+	_ = t.nc.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+	_, err := t.nc.Write(frame)
+	return err
+}
+
+// close stops the reader, sends a close frame (empty unless a code was
+// set: Node's ws.close()) and closes the connection. Idempotent.
+func (t *wsTransport) close() {
+	if t.rd != nil {
+		t.rd.stop()
+	}
+	var payload []byte
+	if p := t.closeMsg.Load(); p != nil {
+		payload = *p
+	}
+	frame := appendWSHeader(make([]byte, 0, 2+len(payload)), opClose, len(payload))
+	_ = t.writeNow(append(frame, payload...))
+	_ = t.nc.Close()
 }
 
 // maxInlineRounds bounds the batches one caller of Send writes before a
@@ -76,16 +110,16 @@ func appendWSHeader(dst []byte, opcode byte, n int) []byte {
 // binary data (v3: preceded by the message type byte 4).
 func appendWSFrame(dst []byte, p protocol.EnginePacket, v protocol.EIO) []byte {
 	if !p.Binary {
-		dst = appendWSHeader(dst, websocket.TextMessage, 1+len(p.Data))
+		dst = appendWSHeader(dst, opText, 1+len(p.Data))
 		dst = append(dst, digits[p.Type])
 		return append(dst, p.Data...)
 	}
 	if v == protocol.EIO3 {
-		dst = appendWSHeader(dst, websocket.BinaryMessage, 1+len(p.Data))
+		dst = appendWSHeader(dst, opBinary, 1+len(p.Data))
 		dst = append(dst, byte(protocol.EngineMessage))
 		return append(dst, p.Data...)
 	}
-	dst = appendWSHeader(dst, websocket.BinaryMessage, len(p.Data))
+	dst = appendWSHeader(dst, opBinary, len(p.Data))
 	return append(dst, p.Data...)
 }
 
@@ -100,25 +134,6 @@ func (s *Session) queueControl(frame []byte) {
 	if ok {
 		s.signal()
 	}
-}
-
-// useTransport makes c the session's transport; its ping and close
-// handlers go through the session's writer. Called on c's reader
-// goroutine or before it starts.
-func (s *Session) useTransport(c *websocket.Conn) {
-	c.SetPingHandler(func(data string) error {
-		frame := appendWSHeader(make([]byte, 0, 2+len(data)), websocket.PongMessage, len(data))
-		s.queueControl(append(frame, data...))
-		return nil
-	})
-	c.SetCloseHandler(func(code int, _ string) error {
-		// Answered when the session ends (the reader reports the close),
-		// with the peer's code, as ws does.
-		s.mu.Lock()
-		s.peerClose = websocket.FormatCloseMessage(code, "")
-		s.mu.Unlock()
-		return nil
-	})
 }
 
 // takeBatchLocked moves the queued control frames and packets into one
@@ -166,22 +181,22 @@ func (s *Session) doneBatch(batch []protocol.EnginePacket) {
 // without blocking and returns when the queue is empty; what the socket
 // cannot take now, and the end of the session, are left to a writer
 // goroutine.
-func (s *Session) flush(c *websocket.Conn, t *wsTransport) {
+func (s *Session) flush(t *wsTransport) {
 	if t.raw == nil {
-		go s.writeLoop(c, t, nil, nil)
+		go s.writeLoop(t, nil, nil)
 		return
 	}
 	for round := 0; ; round++ {
 		s.mu.Lock()
 		if s.state == stateClosed || round == maxInlineRounds {
 			s.mu.Unlock()
-			go s.writeLoop(c, t, nil, nil)
+			go s.writeLoop(t, nil, nil)
 			return
 		}
 		if len(s.queue) == 0 && len(s.ctrl) == 0 {
 			if s.state == stateClosing {
 				s.mu.Unlock()
-				go s.writeLoop(c, t, nil, nil) // ends the session and closes
+				go s.writeLoop(t, nil, nil) // ends the session and closes
 				return
 			}
 			s.writerOn = false
@@ -202,12 +217,12 @@ func (s *Session) flush(c *websocket.Conn, t *wsTransport) {
 			putFrameBuf(bp)
 			s.srv.cfg.logger.Debug("engine.io websocket write", "sid", s.id, "err", err)
 			s.end(protocol.ReasonTransportError, closePacket)
-			go s.writeLoop(c, t, nil, nil)
+			go s.writeLoop(t, nil, nil)
 			return
 		}
 		if n < len(*bp) {
 			*bp = (*bp)[:copy(*bp, (*bp)[n:])]
-			go s.writeLoop(c, t, bp, batch)
+			go s.writeLoop(t, bp, batch)
 			return
 		}
 		putFrameBuf(bp)
@@ -219,7 +234,7 @@ func (s *Session) flush(c *websocket.Conn, t *wsTransport) {
 // written, already traced), then drains the queue with blocking writes, and returns when
 // the queue is empty. At the session's end it sends the close frame and
 // closes the connection.
-func (s *Session) writeLoop(c *websocket.Conn, t *wsTransport, rest *[]byte, batch []protocol.EnginePacket) {
+func (s *Session) writeLoop(t *wsTransport, rest *[]byte, batch []protocol.EnginePacket) {
 	defer s.srv.wg.Done()
 	cfg := &s.srv.cfg
 	writeWait := cfg.pingInterval + cfg.pingTimeout
@@ -260,8 +275,5 @@ func (s *Session) writeLoop(c *websocket.Conn, t *wsTransport, rest *[]byte, bat
 		s.mu.Unlock()
 		s.tapBatch(batch)
 	}
-	s.mu.Lock()
-	payload := s.peerClose
-	s.mu.Unlock()
-	closeWSWith(c, payload)
+	t.close()
 }
