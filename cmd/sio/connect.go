@@ -167,7 +167,11 @@ func (s *lineSession) exec(line string) bool {
 		ctx, cancel := context.WithTimeout(s.ctx, s.opts.ConnectTimeout)
 		err := sock.Connect(ctx)
 		cancel()
-		if err != nil {
+		switch {
+		case errors.Is(err, client.ErrNoConnectReply) && errors.Is(err, context.DeadlineExceeded):
+			s.complain("namespace %s: no CONNECT reply within %s (--connect-timeout)", sock.Namespace(), s.opts.ConnectTimeout)
+			return false
+		case err != nil:
 			s.complain("namespace %s: %v", sock.Namespace(), err)
 			return false
 		}

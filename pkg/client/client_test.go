@@ -824,3 +824,25 @@ func TestTapBinaryTypeAndNamespaceSID(t *testing.T) {
 	fc.expectBinary(t, []byte{1})
 	fc.expect(t, `61-/admin,7[{"_placeholder":true,"num":0}]`)
 }
+
+// socket.io 2 connects "/" by itself only when the connection opens;
+// connecting "/" again after a disconnect needs an explicit CONNECT.
+func TestEIO3ReconnectRootNamespace(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO3)
+	c, fc, _ := dialFake(t, f, "http://example.test", testOptions(f))
+	if err := c.Socket().Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	fc.expect(t, "1")
+	errc := make(chan error, 1)
+	go func() { errc <- c.Socket().Connect(t.Context()) }()
+	fc.expect(t, "0")
+	fc.deliver("0")
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !c.Socket().Connected() || c.SID() != "eioA" {
+		t.Errorf("connected %v sid %q", c.Socket().Connected(), c.SID())
+	}
+}

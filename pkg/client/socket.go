@@ -122,7 +122,7 @@ func (s *Socket) activate() {
 	s.lastErr = nil
 	if l := s.c.currentLink(); l != nil && s.link != l {
 		s.link = l
-		s.sendConnect(l)
+		s.sendConnect(l, false)
 	}
 }
 
@@ -347,15 +347,18 @@ func (s *Socket) sendAck(id uint64, args []any) error {
 // sendConnect sends this namespace's CONNECT on l; s.mu is held.
 // Socket.IO v5 always sends it, with the auth object (merged with the
 // recovery pid and offset after a first connection); v4 servers connect
-// "/" by themselves and take other namespaces' auth as a query.
-func (s *Socket) sendConnect(l *link) {
+// "/" by themselves when the connection opens (atOpen), and take other
+// namespaces' auth as a query. Connecting "/" again later on the same v4
+// connection (after a disconnect) needs an explicit CONNECT, which
+// socket.io 2 accepts.
+func (s *Socket) sendConnect(l *link, atOpen bool) {
 	auth := s.auth
 	if auth == nil {
 		auth = s.c.opts.Auth
 	}
 	p := protocol.Packet{Type: protocol.PacketConnect, Namespace: s.nsp}
 	if l.eio == protocol.EIO3 {
-		if s.nsp == "/" {
+		if s.nsp == "/" && atOpen {
 			return
 		}
 		if q := authQuery(auth); len(q) > 0 {
@@ -402,7 +405,7 @@ func (s *Socket) onOpen(l *link) {
 	}
 	s.state = stateConnecting
 	s.link = l
-	s.sendConnect(l)
+	s.sendConnect(l, true)
 }
 
 // onLinkLost is called for every socket when connection l ends.
