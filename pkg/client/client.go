@@ -124,7 +124,7 @@ func (c *Client) Connect(ctx context.Context) error {
 	c.started = true
 	c.mu.Unlock()
 	c.main.activate()
-	l, err := c.openLink(ctx)
+	l, err := c.openLink(ctx, 0)
 	if err != nil {
 		c.Close()
 		return fmt.Errorf("connect %s: %w", c.rawURL, err)
@@ -304,7 +304,12 @@ func (c *Client) emitState(st State) {
 // finds a v2 server while auth is set, the handshake already went out
 // without them: that session is dropped and the client dials again with
 // EIO3 and the auth in the query, and keeps EIO3 for later reconnections.
-func (c *Client) openLink(ctx context.Context) (*link, error) {
+//
+// attempt is the reconnection attempt (0 for the first connection): its
+// StateReconnect is reported right after StateOpen, before the namespaces
+// send their CONNECT, so that it comes before their StateConnect as in
+// socket.io-client.
+func (c *Client) openLink(ctx context.Context, attempt int) (*link, error) {
 	c.mu.Lock()
 	eio := c.eio
 	c.mu.Unlock()
@@ -333,6 +338,9 @@ func (c *Client) openLink(ctx context.Context) (*link, error) {
 	socks := c.socketList()
 	c.mu.Unlock()
 	c.emitState(State{Kind: StateOpen, SID: conn.SID(), Transport: conn.Transport(), EIO: l.eio})
+	if attempt > 0 {
+		c.emitState(State{Kind: StateReconnect, Attempt: attempt})
+	}
 	for _, s := range socks {
 		s.onOpen(l)
 	}
@@ -478,7 +486,7 @@ func (c *Client) reconnect() *link {
 		}
 		c.emitState(State{Kind: StateReconnectAttempt, Attempt: attempt})
 		ctx, cancel := context.WithTimeout(c.ctx, c.opts.ConnectTimeout)
-		l, err := c.openLink(ctx)
+		l, err := c.openLink(ctx, attempt)
 		cancel()
 		if err != nil {
 			if c.ctx.Err() != nil {
@@ -488,7 +496,6 @@ func (c *Client) reconnect() *link {
 			c.emitState(State{Kind: StateReconnectError, Attempt: attempt, Err: err})
 			continue
 		}
-		c.emitState(State{Kind: StateReconnect, Attempt: attempt})
 		return l
 	}
 }
