@@ -61,7 +61,7 @@ failure, 2 usage error, 124 timed out waiting.`,
 	cmd.Flags().StringVarP(&urlFlag, "url", "u", "", "server URL; its path is the namespace (default $SIO_URL, else "+defaultURL+")")
 	cmd.Flags().BoolVar(&opts.Ack, "ack", false, "ask for an acknowledgement and print its arguments")
 	cmd.Flags().StringVar(&opts.Wait, "wait", "", "after emitting, wait for this incoming event and print it")
-	addClientFlags(cmd, &opts.clientFlags, "how long to wait for the ack or the --wait event", 10*time.Second)
+	addClientFlags(cmd, &opts.clientFlags, "how long to wait for the ack or the --wait event (0: no limit)", 10*time.Second)
 	return cmd
 }
 
@@ -136,7 +136,10 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	}
 
 	if opts.Ack {
-		actx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		actx, cancel := context.WithCancel(ctx)
+		if opts.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		}
 		defer cancel()
 		_, err := c.EmitWithAck(actx, opts.Event, args...)
 		switch {
@@ -163,12 +166,21 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	if opts.Wait == "" {
 		return nil
 	}
-	timer := time.NewTimer(opts.Timeout)
-	defer timer.Stop()
+	var timeout <-chan time.Time // --timeout 0: no limit
+	if opts.Timeout > 0 {
+		timer := time.NewTimer(opts.Timeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	select {
 	case <-waited:
 		return nil
-	case <-timer.C:
+	case <-timeout:
+		select {
+		case <-waited: // it came just in time
+			return nil
+		default:
+		}
 		return &timeoutError{fmt.Errorf("no %q event within %s", opts.Wait, opts.Timeout)}
 	case reason := <-kicked:
 		return fmt.Errorf("waiting for %q: disconnected from %s: %s", opts.Wait, c.Socket().Namespace(), reason)

@@ -107,3 +107,14 @@ func TestEmitInterruptedExits130(t *testing.T) {
 		}
 	}
 }
+
+// --timeout 0 waits without a limit, like listen's.
+func TestEmitTimeoutZeroMeansNoLimit(t *testing.T) {
+	url := startTestServer(t)
+	for _, args := range [][]string{{"--ack", "ack", "1"}, {"--wait", "echo", "echo", "1"}} {
+		code, out, errOut := runClientCmd(t, "", false, append([]string{"emit", "-u", url, "--timeout", "0"}, args...)...)
+		if code != exitOK || strings.Count(out, "\n") != 2 {
+			t.Errorf("%v: exit %d out %q err %q", args, code, out, errOut)
+		}
+	}
+}
