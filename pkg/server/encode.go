@@ -173,6 +173,7 @@ type Outgoing struct {
 	// Frames are its engine.io messages in wire order. Read-only.
 	Frames []protocol.EnginePacket
 	one    [1]protocol.EnginePacket // Frames' storage for a text-only packet
+	seq    uint64                   // the recovery store's sequence number; 0 when not stored
 }
 
 // encodeEvent builds the EVENT (or BINARY_EVENT) packet [event, args...] for

@@ -135,8 +135,8 @@ func (n *Namespace) socketID(c *conn) string {
 // add runs a CONNECT: recovery, middlewares, then connect.
 func (n *Namespace) add(c *conn, auth json.RawMessage) {
 	if n.rec != nil && c.eio == protocol.EIO4 {
-		if s, missed, ok := n.tryRecover(c, auth); ok {
-			n.doConnect(s, missed)
+		if s, seq, ok := n.tryRecover(c, auth); ok {
+			n.doConnect(s, seq)
 			return
 		}
 	}
@@ -151,7 +151,7 @@ func (n *Namespace) add(c *conn, auth json.RawMessage) {
 			return
 		}
 	}
-	n.doConnect(s, nil)
+	n.doConnect(s, 0)
 }
 
 func (n *Namespace) runMiddleware(mw Middleware, s *Socket) (err error) {
@@ -194,9 +194,10 @@ func connectErrorData(err error, v protocol.EIO) json.RawMessage {
 	return append(out, '}')
 }
 
-// doConnect registers s, replays missed packets (recovery), sends the
-// CONNECT reply, joins the socket's rooms and runs the connection handlers.
-func (n *Namespace) doConnect(s *Socket, missed []*Outgoing) {
+// doConnect registers s, joins its rooms, replays the packets it missed
+// after recovery offset seq (when recovered), sends the CONNECT reply and
+// runs the connection handlers.
+func (n *Namespace) doConnect(s *Socket, seq uint64) {
 	c := s.conn
 	if !c.register(s) {
 		return
@@ -209,8 +210,16 @@ func (n *Namespace) doConnect(s *Socket, missed []*Outgoing) {
 	// arrives before the reply is held by Socket.send until markReady.
 	rooms := append([]string{s.id}, s.restoredRooms...)
 	n.adapter.AddAll(s.id, rooms)
-	for _, out := range missed {
-		_ = s.sendNow(out, false)
+	if s.recovered {
+		// Read the missed packets only now that the socket is in its rooms:
+		// a broadcast stored later reaches it through the adapter, one stored
+		// earlier is replayed here, and skipUpTo drops the adapter's copy of
+		// those (Node does both in one tick).
+		missed, upTo := n.rec.since(seq, rooms)
+		s.skipUpTo.Store(upTo)
+		for _, out := range missed {
+			_ = s.sendNow(out, false)
+		}
 	}
 	var data json.RawMessage
 	if c.eio == protocol.EIO4 {

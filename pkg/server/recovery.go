@@ -68,6 +68,7 @@ func (r *recoveryStore) storeEvent(codec protocol.Codec, nsp, event string, args
 	if err != nil {
 		return nil, err
 	}
+	out.seq = seq
 	r.seq = seq
 	now := r.now()
 	r.pruneLocked(now)
@@ -121,31 +122,43 @@ func (r *recoveryStore) persist(s savedSession) {
 	r.order = append(r.order, saved)
 }
 
-// restore takes the session pid and the packets it missed after offset.
-func (r *recoveryStore) restore(pid, offset string) (*savedSession, []*Outgoing, bool) {
+// restore takes the session pid if offset is a packet still stored; the
+// packets missed since are read later with since, once the socket is in
+// its rooms again (see Namespace.doConnect).
+func (r *recoveryStore) restore(pid, offset string) (*savedSession, uint64, bool) {
 	seq, err := strconv.ParseUint(offset, 36, 64)
 	if err != nil {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(r.now())
 	s := r.sessions[pid]
 	if s == nil {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq >= seq })
 	if i == len(r.packets) || r.packets[i].seq != seq {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	delete(r.sessions, pid)
+	return s, seq, true
+}
+
+// since returns the stored packets after seq that a socket in rooms was a
+// target of, and the last sequence number stored so far: any packet up to
+// it that reaches the socket through the adapter as well is a duplicate.
+func (r *recoveryStore) since(seq uint64, rooms []string) ([]*Outgoing, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq > seq })
 	var missed []*Outgoing
-	for _, p := range r.packets[i+1:] {
-		if includes(s.rooms, p.rooms, p.except) {
+	for _, p := range r.packets[i:] {
+		if includes(rooms, p.rooms, p.except) {
 			missed = append(missed, p.out)
 		}
 	}
-	return s, missed, true
+	return missed, r.seq
 }
 
 // includes reports whether a session in rooms was a target of a broadcast.
@@ -167,23 +180,24 @@ func includes(rooms, to, except []string) bool {
 }
 
 // tryRecover restores a session from a CONNECT payload carrying string
-// "pid" and "offset" (middlewares are skipped, as Node's default).
-func (n *Namespace) tryRecover(c *conn, auth json.RawMessage) (*Socket, []*Outgoing, bool) {
+// "pid" and "offset" (middlewares are skipped, as Node's default). The
+// socket's replay starts after the returned sequence number.
+func (n *Namespace) tryRecover(c *conn, auth json.RawMessage) (*Socket, uint64, bool) {
 	var req struct {
 		PID    any `json:"pid"`
 		Offset any `json:"offset"`
 	}
 	if json.Unmarshal(auth, &req) != nil {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	pid, ok1 := req.PID.(string)
 	offset, ok2 := req.Offset.(string)
 	if !ok1 || !ok2 {
-		return nil, nil, false
+		return nil, 0, false
 	}
-	saved, missed, ok := n.rec.restore(pid, offset)
+	saved, seq, ok := n.rec.restore(pid, offset)
 	if !ok {
-		return nil, nil, false
+		return nil, 0, false
 	}
 	s := newSocket(n, c, saved.sid, auth)
 	s.pid = saved.pid
@@ -194,5 +208,5 @@ func (n *Namespace) tryRecover(c *conn, auth json.RawMessage) (*Socket, []*Outgo
 			s.restoredRooms = append(s.restoredRooms, room)
 		}
 	}
-	return s, missed, true
+	return s, seq, true
 }

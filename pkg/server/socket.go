@@ -40,6 +40,9 @@ type Socket struct {
 	recovered bool
 
 	restoredRooms []string // set before connect by recovery
+	// skipUpTo: recovery replayed the stored packets up to this sequence
+	// number; their copies coming through the adapter are dropped.
+	skipUpTo atomic.Uint64
 
 	connected     atomic.Bool
 	closed        atomic.Bool
@@ -424,6 +427,9 @@ const maxPending = 256
 // client before it. A volatile packet is dropped when the transport cannot
 // take it now.
 func (s *Socket) send(out *Outgoing, volatile bool) error {
+	if out.seq != 0 && out.seq <= s.skipUpTo.Load() {
+		return nil // replayed by recovery already
+	}
 	if !s.ready.Load() {
 		s.pendMu.Lock()
 		if !s.ready.Load() {
