@@ -63,7 +63,7 @@ or time out (--timeout).`,
 	}
 	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "line mode even on a terminal")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
-	addClientFlags(cmd, &opts.clientFlags, "how long to wait for each ack in line mode", 10*time.Second)
+	addClientFlags(cmd, &opts.clientFlags, "how long to wait for each ack in line mode (0: no limit)", 10*time.Second)
 	return cmd
 }
 
@@ -219,10 +219,15 @@ func (s *lineSession) emit(words []string) {
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+		// Ctrl-C (s.ctx) ends the wait at once, even at end of input.
+		ctx, cancel := context.WithCancel(s.ctx)
+		if s.opts.Timeout > 0 { // 0: no limit
+			ctx, cancel = context.WithTimeout(s.ctx, s.opts.Timeout)
+		}
 		defer cancel()
 		_, err := pa.Wait(ctx)
 		switch {
+		case s.ctx.Err() != nil:
 		case errors.Is(err, context.DeadlineExceeded):
 			s.complain("no ack for %q within %s", event, s.opts.Timeout)
 		case err != nil && !s.quit.Load():

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sio-dev/sio/internal/iostreams"
 )
@@ -105,4 +107,49 @@ func TestConnectLineModeKeepsEmitOrder(t *testing.T) {
 	if strings.Join(order, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events out of order:\n%s\nwant\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// Ctrl-C at the end of input does not wait out pending acks, and
+// --timeout 0 waits for an ack without a limit.
+func TestConnectLineModeAckWaits(t *testing.T) {
+	url := startTestServer(t)
+	code, out, errOut := runClientCmd(t, "emit --ack ack x\n", false, "connect", "--timeout", "0", "-o", "json", url)
+	if code != exitOK || !strings.Contains(out, `"type":"ACK","nsp":"/","args":["x"],"id":0`) {
+		t.Errorf("--timeout 0: exit %d out %q err %q", code, out, errOut)
+	}
+
+	ios, in, _, errBuf := iostreams.Test()
+	in.WriteString("emit --ack nothing\n")
+	a := &app{io: ios, getenv: func(string) string { return "" }}
+	var opts *connectOptions
+	cmd := newConnectCmd(a, func(o *connectOptions) error { opts = o; return nil })
+	cmd.SetArgs([]string{"--timeout", "1h", url})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ios.Out = cancelOnLine{cancel: cancel, want: `EVENT nothing`}
+	done := make(chan error, 1)
+	go func() { done <- runConnectLines(ctx, a, opts) }()
+	select {
+	case err := <-done:
+		if err != nil || errBuf.Len() != 0 {
+			t.Errorf("err %v stderr %q", err, errBuf)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ctrl-C waited for the pending ack")
+	}
+}
+
+// cancelOnLine cancels a context when a written line contains want.
+type cancelOnLine struct {
+	cancel context.CancelFunc
+	want   string
+}
+
+func (w cancelOnLine) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.want) {
+		w.cancel()
+	}
+	return len(p), nil
 }

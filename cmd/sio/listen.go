@@ -128,6 +128,11 @@ func runListen(ctx context.Context, a *app, opts *listenOptions) error {
 	case <-enough:
 		return nil
 	case <-timeout:
+		select {
+		case <-enough: // the last one came just in time
+			return nil
+		default:
+		}
 		if opts.Count > 0 {
 			mu.Lock()
 			n := seen
