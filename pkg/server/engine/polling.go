@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -233,9 +234,17 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 		writeError(w, protocol.ErrSessionIDUnknown)
 		return
 	case s.postActive:
+		// Node ("data request overlap from client"): this one gets 400, the
+		// session closes, and the POST in progress is destroyed: its read is
+		// cut short and its connection closed without a response.
+		s.postOverlap = true
+		first := s.postRC
 		s.mu.Unlock()
 		s.srv.cfg.logger.Warn("engine.io concurrent polling POST", "sid", s.id)
 		s.end(protocol.ReasonTransportError, closePacket)
+		if first != nil {
+			_ = first.SetReadDeadline(time.Now())
+		}
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	case binary && s.eio == protocol.EIO4:
@@ -246,10 +255,12 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.postActive = true
+	s.postRC = http.NewResponseController(w)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.postActive = false
+		s.postRC = nil
 		s.mu.Unlock()
 	}()
 
@@ -260,6 +271,14 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 	defer putBuf(bp)
 	body, err := readBody(*bp, r.Body, s.srv.cfg.maxPayload)
 	*bp = body
+	s.mu.Lock()
+	overlapped := s.postOverlap
+	s.mu.Unlock()
+	if overlapped {
+		// net/http closes the connection without a response and without
+		// logging: Node's req.destroy().
+		panic(http.ErrAbortHandler)
+	}
 	switch {
 	case err == errTooLarge:
 		w.WriteHeader(http.StatusRequestEntityTooLarge)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -228,8 +229,22 @@ func TestPollingDuplicatePOST(t *testing.T) {
 	if c := ts.closed(); c.reason != protocol.ReasonTransportError {
 		t.Fatalf("reason %q", c.reason)
 	}
+	// As in Node, the first POST is destroyed: no response, and its
+	// packets are not delivered. (The client returns once its body ends.)
 	pw.close()
-	<-first
+	select {
+	case err := <-first:
+		if err == nil {
+			t.Fatal("the first POST got a response")
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the first POST is still open")
+	}
+	select {
+	case m := <-ts.msgs:
+		t.Fatalf("delivered %+v", m)
+	default:
+	}
 }
 
 func TestPollingAbortedGET(t *testing.T) {

@@ -89,6 +89,10 @@ type Session struct {
 	token      bool
 	getPending bool
 	postActive bool
+	// postRC is the POST in progress, cut short when a second one
+	// overlaps it (postOverlap).
+	postRC      *http.ResponseController
+	postOverlap bool
 	// dispatching is set while OnMessage runs; an end meanwhile leaves
 	// OnClose to the reader (closeDue), so callbacks never overlap.
 	dispatching bool
