@@ -117,6 +117,19 @@ const (
 // shortSID is how many characters of a socket id pretty lines show.
 const shortSID = 8
 
+// prettySID shortens a socket id for a pretty line. socket.io 2.x ids of
+// other namespaces are "/admin#<engine sid>": the namespace is already on
+// the line, so the part after '#' is what tells sockets apart.
+func prettySID(sid string) string {
+	if i := strings.LastIndexByte(sid, '#'); i >= 0 && i+1 < len(sid) {
+		sid = sid[i+1:]
+	}
+	if len(sid) > shortSID {
+		sid = sid[:shortSID]
+	}
+	return sid
+}
+
 // pretty writes one human line:
 //
 //	15:04:05.000 ← x8WIv7-m /chat EVENT msg ["hi"] id=3
@@ -171,11 +184,7 @@ func (p *Printer) pretty(b *bytes.Buffer, r Record) {
 	}
 	if r.SID != "" {
 		sep()
-		sid := r.SID
-		if len(sid) > shortSID {
-			sid = sid[:shortSID]
-		}
-		writeSafe(b, sid)
+		writeSafe(b, prettySID(r.SID))
 	}
 	if r.Layer == LayerEngine {
 		sep()

@@ -413,3 +413,17 @@ func TestPrettyDecodeRecordsColor(t *testing.T) {
 		t.Errorf("got %q want %q", got, want)
 	}
 }
+
+func TestPrettySID(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"x8WIv7-mJelg7on_ALbx", "x8WIv7-m"},
+		{"/admin#1O1GNTmleam9SfG5AAAC", "1O1GNTml"},
+		{"short", "short"},
+		{"odd#", "odd#"},
+	}
+	for _, tt := range tests {
+		if got := prettySID(tt.in); got != tt.want {
+			t.Errorf("prettySID(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
