@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 )
@@ -269,13 +271,11 @@ func walkJSON(raw []byte, replace func(v []byte) ([]byte, bool), dst []byte) []b
 // Deconstruct encodes Go values as raw JSON arguments, turning every
 // []byte found at the top level or inside []any and map[string]any values
 // into a placeholder and collecting its bytes (socket.io-parser's
-// deconstructPacket). Map keys are written sorted, as encoding/json does.
-// Values of other types are marshalled with encoding/json, where a []byte
-// would become a base64 string. json.RawMessage is used as is.
+// deconstructPacket). See AppendValue for the encoding.
 func Deconstruct(values ...any) (args []json.RawMessage, attachments [][]byte, err error) {
 	args = make([]json.RawMessage, len(values))
 	for i, v := range values {
-		args[i], err = deconstruct(nil, v, &attachments)
+		args[i], err = AppendValue(nil, v, &attachments)
 		if err != nil {
 			return nil, nil, fmt.Errorf("argument %d: %w", i, err)
 		}
@@ -283,16 +283,51 @@ func Deconstruct(values ...any) (args []json.RawMessage, attachments [][]byte, e
 	return args, attachments, nil
 }
 
-func deconstruct(dst []byte, v any, atts *[][]byte) ([]byte, error) {
+var errInvalidRaw = errors.New("invalid raw JSON")
+
+// AppendValue appends the JSON of v as JSON.stringify would write it. With
+// atts non-nil, every []byte met at the top level or inside []any and
+// map[string]any becomes a placeholder whose bytes are appended to *atts
+// (socket.io-parser's deconstructPacket); with atts nil a []byte is a
+// base64 string, as encoding/json writes it. json.RawMessage is checked and
+// written as is, map keys are sorted, and strings, numbers, booleans, nil
+// and those containers are written without reflection; other values go
+// through encoding/json (without HTML escaping).
+func AppendValue(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 	switch x := v.(type) {
-	case []byte:
-		*atts = append(*atts, x)
-		return AppendPlaceholder(dst, len(*atts)-1), nil
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return AppendString(dst, x), nil
 	case json.RawMessage:
 		if !json.Valid(x) {
-			return nil, fmt.Errorf("invalid raw JSON")
+			return nil, errInvalidRaw
 		}
 		return append(dst, x...), nil
+	case []byte:
+		if atts == nil {
+			break
+		}
+		*atts = append(*atts, x)
+		return AppendPlaceholder(dst, len(*atts)-1), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case float64:
+		return appendFloat(dst, x)
+	case float32:
+		return appendFloat(dst, float64(x))
 	case []any:
 		dst = append(dst, '[')
 		for i, e := range x {
@@ -300,7 +335,7 @@ func deconstruct(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = deconstruct(dst, e, atts); err != nil {
+			if dst, err = AppendValue(dst, e, atts); err != nil {
 				return nil, err
 			}
 		}
@@ -316,10 +351,10 @@ func deconstruct(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = AppendString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = deconstruct(dst, x[k], atts); err != nil {
+			if dst, err = AppendValue(dst, x[k], atts); err != nil {
 				return nil, err
 			}
 		}
@@ -332,4 +367,27 @@ func deconstruct(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 		return nil, err
 	}
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
+}
+
+// appendFloat writes f as encoding/json does (which matches JavaScript for
+// the usual range).
+func appendFloat(dst []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, fmt.Errorf("unsupported number %v", f)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
 }

@@ -1,9 +1,9 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // jsonKind classifies a valid JSON value by its first significant byte:
@@ -107,18 +107,28 @@ func SplitArray(raw json.RawMessage) ([]json.RawMessage, error) {
 	if !json.Valid(raw) {
 		return nil, &SyntaxError{Msg: "malformed JSON", Offset: 0}
 	}
-	var out []json.RawMessage
-	err := eachElement(raw, func(e []byte) bool {
-		out = append(out, e)
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = []json.RawMessage{}
+	out, ok := SplitValidArray(raw)
+	if !ok {
+		return nil, errNotArray
 	}
 	return out, nil
+}
+
+// SplitValidArray returns the elements of raw, a JSON array already known
+// to be valid (such as the Data of a packet that ParsePacket or a Decoder
+// returned), aliasing raw, in one allocation; ok is false when raw is not
+// an array. It does not validate raw again.
+func SplitValidArray(raw []byte) (elems []json.RawMessage, ok bool) {
+	n := 0
+	if eachElement(raw, func([]byte) bool { n++; return true }) != nil {
+		return nil, false
+	}
+	elems = make([]json.RawMessage, 0, n)
+	_ = eachElement(raw, func(e []byte) bool {
+		elems = append(elems, e)
+		return true
+	})
+	return elems, true
 }
 
 // firstElement returns the first element of a valid JSON array.
@@ -146,7 +156,7 @@ func AppendArray(dst []byte, elems ...json.RawMessage) []byte {
 // AppendEventData appends the data of an event: [name, args...].
 func AppendEventData(dst []byte, name string, args ...json.RawMessage) []byte {
 	dst = append(dst, '[')
-	dst = appendJSONString(dst, name)
+	dst = AppendString(dst, name)
 	for _, a := range args {
 		dst = append(dst, ',')
 		dst = append(dst, a...)
@@ -154,22 +164,51 @@ func AppendEventData(dst []byte, name string, args ...json.RawMessage) []byte {
 	return append(dst, ']')
 }
 
-func appendJSONString(dst []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
+// AppendString appends s as a JSON string the way JSON.stringify writes
+// it: only quotes, backslashes and control characters are escaped (not <,
+// > and &, nor U+2028/U+2029), and invalid UTF-8 becomes U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
 		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				const hex = "0123456789abcdef"
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	if simple {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // JavaScript's JSON.stringify does not escape <, > and &
-	_ = enc.Encode(s)        // a string always encodes
-	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -666,7 +666,7 @@ func (r *mpReader) strJSON(dst []byte, n int) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return appendJSONString(dst, validString(s)), false, nil
+	return AppendString(dst, validString(s)), false, nil
 }
 
 // validString converts b to a string with each invalid UTF-8 byte

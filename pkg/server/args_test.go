@@ -39,40 +39,21 @@ func TestArgsHelpers(t *testing.T) {
 	}
 }
 
-func TestAppendValue(t *testing.T) {
-	tests := []struct {
-		v    any
-		want string
-		atts int
-	}{
-		{nil, `null`, 0},
-		{"a\"b\n\x01é", `"a\"b\n\u0001é"`, 0},
-		{"<&>", `"<&>"`, 0},
-		{1.5, `1.5`, 0},
-		{1e21, `1e+21`, 0},
-		{1e-7, `1e-7`, 0},
-		{int64(-3), `-3`, 0},
-		{true, `true`, 0},
-		{json.RawMessage(`{"x":[1]}`), `{"x":[1]}`, 0},
-		{[]byte{1}, `{"_placeholder":true,"num":0}`, 1},
-		{[]any{"a", []byte{1}, map[string]any{"z": 1, "b": []byte{2}}}, `["a",{"_placeholder":true,"num":0},{"b":{"_placeholder":true,"num":1},"z":1}]`, 2},
-		{struct {
-			A int `json:"a"`
-		}{2}, `{"a":2}`, 0},
-	}
-	for _, tt := range tests {
-		var atts [][]byte
-		got, err := appendValue(nil, tt.v, &atts)
-		if err != nil || string(got) != tt.want || len(atts) != tt.atts {
-			t.Errorf("appendValue(%#v) = %s, %d atts, %v; want %s, %d", tt.v, got, len(atts), err, tt.want, tt.atts)
-		}
-	}
-	var atts [][]byte
-	if _, err := appendValue(nil, json.RawMessage(`{`), &atts); err == nil {
-		t.Error("invalid raw JSON accepted")
-	}
+func TestEncodeEventLimits(t *testing.T) {
 	if _, err := encodeEvent(protocol.JSONCodec{}, "/", "x", []any{[]byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{1}}, 0, false, ""); !errors.Is(err, protocol.ErrTooManyAttachments) {
 		t.Errorf("11 buffers: %v", err)
+	}
+	if _, err := encodeEvent(protocol.JSONCodec{}, "/", "x", []any{json.RawMessage(`{`)}, 0, false, ""); err == nil {
+		t.Error("invalid raw JSON accepted")
+	}
+}
+
+// A ConnectError's data may hold []byte: a CONNECT_ERROR has no
+// attachments, so it travels as base64 (it used to panic).
+func TestConnectErrorDataWithBytes(t *testing.T) {
+	got := string(connectErrorData(&ConnectError{Message: "no", Data: map[string]any{"b": []byte{1, 2}}}, protocol.EIO4))
+	if got != `{"message":"no","data":{"b":"AQI="}}` {
+		t.Fatalf("got %s", got)
 	}
 }
 

@@ -206,7 +206,7 @@ func queryJSON(q string) json.RawMessage {
 			m[k] = all
 		}
 	}
-	out, _ := appendValue(nil, m, nil)
+	out, _ := protocol.AppendValue(nil, m, nil)
 	return out
 }
 

@@ -1,167 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"sort"
-	"strconv"
-	"unicode/utf8"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
-
-var errInvalidRaw = errors.New("invalid raw JSON")
-
-// appendValue appends the JSON of v, turning every []byte met at the top
-// level or inside []any / map[string]any into a placeholder whose bytes go
-// to atts (socket.io-parser's deconstructPacket). The common types are
-// written without reflection.
-func appendValue(dst []byte, v any, atts *[][]byte) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case string:
-		return appendString(dst, x), nil
-	case json.RawMessage:
-		if !json.Valid(x) {
-			return nil, errInvalidRaw
-		}
-		return append(dst, x...), nil
-	case []byte:
-		*atts = append(*atts, x)
-		return protocol.AppendPlaceholder(dst, len(*atts)-1), nil
-	case bool:
-		return strconv.AppendBool(dst, x), nil
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, x, 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, x, 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case float64:
-		return appendFloat(dst, x)
-	case float32:
-		return appendFloat(dst, float64(x))
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendValue(dst, e, atts); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, k)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = appendValue(dst, x[k], atts); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, '}'), nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
-}
-
-// appendFloat writes f as encoding/json does (which matches JavaScript for
-// the usual range).
-func appendFloat(dst []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, fmt.Errorf("unsupported number %v", f)
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, nil
-}
-
-// appendString writes s as a JSON string the way JSON.stringify does: only
-// quotes, backslashes and control characters are escaped.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				const hex = "0123456789abcdef"
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // Outgoing is a Socket.IO packet encoded once: the engine.io messages that
 // carry it are shared, read-only, by every socket it is sent to (a broadcast
@@ -201,7 +45,7 @@ func encodeArgs(codec protocol.Codec, typ protocol.PacketType, nsp string, id ui
 	}
 	buf = append(buf, '[')
 	if isEvent {
-		buf = appendString(buf, event)
+		buf = protocol.AppendString(buf, event)
 	}
 	var atts [][]byte
 	for i, a := range args {
@@ -209,13 +53,13 @@ func encodeArgs(codec protocol.Codec, typ protocol.PacketType, nsp string, id ui
 			buf = append(buf, ',')
 		}
 		var err error
-		if buf, err = appendValue(buf, a, &atts); err != nil {
+		if buf, err = protocol.AppendValue(buf, a, &atts); err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i, err)
 		}
 	}
 	if offset != "" {
 		buf = append(buf, ',')
-		buf = appendString(buf, offset)
+		buf = protocol.AppendString(buf, offset)
 	}
 	buf = append(buf, ']')
 	if len(atts) > protocol.DefaultMaxAttachments {

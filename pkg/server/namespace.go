@@ -177,16 +177,16 @@ func connectErrorData(err error, v protocol.EIO) json.RawMessage {
 		var out []byte
 		var e error
 		if data != nil {
-			out, e = appendValue(nil, data, nil)
+			out, e = protocol.AppendValue(nil, data, nil)
 		}
 		if data == nil || e != nil {
-			out = appendString(nil, msg)
+			out = protocol.AppendString(nil, msg)
 		}
 		return out
 	}
-	out := append([]byte(`{"message":`), appendString(nil, msg)...)
+	out := append([]byte(`{"message":`), protocol.AppendString(nil, msg)...)
 	if data != nil {
-		if d, e := appendValue(nil, data, nil); e == nil {
+		if d, e := protocol.AppendValue(nil, data, nil); e == nil {
 			out = append(out, `,"data":`...)
 			out = append(out, d...)
 		}
@@ -223,10 +223,10 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 	}
 	var data json.RawMessage
 	if c.eio == protocol.EIO4 {
-		data = append([]byte(`{"sid":`), appendString(nil, s.id)...)
+		data = append([]byte(`{"sid":`), protocol.AppendString(nil, s.id)...)
 		if s.pid != "" {
 			data = append(data, `,"pid":`...)
-			data = appendString(data, s.pid)
+			data = protocol.AppendString(data, s.pid)
 		}
 		data = append(data, '}')
 	}

@@ -86,7 +86,7 @@ func withOffset(codec protocol.Codec, plain *Outgoing, offset string) (*Outgoing
 	buf := make([]byte, 0, len(data)+len(offset)+3)
 	buf = append(buf, data[:len(data)-1]...) // without the closing ']'
 	buf = append(buf, ',')
-	buf = appendString(buf, offset)
+	buf = protocol.AppendString(buf, offset)
 	buf = append(buf, ']')
 	p.Data = buf
 	return encodePacket(codec, p)

@@ -213,7 +213,7 @@ type handler struct {
 }
 
 func (s *Socket) onEvent(p *protocol.Packet) {
-	elems, ok := splitArray(p.Data)
+	elems, ok := protocol.SplitValidArray(p.Data)
 	if !ok || len(elems) == 0 {
 		s.conn.srv.log.Warn("socket.io: bad event", "id", s.id)
 		s.conn.close()
