@@ -16,7 +16,7 @@ rounds=${ROUNDS:-3}
 out=${SIO_BENCH_OUT:-$root/bench/.out}
 mkdir -p "$out"
 # SIO_BIN=path uses an already built sio instead of building one.
-if [ -n "${SIO_BIN:-}" ]; then cp "$SIO_BIN" "$out/sio"; else (cd "$root" && go build -o "$out/sio" ./cmd/sio); fi
+if [ -n "${SIO_BIN:-}" ]; then [ "$SIO_BIN" -ef "$out/sio" ] || cp "$SIO_BIN" "$out/sio"; else (cd "$root" && go build -o "$out/sio" ./cmd/sio); fi
 [ -d "$here/node_modules" ] || (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund)
 [ -d "$root/bench/node/node_modules" ] || (cd "$root/bench/node" && npm ci --no-audit --no-fund)
 export ARTILLERY_DISABLE_TELEMETRY=true
