@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -531,9 +532,15 @@ func failReason(err error) string {
 	var hs *httpStatusError
 	var ce *ConnectError
 	var ne net.Error
+	var cve *tls.CertificateVerificationError
+	var rhe tls.RecordHeaderError
 	switch {
 	case errors.As(err, &ce):
 		return "connect_error"
+	case errors.As(err, &cve):
+		return "tls certificate (use --insecure?)"
+	case errors.As(err, &rhe):
+		return "tls handshake (not a TLS server?)"
 	case errors.As(err, &hs):
 		return "http " + strconv.Itoa(hs.StatusCode)
 	case errors.Is(err, syscall.ECONNREFUSED):

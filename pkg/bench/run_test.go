@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/netip"
@@ -263,5 +264,21 @@ func TestSeveralServers(t *testing.T) {
 	}
 	if _, err := Run(t.Context(), Config{URL: a.url(), MoreURLs: []string{b.url() + "/admin"}}); err == nil {
 		t.Fatal("URLs with different namespaces accepted")
+	}
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(s *testServer) { s.tls = true })
+	res := runT(t, Config{URL: ts.url(), EIO: protocol.EIO4, Scenario: ScenarioAck, Clients: 2, Messages: 10,
+		TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	checkClean(t, res)
+	if res.AcksMatched != 20 {
+		t.Fatalf("acks %d", res.AcksMatched)
+	}
+	// Without trusting the test certificate every connection fails.
+	res = runT(t, Config{URL: ts.url(), EIO: protocol.EIO4, Scenario: ScenarioConnect, Clients: 1, Duration: time.Millisecond})
+	if res.Failed != 1 || res.FailedBy["tls certificate (use --insecure?)"] != 1 {
+		t.Fatalf("untrusted certificate: failed %d by %v", res.Failed, res.FailedBy)
 	}
 }

@@ -23,6 +23,7 @@ type testServer struct {
 	broadcast  bool
 	allowV4    bool
 	allowV3    bool
+	tls        bool
 	dropNth    int64 // drop every Nth reply
 	dupNth     int64 // send every Nth reply twice
 	corruptNth int64 // change every Nth reply
@@ -53,7 +54,11 @@ func newTestServer(t *testing.T, configure func(*testServer)) *testServer {
 	if configure != nil {
 		configure(ts)
 	}
-	ts.srv = httptest.NewServer(http.HandlerFunc(ts.serve))
+	if ts.tls {
+		ts.srv = httptest.NewTLSServer(http.HandlerFunc(ts.serve))
+	} else {
+		ts.srv = httptest.NewServer(http.HandlerFunc(ts.serve))
+	}
 	t.Cleanup(func() {
 		ts.srv.Close()
 		ts.mu.Lock()
