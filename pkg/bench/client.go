@@ -266,32 +266,45 @@ func (c *client) sendNext(buf *[]byte, intended int64) bool {
 	return true
 }
 
+// pacer schedules a client's sends at a fixed rate: send k is due at
+// start + k·interval. Clients are spread over one interval by index so they
+// do not all send at the same instant. Times are the runner's clock (ns).
+type pacer struct {
+	start, interval int64
+}
+
+func newPacer(loadStart int64, rate float64, idx int) pacer {
+	if rate <= 0 {
+		return pacer{start: loadStart}
+	}
+	iv := max(int64(float64(time.Second)/rate), 1)
+	return pacer{start: loadStart + iv*int64(idx%1000)/1000, interval: iv}
+}
+
+// paced reports whether sends follow a schedule (rate > 0).
+func (p pacer) paced() bool { return p.interval > 0 }
+
+// due is when send k should leave.
+func (p pacer) due(k int64) int64 { return p.start + k*p.interval }
+
+// delay is how long to wait at now before send k: zero when it is due
+// within 50 µs or overdue (a late sender catches up without sleeping).
+func (p pacer) delay(k, now int64) time.Duration {
+	d := time.Duration(p.due(k) - now)
+	if d <= 50*time.Microsecond {
+		return 0
+	}
+	return d
+}
+
 // sendLoop is the open-loop sender: emit at any rate, ack and echo at a
 // fixed rate, and the fanout emitter.
 func (c *client) sendLoop() {
 	r := c.r
 	cfg := r.cfg
-	var interval int64
-	if cfg.Rate > 0 {
-		interval = int64(float64(time.Second) / cfg.Rate)
-	}
-	// Spread clients over one interval so they do not all send at once.
-	start := r.loadStartNS.Load() + interval*int64(c.idx%1000)/1000
+	pc := newPacer(r.loadStartNS.Load(), cfg.Rate, c.idx)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	wait := func(until int64) bool {
-		d := time.Duration(until - r.now())
-		if d <= 50*time.Microsecond {
-			return !r.stopping.Load()
-		}
-		timer.Reset(d)
-		select {
-		case <-timer.C:
-			return true
-		case <-r.loadStop:
-			return false
-		}
-	}
 	for k := int64(0); ; k++ {
 		if r.stopping.Load() {
 			return
@@ -300,10 +313,18 @@ func (c *client) sendLoop() {
 			return
 		}
 		intended := r.now()
-		if interval > 0 {
-			intended = start + k*interval
-			if !wait(intended) {
-				return
+		if pc.paced() {
+			// Latency counts from when the message was due, not from when
+			// it could leave: a server that falls behind is not hidden
+			// (no coordinated omission).
+			intended = pc.due(k)
+			if d := pc.delay(k, r.now()); d > 0 {
+				timer.Reset(d)
+				select {
+				case <-timer.C:
+				case <-r.loadStop:
+					return
+				}
 			}
 		}
 		switch cfg.Scenario {
