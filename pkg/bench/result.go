@@ -233,16 +233,16 @@ func (r *Result) WriteTable(w io.Writer) error {
 		case ScenarioFanout:
 			p("deliveries", "%d", r.Deliveries)
 		}
-		unit := "round trips"
+		unit, one := "round trips", "round trip"
 		switch r.Scenario {
 		case ScenarioEmit:
-			unit = "events sent"
+			unit, one = "events sent", "event sent"
 		case ScenarioFanout:
-			unit = "deliveries"
+			unit, one = "deliveries", "delivery"
 		}
 		p("throughput", "%.0f %s/s  (over %.2fs)", r.Throughput, unit, r.LoadSeconds)
 		if r.LoaderCPUSeconds > 0 {
-			p("loader CPU", "%.2fs, %.2fµs per %s", r.LoaderCPUSeconds, r.LoaderCPUPerOp, strings.TrimSuffix(unit, "s"))
+			p("loader CPU", "%.2fs, %.2fµs per %s", r.LoaderCPUSeconds, r.LoaderCPUPerOp, one)
 		}
 		if r.Latency.Count > 0 {
 			l := r.Latency
