@@ -97,8 +97,12 @@ from when each message was due, so a slow server is not hidden.
 Every reply is validated: a lost, duplicated, reordered or wrong reply is an
 error, never a success. The exit status is 1 when errors exceed --max-errors.
 
-Transport: the load engine speaks WebSocket only (--transport websocket, also
-what auto means here), for every scenario; long-polling is not supported.
+Transport: --transport websocket (the default here) is the lean path: a
+WebSocket client of its own that writes pre-encoded frames, for every
+scenario at full speed. --transport polling (HTTP long-polling) and auto
+(polling, then upgrade to WebSocket, like socket.io-client) go through sio's
+general Engine.IO client: every scenario works, at a higher CPU cost per
+message, and --source-addr applies to the WebSocket path only.
 
 Scale: one process holds about 19,000 sockets here (open files); --procs N
 runs N worker processes, each with a share of --clients, and merges their
@@ -135,7 +139,7 @@ message number and the client number (use them so replies can be matched).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
-	fl.StringVar(&o.Transport, "transport", "websocket", "websocket (auto means websocket here; polling is not supported by the load engine)")
+	fl.StringVar(&o.Transport, "transport", "websocket", "websocket (the lean path), polling, or auto (polling then upgrade)")
 	fl.StringVar(&o.EIO, "eio", "auto", "protocol: 4 (socket.io 3/4), 3 (socket.io 2) or auto (one probe connection: 4, else 3)")
 	fl.StringVar(&o.Auth, "auth", "", "the CONNECT auth payload, a JSON object (v4 servers)")
 	fl.StringArrayVarP(&o.Query, "query", "q", nil, "extra query parameter k=v (repeatable)")
@@ -192,12 +196,11 @@ func (o *benchOptions) validate() error {
 		return usageErrorf("--scenario must be one of %s, not %q", strings.Join(bench.Scenarios, ", "), o.Scenario)
 	}
 	switch o.Transport {
-	case "websocket", "auto":
-	case "polling":
-		return usageErrorf("--transport polling: the load engine speaks WebSocket only")
+	case "websocket", "polling", "auto":
 	default:
-		return usageErrorf("--transport must be websocket (or auto), not %q", o.Transport)
+		return usageErrorf("--transport must be websocket, polling or auto, not %q", o.Transport)
 	}
+	c.Transport = o.Transport
 	switch o.EIO {
 	case "auto":
 	case "3":

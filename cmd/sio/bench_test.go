@@ -55,7 +55,12 @@ func TestBenchFlags(t *testing.T) {
 			}
 		}, ""},
 		{"bad scenario", []string{"-s", "soak"}, "", nil, `--scenario must be one of connect, emit, ack, echo, fanout, not "soak"`},
-		{"polling", []string{"--transport", "polling"}, "", nil, "--transport polling: the load engine speaks WebSocket only"},
+		{"polling", []string{"--transport", "polling"}, "", func(t *testing.T, o *benchOptions) {
+			if o.config.Transport != "polling" {
+				t.Errorf("transport %q", o.config.Transport)
+			}
+		}, ""},
+		{"bad transport", []string{"--transport", "carrier-pigeon"}, "", nil, `--transport must be websocket, polling or auto, not "carrier-pigeon"`},
 		{"fanout one client", []string{"-s", "fanout", "-c", "1"}, "", nil, "--scenario fanout needs --clients 2 or more"},
 		{"fanout procs", []string{"-s", "fanout", "-c", "10", "--procs", "2"}, "", nil, "--procs: fanout runs in one process (its latencies need one clock and one emitter)"},
 		{"bad payload", []string{"--payload", "{"}, "", nil, "--payload: payload template is not JSON: unexpected end of JSON input"},

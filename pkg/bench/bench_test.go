@@ -40,8 +40,8 @@ func BenchmarkAckHotPath(b *testing.B) {
 	ack = append(ack, ']')
 	frame := append([]byte{0x81, byte(len(ack))}, ack...)
 	conn := &loopConn{frame: frame}
-	c.s = &session{ws: &wsConn{nc: conn, maxMsg: 1 << 20, rbuf: make([]byte, 4096)}, eio: 4}
-	c.s.ws.beforeRead = c.flush
+	c.s = &session{w: &wsConn{nc: conn, maxMsg: 1 << 20, rbuf: make([]byte, 4096)}, eio: 4}
+	c.s.w.setBeforeRead(c.flush)
 	b.ReportAllocs()
 	for b.Loop() {
 		c.nextSeq, c.oldest = 0, 0

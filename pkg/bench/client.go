@@ -40,7 +40,6 @@ type client struct {
 
 	rbuf   []byte // reader's scratch: frames it sends and replies it expects
 	sbuf   []byte // sender's (or the starting burst's) scratch
-	outq   []byte // closed loop: frames queued, under sendMu
 	qbuf   []byte // scratch of queueNext, under sendMu
 	queued int
 
@@ -71,7 +70,7 @@ func (c *client) connect(ctx context.Context, d *net.Dialer) bool {
 	c.s = s
 	c.lastMatched = -1
 	if r.closedLoop() {
-		s.ws.beforeRead = c.flush
+		s.w.setBeforeRead(c.flush)
 	}
 	return true
 }
@@ -98,11 +97,11 @@ func (c *client) join(ctx context.Context) bool {
 		c.s = nil
 		return false
 	}
-	if err := c.s.ws.writeText(b); err != nil {
+	if err := c.s.w.writeText(b); err != nil {
 		return fail(err)
 	}
-	c.s.ws.nc.SetReadDeadline(time.Now().Add(r.cfg.ConnectTimeout))
-	stop := context.AfterFunc(ctx, func() { c.s.ws.nc.SetReadDeadline(time.Now()) })
+	c.s.w.setReadDeadline(time.Now().Add(r.cfg.ConnectTimeout))
+	stop := context.AfterFunc(ctx, func() { c.s.w.setReadDeadline(time.Now()) })
 	defer stop()
 	for {
 		p, err := c.s.next()
@@ -110,7 +109,7 @@ func (c *client) join(ctx context.Context) bool {
 			return fail(err)
 		}
 		if p.kind == inAck && p.hasID && p.id == joinID {
-			c.s.ws.nc.SetReadDeadline(noDeadline)
+			c.s.w.setReadDeadline(noDeadline)
 			return true
 		}
 	}
@@ -208,7 +207,7 @@ func (c *client) queueNext(intended int64) bool {
 		c.markFinished()
 	}
 	c.qbuf = c.appendFrame(c.qbuf[:0], seq, r.cfg.Scenario == ScenarioAck)
-	c.outq = appendFrame(c.outq, opText, c.qbuf)
+	c.s.w.queue(c.qbuf)
 	c.queued++
 	return true
 }
@@ -217,11 +216,10 @@ func (c *client) queueNext(intended int64) bool {
 func (c *client) flush() error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	if len(c.outq) == 0 {
+	if c.queued == 0 {
 		return nil
 	}
-	err := c.s.ws.writeFrames(c.outq)
-	c.outq = c.outq[:0]
+	err := c.s.w.flushQueue()
 	if err == nil {
 		c.r.sent.Add(uint64(c.queued))
 	}
@@ -259,7 +257,7 @@ func (c *client) sendNext(buf *[]byte, intended int64) bool {
 		c.markFinished()
 	}
 	*buf = c.appendFrame((*buf)[:0], seq, r.cfg.Scenario == ScenarioAck)
-	if err := c.s.ws.writeText(*buf); err != nil {
+	if err := c.s.w.writeText(*buf); err != nil {
 		return false
 	}
 	r.sent.Add(1)
@@ -344,7 +342,7 @@ func (c *client) sendLoop() {
 			}
 		case ScenarioEmit:
 			c.sbuf = c.appendFrame(c.sbuf[:0], uint64(k), false)
-			if c.s.ws.writeText(c.sbuf) != nil {
+			if c.s.w.writeText(c.sbuf) != nil {
 				return
 			}
 			r.sent.Add(1)
@@ -368,7 +366,7 @@ func (c *client) sendLoop() {
 			// write returns, and only matches what was sent.
 			r.sent.Add(1)
 			c.sbuf = c.appendFrame(c.sbuf[:0], uint64(k), false)
-			if c.s.ws.writeText(c.sbuf) != nil {
+			if c.s.w.writeText(c.sbuf) != nil {
 				return
 			}
 			if cfg.Messages > 0 && k == int64(cfg.Messages)-1 {

@@ -37,6 +37,12 @@ type Config struct {
 	MoreURLs []string
 	// Path is the Engine.IO path. Default "/socket.io/".
 	Path string
+	// Transport is "websocket" (default: the lean WebSocket path, every
+	// scenario at full speed), "polling" (HTTP long-polling through
+	// pkg/client/engine) or "auto" (polling upgraded to WebSocket, like
+	// socket.io-client, also through the engine). The engine path costs
+	// more CPU per message; SourceAddrs apply to the WebSocket path only.
+	Transport string
 	// EIO is the protocol revision; 0 detects it with one probe connection
 	// (v4 first, then v3).
 	EIO protocol.EIO
@@ -179,6 +185,13 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch c.Transport {
+	case "":
+		c.Transport = "websocket"
+	case "websocket", "polling", "auto":
+	default:
+		return fmt.Errorf("transport %q unknown (websocket, polling, auto)", c.Transport)
 	}
 	if c.EIO != 0 && c.EIO != protocol.EIO3 && c.EIO != protocol.EIO4 {
 		return fmt.Errorf("EIO %d unsupported (3 or 4)", c.EIO)

@@ -118,6 +118,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, a := range cfg.SourceAddrs {
 		r.dialers = append(r.dialers, &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, 0))})
 	}
+	for _, t := range tgts {
+		t.transport = cfg.Transport
+		if cfg.Transport != "websocket" {
+			t.httpClient = sharedHTTP(t, r.dialers[0], cfg.Clients)
+			defer t.httpClient.CloseIdleConnections()
+		}
+	}
 	if cfg.EIO == 0 {
 		if err := r.detectEIO(ctx); err != nil {
 			return nil, err
@@ -160,12 +167,16 @@ func namespacePrefix(nsp string) string {
 func (r *runner) detectEIO(ctx context.Context) error {
 	try := func(v protocol.EIO) error {
 		r.tgt.setEIO(v, nil)
+		if r.tgt.transport != "websocket" && v == protocol.EIO4 {
+			r.tgt.eio = 0 // the engine tries v4, then v3, by itself
+		}
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 		defer cancel()
 		s, err := dialSession(cctx, r.tgt, r.dialers[0])
 		if err != nil {
 			return err
 		}
+		r.tgt.setEIO(s.eio, nil)
 		s.close()
 		return nil
 	}
@@ -291,7 +302,7 @@ func (r *runner) run(ctx context.Context) *Result {
 		// Fire-and-forget senders may be blocked by a server that stopped
 		// reading; nothing is awaited after the load, so cut them off.
 		for _, c := range live {
-			c.s.ws.nc.SetWriteDeadline(time.Now())
+			c.s.w.setWriteDeadline(time.Now())
 		}
 	}
 	sendWG.Wait()
@@ -301,11 +312,23 @@ func (r *runner) run(ctx context.Context) *Result {
 	loadEnd := time.Now()
 	cpu := processCPU() - cpuStart
 	r.closing.Store(true)
+	// Close concurrently: an engine connection's Close sends a close packet
+	// and waits for its goroutines.
+	closeSem := make(chan struct{}, 64)
+	var closeWG sync.WaitGroup
 	for _, c := range clients {
-		if c.s != nil {
-			c.s.close()
+		if c.s == nil {
+			continue
 		}
+		closeWG.Add(1)
+		closeSem <- struct{}{}
+		go func() {
+			defer closeWG.Done()
+			c.s.close()
+			<-closeSem
+		}()
 	}
+	closeWG.Wait()
 	readWG.Wait()
 	stopProgress()
 	if connectEnd.IsZero() {

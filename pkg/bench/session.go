@@ -19,14 +19,19 @@ import (
 
 // target is everything a connection needs to reach one Socket.IO namespace.
 type target struct {
-	wsURL     *url.URL // ws(s)://host/path?EIO=..&transport=websocket&query
-	header    http.Header
-	tls       *tls.Config
-	eio       protocol.EIO
-	namespace string          // "/" or "/admin"
-	auth      json.RawMessage // CONNECT payload (EIO4), nil for none
-	nspQuery  string          // EIO3: "?k=v" appended to a non-root namespace
-	maxMsg    int
+	wsURL      *url.URL // ws(s)://host/path?EIO=..&transport=websocket&query
+	httpURL    *url.URL // http(s)://host, for the engine (polling)
+	path       string
+	query      url.Values   // the user's query (the engine adds its own)
+	transport  string       // "websocket" (the lean path), "polling" or "auto"
+	httpClient *http.Client // the engine's polling client, shared by a run
+	header     http.Header
+	tls        *tls.Config
+	eio        protocol.EIO
+	namespace  string          // "/" or "/admin"
+	auth       json.RawMessage // CONNECT payload (EIO4), nil for none
+	nspQuery   string          // EIO3: "?k=v" appended to a non-root namespace
+	maxMsg     int
 }
 
 // newTarget builds a target from a Socket.IO URL (its path is the namespace)
@@ -60,7 +65,11 @@ func newTarget(raw, path string, eio protocol.EIO, query url.Values, header http
 	}
 	ws.Path, ws.RawPath = path, ""
 	ws.Fragment = ""
-	t := &target{wsURL: &ws, header: header, tls: tlsConf, namespace: nsp, auth: auth, maxMsg: 1 << 20}
+	hu := *u
+	hu.Scheme = map[string]string{"ws": "http", "wss": "https"}[ws.Scheme]
+	hu.Path, hu.RawPath, hu.RawQuery, hu.Fragment = "", "", "", ""
+	t := &target{wsURL: &ws, httpURL: &hu, path: path, header: header, tls: tlsConf, namespace: nsp, auth: auth,
+		maxMsg: 1 << 20, transport: "websocket"}
 	// The URL's own query travels on the engine request, as socket.io-client does.
 	q := u.Query()
 	for k, vs := range query {
@@ -70,6 +79,12 @@ func newTarget(raw, path string, eio protocol.EIO, query url.Values, header http
 	}
 	if len(query) > 0 && nsp != "/" {
 		t.nspQuery = "?" + query.Encode()
+	}
+	t.query = u.Query()
+	for k, vs := range query {
+		for _, v := range vs {
+			t.query.Add(k, v)
+		}
 	}
 	t.setEIO(eio, q)
 	return t, nil
@@ -87,7 +102,7 @@ func (t *target) setEIO(eio protocol.EIO, q url.Values) {
 
 // session is one Socket.IO connection to the target namespace.
 type session struct {
-	ws     *wsConn
+	w      wire
 	eio    protocol.EIO
 	hs     protocol.Handshake
 	prefix string // "/admin," for a namespace other than "/"
@@ -105,48 +120,68 @@ type ConnectError struct{ Data string }
 
 func (e *ConnectError) Error() string { return "CONNECT_ERROR: " + e.Data }
 
-// dialSession opens the WebSocket, reads the open packet and joins the
-// namespace. ctx bounds the whole exchange.
+// dialSession opens the connection (the lean WebSocket, or the engine for
+// polling), gets the open packet and joins the namespace. ctx bounds the
+// whole exchange.
 func dialSession(ctx context.Context, t *target, d *net.Dialer) (*session, error) {
-	ws, err := dialWS(ctx, d, t.tls, t.wsURL, t.header, t.maxMsg)
-	if err != nil {
-		return nil, err
+	var w wire
+	var hs *protocol.Handshake
+	eio := t.eio
+	if t.transport != "websocket" {
+		ew, err := dialEngine(ctx, t, d)
+		if err != nil {
+			return nil, err
+		}
+		h := ew.conn.Handshake()
+		w, hs, eio = ew, &h, ew.conn.EIO()
+	} else {
+		ws, err := dialWS(ctx, d, t.tls, t.wsURL, t.header, t.maxMsg)
+		if err != nil {
+			return nil, err
+		}
+		w = ws
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		ws.nc.SetReadDeadline(dl)
+		w.setReadDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { ws.nc.Close() })
-	s, err := openSession(ws, t)
+	stop := context.AfterFunc(ctx, func() { w.close() })
+	s, err := openSession(w, t, eio, hs)
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		ws.nc.Close()
+		w.close()
 		return nil, err
 	}
-	ws.nc.SetReadDeadline(noDeadline)
+	w.setReadDeadline(noDeadline)
 	return s, nil
 }
 
-func openSession(ws *wsConn, t *target) (*session, error) {
-	s := &session{ws: ws, eio: t.eio}
+// openSession joins the namespace over w. hs is the open packet when the
+// wire already read it (the engine); otherwise it is the first message.
+func openSession(w wire, t *target, eio protocol.EIO, hs *protocol.Handshake) (*session, error) {
+	s := &session{w: w, eio: eio}
 	if t.namespace != "/" {
 		s.prefix = t.namespace + ","
 	}
-	op, msg, err := ws.readMessage()
-	if err != nil {
-		return nil, fmt.Errorf("read open packet: %w", err)
-	}
-	if op != opText || len(msg) == 0 || msg[0] != '0' {
-		return nil, fmt.Errorf("first message %q is not an open packet", clip(msg))
-	}
-	if s.hs, err = protocol.ParseHandshake(msg[1:]); err != nil {
-		return nil, fmt.Errorf("open packet: %w", err)
+	if hs != nil {
+		s.hs = *hs
+	} else {
+		op, msg, err := w.readMessage()
+		if err != nil {
+			return nil, fmt.Errorf("read open packet: %w", err)
+		}
+		if op != opText || len(msg) == 0 || msg[0] != '0' {
+			return nil, fmt.Errorf("first message %q is not an open packet", clip(msg))
+		}
+		if s.hs, err = protocol.ParseHandshake(msg[1:]); err != nil {
+			return nil, fmt.Errorf("open packet: %w", err)
+		}
 	}
 	// Ask for the namespace.
 	var connect []byte
 	switch {
-	case t.eio == protocol.EIO4:
+	case s.eio == protocol.EIO4:
 		connect = append(connect, "40"...)
 		connect = append(connect, s.prefix...)
 		connect = append(connect, t.auth...)
@@ -157,12 +192,12 @@ func openSession(ws *wsConn, t *target) (*session, error) {
 		connect = append(connect, ',')
 	}
 	if connect != nil {
-		if err := ws.writeText(connect); err != nil {
+		if err := w.writeText(connect); err != nil {
 			return nil, err
 		}
 	}
 	for {
-		op, msg, err := ws.readMessage()
+		op, msg, err := w.readMessage()
 		if err != nil {
 			return nil, fmt.Errorf("wait for CONNECT: %w", err)
 		}
@@ -172,7 +207,7 @@ func openSession(ws *wsConn, t *target) (*session, error) {
 		switch msg[0] {
 		case '2':
 			if s.eio == protocol.EIO4 {
-				if err := ws.writeText(pongFrame); err != nil {
+				if err := w.writeText(pongFrame); err != nil {
 					return nil, err
 				}
 			}
@@ -195,7 +230,9 @@ func openSession(ws *wsConn, t *target) (*session, error) {
 			if s.eio == protocol.EIO3 {
 				// socket.io 2 connects "/" by itself; the ack for another
 				// namespace is "40/admin," with no payload.
-				s.startPings()
+				if !w.heartbeat() {
+					s.startPings()
+				}
 				return s, nil
 			}
 			if len(body) == 0 || body[0] != '{' {
@@ -241,7 +278,7 @@ func (s *session) startPings() {
 	s.pingMu.Lock()
 	defer s.pingMu.Unlock()
 	s.pingTimer = time.AfterFunc(iv, func() {
-		if s.ws.writeText(pingFrame) != nil {
+		if s.w.writeText(pingFrame) != nil {
 			return
 		}
 		s.pingMu.Lock()
@@ -260,7 +297,7 @@ func (s *session) close() {
 		s.pingTimer.Stop()
 	}
 	s.pingMu.Unlock()
-	s.ws.close()
+	s.w.close()
 }
 
 // Kinds of incoming Socket.IO packets the scenarios care about.
@@ -287,7 +324,7 @@ type inPacket struct {
 // on the way. Errors are read errors or a server-side close.
 func (s *session) next() (inPacket, error) {
 	for {
-		op, msg, err := s.ws.readMessage()
+		op, msg, err := s.w.readMessage()
 		if err != nil {
 			return inPacket{}, err
 		}
@@ -300,7 +337,7 @@ func (s *session) next() (inPacket, error) {
 		switch msg[0] {
 		case '2':
 			if s.eio == protocol.EIO4 {
-				if err := s.ws.writeSoon(opText, pongFrame); err != nil {
+				if err := s.w.writeSoon(opText, pongFrame); err != nil {
 					return inPacket{}, err
 				}
 			}

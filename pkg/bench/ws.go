@@ -65,6 +65,7 @@ type wsConn struct {
 
 	wmu    sync.Mutex
 	wbuf   []byte
+	outq   []byte // queue's frames, serialised by the caller
 	bgMu   sync.Mutex
 	closed bool           // under bgMu: no more writeSoon goroutines
 	bg     sync.WaitGroup // writeSoon goroutines
@@ -316,6 +317,49 @@ func (c *wsConn) readMessage() (op byte, payload []byte, err error) {
 		}
 	}
 }
+
+// wire is one connection's transport as the scenarios see it: Engine.IO
+// packets in their text form ("42[...]"), one per message. wsConn is the
+// lean WebSocket path; engineWire (polling, or polling upgraded to
+// WebSocket) goes through pkg/client/engine.
+type wire interface {
+	// readMessage returns the next message (opText: an engine.io packet in
+	// text form; opBinary: binary data). It aliases internal buffers until
+	// the next call; only the reader calls it.
+	readMessage() (op byte, payload []byte, err error)
+	// writeText sends one engine.io packet now; writeSoon may hand it to
+	// another goroutine so the reader never blocks on a busy writer.
+	writeText(p []byte) error
+	writeSoon(op byte, p []byte) error
+	// queue adds a packet to the batch that flushQueue sends in one write.
+	// The caller serialises queue and flushQueue.
+	queue(p []byte)
+	flushQueue() error
+	// setBeforeRead installs the hook run before the reader blocks.
+	setBeforeRead(f func() error)
+	setReadDeadline(t time.Time)
+	setWriteDeadline(t time.Time)
+	// heartbeat reports whether the wire answers pings and sends v3 pings
+	// itself (the engine does; the lean path leaves it to the session).
+	heartbeat() bool
+	close() error
+}
+
+func (c *wsConn) queue(p []byte) { c.outq = appendFrame(c.outq, opText, p) }
+
+func (c *wsConn) flushQueue() error {
+	if len(c.outq) == 0 {
+		return nil
+	}
+	err := c.writeFrames(c.outq)
+	c.outq = c.outq[:0]
+	return err
+}
+
+func (c *wsConn) setBeforeRead(f func() error) { c.beforeRead = f }
+func (c *wsConn) setReadDeadline(t time.Time)  { c.nc.SetReadDeadline(t) }
+func (c *wsConn) setWriteDeadline(t time.Time) { c.nc.SetWriteDeadline(t) }
+func (c *wsConn) heartbeat() bool              { return false }
 
 // writeText sends one text message.
 func (c *wsConn) writeText(p []byte) error { return c.writeFrame(opText, p) }
