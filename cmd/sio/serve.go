@@ -452,10 +452,12 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) 
 		MaxPayload:   opts.MaxPayload,
 		Transports:   opts.Transports,
 		AllowEIO3:    opts.EIO3,
-		CORS:         &server.CORS{Origins: opts.CORSOrigins},
-		Recovery:     opts.Recovery,
-		Tap:          obs.Trace,
-		Logger:       logger,
+		// Credentials: a front end with withCredentials: true works too
+		// (the origin is echoed instead of "*", which browsers refuse then).
+		CORS:     &server.CORS{Origins: opts.CORSOrigins, Credentials: true},
+		Recovery: opts.Recovery,
+		Tap:      obs.Trace,
+		Logger:   logger,
 		OnConnect: func(s *server.Socket) {
 			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "connect", SID: s.ID(), Nsp: s.Namespace().Name(), Transport: s.Transport(), Data: connectData(s)})
 		},

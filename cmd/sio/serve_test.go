@@ -814,3 +814,30 @@ func TestServeBanner(t *testing.T) {
 		})
 	}
 }
+
+// Browsers refuse "Access-Control-Allow-Origin: *" for a front end that
+// uses withCredentials: the origin is echoed, with credentials allowed.
+func TestServeCORSWithCredentials(t *testing.T) {
+	checkLeaks(t)
+	r := startServe(t)
+	for _, method := range []string{http.MethodOptions, http.MethodGet} {
+		req, err := http.NewRequest(method, r.info.URL+"/socket.io/?EIO=4&transport=polling", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", "http://localhost:5173")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		resp, err := r.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "http://localhost:5173" {
+			t.Errorf("%s: Access-Control-Allow-Origin %q", method, got)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Credentials"); got != "true" {
+			t.Errorf("%s: Access-Control-Allow-Credentials %q", method, got)
+		}
+	}
+}
