@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -282,7 +283,9 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 		token = randomToken()
 	}
 
-	srv := newServeServer(opts, obs, logger)
+	diag := &serveDiag{opts: opts, obs: obs}
+	srv := newServeServer(opts, obs, slog.New(&logHandler{next: logger.Handler(), d: diag}))
+	diag.srv = srv
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -298,17 +301,23 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 	if opts.Control {
 		ctl = control.NewHandler(control.New(srv), token)
 	}
+	info := listenInfo(ln.Addr(), tlsConfig != nil, opts, token)
+	info.srv = srv
 	hs := &http.Server{
-		Handler:           serveMux(opts.Path, srv, ctl),
+		Handler:           serveMux(opts.Path, diag.wrap(srv), ctl, diag),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(&httpErrorLog{d: diag, logger: logger, url: info.URL}, "", 0),
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	info := listenInfo(ln.Addr(), tlsConfig != nil, opts, token)
-	info.srv = srv
 	printBanner(errOut, info, opts)
+	if tlsConfig != nil {
+		host, _, _ := net.SplitHostPort(strings.TrimPrefix(info.URL, "https://"))
+		if why := untrustedCert(tlsConfig.Certificates[0].Leaf, strings.Trim(host, "[]")); why != "" {
+			fmt.Fprintf(errOut, "sio serve: this machine does not trust the certificate (%s): a browser must accept it once at %s/, Node clients need NODE_EXTRA_CA_CERTS=%s (or rejectUnauthorized: false), sio clients --insecure\n", why, info.URL, opts.TLSCert)
+		}
+	}
 	obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "listening", Data: listeningData(info, opts)})
 	if opts.onListen != nil {
 		opts.onListen(info)
@@ -350,7 +359,7 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 
 // serveMux routes the control API, the Engine.IO path, and a short help
 // text for a browser pointed at the root.
-func serveMux(path string, srv http.Handler, ctl http.Handler) http.Handler {
+func serveMux(path string, srv http.Handler, ctl http.Handler, diag *serveDiag) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
@@ -362,6 +371,9 @@ func serveMux(path string, srv http.Handler, ctl http.Handler) http.Handler {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintf(w, "sio serve: a Socket.IO server for testing clients.\nConnect a Socket.IO client to this address; the Engine.IO path is %s\n", path)
 		default:
+			if diag != nil {
+				diag.notFound(r)
+			}
 			http.Error(w, fmt.Sprintf("404 not found: this is sio serve; the Socket.IO path is %s", path), http.StatusNotFound)
 		}
 	})
