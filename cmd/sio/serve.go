@@ -55,7 +55,7 @@ type serveOptions struct {
 	Verbose      bool
 	Raw          bool
 
-	// ShutdownTimeout bounds the graceful shutdown. Default 5s.
+	// ShutdownTimeout bounds the graceful shutdown. Default 2s.
 	ShutdownTimeout time.Duration
 	// onListen, for tests, is called once the server listens.
 	onListen func(serveInfo)
@@ -70,7 +70,11 @@ type serveInfo struct {
 	srv        *server.Server // the running server (the dashboard drives it)
 }
 
-const defaultShutdownTimeout = 5 * time.Second
+// defaultShutdownTimeout bounds the graceful shutdown: WebSocket clients
+// get their close at once and live polling clients poll again within
+// milliseconds, but a polling client that went away between two polls is
+// waited for until the timeout, and Ctrl-C should not hang on it.
+const defaultShutdownTimeout = 2 * time.Second
 
 func newServeCmd(a *app, runF func(*serveOptions) error) *cobra.Command {
 	opts := &serveOptions{}

@@ -841,3 +841,23 @@ func TestServeCORSWithCredentials(t *testing.T) {
 		}
 	}
 }
+
+// A polling client that went away between two polls is waited for until
+// the shutdown timeout: Ctrl-C must not hang on it for long.
+func TestServeShutdownWithVanishedPollingClient(t *testing.T) {
+	checkLeaks(t)
+	r := startServe(t)
+	resp, err := r.http.Get(r.info.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > defaultShutdownTimeout+time.Second || defaultShutdownTimeout > 2*time.Second {
+		t.Errorf("shutdown took %v (timeout %v)", d, defaultShutdownTimeout)
+	}
+}
