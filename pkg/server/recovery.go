@@ -24,7 +24,8 @@ type recoveryStore struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	packets  []storedPacket // ascending seq
+	packets  []storedPacket // ascending seq; the live ones are packets[start:]
+	start    int
 	sessions map[string]*savedSession
 	order    []*savedSession // by disconnection time, for expiry
 }
@@ -72,8 +73,8 @@ func (r *recoveryStore) storeEvent(codec protocol.Codec, nsp, event string, args
 	r.seq = seq
 	now := r.now()
 	r.pruneLocked(now)
-	if len(r.packets) >= r.max {
-		r.packets = slices.Delete(r.packets, 0, len(r.packets)-r.max+1)
+	if n := len(r.packets) - r.start; n >= r.max {
+		r.dropLocked(n - r.max + 1)
 	}
 	r.packets = append(r.packets, storedPacket{seq: seq, at: now, out: out, rooms: rooms, except: except})
 	return out, nil
@@ -93,12 +94,13 @@ func withOffset(codec protocol.Codec, plain *Outgoing, offset string) (*Outgoing
 }
 
 func (r *recoveryStore) pruneLocked(now time.Time) {
+	live := r.packets[r.start:]
 	cut := 0
-	for cut < len(r.packets) && now.Sub(r.packets[cut].at) > r.window {
+	for cut < len(live) && now.Sub(live[cut].at) > r.window {
 		cut++
 	}
 	if cut > 0 {
-		r.packets = slices.Delete(r.packets, 0, cut)
+		r.dropLocked(cut)
 	}
 	drop := 0
 	for drop < len(r.order) && now.Sub(r.order[drop].at) > r.window {
@@ -109,6 +111,21 @@ func (r *recoveryStore) pruneLocked(now time.Time) {
 	}
 	if drop > 0 {
 		r.order = slices.Delete(r.order, 0, drop)
+	}
+}
+
+// dropLocked forgets the n oldest packets. The live ones are
+// packets[start:]; the slice is compacted only once half of it is dead, so
+// that a full buffer costs O(1) per stored packet, not a shift of all.
+func (r *recoveryStore) dropLocked(n int) {
+	clear(r.packets[r.start : r.start+n])
+	r.start += n
+	if r.start == len(r.packets) {
+		r.packets, r.start = r.packets[:0], 0
+	} else if r.start > len(r.packets)/2 {
+		k := copy(r.packets, r.packets[r.start:])
+		clear(r.packets[k:])
+		r.packets, r.start = r.packets[:k], 0
 	}
 }
 
@@ -137,8 +154,9 @@ func (r *recoveryStore) restore(pid, offset string) (*savedSession, uint64, bool
 	if s == nil {
 		return nil, 0, false
 	}
-	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq >= seq })
-	if i == len(r.packets) || r.packets[i].seq != seq {
+	live := r.packets[r.start:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].seq >= seq })
+	if i == len(live) || live[i].seq != seq {
 		return nil, 0, false
 	}
 	delete(r.sessions, pid)
@@ -151,9 +169,10 @@ func (r *recoveryStore) restore(pid, offset string) (*savedSession, uint64, bool
 func (r *recoveryStore) since(seq uint64, rooms []string) ([]*Outgoing, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq > seq })
+	live := r.packets[r.start:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].seq > seq })
 	var missed []*Outgoing
-	for _, p := range r.packets[i:] {
+	for _, p := range live[i:] {
 		if includes(rooms, p.rooms, p.except) {
 			missed = append(missed, p.out)
 		}

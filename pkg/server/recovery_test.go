@@ -129,3 +129,30 @@ func TestRecoveryNoDuplicate(t *testing.T) {
 	c2.expectPrefix(`2["after",4,"`)
 	c2.expectNothing()
 }
+
+// The store keeps the last RecoveryBuffer packets, in order, however many
+// pass through it.
+func TestRecoveryStoreBound(t *testing.T) {
+	now := time.Now()
+	r := newRecoveryStore(time.Minute, 4, func() time.Time { return now })
+	for i := range 1000 {
+		if _, err := r.storeEvent(protocol.JSONCodec{}, "/", "e", []any{i}, BroadcastOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if live := len(r.packets) - r.start; live > 4 {
+			t.Fatalf("%d packets kept", live)
+		}
+	}
+	r.persist(savedSession{sid: "s", pid: "p"})
+	if _, _, ok := r.restore("p", formatOffset(996)); ok {
+		t.Fatal("restored from a dropped offset")
+	}
+	_, seq, ok := r.restore("p", formatOffset(997))
+	if !ok {
+		t.Fatal("not restored from a kept offset")
+	}
+	missed, upTo := r.since(seq, nil)
+	if len(missed) != 3 || upTo != 1000 || missed[0].seq != 998 || missed[2].seq != 1000 {
+		t.Fatalf("%d missed, up to %d", len(missed), upTo)
+	}
+}
