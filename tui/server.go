@@ -84,7 +84,10 @@ type ServerOptions struct {
 	Control ServerControl
 	Feed    *Feed
 	// Addr is shown in the header, e.g. "http://127.0.0.1:3000/socket.io/".
-	Addr           string
+	Addr string
+	// ControlAPI, when set, says where the HTTP control API is and its
+	// token: shown at the end of the header and on the help screen.
+	ControlAPI     string
 	HistoryFile    string
 	Save           SaveFunc
 	Timeout        time.Duration
@@ -111,6 +114,7 @@ type serverModel struct {
 	base
 	ctl     ServerControl
 	addr    string
+	ctlAPI  string
 	refresh time.Duration
 
 	tab      int
@@ -128,6 +132,7 @@ type serverModel struct {
 	conns    uint64 // connections accepted (CONNECT sent)
 	lastTick time.Time
 	fetched  time.Time // when the lists were last asked for
+	deferred bool      // a refresh is scheduled for the end of minFetchGap
 	lastIn   uint64
 	lastOut  uint64
 	rateIn   float64
@@ -144,7 +149,7 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
 			verbose: o.Verbose, server: true,
 		}),
-		ctl: o.Control, addr: o.Addr, refresh: o.Refresh,
+		ctl: o.Control, addr: o.Addr, ctlAPI: o.ControlAPI, refresh: o.Refresh,
 		nsps:   []string{"/"},
 		counts: make(map[string]*[2]uint64),
 	}
@@ -194,6 +199,24 @@ func (m *serverModel) fetch() tea.Cmd {
 	return func() tea.Msg { return snapshotMsg{sockets: ctl.Sockets(), rooms: ctl.Rooms()} }
 }
 
+// fetchMsg asks for a refresh of the lists.
+type fetchMsg struct{}
+
+// fetchAfter sends a fetchMsg after d, unless the dashboard ends first.
+func (m *serverModel) fetchAfter(d time.Duration) tea.Cmd {
+	ctx := m.ctx
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return fetchMsg{}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m.tick()) }
 
 func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -214,11 +237,23 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		m.c.Width, m.c.Height = msg.Width, msg.Height
 		return nil
 	case eventsMsg:
-		if m.ingest(msg.events) && m.now().Sub(m.fetched) >= minFetchGap {
-			// A socket came or went: show it now rather than at the next tick.
+		if m.ingest(msg.events) {
+			// A socket came or went: show it now rather than at the next
+			// tick, or at the end of minFetchGap when the lists were just
+			// fetched (they may predate it).
+			if wait := minFetchGap - m.now().Sub(m.fetched); wait > 0 {
+				if m.deferred {
+					return m.listen()
+				}
+				m.deferred = true
+				return tea.Batch(m.listen(), m.fetchAfter(wait))
+			}
 			return tea.Batch(m.listen(), m.fetch())
 		}
 		return m.listen()
+	case fetchMsg:
+		m.deferred = false
+		return m.fetch()
 	case tickMsg:
 		m.rates(time.Time(msg))
 		return tea.Batch(m.fetch(), m.tick())
@@ -668,6 +703,11 @@ func (m *serverModel) header() []string {
 		st.HeaderKey.Render("in ") + strconv.FormatFloat(m.rateIn, 'f', 0, 64) + "/s",
 		st.HeaderKey.Render("out ") + strconv.FormatFloat(m.rateOut, 'f', 0, 64) + "/s",
 	}
+	if m.ctlAPI != "" {
+		// Last: the counters must fit in 80 columns; the token is also on
+		// the help screen.
+		l1 = append(l1, st.HeaderKey.Render("control ")+clean(m.ctlAPI))
+	}
 	l2 := []string{st.HeaderKey.Render("target"), m.target().String()}
 	if m.everyone {
 		l2 = append(l2, st.Dim.Render("(* everyone)"))
@@ -827,6 +867,8 @@ func (m *serverModel) render() string {
 	body := max(h-8, 1)
 	parts := []string{block(m.header(), w, 2), fit(m.tabs(), w)}
 	switch {
+	case m.showHelp && m.ctlAPI != "":
+		parts = append(parts, fit(m.c.Styles.HeaderKey.Render("control API ")+clean(m.ctlAPI), w), m.fullHelp(w, max(body-1, 1), m.helpGroups()))
 	case m.showHelp:
 		parts = append(parts, m.fullHelp(w, body, m.helpGroups()))
 	case m.tab == tabSockets:

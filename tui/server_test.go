@@ -125,7 +125,8 @@ func TestServerActions(t *testing.T) {
 }
 
 // A socket that connects shows in the list at once, not at the next tick;
-// a flood of connections refreshes the lists at most every minFetchGap.
+// a flood of connections refreshes the lists at most every minFetchGap,
+// and a connection within the gap is shown at its end, not a tick later.
 func TestServerRefreshesWhenSocketsComeAndGo(t *testing.T) {
 	t.Parallel()
 	f := testServerFake()
@@ -142,15 +143,27 @@ func TestServerRefreshesWhenSocketsComeAndGo(t *testing.T) {
 	connect := traces(socketTrace(protocol.Out, "sockC-333333333333", protocol.Packet{Type: protocol.PacketConnect, Data: []byte(`{"sid":"sockC-333333333333"}`)}, 0))
 
 	_, cmd := m.Update(connect) // within minFetchGap of the last fetch
-	runCmd(t, m, cmd)
-	if len(m.sockets) != 2 {
-		t.Fatalf("refreshed %d sockets within minFetchGap", len(m.sockets))
+	if len(m.sockets) != 2 || !m.deferred {
+		t.Fatalf("refreshed %d sockets within minFetchGap, deferred %v", len(m.sockets), m.deferred)
 	}
+	if _, again := m.Update(connect); again != nil {
+		if msgs := runCmd(t, m, again); len(msgs) != 0 {
+			t.Fatalf("a second connection within the gap scheduled another refresh: %v", msgs)
+		}
+	}
+	now = now.Add(minFetchGap)
+	runCmd(t, m, cmd) // the deferred refresh
+	if len(m.sockets) != 3 || m.deferred {
+		t.Fatalf("the new socket is not listed after the gap: %d sockets, deferred %v", len(m.sockets), m.deferred)
+	}
+	f.mu.Lock()
+	f.sockets = f.sockets[:2]
+	f.mu.Unlock()
 	now = now.Add(minFetchGap)
 	_, cmd = m.Update(connect)
 	runCmd(t, m, cmd)
-	if len(m.sockets) != 3 {
-		t.Fatalf("the new socket is not listed: %d sockets", len(m.sockets))
+	if len(m.sockets) != 2 {
+		t.Fatalf("the list is not refreshed at once after the gap: %d sockets", len(m.sockets))
 	}
 	_, cmd = m.Update(traces(event(protocol.In, "sockC-333333333333", "/", `["x"]`, 0, false, 0)))
 	now = now.Add(time.Second)
@@ -167,5 +180,24 @@ func TestServerEmitShowsWaiting(t *testing.T) {
 	m.Update(sendMsg{event: "news", ack: true})
 	if !strings.Contains(m.status, `emitting "news" to everyone on /, waiting for acks…`) {
 		t.Fatalf("status %q", m.status)
+	}
+}
+
+// With the control API on, the counters still fit in 80 columns (the API
+// comes last in the header), and the help screen shows the token whole.
+func TestServerHeaderWithControlAPI(t *testing.T) {
+	t.Parallel()
+	f := testServerFake()
+	m := newServerModel(t.Context(), NewCommon(false, 80, 24),
+		ServerOptions{Control: f, Addr: "http://127.0.0.1:3000/socket.io/", ControlAPI: "http://127.0.0.1:3000/_sio/ token 0cabec2309d12849245edbf7fb558328", Now: func() time.Time { return t0 }, Location: time.UTC}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	runCmd(t, m, m.fetch())
+	first := strings.Split(screen(m), "\n")[0]
+	if !strings.Contains(first, "sockets 2 conns 0 in 0/s out 0/s") {
+		t.Fatalf("header at 80 columns: %q", first)
+	}
+	press(t, m, "?")
+	if !strings.Contains(screen(m), "control API http://127.0.0.1:3000/_sio/ token 0cabec2309d12849245edbf7fb558328") {
+		t.Fatalf("help screen:\n%s", screen(m))
 	}
 }
