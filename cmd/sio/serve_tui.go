@@ -46,14 +46,15 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 		feed.Close()
 		return err
 	}
-	addr := info.URL + o.Path
+	ctlAPI := ""
 	if info.ControlURL != "" {
-		addr += "  control " + info.ControlURL + " token " + info.Token
+		ctlAPI = info.ControlURL + " token " + info.Token
 	}
 	err := tui.RunServer(ctx, tui.ServerOptions{
 		Control:        newServerControl(control.New(info.srv)),
 		Feed:           feed,
-		Addr:           addr,
+		Addr:           info.URL + o.Path,
+		ControlAPI:     ctlAPI,
 		HistoryFile:    historyPath(dir, "serve-history"),
 		Save:           saveTraces,
 		Verbose:        opts.Verbose,
