@@ -628,6 +628,8 @@ func (m *serverModel) listKeys(k tea.KeyPressMsg, sel *int, n int, open func()) 
 		cmd, _ := m.handleLogKeysAnyPane(k)
 		return cmd
 	}
+	// Choosing a row targets it again, after * targeted everyone.
+	m.everyone = false
 	*sel = min(max(*sel, 0), max(n-1, 0))
 	return nil
 }

@@ -201,3 +201,24 @@ func TestServerHeaderWithControlAPI(t *testing.T) {
 		t.Fatalf("help screen:\n%s", screen(m))
 	}
 }
+
+// After * targets everyone, choosing a socket (or a room) in the list
+// targets it again: the selection and the target must not disagree.
+func TestServerSelectingLeavesEveryone(t *testing.T) {
+	t.Parallel()
+	m := newTestServer(t, testServerFake())
+	press(t, m, "*")
+	if m.target() != (Target{Namespace: "/"}) {
+		t.Fatalf("* target %+v", m.target())
+	}
+	press(t, m, "j")
+	if m.everyone || m.target() != (Target{Namespace: "/chat", SID: "sockB-222222222222"}) {
+		t.Fatalf("after j: everyone %v target %+v", m.everyone, m.target())
+	}
+	press(t, m, "2")
+	press(t, m, "*")
+	press(t, m, "g")
+	if m.target() != (Target{Namespace: "/", Room: "lobby"}) {
+		t.Fatalf("rooms after g: %+v", m.target())
+	}
+}
