@@ -38,6 +38,7 @@ type logView struct {
 	top      uint64 // the first visible seq when not following
 	paused   bool
 	pauseSeq uint64 // last seq shown while paused
+	resume   bool   // follow the tail again on unpause (it did before the pause)
 
 	// pending holds ack requests not answered yet, by key.
 	pending map[ackKey]uint64
@@ -164,11 +165,14 @@ func (l *logView) togglePause() {
 	l.paused = !l.paused
 	if l.paused {
 		l.pauseSeq = l.nextSeq - 1
+		l.resume = l.follow
 		if l.follow {
 			if seq, ok := l.seqAt(l.visibleLen() - 1); ok {
 				l.sel, l.follow = seq, false
 			}
 		}
+	} else if l.resume {
+		l.follow, l.resume = true, false
 	}
 	l.fix()
 }
@@ -261,7 +265,7 @@ func (l *logView) move(delta int) {
 	}
 	i := min(max(l.selIndex()+delta, 0), n-1)
 	l.sel, _ = l.seqAt(i)
-	l.follow = false
+	l.follow, l.resume = false, false
 	l.fix()
 }
 

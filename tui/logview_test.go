@@ -96,11 +96,23 @@ func TestLogFollowScrollPause(t *testing.T) {
 	if !strings.Contains(strings.Join(l.title(), " "), "PAUSED +1") {
 		t.Fatalf("title %q", l.title())
 	}
+	// Unpausing follows the tail again, as before the pause.
 	l.togglePause()
-	l.Update(keyMsg("G"))
-	if l.visibleLen() != 22 || l.selected().event != "e21" {
-		t.Fatalf("resumed: visible %d selected %s", l.visibleLen(), l.selected().event)
+	if !l.follow || l.visibleLen() != 22 || l.selected().event != "e21" {
+		t.Fatalf("resumed: follow %v visible %d selected %s", l.follow, l.visibleLen(), l.selected().event)
 	}
+	l.add(event(protocol.In, "s", "/", `["e22"]`, 0, false, 2*time.Second))
+	if l.selected().event != "e22" {
+		t.Fatalf("not following after the pause: %s", l.selected().event)
+	}
+	// A pause after scrolling up keeps the selection when it ends.
+	l.Update(keyMsg("k"))
+	l.togglePause()
+	l.togglePause()
+	if l.follow || l.selected().event != "e21" {
+		t.Fatalf("scrolled pause: follow %v selected %s", l.follow, l.selected().event)
+	}
+	l.Update(keyMsg("G"))
 	l.clear()
 	if l.entries.Len() != 0 || l.visibleLen() != 0 || l.selected() != nil {
 		t.Fatal("clear left entries")
