@@ -460,11 +460,11 @@ func (m *clientModel) answer() tea.Cmd {
 func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 	switch kind {
 	case promptNamespace:
-		if v == "" {
+		// The prompt starts with "/": typing "/admin" after it must not
+		// open "//admin".
+		v = "/" + strings.TrimLeft(strings.TrimSpace(v), "/")
+		if v == "/" {
 			return nil
-		}
-		if !strings.HasPrefix(v, "/") {
-			v = "/" + v
 		}
 		m.addNsp(v)
 		for i := range m.nsps {

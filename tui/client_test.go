@@ -168,6 +168,13 @@ func TestClientNamespaces(t *testing.T) {
 	if len(s.opened) != 1 || s.opened[0] != "/admin" || m.comp.nsp != "/admin" {
 		t.Fatalf("opened %v, composer nsp %q", s.opened, m.comp.nsp)
 	}
+	// The prompt starts with "/": typing one more is not "//chat".
+	press(t, m, "n")
+	typeText(t, m, "/chat")
+	press(t, m, "enter")
+	if len(s.opened) != 2 || s.opened[1] != "/chat" {
+		t.Fatalf("opened %v", s.opened)
+	}
 	press(t, m, "n")
 	press(t, m, "backspace")
 	typeText(t, m, "forbidden")
@@ -175,7 +182,7 @@ func TestClientNamespaces(t *testing.T) {
 	if !m.statusErr || !strings.Contains(m.status, "unauthorized") {
 		t.Fatalf("status = %q", m.status)
 	}
-	if len(m.nsps) != 3 {
+	if len(m.nsps) != 4 {
 		t.Fatalf("namespaces = %+v", m.nsps)
 	}
 	press(t, m, "]")
@@ -184,7 +191,7 @@ func TestClientNamespaces(t *testing.T) {
 	}
 	press(t, m, "[")
 	press(t, m, "[")
-	if m.comp.nsp != "/admin" {
+	if m.comp.nsp != "/chat" {
 		t.Fatalf("[[ went to %q", m.comp.nsp)
 	}
 }
