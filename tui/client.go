@@ -372,12 +372,19 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.answer()
 	case key.Matches(k, keys.AutoAck):
 		m.autoAck = !m.autoAck
-		if m.autoAck {
-			m.setStatus("answering ack requests automatically with their own arguments", false)
-		} else {
+		if !m.autoAck {
 			m.setStatus("auto-answer off", false)
+			return nil
 		}
-		return nil
+		m.setStatus("answering ack requests automatically with their own arguments", false)
+		// Those already waiting too, oldest first.
+		var cmds []tea.Cmd
+		for _, e := range m.log.pendingRequests(protocol.In) {
+			if args, err := e.tr.Packet.Args(); err == nil {
+				cmds = append(cmds, m.answerCmd(e.key(), args, e.tr.Packet.Attachments, true))
+			}
+		}
+		return tea.Batch(cmds...)
 	case key.Matches(k, keys.OpenNsp):
 		return m.prompt.open(promptNamespace, "open namespace › ", "/")
 	case key.Matches(k, keys.NextNsp):

@@ -147,12 +147,19 @@ func TestClientAnswerAck(t *testing.T) {
 	if len(s.answers) != 1 || s.answers[0].id != 3 || string(s.answers[0].args[0]) != "42" {
 		t.Fatalf("answers = %+v", s.answers)
 	}
-	// With auto-answer, requests are answered with their own arguments.
+	// Turning auto-answer on answers the requests already waiting, with
+	// their own arguments, then each new one.
+	m.Update(traces(ack(protocol.Out, "me", "/", `[42]`, 3, time.Millisecond), event(protocol.In, "me", "/", `["waiting",{"n":1}]`, 5, true, time.Millisecond)))
 	press(t, m, "esc")
-	press(t, m, "A")
-	_, cmd := m.Update(traces(event(protocol.In, "me", "/", `["echo","x"]`, 4, true, 2*time.Millisecond)))
+	_, cmd := m.Update(keyMsg("A"))
 	runCmd(t, m, cmd)
-	if len(s.answers) != 2 || s.answers[1].id != 4 || string(s.answers[1].args[0]) != `"x"` {
+	if len(s.answers) != 2 || s.answers[1].id != 5 || string(s.answers[1].args[0]) != `{"n":1}` {
+		t.Fatalf("answers after A = %+v", s.answers)
+	}
+	m.Update(traces(ack(protocol.Out, "me", "/", `[{"n":1}]`, 5, 2*time.Millisecond)))
+	_, cmd = m.Update(traces(event(protocol.In, "me", "/", `["echo","x"]`, 4, true, 2*time.Millisecond)))
+	runCmd(t, m, cmd)
+	if len(s.answers) != 3 || s.answers[2].id != 4 || string(s.answers[2].args[0]) != `"x"` {
 		t.Fatalf("auto answers = %+v", s.answers)
 	}
 }
