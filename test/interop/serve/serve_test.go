@@ -743,7 +743,9 @@ func TestCORS(t *testing.T) {
 		origin string
 		want   string
 	}{
-		{nil, "http://localhost:5173", "*"},
+		// The origin is echoed with credentials allowed: browsers refuse
+		// "*" for a front end using withCredentials.
+		{nil, "http://localhost:5173", "http://localhost:5173"},
 		{[]string{"--cors-origin", "http://app.test"}, "http://app.test", "http://app.test"},
 		{[]string{"--cors-origin", "http://app.test"}, "http://evil.test", ""},
 	} {
@@ -758,6 +760,9 @@ func TestCORS(t *testing.T) {
 		resp.Body.Close()
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.want {
 			t.Errorf("%v, origin %s: Access-Control-Allow-Origin %q, want %q", tt.args, tt.origin, got, tt.want)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Credentials"); got != "true" {
+			t.Errorf("%v, origin %s: Access-Control-Allow-Credentials %q", tt.args, tt.origin, got)
 		}
 	}
 }
