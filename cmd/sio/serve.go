@@ -54,6 +54,9 @@ type serveOptions struct {
 	Output       string
 	Verbose      bool
 	Raw          bool
+	// Quiet logs no packets, only sessions (connect, disconnect, errors):
+	// formatting a line per packet costs more CPU than serving it.
+	Quiet bool
 
 	// ShutdownTimeout bounds the graceful shutdown. Default 2s.
 	ShutdownTimeout time.Duration
@@ -117,6 +120,9 @@ close and sio exits with status 0.`,
 			if tui && noTUI {
 				return usageErrorf("--tui and --no-tui contradict each other")
 			}
+			if opts.Quiet && (opts.Verbose || opts.Raw) {
+				return usageErrorf("--quiet logs no packets: it cannot be combined with -v or --raw")
+			}
 			opts.TUI = tui || (!noTUI && a.io.CanPrompt())
 			if f.Changed("control-token") {
 				opts.Control = true
@@ -153,6 +159,7 @@ close and sio exits with status 0.`,
 	f.StringVarP(&opts.Output, "output", "o", render.FormatPretty, "log format: pretty or json (JSON lines)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also log Engine.IO packets (handshake, ping, pong, upgrade, noop)")
 	f.BoolVar(&opts.Raw, "raw", false, "also log each packet's exact frame")
+	f.BoolVar(&opts.Quiet, "quiet", false, "log sessions (connects, disconnects, refusals) but no packets: for load tests")
 	return cmd
 }
 
@@ -483,6 +490,9 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) 
 		OnUpgrade: func(s *server.Socket, transport string) {
 			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "upgrade", SID: s.ID(), Nsp: s.Namespace().Name(), Transport: transport, Data: transportData(transport)})
 		},
+	}
+	if opts.Quiet && !opts.TUI {
+		so.Tap = nil // no trace is even built
 	}
 	srv := server.New(so)
 	b := newBehaviour(opts, obs, logger)

@@ -139,6 +139,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--max-payload", "0"}, "--max-payload must be positive"},
 		{[]string{"--recovery", "-1s"}, "--recovery must not be negative"},
 		{[]string{"--tui", "--no-tui"}, "contradict"},
+		{[]string{"--quiet", "-v"}, "--quiet logs no packets"},
+		{[]string{"--quiet", "--raw"}, "--quiet logs no packets"},
 		{[]string{"--path", "/_sio/x"}, "overlaps the control API"},
 		{[]string{"--namespace", "/a?b"}, "not a namespace name"},
 		{[]string{"--ack-reply", `{"$binary":"!"}`}, "--ack-reply"},
@@ -372,6 +374,31 @@ func TestServeEchoAndJSONLog(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr.String(), "sio serve listening on "+r.info.URL+"/socket.io/") {
 		t.Errorf("banner: %q", r.stderr)
+	}
+}
+
+// --quiet serves as usual but logs sessions only, no packet.
+func TestServeQuiet(t *testing.T) {
+	checkLeaks(t)
+	r := startServe(t, "--echo", "--quiet", "-o", "json", "--recovery", "0")
+	c, got := r.mustDial(t, "/", client.Options{})
+	if ack := emitAck(t, c, "chat", "hi"); ack != `["hi"]` {
+		t.Errorf("ack = %s", ack)
+	}
+	if ev := recvEvent(t, got); ev != `chat ["hi"]` {
+		t.Errorf("echo = %q", ev)
+	}
+	r.waitLine(t, `"layer":"session"`, `"type":"connect"`)
+	sid := c.SID()
+	_ = c.Close()
+	r.waitLine(t, `"type":"disconnect"`, sid)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout.String()), "\n") {
+		if !strings.Contains(l, `"layer":"session"`) {
+			t.Errorf("--quiet logged a packet: %s", l)
+		}
 	}
 }
 
