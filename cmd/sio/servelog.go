@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -105,7 +104,7 @@ func (o *logObserver) Trace(t protocol.Trace) {
 	if t.Layer == protocol.LayerEngine && !o.verbose {
 		return
 	}
-	c := copyTrace(t)
+	c := t.Clone()
 	o.send(logItem{trace: &c})
 }
 
@@ -123,24 +122,4 @@ func (o *logObserver) Close() uint64 {
 	o.mu.Unlock()
 	<-o.done
 	return o.dropped.Load()
-}
-
-// copyTrace returns t with its own copies of the byte slices.
-func copyTrace(t protocol.Trace) protocol.Trace {
-	t.Engine.Data = bytes.Clone(t.Engine.Data)
-	t.Packet.Data = bytes.Clone(t.Packet.Data)
-	t.Packet.Attachments = cloneAll(t.Packet.Attachments)
-	t.Raw = cloneAll(t.Raw)
-	return t
-}
-
-func cloneAll(in [][]byte) [][]byte {
-	if in == nil {
-		return nil
-	}
-	out := make([][]byte, len(in))
-	for i, b := range in {
-		out[i] = bytes.Clone(b)
-	}
-	return out
 }

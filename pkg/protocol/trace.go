@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // Direction says whether a traced packet was received or sent.
 type Direction uint8
@@ -44,4 +47,25 @@ type Trace struct {
 	// Raw holds the exact frames: the engine.io packet as framed by its
 	// transport, or a Socket.IO packet's text followed by its attachments.
 	Raw [][]byte
+}
+
+// Clone returns t with its own copies of every byte slice, for a Tap that
+// keeps traces after it returns.
+func (t Trace) Clone() Trace {
+	t.Engine.Data = bytes.Clone(t.Engine.Data)
+	t.Packet.Data = bytes.Clone(t.Packet.Data)
+	t.Packet.Attachments = cloneAll(t.Packet.Attachments)
+	t.Raw = cloneAll(t.Raw)
+	return t
+}
+
+func cloneAll(in [][]byte) [][]byte {
+	if in == nil {
+		return nil
+	}
+	out := make([][]byte, len(in))
+	for i, b := range in {
+		out[i] = bytes.Clone(b)
+	}
+	return out
 }
