@@ -3,20 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -24,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sio-dev/sio/internal/testutil"
 
 	"go.uber.org/goleak"
 
@@ -646,7 +640,7 @@ func TestServeControlRandomToken(t *testing.T) {
 
 func TestServeTLS(t *testing.T) {
 	checkLeaks(t)
-	cert, key := writeCert(t)
+	cert, key := testutil.WriteSelfSignedCert(t)
 	r := startServe(t, "--tls-cert", cert, "--tls-key", key, "--echo", "--recovery", "0")
 	if !strings.HasPrefix(r.info.URL, "https://127.0.0.1:") {
 		t.Fatalf("url %s", r.info.URL)
@@ -764,41 +758,6 @@ func TestLogObserverDropsInsteadOfBlocking(t *testing.T) {
 	}
 	o.Lifecycle(lifecycle{Kind: "after close"}) // a no-op, no panic
 	pw.Close()
-}
-
-func writeCert(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sio test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 func TestServeBanner(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sio-dev/sio/internal/testutil"
+
 	"github.com/sio-dev/sio/pkg/client"
 )
 
@@ -116,7 +118,7 @@ func TestServeLogsMaxPayloadReason(t *testing.T) {
 // handshake: the banner and the log say how to make it trust it.
 func TestServeTLSUntrusted(t *testing.T) {
 	checkLeaks(t)
-	cert, key := writeCert(t)
+	cert, key := testutil.WriteSelfSignedCert(t)
 	r := startServe(t, "--tls-cert", cert, "--tls-key", key)
 	if !strings.Contains(r.stderr.String(), "this machine does not trust the certificate (self-signed, or signed by an unknown authority)") ||
 		!strings.Contains(r.stderr.String(), "NODE_EXTRA_CA_CERTS="+cert) {
