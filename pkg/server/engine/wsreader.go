@@ -91,6 +91,19 @@ const (
 	readerStopped
 )
 
+// readPrealloc bounds how far a read buffer is grown ahead of the bytes
+// received for an announced frame; beyond it, growReadBuf grows it as the
+// bytes come.
+const readPrealloc = 64 << 10
+
+// growReadBuf makes room for a read when b is full.
+func growReadBuf(b []byte) []byte {
+	if len(b) == cap(b) {
+		b = append(b, 0)[:len(b)]
+	}
+	return b
+}
+
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // unmask XORs b with the masking key, starting at key offset pos.
@@ -251,10 +264,16 @@ func (r *wsReader) fail(err error) {
 func (r *wsReader) consume(bp *[]byte) bool {
 	used, need, stop, err := r.parse(*bp)
 	b := *bp
-	n := copy(b, b[used:])
+	n := len(b) - used
+	if used > 0 { // else an incomplete frame stays where it is: no copy per read while it comes
+		copy(b, b[used:])
+	}
 	b = b[:n]
 	if need > cap(b) {
-		nb := make([]byte, n, need)
+		// Room for the announced frame, but no more than readPrealloc
+		// ahead of the bytes that came: a header alone must not make
+		// the server allocate up to the payload limit.
+		nb := make([]byte, n, min(need, n+readPrealloc))
 		copy(nb, b)
 		b = nb
 	}
@@ -307,10 +326,7 @@ func (r *wsReader) blockingLoop() {
 	bp := readBufPool.Get().(*[]byte)
 	defer putReadBuf(bp)
 	for {
-		b := *bp
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+		b := growReadBuf(*bp)
 		n, err := r.t.nc.Read(b[len(b):cap(b)])
 		*bp = b[:len(b)+n]
 		if n > 0 && !r.consume(bp) {
@@ -341,6 +357,10 @@ func putReadBuf(bp *[]byte) {
 	readBufPool.Put(bp)
 }
 
+// testHookBurstRead, when set (by a test that runs alone, before its
+// server starts), is called with the size of each read of a burst.
+var testHookBurstRead func(n int)
+
 // burst reads (poller mode) until the socket is empty, handling what
 // arrives, and reports whether the reader goes on waiting.
 func (r *wsReader) burst() bool {
@@ -351,15 +371,15 @@ func (r *wsReader) burst() bool {
 		bp = readBufPool.Get().(*[]byte)
 	}
 	for {
-		b := *bp
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+		b := growReadBuf(*bp)
 		n, err := readNonblock(r.t.raw, b[len(b):cap(b)])
 		if err == syscall.EAGAIN {
 			break
 		}
 		*bp = b[:len(b)+n]
+		if h := testHookBurstRead; h != nil && n > 0 {
+			h(n)
+		}
 		if n > 0 && !r.consume(bp) {
 			r.dropBuf(bp)
 			return false
@@ -375,6 +395,9 @@ func (r *wsReader) burst() bool {
 	}
 	// Keep only an incomplete frame's bytes.
 	if len(*bp) > 0 {
+		if bp == &r.buf && cap(r.buf) > readBufKeep && len(r.buf) <= readBufKeep/2 {
+			r.buf = append(make([]byte, 0, max(len(r.buf), 512)), r.buf...) // a big frame was handled
+		}
 		if bp != &r.buf {
 			r.buf = append(make([]byte, 0, max(len(*bp), 512)), *bp...)
 			putReadBuf(bp)
