@@ -13,14 +13,13 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-
-	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// SaveFunc writes the recorded traces, oldest first, to the file at path,
-// as JSON lines in the CLI.md schema. cmd/sio builds it on internal/render
+// SaveFunc writes the recorded log, oldest first, to the file at path, as
+// JSON lines in the CLI.md schema: each line is a TraceEvent (a packet) or
+// a SessionEvent (a "session" record). cmd/sio builds it on internal/render
 // so the schema lives in one place. It runs in a command goroutine.
-type SaveFunc func(path string, traces []protocol.Trace) error
+type SaveFunc func(path string, log []Event) error
 
 // pane names what has the keyboard.
 type pane uint8
@@ -150,10 +149,11 @@ func (b *base) withTimeout() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.ctx, b.timeout)
 }
 
-// savedMsg reports a saved log.
+// savedMsg reports a saved log: n packets and sessions session lines.
 type savedMsg struct {
-	path string
-	n    int
+	path     string
+	n        int
+	sessions int
 }
 
 func (b *base) saveCmd(path string) tea.Cmd {
@@ -161,13 +161,21 @@ func (b *base) saveCmd(path string) tea.Cmd {
 		b.setStatus("saving is not available", true)
 		return nil
 	}
-	traces := b.log.snapshot()
+	lines := b.log.snapshot()
 	save := b.save
 	return func() tea.Msg {
-		if err := save(path, traces); err != nil {
+		if err := save(path, lines); err != nil {
 			return errMsg{op: "save " + path, err: err}
 		}
-		return savedMsg{path: path, n: len(traces)}
+		msg := savedMsg{path: path}
+		for _, l := range lines {
+			if _, ok := l.(SessionEvent); ok {
+				msg.sessions++
+			} else {
+				msg.n++
+			}
+		}
+		return msg
 	}
 }
 
@@ -198,7 +206,11 @@ func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
 		b.setStatus("the session ended; q quits", true)
 		return nil, true
 	case savedMsg:
-		b.setStatus("saved "+strconv.Itoa(msg.n)+" packets to "+msg.path, false)
+		what := strconv.Itoa(msg.n) + " packets"
+		if msg.sessions > 0 {
+			what += " and " + strconv.Itoa(msg.sessions) + " session lines"
+		}
+		b.setStatus("saved "+what+" to "+msg.path, false)
 		return nil, true
 	case errMsg:
 		b.logger.Warn("tui action", "op", msg.op, "err", msg.err)

@@ -311,6 +311,8 @@ func (m *clientModel) ingest(evs []Event) []tea.Cmd {
 			}
 		case PingEvent:
 			m.rtt = ev.RTT
+		case SessionEvent:
+			m.log.addSession(ev)
 		}
 	}
 	if m.feed != nil {

@@ -220,10 +220,10 @@ func TestClientRepeatAndCopy(t *testing.T) {
 
 func TestClientFilterSaveClear(t *testing.T) {
 	t.Parallel()
-	var saved []protocol.Trace
+	var saved []Event
 	var savedPath string
 	m := newTestClient(t, &fakeSession{}, func(o *ClientOptions) {
-		o.Save = func(path string, trs []protocol.Trace) error {
+		o.Save = func(path string, trs []Event) error {
 			if path == "bad" {
 				return errors.New("read-only file system")
 			}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,11 +10,13 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// entry is one line of the event log: a traced packet and what the UI
-// worked out about it once, when it arrived.
+// entry is one line of the event log: a traced packet, or a session line
+// (sess set; tr then holds only its time, socket id and transport), and
+// what the UI worked out about it once, when it arrived.
 type entry struct {
 	seq   uint64
 	tr    protocol.Trace
+	sess  *SessionEvent
 	label string // "EVENT", "ACK", "ping"...
 	body  string // the rest of the row, cleaned for the terminal
 	event string // the event name, for events
@@ -86,6 +89,35 @@ func newEntry(seq uint64, tr protocol.Trace) entry {
 	}
 	e.body = clean(limit(strings.TrimSpace(b.String()), maxBody))
 	return e
+}
+
+// newSessionEntry makes the log line of a session event: the kind in the
+// type column, then the namespace, the reason and the data.
+func newSessionEntry(seq uint64, ev SessionEvent) entry {
+	e := entry{seq: seq, sess: &ev, label: clean(limit(ev.Kind, maxBody))}
+	e.tr = protocol.Trace{Time: ev.Time, SID: ev.SID, Transport: ev.Transport}
+	var parts []string
+	if ev.Nsp != "" {
+		parts = append(parts, ev.Nsp)
+	}
+	if ev.Reason != "" {
+		parts = append(parts, ev.Reason)
+	}
+	if len(ev.Data) > 0 {
+		parts = append(parts, string(limitRaw(compactJSON(ev.Data))))
+	}
+	e.body = clean(limit(strings.Join(parts, " "), maxBody))
+	return e
+}
+
+// compactJSON returns raw without insignificant space, or as is when it is
+// not valid JSON.
+func compactJSON(raw []byte) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
 }
 
 // writeArgs appends the arguments as compact JSON, with binary

@@ -14,9 +14,10 @@ import (
 )
 
 // Event is something the client session or the server reports to the UI:
-// a TraceEvent for every packet, and status events (ConnEvent,
-// NamespaceEvent, TransportEvent, PingEvent) for what the header shows.
-// They all travel on the same Feed, in order.
+// a TraceEvent for every packet, a SessionEvent for each step in a
+// connection's life (both are lines of the log), and status events
+// (ConnEvent, NamespaceEvent, TransportEvent, PingEvent) for what the
+// header shows. They all travel on the same Feed, in order.
 type Event interface{ event() }
 
 // TraceEvent is one packet in or out. Its Trace must own its slices: use
@@ -79,11 +80,31 @@ type TransportEvent struct {
 // PingEvent reports the last heartbeat round trip (ping to pong).
 type PingEvent struct{ RTT time.Duration }
 
+// SessionEvent is a step in the life of a connection or a socket, shown in
+// the log among the packets as a dimmed line marked "•": a server's
+// "connect", "upgrade", "disconnect" (Reason: "transport close"...),
+// "join"/"leave", a "refused" request or a connection closed on an
+// "error" (Reason: the hint); a client's "open", "close",
+// "reconnect_attempt"... Kind and the fields are those of the JSON-lines
+// "session" records (CLI.md), which saving the log writes. Data is a JSON
+// object, or nil. SID is the socket's id when there is one, so the line
+// shows in that socket's traffic.
+type SessionEvent struct {
+	Time      time.Time
+	SID       string
+	Nsp       string
+	Transport string
+	Kind      string
+	Reason    string
+	Data      json.RawMessage
+}
+
 func (TraceEvent) event()     {}
 func (ConnEvent) event()      {}
 func (NamespaceEvent) event() {}
 func (TransportEvent) event() {}
 func (PingEvent) event()      {}
+func (SessionEvent) event()   {}
 
 // Feed is the one bounded channel of events from the network goroutines to
 // the UI. Send and Tap never block: when the UI falls behind, events are

@@ -93,6 +93,12 @@ func (in *inspector) show(e *entry, pair *entry) {
 // ack's arguments (binary inlined as {"$binary":...}), a CONNECT payload,
 // or an Engine.IO packet's data when it is JSON.
 func (in *inspector) document() []byte {
+	if ev := in.e.sess; ev != nil {
+		if len(ev.Data) > 0 && json.Valid(ev.Data) {
+			return ev.Data
+		}
+		return nil
+	}
 	tr := &in.e.tr
 	if tr.Layer == protocol.LayerEngine {
 		if !tr.Engine.Binary && json.Valid(tr.Engine.Data) && len(tr.Engine.Data) > 0 {
@@ -116,7 +122,7 @@ func (in *inspector) document() []byte {
 
 func (in *inspector) docLabel() string {
 	p := &in.e.tr.Packet
-	if in.e.tr.Layer == protocol.LayerSocket && (p.IsEvent() || p.IsAck()) {
+	if in.e.sess == nil && in.e.tr.Layer == protocol.LayerSocket && (p.IsEvent() || p.IsAck()) {
 		return "args"
 	}
 	return "data"
@@ -131,6 +137,10 @@ func (in *inspector) rebuild() {
 	add := func(s string) { in.lines = append(in.lines, iline{text: s}) }
 	section := func(s string) { add(st.Title.Render("── " + s + " ──")) }
 	tr := &in.e.tr
+	if in.e.sess != nil {
+		in.rebuildSession()
+		return
+	}
 
 	// Summary.
 	dir := st.In.Render("in  <")
@@ -217,6 +227,51 @@ func (in *inspector) rebuild() {
 			}
 			add(l)
 		}
+	}
+	in.clamp()
+}
+
+// rebuildSession lays out a session line: its kind and namespace, when
+// and on which socket, the reason in full, and the data as a JSON tree.
+func (in *inspector) rebuildSession() {
+	st := in.c.Styles
+	ev := in.e.sess
+	add := func(s string) { in.lines = append(in.lines, iline{text: s}) }
+	kind := st.EventNm
+	if isErrorKind(ev.Kind) {
+		kind = st.Error
+	}
+	head := st.Dim.Render("session •") + " " + kind.Render(clean(ev.Kind))
+	if ev.Nsp != "" {
+		head += " on " + clean(ev.Nsp)
+	}
+	add(head)
+	meta := ev.Time.In(in.loc).Format("15:04:05.000000")
+	if ev.Transport != "" {
+		meta += "  " + clean(ev.Transport)
+	}
+	if ev.SID != "" {
+		meta += "  sid " + clean(ev.SID)
+	}
+	add(st.Dim.Render(meta))
+	if ev.Reason != "" {
+		r := ev.Reason
+		if len(r) > maxRawChars {
+			r = r[:maxRawChars]
+		}
+		for i, l := range strings.Split(ansi.Wrap("reason: "+clean(r), max(in.c.Width, 8), ""), "\n") {
+			if i == 0 {
+				l = st.Dim.Render("reason:") + l[len("reason:"):]
+			}
+			add(l)
+		}
+	}
+	if in.root != nil {
+		for _, jl := range in.root.lines(nil, 0, true) {
+			in.lines = append(in.lines, iline{text: jl.render(st), node: jl.node})
+		}
+	} else if len(ev.Data) > 0 {
+		add("data: " + clean(limit(string(ev.Data), maxRawChars)))
 	}
 	in.clamp()
 }

@@ -88,6 +88,18 @@ func (l *logView) add(tr protocol.Trace) {
 			}
 		}
 	}
+	l.push(e)
+}
+
+// addSession records a session line and indexes it if it passes the
+// filter.
+func (l *logView) addSession(ev SessionEvent) {
+	l.push(newSessionEntry(l.nextSeq, ev))
+	l.nextSeq++
+}
+
+// push appends e to the ring, forgetting the entry it evicts.
+func (l *logView) push(e entry) {
 	if old, ok := l.entries.Push(e); ok {
 		if f, ok := l.matches.Front(); ok && f == old.seq {
 			l.matches.PopFront()
@@ -118,7 +130,7 @@ func (l *logView) bySeq(seq uint64) *entry {
 }
 
 func (l *logView) pass(e *entry) bool {
-	if !l.showEngine && e.tr.Layer == protocol.LayerEngine {
+	if e.sess == nil && !l.showEngine && e.tr.Layer == protocol.LayerEngine {
 		return false
 	}
 	if l.scopeSID != "" && e.tr.SID != l.scopeSID {
@@ -341,6 +353,9 @@ func (l *logView) View() string {
 
 // row renders one entry on one line.
 func (l *logView) row(e *entry, width int, selected bool) string {
+	if e.sess != nil {
+		return l.sessionRow(e, width, selected)
+	}
 	st := l.c.Styles
 	dirStyle, dir := st.In, "<"
 	if e.tr.Dir == protocol.Out {
@@ -389,6 +404,41 @@ func (l *logView) row(e *entry, width int, selected bool) string {
 	return fit(s, width)
 }
 
+// sessionRow renders a session line, dimmed and marked "•" (red for a
+// refusal or an error), like the pretty log:
+//
+//	10:00:02.000 • sockA-11 disconnect / transport close
+func (l *logView) sessionRow(e *entry, width int, selected bool) string {
+	st := l.c.Styles
+	ts := e.tr.Time.In(l.loc).Format("15:04:05.000")
+	sid := ""
+	if l.server {
+		sid = shortID(clean(e.tr.SID), 8)
+		sid += strings.Repeat(" ", max(0, 8-len(sid))) + " "
+	}
+	label := e.label
+	if len(label) < 10 {
+		label += strings.Repeat(" ", 10-len(label))
+	}
+	if selected {
+		return st.Selected.Render(fit(ts+" • "+sid+label+" "+e.body, width))
+	}
+	labelStyle := st.Dim
+	if isErrorKind(e.sess.Kind) {
+		labelStyle = st.Error
+	}
+	return fit(st.Dim.Render(ts+" • "+sid)+labelStyle.Render(label)+" "+st.Dim.Render(e.body), width)
+}
+
+// isErrorKind reports whether a session line says something failed.
+func isErrorKind(kind string) bool {
+	switch kind {
+	case "error", "refused", "connect_error", "reconnect_error", "reconnect_failed":
+		return true
+	}
+	return false
+}
+
 // fmtRTT prints a round trip compactly: 850µs, 12ms, 1.2s.
 func fmtRTT(d time.Duration) string {
 	switch {
@@ -402,11 +452,17 @@ func fmtRTT(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// snapshot returns every recorded trace, oldest first, for saving.
-func (l *logView) snapshot() []protocol.Trace {
-	out := make([]protocol.Trace, l.entries.Len())
+// snapshot returns every recorded line, oldest first, for saving: a
+// TraceEvent per packet, a SessionEvent per session line.
+func (l *logView) snapshot() []Event {
+	out := make([]Event, l.entries.Len())
 	for i := range out {
-		out[i] = l.entries.At(i).tr
+		e := l.entries.At(i)
+		if e.sess != nil {
+			out[i] = *e.sess
+		} else {
+			out[i] = TraceEvent{Trace: e.tr}
+		}
 	}
 	return out
 }

@@ -287,10 +287,18 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// ingest applies a batch of events and reports whether a socket connected
-// or disconnected in it.
+// ingest applies a batch of events and reports whether a socket connected,
+// disconnected, upgraded or changed rooms in it.
 func (m *serverModel) ingest(evs []Event) (membership bool) {
 	for _, ev := range evs {
+		if se, ok := ev.(SessionEvent); ok {
+			m.log.addSession(se)
+			switch se.Kind {
+			case "connect", "disconnect", "upgrade", "join", "leave":
+				membership = true
+			}
+			continue
+		}
 		te, ok := ev.(TraceEvent)
 		if !ok {
 			continue

@@ -45,7 +45,7 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 		URL:            opts.URL,
 		Namespaces:     []string{s.mainNsp},
 		HistoryFile:    historyPath(dir, "history"),
-		Save:           saveTraces,
+		Save:           saveLog,
 		Timeout:        timeout,
 		Verbose:        opts.Verbose,
 		Color:          a.io.ColorEnabled(),
@@ -105,28 +105,34 @@ func openLogFile(dir, name string) (*slog.Logger, func()) {
 	return slog.New(h), func() { _ = f.Close() }
 }
 
-// saveTraces is the UI's "save log": the traces as JSON lines in the CLI.md
-// schema, with the exact frames, Engine.IO packets included.
-func saveTraces(path string, traces []protocol.Trace) error {
+// saveLog is the UI's "save log": the packets and session lines as JSON
+// lines in the CLI.md schema, with the exact frames, Engine.IO packets
+// included, session lines as "session" records.
+func saveLog(path string, log []tui.Event) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := writeTraces(f, traces); err != nil {
+	if err := writeLog(f, log); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
 }
 
-func writeTraces(w io.Writer, traces []protocol.Trace) error {
+func writeLog(w io.Writer, log []tui.Event) error {
 	ew := &errWriter{w: w}
 	p, err := render.New(ew, render.Options{Format: render.FormatJSON, Verbose: true, Raw: true})
 	if err != nil {
 		return err
 	}
-	for _, t := range traces {
-		p.Trace(t)
+	for _, ev := range log {
+		switch ev := ev.(type) {
+		case tui.TraceEvent:
+			p.Trace(ev.Trace)
+		case tui.SessionEvent:
+			p.Record(lifecycleOf(ev).record())
+		}
 		if ew.err != nil {
 			return ew.err
 		}
@@ -278,6 +284,7 @@ func (s *clientSession) connectLoop(ctx context.Context) {
 	for attempt := 0; ; attempt++ {
 		c, err := client.New(s.url, s.opts)
 		if err != nil {
+			s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: err.Error()})
 			s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: err.Error()})
 			s.feed.Close()
 			return
@@ -303,11 +310,17 @@ func (s *clientSession) connectLoop(ctx context.Context) {
 		if errors.As(err, &ce) || s.opts.NoReconnect ||
 			(s.opts.ReconnectAttempts > 0 && attempt >= s.opts.ReconnectAttempts) {
 			// A refused CONNECT would be refused again.
+			if ce == nil {
+				// (A refusal has its line already, from the client.)
+				s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: reason})
+			}
 			s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: reason})
 			s.feed.Close()
 			return
 		}
 		s.send(tui.ConnEvent{State: tui.StateReconnecting, Attempt: attempt + 1, Reason: reason})
+		data, _ := json.Marshal(attemptData(attempt + 1))
+		s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "reconnect_error", Reason: reason, Data: data})
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
@@ -376,9 +389,11 @@ func (s *clientSession) send(ev tui.Event) {
 	s.feed.Send(ev)
 }
 
-// onState turns the client's lifecycle into the header's status events.
+// onState turns the client's lifecycle into the header's status events,
+// and into session lines of the log.
 func (s *clientSession) onState(st client.State) {
 	now := time.Now()
+	s.feed.Send(s.sessionLine(now, st))
 	switch st.Kind {
 	case client.StateOpen:
 		s.feed.Send(tui.ConnEvent{Time: now, State: tui.StateConnected})
@@ -413,6 +428,61 @@ func (s *clientSession) onState(st client.State) {
 		s.feed.Send(tui.ConnEvent{Time: now, State: tui.StateDisconnected, Reason: fmt.Sprintf("gave up after %d attempts", st.Attempt)})
 	}
 	s.log.Debug("state", "state", st.String())
+}
+
+// sessionLine is the log line of a client state, with the words of
+// `sio connect`'s session lines: the reason a connection or namespace was
+// lost, the error of a refusal or a failed attempt, and the attempt, the
+// protocol and transport, or a recovered session as data.
+func (s *clientSession) sessionLine(now time.Time, st client.State) tui.SessionEvent {
+	ev := tui.SessionEvent{Time: now, SID: st.SID, Nsp: st.Namespace, Transport: st.Transport, Kind: st.Kind.String()}
+	var data any
+	switch st.Kind {
+	case client.StateOpen:
+		data = struct {
+			EIO       int    `json:"eio"`
+			Transport string `json:"transport"`
+		}{int(st.EIO), st.Transport}
+	case client.StateUpgrade:
+		data = struct {
+			Transport string `json:"transport"`
+		}{st.Transport}
+	case client.StateClose, client.StateDisconnect:
+		ev.Reason = string(st.Reason)
+		if st.Err != nil && st.Reason != protocol.ReasonIOClientDisconnect {
+			ev.Reason += ": " + st.Err.Error()
+		}
+	case client.StateConnect:
+		if st.Recovered {
+			data = struct {
+				Recovered bool `json:"recovered"`
+			}{true}
+		}
+	case client.StateConnectError:
+		if st.Err != nil {
+			ev.Reason = st.Err.Error()
+		}
+	case client.StateReconnectError:
+		if st.Err != nil {
+			ev.Reason = s.explain(st.Err)
+		}
+		data = attemptData(st.Attempt)
+	case client.StateReconnectAttempt, client.StateReconnect:
+		data = attemptData(st.Attempt)
+	case client.StateReconnectFailed:
+		ev.Reason = fmt.Sprintf("gave up after %d attempts", st.Attempt)
+		data = attemptData(st.Attempt)
+	}
+	if data != nil {
+		ev.Data, _ = json.Marshal(data) // fixed structs of ints, strings and bools
+	}
+	return ev
+}
+
+func attemptData(n int) any {
+	return struct {
+		Attempt int `json:"attempt"`
+	}{n}
 }
 
 // onEvent keeps the server's ack request so the user can answer it.

@@ -294,8 +294,64 @@ func TestClientSessionRetriesTheFirstConnection(t *testing.T) {
 	if ev.Attempt != 1 || !strings.Contains(ev.Reason, "HTTP 503") || strings.Contains(ev.Reason, hs.URL) {
 		t.Errorf("reconnecting event %+v", ev)
 	}
+	line := waitEvent(t, feed, "reconnect_error line", func(ev tui.Event) bool {
+		l, ok := ev.(tui.SessionEvent)
+		return ok && l.Kind == "reconnect_error"
+	}).(tui.SessionEvent)
+	if line.Reason != ev.Reason || string(line.Data) != `{"attempt":1}` {
+		t.Errorf("reconnect_error line %+v", line)
+	}
 	up.Store(true)
 	waitEvent(t, feed, "connected", isConn(tui.StateConnected))
+}
+
+// Each state change of the connection is a session line of the log:
+// connected, lost with its reason, reconnecting, reconnected.
+func TestClientSessionLines(t *testing.T) {
+	noLeaks(t)
+	// The first server closes while the client is connected; the second
+	// takes its place, as when a server restarts.
+	first, second := server.New(server.Options{}), server.New(server.Options{})
+	var cur atomic.Pointer[server.Server]
+	cur.Store(first)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cur.Load().ServeHTTP(w, r) }))
+	t.Cleanup(func() {
+		first.Close()
+		second.Close()
+		hs.Close()
+	})
+	_, feed := startSession(t, hs.URL, "--transport", "websocket")
+	isLine := func(kind string) func(tui.Event) bool {
+		return func(ev tui.Event) bool {
+			l, ok := ev.(tui.SessionEvent)
+			return ok && l.Kind == kind
+		}
+	}
+	open := waitEvent(t, feed, "open line", isLine("open")).(tui.SessionEvent)
+	if open.Transport != "websocket" || string(open.Data) != `{"eio":4,"transport":"websocket"}` || open.Time.IsZero() {
+		t.Errorf("open line %+v", open)
+	}
+	conn := waitEvent(t, feed, "connect line", isLine("connect")).(tui.SessionEvent)
+	if conn.Nsp != "/" || conn.SID == "" {
+		t.Errorf("connect line %+v", conn)
+	}
+	// The server goes away: the client loses the connection and reconnects.
+	cur.Store(second)
+	first.Close()
+	waitEvent(t, feed, "disconnect line", func(ev tui.Event) bool {
+		l, ok := ev.(tui.SessionEvent)
+		return ok && l.Kind == "disconnect" && l.Nsp == "/" && strings.HasPrefix(l.Reason, "transport close")
+	})
+	closed := waitEvent(t, feed, "close line", isLine("close")).(tui.SessionEvent)
+	if !strings.HasPrefix(closed.Reason, "transport close") {
+		t.Errorf("close line %+v", closed)
+	}
+	att := waitEvent(t, feed, "reconnect_attempt line", isLine("reconnect_attempt")).(tui.SessionEvent)
+	if string(att.Data) != `{"attempt":1}` {
+		t.Errorf("reconnect_attempt line %+v", att)
+	}
+	waitEvent(t, feed, "reconnect line", isLine("reconnect"))
+	waitEvent(t, feed, "connect line", isLine("connect"))
 }
 
 func TestClientSessionGivesUp(t *testing.T) {
@@ -363,17 +419,19 @@ func TestClientSessionEIO3PingRTT(t *testing.T) {
 	}
 }
 
-func TestSaveTraces(t *testing.T) {
+func TestSaveLog(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	traces := []protocol.Trace{
-		{Time: now, Dir: protocol.Out, Layer: protocol.LayerSocket, Transport: "websocket", SID: "s1",
+	traces := []tui.Event{
+		tui.TraceEvent{Trace: protocol.Trace{Time: now, Dir: protocol.Out, Layer: protocol.LayerSocket, Transport: "websocket", SID: "s1",
 			Packet: protocol.Packet{Type: protocol.PacketEvent, Namespace: "/", Data: json.RawMessage(`["chat","hi"]`), ID: 3, HasID: true},
-			Raw:    [][]byte{[]byte(`23["chat","hi"]`)}},
-		{Time: now, Dir: protocol.In, Layer: protocol.LayerEngine, Transport: "websocket",
-			Engine: protocol.EnginePacket{Type: protocol.EnginePing}, Raw: [][]byte{[]byte("2")}},
+			Raw:    [][]byte{[]byte(`23["chat","hi"]`)}}},
+		tui.TraceEvent{Trace: protocol.Trace{Time: now, Dir: protocol.In, Layer: protocol.LayerEngine, Transport: "websocket",
+			Engine: protocol.EnginePacket{Type: protocol.EnginePing}, Raw: [][]byte{[]byte("2")}}},
+		tui.SessionEvent{Time: now, SID: "s1", Nsp: "/", Transport: "websocket", Kind: "disconnect", Reason: "transport close",
+			Data: json.RawMessage(`{"n":1}`)},
 	}
 	path := filepath.Join(t.TempDir(), "log.jsonl")
-	if err := saveTraces(path, traces); err != nil {
+	if err := saveLog(path, traces); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -390,8 +448,8 @@ func TestSaveTraces(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	if len(recs) != 2 {
-		t.Fatalf("%d records, want 2", len(recs))
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3", len(recs))
 	}
 	if r := recs[0]; r.Type != "EVENT" || r.Event != "chat" || string(r.Args) != `["hi"]` || r.ID == nil || *r.ID != 3 || r.Raw != `23["chat","hi"]` || r.Dir != "out" {
 		t.Errorf("event record %+v", r)
@@ -399,7 +457,13 @@ func TestSaveTraces(t *testing.T) {
 	if r := recs[1]; r.Layer != render.LayerEngine || r.Type != "ping" {
 		t.Errorf("engine record %+v", r)
 	}
-	if err := saveTraces(filepath.Join(t.TempDir(), "missing", "x.jsonl"), traces); err == nil {
+	// The session line is the "session" record `sio serve` prints.
+	want := lifecycle{Time: now, Kind: "disconnect", SID: "s1", Nsp: "/", Transport: "websocket", Reason: "transport close", Data: json.RawMessage(`{"n":1}`)}.record()
+	if r := recs[2]; r.Layer != render.LayerSession || r.Type != want.Type || r.Reason != want.Reason || r.SID != want.SID ||
+		r.Nsp != want.Nsp || r.Transport != want.Transport || r.Time != want.Time || string(r.Data) != `{"n":1}` || r.Dir != "" {
+		t.Errorf("session record %+v, want %+v", r, want)
+	}
+	if err := saveLog(filepath.Join(t.TempDir(), "missing", "x.jsonl"), traces); err == nil {
 		t.Error("saving into a missing directory worked")
 	}
 }

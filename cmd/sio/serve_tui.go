@@ -56,7 +56,7 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 		Addr:           info.URL + o.Path,
 		ControlAPI:     ctlAPI,
 		HistoryFile:    historyPath(dir, "serve-history"),
-		Save:           saveTraces,
+		Save:           saveLog,
 		Verbose:        opts.Verbose,
 		Color:          a.io.ColorEnabled(),
 		Logger:         logger,
@@ -71,9 +71,11 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 	return serr
 }
 
-// dashboardObserver feeds the dashboard: every packet through the Feed
-// (which never blocks); lifecycle lines go to the log file, since the
-// dashboard refreshes its socket and room lists from the server itself.
+// dashboardObserver feeds the dashboard through the Feed (which never
+// blocks): every packet, and every lifecycle line (connects, upgrades,
+// disconnects with their reason, joins and leaves, refused requests and
+// connection errors with their hint) as a session line of the log. The
+// lifecycle lines go to the log file too.
 type dashboardObserver struct {
 	feed *tui.Feed
 	log  *slog.Logger
@@ -82,7 +84,19 @@ type dashboardObserver struct {
 func (o *dashboardObserver) Trace(t protocol.Trace) { o.feed.Tap(t) }
 
 func (o *dashboardObserver) Lifecycle(ev lifecycle) {
+	o.feed.Send(ev.sessionEvent())
 	o.log.Debug("serve", "kind", ev.Kind, "sid", ev.SID, "nsp", ev.Nsp, "transport", ev.Transport, "reason", ev.Reason)
+}
+
+// sessionEvent is the lifecycle line as the UI's log line.
+func (ev lifecycle) sessionEvent() tui.SessionEvent {
+	return tui.SessionEvent{Time: ev.Time, SID: ev.SID, Nsp: ev.Nsp, Transport: ev.Transport, Kind: ev.Kind, Reason: ev.Reason, Data: ev.Data}
+}
+
+// lifecycleOf is the UI's session line as a lifecycle line, whose record
+// is the JSON-lines "session" record.
+func lifecycleOf(ev tui.SessionEvent) lifecycle {
+	return lifecycle{Time: ev.Time, Kind: ev.Kind, SID: ev.SID, Nsp: ev.Nsp, Transport: ev.Transport, Reason: ev.Reason, Data: ev.Data}
 }
 
 // slogWriter logs each line written to it (serve's banner and shutdown

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -124,18 +126,23 @@ func TestDashboardObserver(t *testing.T) {
 	o := &dashboardObserver{feed: feed, log: discardLogger()}
 	data := []byte(`["chat"]`)
 	o.Trace(protocol.Trace{Dir: protocol.In, Layer: protocol.LayerSocket, Packet: protocol.Packet{Type: protocol.PacketEvent, Namespace: "/", Data: data}})
-	o.Lifecycle(lifecycle{Kind: "connect", SID: "s"})
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	o.Lifecycle(lifecycle{Time: at, Kind: "disconnect", SID: "s", Nsp: "/", Transport: "websocket", Reason: "transport close", Data: json.RawMessage(`{"x":1}`)})
 	data[2] = 'X' // the feed holds its own copy
 	feed.Close()
 	var got []tui.Event
 	for ev := range feed.Events() {
 		got = append(got, ev)
 	}
-	if len(got) != 1 {
-		t.Fatalf("%d events, want the trace only", len(got))
+	if len(got) != 2 {
+		t.Fatalf("%d events, want the trace and the session line", len(got))
 	}
 	if te := got[0].(tui.TraceEvent); string(te.Trace.Packet.Data) != `["chat"]` {
 		t.Errorf("trace data %s", te.Trace.Packet.Data)
+	}
+	want := tui.SessionEvent{Time: at, SID: "s", Nsp: "/", Transport: "websocket", Kind: "disconnect", Reason: "transport close", Data: json.RawMessage(`{"x":1}`)}
+	if se, ok := got[1].(tui.SessionEvent); !ok || !reflect.DeepEqual(se, want) {
+		t.Errorf("session line %#v, want %#v", got[1], want)
 	}
 }
 

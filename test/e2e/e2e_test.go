@@ -329,6 +329,30 @@ func TestServeTUI(t *testing.T) {
 	}
 	tm.waitText(10*time.Second, "from-go-client", "hello-e2e")
 
+	// A second client comes and goes: the Traffic tab shows why it left,
+	// as a session line, after its socket has left the Sockets list.
+	c2, err := client.Dial(ctx, url, client.Options{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid2 := c2.SID()
+	tm.waitText(10*time.Second, "sockets 2")
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tm.waitText(10*time.Second, "sockets 1")
+	tm.typeKeys("3")
+	line := regexp.MustCompile(`\d\d:\d\d:\d\d\.\d{3} • ` + regexp.QuoteMeta(sid2[:8]) + ` disconnect / client namespace disconnect`)
+	tm.waitRegexp(10*time.Second, line)
+	// The filter finds it by its reason.
+	tm.typeKeys("/namespace disc")
+	scr := tm.waitText(5*time.Second, "Log 1/")
+	if !line.MatchString(scr) {
+		t.Errorf("the filter hid the disconnect line:\n%s", scr)
+	}
+	tm.typeKeys("\x1b")
+	tm.waitText(5*time.Second, "/ filter")
+
 	tm.quit()
 	// The server shut down gracefully: the client saw its connection close.
 	select {
