@@ -24,6 +24,8 @@
 //		//   feed.Send(tui.NamespaceEvent{Namespace: nsp, Connected: true, SID: sid})
 //		//   feed.Send(tui.TransportEvent{Transport: "websocket", EIO: v, Upgraded: true, Time: t})
 //		//   feed.Send(tui.PingEvent{RTT: rtt})
+//		// and each state change as a line of the log:
+//		//   feed.Send(tui.SessionEvent{Kind: "disconnect", Nsp: nsp, Reason: r, Time: t})
 //	})
 //	err = tui.RunClient(ctx, tui.ClientOptions{
 //		Session:     sessionAdapter{c},          // implements tui.ClientSession
@@ -31,7 +33,7 @@
 //		URL:         url,
 //		Namespaces:  []string{nsp},
 //		HistoryFile: filepath.Join(stateDir, "sio", "history"),
-//		Save:        func(path string, trs []protocol.Trace) error { /* os.Create + internal/render JSON lines */ },
+//		Save:        func(path string, log []tui.Event) error { /* os.Create + internal/render JSON lines */ },
 //		Color:       a.io.ColorEnabled(),        // false under NO_COLOR: plain output
 //		Verbose:     opts.verbose,
 //		Logger:      fileLogger,                 // never the terminal while the UI runs
@@ -47,7 +49,9 @@
 // protocol.Deconstruct produces them.
 //
 // Server (`sio serve` with a terminal, or --tui): the same Feed as the
-// server's Tap, a ServerControl adapter over the server (Sockets and Rooms
+// server's Tap, a SessionEvent on it for each connect, upgrade,
+// disconnect (with its reason), join, leave, refused request or
+// connection error, a ServerControl adapter over the server (Sockets and Rooms
 // are snapshots, Emit/Join/Leave/Disconnect address a Target: one socket,
 // one room, or a whole namespace), then tui.RunServer(ctx,
 // tui.ServerOptions{Control, Feed, Addr, ...}); stop the server after it
@@ -68,8 +72,9 @@
 // Update never blocks and View never does I/O. The interfaces' methods may
 // be called from any goroutine.
 //
-// The log is a ring of LogCapacity entries with an index of those passing
-// the filter; View renders only the rows that fit. Everything peers send
+// The log is a ring of LogCapacity entries (packets and session lines)
+// with an index of those passing the filter; View renders only the rows
+// that fit. Everything peers send
 // is escaped before it reaches the terminal (control characters are shown
 // as \x1b), so a frame cannot drive the terminal.
 //
