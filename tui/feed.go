@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -153,7 +152,7 @@ func (f *Feed) Tap(t protocol.Trace) {
 	if t.Layer == protocol.LayerEngine && t.Engine.Type == protocol.EngineMessage {
 		return
 	}
-	f.Send(TraceEvent{Trace: CopyTrace(t)})
+	f.Send(TraceEvent{Trace: t.Clone()})
 }
 
 // Dropped returns how many events were dropped because the feed was full.
@@ -168,27 +167,6 @@ func (f *Feed) Close() {
 		f.closed = true
 		close(f.ch)
 	}
-}
-
-// CopyTrace returns t with its own copies of every byte slice, so it can be
-// kept after a Tap returns.
-func CopyTrace(t protocol.Trace) protocol.Trace {
-	t.Engine.Data = bytes.Clone(t.Engine.Data)
-	t.Packet.Data = json.RawMessage(bytes.Clone(t.Packet.Data))
-	t.Packet.Attachments = cloneAll(t.Packet.Attachments)
-	t.Raw = cloneAll(t.Raw)
-	return t
-}
-
-func cloneAll(in [][]byte) [][]byte {
-	if in == nil {
-		return nil
-	}
-	out := make([][]byte, len(in))
-	for i, b := range in {
-		out[i] = bytes.Clone(b)
-	}
-	return out
 }
 
 // eventsMsg carries a batch of events read from the feed.
