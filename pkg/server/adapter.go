@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -87,16 +88,137 @@ type MemoryAdapter struct {
 	nsp *Namespace
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]*Socket  // room → members (nil when not local)
-	sids  map[string]map[string]struct{} // socket id → rooms
+	rooms map[string]members // room → local members
+	sids  map[string]roomSet // socket id → rooms
+}
+
+// members is a room's local members. Most rooms are a socket's own and
+// have one member, held inline; a map is made from the second on. A nil
+// *Socket is a member that is not (yet) local.
+type members struct {
+	id   string
+	sock *Socket
+	one  bool
+	m    map[string]*Socket
+}
+
+func (ms *members) len() int {
+	if ms.m != nil {
+		return len(ms.m)
+	}
+	if ms.one {
+		return 1
+	}
+	return 0
+}
+
+func (ms *members) add(id string, s *Socket) {
+	switch {
+	case ms.m != nil:
+		ms.m[id] = s
+	case !ms.one || ms.id == id:
+		ms.id, ms.sock, ms.one = id, s, true
+	default:
+		ms.m = map[string]*Socket{ms.id: ms.sock, id: s}
+		ms.id, ms.sock, ms.one = "", nil, false
+	}
+}
+
+// del removes id and reports whether the room is now empty.
+func (ms *members) del(id string) bool {
+	if ms.m == nil {
+		if ms.one && ms.id == id {
+			*ms = members{}
+		}
+		return !ms.one
+	}
+	delete(ms.m, id)
+	if len(ms.m) == 1 { // back to one inline member
+		for k, v := range ms.m {
+			*ms = members{id: k, sock: v, one: true}
+		}
+	}
+	return ms.len() == 0
+}
+
+// all iterates over the members.
+func (ms *members) all(yield func(string, *Socket) bool) {
+	if ms.m == nil {
+		if ms.one {
+			yield(ms.id, ms.sock)
+		}
+		return
+	}
+	for id, s := range ms.m {
+		if !yield(id, s) {
+			return
+		}
+	}
+}
+
+// roomSetListMax is how many rooms a socket's set holds in a slice before
+// it becomes a map.
+const roomSetListMax = 16
+
+// roomSet is the rooms of one socket: a short slice (most sockets are in
+// their own room and a few more), a map beyond roomSetListMax.
+type roomSet struct {
+	list []string
+	m    map[string]struct{}
+}
+
+func (rs *roomSet) len() int { return len(rs.list) + len(rs.m) }
+
+func (rs *roomSet) add(room string) {
+	if rs.m != nil {
+		rs.m[room] = struct{}{}
+		return
+	}
+	if slices.Contains(rs.list, room) {
+		return
+	}
+	if len(rs.list) < roomSetListMax {
+		rs.list = append(rs.list, room)
+		return
+	}
+	rs.m = make(map[string]struct{}, len(rs.list)+1)
+	for _, r := range rs.list {
+		rs.m[r] = struct{}{}
+	}
+	rs.m[room] = struct{}{}
+	rs.list = nil
+}
+
+func (rs *roomSet) del(room string) {
+	if rs.m != nil {
+		delete(rs.m, room)
+		return
+	}
+	if i := slices.Index(rs.list, room); i >= 0 {
+		rs.list = slices.Delete(rs.list, i, i+1)
+	}
+}
+
+// all iterates over the rooms.
+func (rs *roomSet) all(yield func(string) bool) {
+	for _, r := range rs.list {
+		if !yield(r) {
+			return
+		}
+	}
+	for r := range rs.m {
+		if !yield(r) {
+			return
+		}
+	}
 }
 
 // NewMemoryAdapter returns the in-memory adapter of nsp.
 func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
 	return &MemoryAdapter{
 		nsp:   nsp,
-		rooms: make(map[string]map[string]*Socket),
-		sids:  make(map[string]map[string]struct{}),
+		rooms: make(map[string]members),
+		sids:  make(map[string]roomSet),
 	}
 }
 
@@ -106,43 +228,42 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
 	for _, r := range rooms {
-		mine[r] = struct{}{}
-		members := a.rooms[r]
-		if members == nil {
-			members = make(map[string]*Socket, 1)
-			a.rooms[r] = members
-		}
-		members[id] = sock
+		mine.add(r)
+		ms := a.rooms[r]
+		ms.add(id, sock)
+		a.rooms[r] = ms
 	}
+	a.sids[id] = mine
 }
 
 func (a *MemoryAdapter) Del(id, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mine := a.sids[id]; mine != nil {
-		delete(mine, room)
+	if mine, ok := a.sids[id]; ok {
+		mine.del(room)
+		a.sids[id] = mine
 	}
 	a.delMember(room, id)
 }
 
 func (a *MemoryAdapter) delMember(room, id string) {
-	if members := a.rooms[room]; members != nil {
-		delete(members, id)
-		if len(members) == 0 {
-			delete(a.rooms, room)
-		}
+	ms, ok := a.rooms[room]
+	if !ok {
+		return
+	}
+	if ms.del(id) {
+		delete(a.rooms, room)
+	} else {
+		a.rooms[room] = ms
 	}
 }
 
 func (a *MemoryAdapter) DelAll(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[id] {
+	mine := a.sids[id]
+	for r := range mine.all {
 		a.delMember(r, id)
 	}
 	delete(a.sids, id)
@@ -150,8 +271,9 @@ func (a *MemoryAdapter) DelAll(id string) {
 
 func (a *MemoryAdapter) SocketRooms(id string) []string {
 	a.mu.RLock()
-	out := make([]string, 0, len(a.sids[id]))
-	for r := range a.sids[id] {
+	mine := a.sids[id]
+	out := make([]string, 0, mine.len())
+	for r := range mine.all {
 		out = append(out, r)
 	}
 	a.mu.RUnlock()
@@ -162,9 +284,9 @@ func (a *MemoryAdapter) SocketRooms(id string) []string {
 func (a *MemoryAdapter) Rooms() []Room {
 	a.mu.RLock()
 	out := make([]Room, 0, len(a.rooms))
-	for name, members := range a.rooms {
-		r := Room{Name: name, Members: make([]string, 0, len(members))}
-		for id := range members {
+	for name, ms := range a.rooms {
+		r := Room{Name: name, Members: make([]string, 0, ms.len())}
+		for id := range ms.all {
 			r.Members = append(r.Members, id)
 		}
 		sort.Strings(r.Members)
@@ -183,7 +305,8 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 	if len(opts.Except) > 0 {
 		except = make(map[string]struct{})
 		for _, r := range opts.Except {
-			for id := range a.rooms[r] {
+			ms := a.rooms[r]
+			for id := range ms.all {
 				except[id] = struct{}{}
 			}
 		}
@@ -198,9 +321,9 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 		}
 		return out
 	case 1:
-		members := a.rooms[opts.Rooms[0]]
-		out := make([]string, 0, len(members))
-		for id := range members {
+		ms := a.rooms[opts.Rooms[0]]
+		out := make([]string, 0, ms.len())
+		for id := range ms.all {
 			if _, skip := except[id]; !skip {
 				out = append(out, id)
 			}
@@ -210,7 +333,8 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 	seen := make(map[string]struct{})
 	var out []string
 	for _, r := range opts.Rooms {
-		for id := range a.rooms[r] {
+		ms := a.rooms[r]
+		for id := range ms.all {
 			if _, dup := seen[id]; dup {
 				continue
 			}
@@ -229,9 +353,9 @@ func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
 	var socks []*Socket
 	a.mu.RLock()
 	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
-		members := a.rooms[opts.Rooms[0]]
-		socks = make([]*Socket, 0, len(members))
-		for _, s := range members {
+		ms := a.rooms[opts.Rooms[0]]
+		socks = make([]*Socket, 0, ms.len())
+		for _, s := range ms.all {
 			if s != nil {
 				socks = append(socks, s)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +50,7 @@ type conn struct {
 	limits protocol.Limits
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name; usually one or two
+	sockets []*Socket // one per namespace; usually one or two, so a slice (no map per connection)
 	closed  bool
 	timer   *time.Timer // connectTimeout (v5 only)
 }
@@ -58,11 +59,10 @@ type conn struct {
 // the server is closing (the session is then closed).
 func (s *Server) attach(sess session, req requestInfo) *conn {
 	c := &conn{
-		srv:     s,
-		sess:    sess,
-		eio:     sess.EIO(),
-		req:     req,
-		sockets: make(map[string]*Socket, 1),
+		srv:  s,
+		sess: sess,
+		eio:  sess.EIO(),
+		req:  req,
 	}
 	c.limits = protocol.Limits{MaxAttachments: s.opts.MaxAttachments}
 	c.dec = s.opts.Codec.NewDecoder(c.eio, c.limits)
@@ -130,9 +130,17 @@ func (c *conn) onMessage(data []byte, binary bool) {
 
 func (c *conn) socket(nsp string) *Socket {
 	c.mu.Lock()
-	s := c.sockets[nsp]
-	c.mu.Unlock()
-	return s
+	defer c.mu.Unlock()
+	return c.socketLocked(nsp)
+}
+
+func (c *conn) socketLocked(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
 }
 
 func (c *conn) onPacket(p *protocol.Packet) {
@@ -239,7 +247,12 @@ func (c *conn) register(s *Socket) bool {
 	if c.closed {
 		return false
 	}
-	c.sockets[s.nsp.name] = s
+	i := slices.IndexFunc(c.sockets, func(o *Socket) bool { return o.nsp.name == s.nsp.name })
+	if i >= 0 {
+		c.sockets[i] = s
+	} else {
+		c.sockets = append(c.sockets, s)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
@@ -249,8 +262,8 @@ func (c *conn) register(s *Socket) bool {
 
 func (c *conn) unregister(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -264,11 +277,8 @@ func (c *conn) takeSockets() []*Socket {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	out := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		out = append(out, s)
-	}
-	clear(c.sockets)
+	out := c.sockets
+	c.sockets = nil
 	return out
 }
 
@@ -315,10 +325,7 @@ func (c *conn) onUpgrade(transport string) {
 		return
 	}
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		c.srv.callHook(func() { c.srv.opts.OnUpgrade(s, transport) })

@@ -2,7 +2,7 @@
 // measuring the library alone against the Node reference server
 // (bench/node/server.mjs) with sio bench. It offers the same behaviours:
 //
-//		perfserver [-port 3000] [-echo] [-rooms] [-broadcast] [-pprof 127.0.0.1:6060]
+//		perfserver [-port 3000] [-echo] [-rooms] [-broadcast] [-pprof 127.0.0.1:6060] [-memprofilerate 1]
 //
 //	  - every event sent with an ack id is acked with its own arguments;
 //	  - -echo: the event is emitted back to its sender;
@@ -22,6 +22,7 @@ import (
 	_ "net/http/pprof" // served only with -pprof, on its own listener
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/sio-dev/sio/pkg/server"
@@ -33,7 +34,11 @@ func main() {
 	rooms := flag.Bool("rooms", false, `"join" ROOM and "leave" ROOM change membership`)
 	broadcast := flag.Bool("broadcast", false, "relay each event to the other sockets of the sender's rooms")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate: record one heap sample per N bytes (0: Go's default, 512 kB)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 
 	srv := server.New(server.Options{AllowEIO3: true})
 	srv.Of("/").OnConnection(func(s *server.Socket) {

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+)
+
+// The memory adapter's compact sets: a room with one member holds it
+// inline and takes a map from the second member on (and back); a socket's
+// rooms are a slice up to roomSetListMax and a map beyond. Every state
+// answers the same queries.
+func TestMemoryAdapterCompactSets(t *testing.T) {
+	t.Parallel()
+	a := NewMemoryAdapter(newFakeServer(t, Options{}).Of("/"))
+	members := func(room string) []string {
+		return a.Sockets(BroadcastOptions{Rooms: []string{room}})
+	}
+	a.AddAll("a", []string{"a", "r"})
+	a.AddAll("a", []string{"r"}) // twice: no duplicate
+	if got := members("r"); !slices.Equal(got, []string{"a"}) || a.rooms["r"].m != nil {
+		t.Fatalf("one member: %v (map %v)", got, a.rooms["r"].m)
+	}
+	a.AddAll("b", []string{"b", "r"})
+	if got := members("r"); len(got) != 2 || a.rooms["r"].m == nil {
+		t.Fatalf("two members: %v", got)
+	}
+	a.Del("a", "r")
+	if got := members("r"); !slices.Equal(got, []string{"b"}) || a.rooms["r"].m != nil {
+		t.Fatalf("back to one: %v", got)
+	}
+	a.Del("b", "r")
+	if _, ok := a.rooms["r"]; ok {
+		t.Fatal("empty room kept")
+	}
+
+	var many []string
+	for i := range roomSetListMax + 4 {
+		many = append(many, fmt.Sprintf("room%02d", i))
+	}
+	a.AddAll("a", many)
+	want := append([]string{"a"}, many...)
+	sort.Strings(want)
+	if got := a.SocketRooms("a"); !slices.Equal(got, want) || a.sids["a"].m == nil {
+		t.Fatalf("rooms of a: %v", got)
+	}
+	a.Del("a", "room03")
+	if got := a.SocketRooms("a"); len(got) != len(want)-1 || slices.Contains(got, "room03") {
+		t.Fatalf("after leaving room03: %v", got)
+	}
+	if got := a.Sockets(BroadcastOptions{Rooms: []string{"room01", "room02"}, Except: []string{"b"}}); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("union: %v", got)
+	}
+	a.DelAll("a")
+	for _, r := range a.Rooms() {
+		if slices.Contains(r.Members, "a") {
+			t.Fatalf("a still in %s", r.Name)
+		}
+	}
+	if got := a.Sockets(BroadcastOptions{}); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("all sockets: %v", got)
+	}
+}
