@@ -374,7 +374,7 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	socks := a.nsp.lookupSockets(nil, a.Sockets(opts))
 	out := make([]RemoteSocket, len(socks))
 	for i, s := range socks {
-		out[i] = RemoteSocket{ID: s.id, Namespace: a.nsp.name, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data(), nsp: a.nsp}
+		out[i] = RemoteSocket{ID: s.id, Namespace: a.nsp.name, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), nsp: a.nsp}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

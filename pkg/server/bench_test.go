@@ -44,7 +44,7 @@ func (d *discardSession) Close(reason protocol.DisconnectReason) {
 func benchConn(b *testing.B, srv *Server, keep bool) (*discardSession, *Socket) {
 	b.Helper()
 	d := &discardSession{id: srv.opts.NewID(), keep: keep}
-	c := srv.attach(d, requestInfo{Time: time.Now()})
+	c := srv.attach(d, &requestInfo{Time: time.Now()})
 	d.c = c
 	c.start()
 	c.onMessage([]byte("0"), false)

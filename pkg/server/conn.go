@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/pkg/server/engine"
 )
 
 // session is what the Socket.IO layer needs of one Engine.IO session
@@ -24,15 +24,9 @@ type session interface {
 	Close(reason protocol.DisconnectReason)
 }
 
-// requestInfo is the handshake request of a session.
-type requestInfo struct {
-	Header     http.Header
-	Query      url.Values
-	RemoteAddr string
-	Secure     bool
-	URL        string
-	Time       time.Time
-}
+// requestInfo is the handshake request of a session (shared with the
+// engine session, read-only).
+type requestInfo = engine.RequestInfo
 
 // conn is one Engine.IO connection and the Socket.IO sockets multiplexed on
 // it (socket.io's Client). Its reader is the session's OnMessage callback:
@@ -44,7 +38,7 @@ type conn struct {
 	srv    *Server
 	sess   session
 	eio    protocol.EIO
-	req    requestInfo
+	req    *requestInfo
 	dec    protocol.PacketDecoder // reader only
 	json   *protocol.Decoder      // dec, when it is the JSON codec's
 	limits protocol.Limits
@@ -57,7 +51,7 @@ type conn struct {
 
 // attach wires a new Engine.IO session into the server. It returns nil when
 // the server is closing (the session is then closed).
-func (s *Server) attach(sess session, req requestInfo) *conn {
+func (s *Server) attach(sess session, req *requestInfo) *conn {
 	c := &conn{
 		srv:  s,
 		sess: sess,

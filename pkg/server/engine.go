@@ -46,15 +46,7 @@ func New(opts Options) *Server {
 // onSession attaches a new Engine.IO session; it runs before any of the
 // session's messages.
 func (s *Server) onSession(sess *engine.Session) {
-	r := sess.Request()
-	c := s.attach(sess, requestInfo{
-		Header:     r.Header,
-		Query:      r.Query,
-		RemoteAddr: r.RemoteAddr,
-		Secure:     r.Secure,
-		URL:        r.URL,
-		Time:       r.Time,
-	})
+	c := s.attach(sess, sess.Request())
 	if c == nil {
 		return
 	}

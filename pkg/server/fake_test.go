@@ -83,7 +83,7 @@ type fakeClient struct {
 func dialFake(t *testing.T, srv *Server, eio protocol.EIO) *fakeClient {
 	t.Helper()
 	f := &fakeSession{id: srv.opts.NewID(), eio: eio, transport: "websocket", out: make(chan protocol.EnginePacket, 64), done: make(chan struct{}), volatileOK: true}
-	c := srv.attach(f, requestInfo{RemoteAddr: "127.0.0.1:1234", Time: time.Now()})
+	c := srv.attach(f, &requestInfo{RemoteAddr: "127.0.0.1:1234", Time: time.Now()})
 	if c == nil {
 		t.Fatal("attach refused")
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +207,28 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 			return
 		default:
 		}
+	}
+}
+
+// The handshake's headers and query reach the socket (kept packed by the
+// session, unpacked on each Handshake call).
+func TestHandshakeHeadersAndQuery(t *testing.T) {
+	got := make(chan Handshake, 1)
+	env := newEnv(t, Options{}, func(srv *Server) {
+		srv.Of("/").OnConnection(func(s *Socket) { got <- s.Handshake() })
+	})
+	c := env.dialWSQuery("EIO=4&transport=websocket&room=a&room=b%20c")
+	c.readRaw()
+	c.write(`40`)
+	c.expectPrefix(`0{"sid":"`)
+	h := <-got
+	if q := h.Query; q.Get("EIO") != "4" || !slices.Equal(q["room"], []string{"a", "b c"}) {
+		t.Fatalf("query %v", q)
+	}
+	if h.Headers.Get("Sec-Websocket-Version") != "13" || h.Headers.Get("Upgrade") != "websocket" {
+		t.Fatalf("headers %v", h.Headers)
+	}
+	if !strings.Contains(h.URL, "room=b%20c") || h.Address == "" || h.Time.IsZero() {
+		t.Fatalf("handshake %+v", h)
 	}
 }

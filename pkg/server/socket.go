@@ -35,7 +35,7 @@ type Socket struct {
 	pid       string
 	nsp       *Namespace
 	conn      *conn
-	handshake Handshake
+	auth      json.RawMessage // the CONNECT payload; the rest of Handshake is the conn's request
 	since     time.Time
 	recovered bool
 
@@ -68,18 +68,10 @@ type Socket struct {
 
 func newSocket(n *Namespace, c *conn, id string, auth json.RawMessage) *Socket {
 	return &Socket{
-		id:   id,
-		nsp:  n,
-		conn: c,
-		handshake: Handshake{
-			Headers: c.req.Header,
-			Query:   c.req.Query,
-			Auth:    auth,
-			Address: c.req.RemoteAddr,
-			Time:    c.req.Time,
-			Secure:  c.req.Secure,
-			URL:     c.req.URL,
-		},
+		id:    id,
+		nsp:   n,
+		conn:  c,
+		auth:  auth,
 		since: n.srv.opts.Now(),
 	}
 }
@@ -97,8 +89,20 @@ func (s *Socket) EIO() protocol.EIO { return s.conn.eio }
 // Namespace is the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake describes the connection.
-func (s *Socket) Handshake() Handshake { return s.handshake }
+// Handshake describes the connection. Headers and Query are new maps on
+// each call (an idle socket keeps its request packed).
+func (s *Socket) Handshake() Handshake {
+	r := s.conn.req
+	return Handshake{
+		Headers: r.Header(),
+		Query:   r.Query(),
+		Auth:    s.auth,
+		Address: r.RemoteAddr,
+		Time:    r.Time,
+		Secure:  r.Secure,
+		URL:     r.URL,
+	}
+}
 
 // Transport is "polling" or "websocket", the current transport.
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
@@ -631,7 +635,7 @@ func (s *Socket) Info() SocketInfo {
 		EngineID:    s.conn.sess.ID(),
 		EIO:         s.conn.eio,
 		Transport:   s.conn.sess.Transport(),
-		RemoteAddr:  s.handshake.Address,
+		RemoteAddr:  s.conn.req.RemoteAddr,
 		Rooms:       s.Rooms(),
 		ConnectedAt: s.since,
 		Recovered:   s.recovered,

@@ -54,14 +54,59 @@ type Server struct {
 	testHookWriterIdle func(*Session)
 }
 
-// RequestInfo describes the handshake request of a session.
+// RequestInfo describes the handshake request of a session. The headers
+// and the query are kept packed (a session lives long and is rarely asked
+// for them): Header and Query make them anew on each call.
 type RequestInfo struct {
-	Header     http.Header
-	Query      url.Values
 	RemoteAddr string
-	Secure     bool // TLS
-	URL        string
+	Secure     bool   // TLS
+	URL        string // the request URI
 	Time       time.Time
+	header     string // "Key:value\n" per value
+}
+
+// NewRequestInfo returns the RequestInfo of r, received at t.
+func NewRequestInfo(r *http.Request, t time.Time) *RequestInfo {
+	return &RequestInfo{RemoteAddr: r.RemoteAddr, Secure: r.TLS != nil, URL: r.RequestURI, Time: t, header: packHeader(r.Header)}
+}
+
+// packHeader writes h as "Key:value\n" lines in one string (a header value
+// holds no newline).
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vv := range h {
+		for _, v := range vv {
+			n += len(k) + len(v) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vv := range h {
+		for _, v := range vv {
+			b.WriteString(k)
+			b.WriteByte(':')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// Header returns the request's headers (a new map each call).
+func (ri *RequestInfo) Header() http.Header {
+	h := make(http.Header, strings.Count(ri.header, "\n"))
+	for line := range strings.Lines(ri.header) {
+		k, v, _ := strings.Cut(line[:len(line)-1], ":")
+		h[k] = append(h[k], v)
+	}
+	return h
+}
+
+// Query returns the request's query parameters (a new map each call).
+func (ri *RequestInfo) Query() url.Values {
+	_, q, _ := strings.Cut(ri.URL, "?")
+	v, _ := url.ParseQuery(q)
+	return v
 }
 
 // NewServer returns a Server for opts.
@@ -340,7 +385,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, h http.Header
 		reject(protocol.ErrBadRequest)
 		return
 	}
-	sess := newSession(s, id, eio, r, q, transport)
+	sess := newSession(s, id, eio, r, transport)
 	sess.b64 = q.Get("b64") != ""
 	if transport == TransportWebSocket {
 		s.handshakeWebSocket(w, r, h, sess)

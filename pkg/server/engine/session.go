@@ -2,7 +2,6 @@ package engine
 
 import (
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -112,19 +111,12 @@ type Session struct {
 	done chan struct{}
 }
 
-func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, query url.Values, transport string) *Session {
+func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, transport string) *Session {
 	s := &Session{
-		srv: srv,
-		id:  id,
-		eio: eio,
-		req: &RequestInfo{
-			Header:     r.Header,
-			Query:      query,
-			RemoteAddr: r.RemoteAddr,
-			Secure:     r.TLS != nil,
-			URL:        r.RequestURI,
-			Time:       srv.cfg.now(),
-		},
+		srv:  srv,
+		id:   id,
+		eio:  eio,
+		req:  NewRequestInfo(r, srv.cfg.now()),
 		done: make(chan struct{}),
 	}
 	if transport == TransportPolling {
