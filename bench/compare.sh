@@ -2,9 +2,10 @@
 # Compare `sio serve` with the Node socket.io 4.8.4 reference server on this
 # machine (PERF.md method): builds sio, installs the Node server's packages,
 # then runs bench/compare (each server pinned to CPU 0, `sio bench` to CPU 1,
-# peers interleaved, medians and ratios). Three servers: Node, `sio serve`
-# (its per-packet log goes to /dev/null) and bench/goserver (pkg/server with
-# the same handlers and no log). Not part of CI.
+# peers interleaved, medians and ratios). Four servers: Node, `sio serve`
+# (its per-packet log goes to /dev/null), `sio serve --quiet` (session lines
+# only; -quiet=false leaves it out) and bench/goserver (pkg/server with the
+# same handlers and no log). Not part of CI.
 #
 #   bench/compare.sh                         # echo, ack, fanout, idle5k, idle19k; 3 reps of 5 s
 #   bench/compare.sh -reps 5 -duration 10s -scenarios echo,ack

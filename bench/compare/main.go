@@ -36,7 +36,7 @@ type config struct {
 	scenarios               []string
 	sioArgs                 []string
 	scale                   int
-	verbose                 bool
+	verbose, quiet          bool
 	echoClients, fanClients int
 }
 
@@ -50,6 +50,13 @@ type scenario struct {
 	opsName    string
 	targetNote string
 }
+
+// idleSources spreads the idle connections over four source addresses:
+// from one address the loader's kernel spends most of its time looking
+// for a free ephemeral port once ~10,000 are taken (perf of sio bench at
+// 19,000 connections: __inet_check_established 59 %, __inet_hash_connect
+// 11 %), which capped every server near 2,000–2,900 connections/s.
+const idleSources = "127.0.0.1-127.0.0.4"
 
 func scenarios(c *config) []scenario {
 	d := c.duration.String()
@@ -68,11 +75,11 @@ func scenarios(c *config) []scenario {
 			}},
 		{name: "idle5k", idle: 5000, opsName: "connections",
 			bench: func(c *config) []string {
-				return []string{"-s", "connect", "-c", "5000", "-d", "2s"}
+				return []string{"-s", "connect", "-c", "5000", "-d", "2s", "--source-addr", idleSources}
 			}},
 		{name: "idle19k", idle: 19000, opsName: "connections",
 			bench: func(c *config) []string {
-				return []string{"-s", "connect", "-c", "19000", "-d", "2s"}
+				return []string{"-s", "connect", "-c", "19000", "-d", "2s", "--source-addr", idleSources}
 			}},
 	}
 }
@@ -125,6 +132,7 @@ func main() {
 	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
 	flag.IntVar(&c.fanClients, "fanout-clients", 1000, "sockets in the fanout room")
 	flag.BoolVar(&c.verbose, "v", false, "print every run")
+	flag.BoolVar(&c.quiet, "quiet", true, "also measure `sio serve --quiet` (session lines only, no packet log)")
 	flag.Parse()
 	c.scenarios = strings.Split(*scen, ",")
 	c.sioArgs = strings.Fields(*sioArgs)
@@ -154,6 +162,9 @@ func compare(ctx context.Context, c *config) error {
 		chosen = append(chosen, all[i])
 	}
 	c.servers = []string{"node", "sio"}
+	if c.quiet {
+		c.servers = append(c.servers, "sioq")
+	}
 	if c.goserver != "" {
 		c.servers = append(c.servers, "lib")
 	}
@@ -177,9 +188,9 @@ func compare(ctx context.Context, c *config) error {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	header := "scenario\tmetric\tNode 4.8.4\tsio serve\tsio/Node\t"
-	if c.goserver != "" {
-		header += "pkg/server\tpkg/Node\t"
+	header := "scenario\tmetric\tNode 4.8.4\t"
+	for _, kind := range c.servers[1:] {
+		header += serverLabels[kind] + "\t/Node\t"
 	}
 	fmt.Fprintln(tw, header)
 	for _, s := range chosen {
@@ -201,6 +212,7 @@ func compare(ctx context.Context, c *config) error {
 			row("kB RSS per connection", func(r run) float64 { return r.rssPerConnK }, "%.1f")
 			row("RSS held (MB)", func(r run) float64 { return r.rssK / 1024 }, "%.0f")
 			row("connections/s", func(r run) float64 { return r.throughput }, "%.0f")
+			row("server CPU µs per connection", func(r run) float64 { return r.serverCPUus }, "%.1f")
 		} else {
 			row(s.opsName+"/s", func(r run) float64 { return r.throughput }, "%.0f")
 			row("server CPU µs per op", func(r run) float64 { return r.serverCPUus }, "%.2f")
@@ -223,6 +235,8 @@ func compare(ctx context.Context, c *config) error {
 	fmt.Fprintf(tw, "\t(medians of %d runs each, interleaved; server on CPU %s, load on CPU %s)\t\t\t\t\n", c.reps, c.serverCore, c.loadCore)
 	return tw.Flush()
 }
+
+var serverLabels = map[string]string{"node": "Node 4.8.4", "sio": "sio serve", "sioq": "sio serve --quiet", "lib": "pkg/server"}
 
 func median(rs []run, f func(run) float64) float64 {
 	var v []float64
@@ -272,6 +286,9 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 		args = append(args, c.goserver, "-port", strconv.Itoa(port))
 	default:
 		args = append(args, c.sio, "serve", "--no-tui", "-p", strconv.Itoa(port))
+		if kind == "sioq" {
+			args = append(args, "--quiet")
+		}
 		args = append(args, c.sioArgs...)
 	}
 	args = append(args, flags...)
@@ -354,7 +371,7 @@ func procRSS(pid int) (float64, error) {
 func measure(ctx context.Context, c *config, s scenario, kind string) (run, error) {
 	flags := s.nodeFlags
 	switch kind {
-	case "sio":
+	case "sio", "sioq":
 		flags = s.sioFlags
 	case "lib":
 		flags = nil
@@ -416,6 +433,9 @@ wait:
 		r.throughput = br.ConnectRate
 		r.rssK = peak
 		r.rssPerConnK = (peak - rss0) / float64(s.idle)
+		if br.Opened > 0 {
+			r.serverCPUus = (cpu1 - cpu0) * 1e6 / float64(br.Opened)
+		}
 		if br.Opened != uint64(s.idle) {
 			r.ok = false
 			r.why = fmt.Sprintf("opened %d of %d", br.Opened, s.idle)
