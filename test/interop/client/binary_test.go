@@ -84,7 +84,7 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 }
 
 func TestBinaryEmitAck(t *testing.T) {
-	for _, version := range []int{4, 2} {
+	for _, version := range []int{4, 3, 2} {
 		t.Run("socket.io@"+string(rune('0'+version)), func(t *testing.T) {
 			p := startPeer(t, peerConfig{Version: version})
 			r := runSio(t, "", "emit", "-u", p.url("/"), "--ack", "-o", "json", "ack", "hello", `{"n":1}`, `{"$binary":"AQI="}`)

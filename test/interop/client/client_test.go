@@ -68,11 +68,13 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestTransportsAndVersions: every transport mode against both server
-// generations with --eio auto; events, acks and binary both ways.
+// TestTransportsAndVersions: every transport mode against socket.io 4.8,
+// 3.1 (EIO4 without maxPayload) and 2.x with --eio auto; events, acks and
+// binary both ways.
 func TestTransportsAndVersions(t *testing.T) {
-	peers := map[int]*peer{4: startPeer(t, peerConfig{Version: 4}), 2: startPeer(t, peerConfig{Version: 2})}
-	for _, version := range []int{4, 2} {
+	peers := map[int]*peer{4: startPeer(t, peerConfig{Version: 4}), 3: startPeer(t, peerConfig{Version: 3}),
+		2: startPeer(t, peerConfig{Version: 2})}
+	for _, version := range []int{4, 3, 2} {
 		for _, transport := range []string{"auto", "polling", "websocket"} {
 			t.Run(transport+"/socket.io@"+string(rune('0'+version)), func(t *testing.T) {
 				p := peers[version]
@@ -144,7 +146,7 @@ func TestTransportsAndVersions(t *testing.T) {
 }
 
 func TestNamespacesAuth(t *testing.T) {
-	for _, version := range []int{4, 2} {
+	for _, version := range []int{4, 3, 2} {
 		t.Run("socket.io@"+string(rune('0'+version)), func(t *testing.T) {
 			p := startPeer(t, peerConfig{Version: version})
 			c, err := client.Dial(ctxT(t), p.url("/"), client.Options{})
@@ -160,7 +162,7 @@ func TestNamespacesAuth(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("err = %v, want a ConnectError", err)
 			}
-			if version == 4 && (ce.Message != "unauthorized" || string(ce.Data) != `{"reason":"bad token"}`) {
+			if version != 2 && (ce.Message != "unauthorized" || string(ce.Data) != `{"reason":"bad token"}`) {
 				t.Errorf("v5 CONNECT_ERROR %+v %s", ce, ce.Data)
 			}
 			if version == 2 && string(ce.Data) != `{"reason":"bad token"}` {
@@ -188,7 +190,7 @@ func TestNamespacesAuth(t *testing.T) {
 }
 
 func TestRoomsBroadcast(t *testing.T) {
-	for _, version := range []int{4, 2} {
+	for _, version := range []int{4, 3, 2} {
 		t.Run("socket.io@"+string(rune('0'+version)), func(t *testing.T) {
 			p := startPeer(t, peerConfig{Version: version})
 			a, err := client.New(p.url("/"), client.Options{Transport: "websocket"})

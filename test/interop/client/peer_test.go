@@ -1,5 +1,5 @@
 // Package client_test drives sio's Socket.IO client (pkg/client and the
-// sio binary) against real Node servers: socket.io 4.8.x and 2.x.
+// sio binary) against real Node servers: socket.io 4.8.x, 3.1.x and 2.x.
 package client_test
 
 import (

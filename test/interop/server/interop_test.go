@@ -1,5 +1,5 @@
 // Package serverinterop drives sio's Socket.IO server (pkg/server) with
-// real Node clients: socket.io-client 4.8.4 and socket.io-client 2.5.0.
+// real Node clients: socket.io-client 4.8.4, 3.1.3 and 2.5.0.
 // Each scenario is a script in peers/ that prints JSON lines of what it
 // saw; the Go test asserts on them and on what the server saw.
 package serverinterop

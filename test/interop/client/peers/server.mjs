@@ -1,7 +1,8 @@
 // A Socket.IO server for sio's client interop tests.
 // Usage: node server.mjs '{"version":4,"recovery":false,"port":0}'
-// version 4 uses socket.io 4.8.x, version 2 uses socket.io 2.x (npm alias
-// socket.io-v2). It listens on 127.0.0.1 and prints {"port":N} on stdout.
+// version 4 uses socket.io 4.8.x, version 3 uses socket.io 3.1.x (npm alias
+// socket.io-v3: EIO4 without maxPayload in the handshake), version 2 uses
+// socket.io 2.x (npm alias socket.io-v2). It listens on 127.0.0.1 and prints {"port":N} on stdout.
 import http from "node:http";
 import { createRequire } from "node:module";
 
@@ -22,9 +23,9 @@ if (version === 2) {
   const ioV2 = require("socket.io-v2");
   io = ioV2(httpServer, { pingInterval: 25000, pingTimeout: 5000 });
 } else {
-  const { Server } = require("socket.io");
+  const { Server } = require(version === 3 ? "socket.io-v3" : "socket.io");
   const opts = {};
-  if (cfg.recovery) {
+  if (cfg.recovery && version === 4) {
     opts.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
   }
   io = new Server(httpServer, opts);
