@@ -40,7 +40,7 @@ type Client struct {
 	// while taking Client.mu, never the reverse.
 	mu      sync.Mutex
 	link    *link        // the live engine.io connection; nil while down
-	eio     protocol.EIO // the revision to dial: opts.EIO, or EIO3 once auto found a v2 server while auth is set
+	eio     protocol.EIO // the revision to dial: opts.EIO, or EIO3 once auto found a v2 server while auth is set or after a wrong guess
 	sockets map[string]*Socket
 	states  []func(State)
 	started bool
@@ -305,6 +305,13 @@ func (c *Client) emitState(st State) {
 // without them: that session is dropped and the client dials again with
 // EIO3 and the auth in the query, and keeps EIO3 for later reconnections.
 //
+// Over WebSocket only, auto may have to guess EIO4 (engine.Conn.EIOGuessed):
+// a socket.io 2.x server whose "/" middleware is slower than the engine's
+// detection window looks like a v4 server until it answers the CONNECT
+// without a sid. Then the supervisor drops that session and dials again
+// with EIO3 (auth in the query, as above), once, and keeps EIO3 for later
+// reconnections (redialV3).
+//
 // attempt is the reconnection attempt (0 for the first connection): its
 // StateReconnect is reported right after StateOpen, before the namespaces
 // send their CONNECT, so that it comes before their StateConnect as in
@@ -327,7 +334,7 @@ func (c *Client) openLink(ctx context.Context, attempt int) (*link, error) {
 			return nil, err
 		}
 	}
-	l.conn, l.eio = conn, conn.EIO()
+	l.conn, l.eio, l.guessed = conn, conn.EIO(), conn.EIOGuessed()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -397,6 +404,14 @@ func (c *Client) supervise(l *link) {
 	defer c.wg.Done()
 	for {
 		reason, err := c.waitLink(l)
+		if errors.Is(err, errRedialV3) {
+			nl, derr := c.redialV3(l)
+			if derr == nil {
+				l = nl
+				continue
+			}
+			reason, err = protocol.ReasonTransportError, fmt.Errorf("dial again with EIO3: %w", derr)
+		}
 		c.mu.Lock()
 		if c.link == l {
 			c.link = nil
@@ -426,6 +441,32 @@ func (c *Client) supervise(l *link) {
 	}
 }
 
+// errRedialV3 is waitLink's report that a link whose EIO4 was guessed
+// turned out to lead to a socket.io 2.x server.
+var errRedialV3 = errors.New("the server speaks EIO3")
+
+// redialV3 replaces old, a link whose EIO4 auto guessed wrong, with a new
+// connection dialled with EIO3, without backoff or disconnect events: the
+// sockets still waiting for their CONNECT reply keep their waiters, acks
+// and buffered emits, and send CONNECT again on the new link. The client
+// dials EIO3 from then on.
+func (c *Client) redialV3(old *link) (*link, error) {
+	old.conn.Close()
+	c.mu.Lock()
+	c.eio = protocol.EIO3
+	if c.link == old {
+		c.link = nil
+	}
+	socks := c.socketList()
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onRedial(old)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.opts.ConnectTimeout)
+	defer cancel()
+	return c.openLink(ctx, 0)
+}
+
 // closeGrace bounds how long Close waits for the last packets to be
 // written before closing the transport.
 const closeGrace = time.Second
@@ -436,6 +477,8 @@ func (c *Client) waitLink(l *link) (protocol.DisconnectReason, error) {
 	select {
 	case ci := <-l.closed:
 		return ci.reason, ci.err
+	case <-l.v3:
+		return protocol.ReasonTransportClose, errRedialV3
 	case perr := <-l.kill:
 		c.opts.Logger.Warn("sio client: closing the connection", "err", perr)
 		l.conn.Close()

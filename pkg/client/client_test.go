@@ -846,3 +846,105 @@ func TestEIO3ReconnectRootNamespace(t *testing.T) {
 		t.Errorf("connected %v sid %q", c.Socket().Connected(), c.SID())
 	}
 }
+
+// With EIO auto over WebSocket, a socket.io 2.x server whose "/"
+// middleware is slower than the engine's detection window is taken for
+// EIO4 (engine.Conn.EIOGuessed). Its sid-less CONNECT reply gives it away:
+// the client drops that session, dials again with EIO3 and the auth in the
+// handshake query, connects without reporting an error, and keeps EIO3 for
+// reconnections.
+func TestGuessedEIO4RedialsWithEIO3(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		reply string // the v2 server's answer on the guessed link
+	}{
+		{"connect without sid", "0"},
+		{"middleware error string", `4"Not authorized"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeEngine(t, protocol.EIO3)
+			f.guess = true
+			opts := testOptions(f)
+			opts.Auth = json.RawMessage(`{"token":"x"}`)
+			c, err := New("http://example.test", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			st := watchStates(c)
+			errc := make(chan error, 1)
+			go func() { errc <- c.Connect(t.Context()) }()
+			first := f.next(t)
+			if first.cfg.EIO != 0 || first.cfg.Query.Has("token") {
+				t.Errorf("first dial: EIO %d query %v", first.cfg.EIO, first.cfg.Query)
+			}
+			first.expect(t, `0{"token":"x"}`) // the v5 CONNECT a v4 server expects
+			first.deliver(tt.reply)
+			if r := first.waitClosed(t); r != protocol.ReasonIOClientDisconnect {
+				t.Errorf("guessed link closed with %q", r)
+			}
+			second := f.next(t)
+			if second.cfg.EIO != protocol.EIO3 || second.cfg.Query.Get("token") != "x" {
+				t.Errorf("second dial: EIO %d query %v", second.cfg.EIO, second.cfg.Query)
+			}
+			second.deliver("0")
+			if err := <-errc; err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			if c.EIO() != protocol.EIO3 || c.SID() != "eioB" {
+				t.Errorf("EIO %d sid %q", c.EIO(), c.SID())
+			}
+			for len(st) > 0 {
+				if s := <-st; s.Kind == StateConnectError || s.Kind == StateClose || s.Kind == StateDisconnect {
+					t.Errorf("unexpected state %s", s)
+				}
+			}
+			ack := make(chan error, 1)
+			go func() {
+				_, err := c.EmitWithAck(t.Context(), "hi")
+				ack <- err
+			}()
+			second.expect(t, `20["hi"]`)
+			second.deliver(`30[]`)
+			if err := <-ack; err != nil {
+				t.Fatal(err)
+			}
+			second.end(protocol.ReasonTransportClose, nil)
+			third := f.next(t)
+			if third.cfg.EIO != protocol.EIO3 || third.cfg.Query.Get("token") != "x" {
+				t.Errorf("reconnection: EIO %d query %v", third.cfg.EIO, third.cfg.Query)
+			}
+		})
+	}
+}
+
+// Only a guess is corrected: a connection whose EIO4 was detected (or
+// forced) still reports a sid-less CONNECT reply as ErrServerV4, without
+// dialling again.
+func TestDetectedEIO4SidlessConnectFails(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO4)
+	opts := testOptions(f)
+	opts.NoReconnect = true
+	c, err := New("http://example.test", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Connect(t.Context()) }()
+	fc := f.next(t)
+	fc.expect(t, "0")
+	fc.deliver("0")
+	if err := <-errc; !errors.Is(err, ErrServerV4) {
+		t.Fatalf("Connect: %v, want ErrServerV4", err)
+	}
+	f.mu.Lock()
+	dials := f.dials
+	f.mu.Unlock()
+	if dials != 1 {
+		t.Errorf("%d dials, want 1", dials)
+	}
+}

@@ -17,6 +17,12 @@
 // offset, and Socket.Recovered reports whether the session was restored
 // (PROTOCOL.md §3).
 //
+// With Options.EIO zero the revision is detected. Over WebSocket only the
+// engine may have to assume v4 (a socket.io 2 server whose "/" middleware
+// is slow says nothing at first); a CONNECT answered without a sid, or
+// refused with a string, then shows a 2.x server, and the client dials
+// again with v3 at once, without disconnect or error events.
+//
 // Every Engine.IO and Socket.IO packet in and out can be observed with
 // Options.Tap, which sio uses for -v, --raw and the TUI's inspector.
 //

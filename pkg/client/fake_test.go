@@ -18,10 +18,14 @@ type fakeEngine struct {
 	eio   protocol.EIO
 	conns chan *fakeConn
 
-	mu      sync.Mutex
-	dials   int
-	failAt  func(n int) error // dial n (from 1) fails with this error
-	early   []string          // messages delivered before Dial returns
+	mu     sync.Mutex
+	dials  int
+	failAt func(n int) error // dial n (from 1) fails with this error
+	early  []string          // messages delivered before Dial returns
+	// guess: a dial with EIO auto makes an EIO4 connection that reports
+	// EIOGuessed, as engine does over WebSocket with a socket.io 2 server
+	// slower than its detection window; other dials get eio.
+	guess   bool
 	lastCfg engineConfig
 }
 
@@ -35,6 +39,7 @@ func (f *fakeEngine) dial(ctx context.Context, base *url.URL, cfg engineConfig) 
 	n := f.dials
 	fail := f.failAt
 	early := f.early
+	guess := f.guess && cfg.EIO == 0
 	f.lastCfg = cfg
 	f.mu.Unlock()
 	if fail != nil {
@@ -48,6 +53,9 @@ func (f *fakeEngine) dial(ctx context.Context, base *url.URL, cfg engineConfig) 
 		cfg:  cfg,
 		sent: make(chan protocol.EnginePacket, 1024),
 		done: make(chan struct{}),
+	}
+	if guess {
+		fc.eio, fc.guessed = protocol.EIO4, true
 	}
 	for _, m := range early {
 		cfg.OnMessage([]byte(m), false)
@@ -69,10 +77,11 @@ func (f *fakeEngine) next(t *testing.T) *fakeConn {
 }
 
 type fakeConn struct {
-	sid  string
-	eio  protocol.EIO
-	cfg  engineConfig
-	sent chan protocol.EnginePacket
+	sid     string
+	eio     protocol.EIO
+	guessed bool
+	cfg     engineConfig
+	sent    chan protocol.EnginePacket
 
 	mu     sync.Mutex // serializes deliveries, like a reader goroutine
 	once   sync.Once
@@ -83,6 +92,7 @@ type fakeConn struct {
 
 func (c *fakeConn) SID() string           { return c.sid }
 func (c *fakeConn) EIO() protocol.EIO     { return c.eio }
+func (c *fakeConn) EIOGuessed() bool      { return c.guessed }
 func (c *fakeConn) Transport() string     { return "websocket" }
 func (c *fakeConn) Done() <-chan struct{} { return c.done }
 func (c *fakeConn) Flush(ctx context.Context) error {

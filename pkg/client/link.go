@@ -21,9 +21,14 @@ type closeInfo struct {
 // link is one engine.io connection of a Client and the Socket.IO decoding
 // state of its incoming side.
 type link struct {
-	c    *Client
-	conn engineConn   // set before the link is installed
-	eio  protocol.EIO // conn.EIO(), set with conn
+	c       *Client
+	conn    engineConn   // set before the link is installed
+	eio     protocol.EIO // conn.EIO(), set with conn
+	guessed bool         // conn.EIOGuessed(), set with conn
+
+	// v3 is signalled (once, cap 1) when a guessed EIO4 link shows a
+	// socket.io 2.x server: the supervisor dials again with EIO3.
+	v3 chan struct{}
 
 	closed chan closeInfo // OnClose's report; buffered
 	kill   chan error     // a protocol error: the supervisor closes the conn
@@ -39,7 +44,23 @@ type link struct {
 }
 
 func newLink(c *Client) *link {
-	return &link{c: c, closed: make(chan closeInfo, 1), kill: make(chan error, 1)}
+	return &link{c: c, closed: make(chan closeInfo, 1), kill: make(chan error, 1), v3: make(chan struct{}, 1)}
+}
+
+// serverIsV3 handles evidence of a socket.io 2.x server (Socket.IO v4) on
+// l. On a link whose EIO4 was guessed it asks the supervisor to dial again
+// with EIO3 and returns true; otherwise it returns false and the caller
+// reports the mismatch.
+func (l *link) serverIsV3(why string) bool {
+	if !l.guessed || l.eio != protocol.EIO4 {
+		return false
+	}
+	select {
+	case l.v3 <- struct{}{}:
+		l.c.opts.Logger.Debug("sio client: EIO4 was guessed but the server speaks EIO3; dialling again with EIO3", "evidence", why)
+	default:
+	}
+	return true
 }
 
 func (l *link) onClose(reason protocol.DisconnectReason, err error) {
@@ -141,6 +162,12 @@ func objectFields(raw []byte) (map[string]json.RawMessage, error) {
 		return nil, errors.New("not an object")
 	}
 	return m, nil
+}
+
+// isJSONString reports whether raw is a JSON string.
+func isJSONString(raw []byte) bool {
+	var s string
+	return jsonString(raw, &s)
 }
 
 // jsonString unquotes raw when it is a JSON string.

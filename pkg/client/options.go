@@ -22,7 +22,10 @@ type Options struct {
 	Transport string
 	// EIO forces the Engine.IO revision: protocol.EIO4 (socket.io 3/4
 	// servers) or protocol.EIO3 (socket.io 2). Zero tries v4 and falls back
-	// to v3 when the server answers in the old format.
+	// to v3 when the server answers in the old format. Over WebSocket only,
+	// where a socket.io 2 server slower than the engine's detection window
+	// can pass for v4, a CONNECT answered without a sid makes the client
+	// dial again, once, with v3.
 	EIO protocol.EIO
 	// Header is added to every HTTP request and the WebSocket handshake.
 	Header http.Header

@@ -437,6 +437,25 @@ func (s *Socket) onLinkLost(l *link, reason protocol.DisconnectReason, reconnect
 	}
 }
 
+// onRedial is called when connection l is dropped to dial again with
+// EIO3 at once. A socket still waiting for its CONNECT reply on l keeps
+// its waiters, acks and buffered emits for the next link (onOpen sends
+// CONNECT again); one already connected on l has lost it.
+func (s *Socket) onRedial(l *link) {
+	s.mu.Lock()
+	if s.link != l {
+		s.mu.Unlock()
+		return
+	}
+	if s.state != stateConnected {
+		s.recvBuf = nil
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.onLinkLost(l, protocol.ReasonTransportClose, !s.c.opts.NoReconnect)
+}
+
 // onStop is called when the client stops for good.
 func (s *Socket) onStop(err error) {
 	s.mu.Lock()
@@ -486,6 +505,9 @@ func (s *Socket) onConnect(l *link, p *protocol.Packet) error {
 		if reply.SID == nil || *reply.SID == "" {
 			// socket.io-client: "It seems you are trying to reach a
 			// Socket.IO server in v2.x with a v3.x client".
+			if l.serverIsV3("CONNECT reply without a sid") {
+				return nil
+			}
 			s.connectFailed(l, ErrServerV4)
 			return nil
 		}
@@ -535,6 +557,12 @@ func (s *Socket) onConnect(l *link, p *protocol.Packet) error {
 }
 
 func (s *Socket) onConnectError(l *link, p *protocol.Packet) {
+	// Socket.IO v5 refuses with an object; a string is socket.io 2's
+	// ERROR, typically a "/" middleware that missed the auth, which a v2
+	// server reads from the handshake query of an EIO3 dial.
+	if l.eio == protocol.EIO4 && isJSONString(p.Data) && l.serverIsV3("CONNECT_ERROR with a string payload") {
+		return
+	}
 	s.connectFailed(l, parseConnectError(s.nsp, p.Data))
 }
 

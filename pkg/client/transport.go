@@ -15,6 +15,9 @@ import (
 type engineConn interface {
 	SID() string
 	EIO() protocol.EIO
+	// EIOGuessed reports an EIO4 that auto assumed without evidence
+	// (WebSocket only, no maxPayload, nothing before the client spoke).
+	EIOGuessed() bool
 	Transport() string
 	// Send queues messages atomically and in order; it never blocks.
 	Send(msgs ...protocol.EnginePacket) error

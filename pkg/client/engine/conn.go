@@ -44,6 +44,7 @@ type Conn struct {
 
 	// Set during Dial, read-only afterwards.
 	eio       protocol.EIO
+	guessed   bool // eio is EIO4 by default, not by evidence (EIOGuessed)
 	hs        protocol.Handshake
 	sid       string
 	httpBase  string // http(s)://host/path
@@ -214,6 +215,14 @@ func (c *Conn) SID() string { return c.sid }
 
 // EIO is the protocol revision in use (after automatic detection).
 func (c *Conn) EIO() protocol.EIO { return c.eio }
+
+// EIOGuessed reports whether EIO is a default rather than a detection: with
+// EIO auto over WebSocket only, an open packet without maxPayload and no
+// message within the detection window leave EIO4 assumed, which is wrong
+// for a socket.io 2.x server whose "/" middleware is slower than the
+// window. The layer above can then watch for a v3 server (a Socket.IO
+// CONNECT answered without a sid) and dial again with EIO3.
+func (c *Conn) EIOGuessed() bool { return c.guessed }
 
 // Handshake is the server's open packet.
 func (c *Conn) Handshake() protocol.Handshake { return c.hs }

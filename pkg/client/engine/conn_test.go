@@ -191,18 +191,19 @@ func TestEIOAuto(t *testing.T) {
 		configure  func(*fakeServer)
 		transport  string
 		want       protocol.EIO
-		handshakes int // handshake requests the server saw
+		handshakes int  // handshake requests the server saw
+		guessed    bool // EIOGuessed: EIO4 assumed, not detected
 	}{
-		{"v4 server polling", protocol.EIO4, nil, TransportPolling, protocol.EIO4, 1},
-		{"v4 server websocket", protocol.EIO4, nil, TransportWebSocket, protocol.EIO4, 1},
-		{"v3 format answer polling", protocol.EIO3, nil, TransportPolling, protocol.EIO3, 1},
-		{"v3 format answer auto", protocol.EIO3, nil, TransportAuto, protocol.EIO3, 1},
-		{"code 5 retry polling", protocol.EIO3, func(s *fakeServer) { s.refuseV4 = true }, TransportPolling, protocol.EIO3, 1},
-		{"code 5 retry websocket", protocol.EIO3, func(s *fakeServer) { s.refuseV4 = true }, TransportWebSocket, protocol.EIO3, 1},
+		{"v4 server polling", protocol.EIO4, nil, TransportPolling, protocol.EIO4, 1, false},
+		{"v4 server websocket", protocol.EIO4, nil, TransportWebSocket, protocol.EIO4, 1, false},
+		{"v3 format answer polling", protocol.EIO3, nil, TransportPolling, protocol.EIO3, 1, false},
+		{"v3 format answer auto", protocol.EIO3, nil, TransportAuto, protocol.EIO3, 1, false},
+		{"code 5 retry polling", protocol.EIO3, func(s *fakeServer) { s.refuseV4 = true }, TransportPolling, protocol.EIO3, 1, false},
+		{"code 5 retry websocket", protocol.EIO3, func(s *fakeServer) { s.refuseV4 = true }, TransportWebSocket, protocol.EIO3, 1, false},
 		{"socket.io 2 websocket sends 40 first", protocol.EIO3, func(s *fakeServer) {
 			s.initial = []protocol.EnginePacket{msg("0")}
-		}, TransportWebSocket, protocol.EIO3, 1},
-		{"old v4 server websocket without maxPayload", protocol.EIO4, func(s *fakeServer) { s.maxPayload = 0 }, TransportWebSocket, protocol.EIO4, 1},
+		}, TransportWebSocket, protocol.EIO3, 1, false},
+		{"old v4 server websocket without maxPayload", protocol.EIO4, func(s *fakeServer) { s.maxPayload = 0 }, TransportWebSocket, protocol.EIO4, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +212,9 @@ func TestEIOAuto(t *testing.T) {
 			tc := dialFake(t, s, Options{Transport: tt.transport})
 			if got := tc.conn.EIO(); got != tt.want {
 				t.Fatalf("EIO() = %v, want %v", got, tt.want)
+			}
+			if got := tc.conn.EIOGuessed(); got != tt.guessed {
+				t.Errorf("EIOGuessed() = %v, want %v", got, tt.guessed)
 			}
 			n := 0
 			for _, ev := range s.events() {

@@ -11,7 +11,9 @@
 // tried first, and a v3-format answer (socket.io 2.x ignores EIO and answers
 // "96:0{…}") or a 400 with code 5 selects EIO3. Over WebSocket only, an open
 // packet without maxPayload is followed by a short wait for an unsolicited
-// message (socket.io 2 sends "40" at once) before EIO4 is assumed.
+// message (socket.io 2 sends "40" at once) before EIO4 is assumed;
+// Conn.EIOGuessed reports such an assumption, which the Socket.IO layer
+// corrects when the server answers like socket.io 2.
 //
 // # Concurrency
 //

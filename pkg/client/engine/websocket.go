@@ -30,7 +30,8 @@ import (
 // server options and neither sets a cookie or another header, so a 3.x
 // server costs the whole window (1.00 s against 3 ms over polling, see
 // test/interop/client), and a 2.x server whose "/" middleware takes longer
-// than the window is taken for EIO4.
+// than the window is taken for EIO4: Conn.EIOGuessed reports that case, and
+// pkg/client dials again with EIO3 when the CONNECT reply shows a v2 server.
 const detectWindow = time.Second
 
 func (c *Conn) wsURL(eio protocol.EIO, sid string) string {
@@ -111,11 +112,13 @@ func (c *Conn) openWebSocket(ctx context.Context, eio protocol.EIO, auto bool) e
 				c.eio = protocol.EIO3
 			}
 		case <-t.C:
+			c.log.Debug("engine.io: no message before the client spoke, assuming EIO4")
 		case <-ctx.Done():
 			t.Stop()
 			return withContext(ctx, fmt.Errorf("handshake %s: %w", u, ctx.Err()))
 		}
 		t.Stop()
+		c.guessed = c.eio == protocol.EIO4
 	}
 	c.tap(protocol.In, TransportWebSocket, p, data)
 	c.wg.Add(1)

@@ -58,6 +58,8 @@ type peerConfig struct {
 	// Bare leaves requests outside the Engine.IO path unanswered, as a
 	// bare Node http server does (instead of a 404).
 	Bare bool `json:"bare,omitempty"`
+	// ConnectDelay (ms) delays the answer of the "/" middleware.
+	ConnectDelay int `json:"connectDelay,omitempty"`
 }
 
 type peer struct {

@@ -3,6 +3,8 @@
 // version 4 uses socket.io 4.8.x, version 3 uses socket.io 3.1.x (npm alias
 // socket.io-v3: EIO4 without maxPayload in the handshake), version 2 uses
 // socket.io 2.x (npm alias socket.io-v2). It listens on 127.0.0.1 and prints {"port":N} on stdout.
+// "connectDelay": N makes the "/" middleware answer after N ms (a slow auth
+// check): socket.io 2 then sends its "40" only after N ms.
 import http from "node:http";
 import { createRequire } from "node:module";
 
@@ -68,8 +70,12 @@ function token(socket) {
 
 // "/" refuses the token "bad", reading it where each version carries auth.
 io.use((socket, next) => {
-  if (token(socket) !== "bad") return next();
-  next(new Error("unauthorized"));
+  const decide = () => {
+    if (token(socket) !== "bad") return next();
+    next(new Error("unauthorized"));
+  };
+  if (cfg.connectDelay) setTimeout(decide, cfg.connectDelay);
+  else decide();
 });
 io.on("connection", setup);
 const admin = io.of("/admin");
