@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/sio-dev/sio/pkg/server/engine"
 )
 
 // BroadcastOptions select the target sockets of a broadcast and carry its
@@ -14,6 +16,11 @@ type BroadcastOptions struct {
 	Except   []string // minus the sockets in these rooms
 	Volatile bool     // drop rather than queue when a transport is busy
 	Compress *bool    // compression hint; nil means the default
+
+	// flush is the sending socket's engine.io FlushBatch (a broadcast from
+	// a socket): while its reader handles one read, each target is written
+	// once at the end of it. Nil: write at once.
+	flush *engine.FlushBatch
 }
 
 // Room is a room of a namespace and its members' ids, sorted.
@@ -366,7 +373,7 @@ func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
 		socks = a.nsp.lookupSockets(nil, a.Sockets(opts))
 	}
 	for _, s := range socks {
-		_ = s.send(out, opts.Volatile)
+		_ = s.sendVia(out, opts.Volatile, opts.flush)
 	}
 }
 

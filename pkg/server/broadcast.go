@@ -16,6 +16,7 @@ type BroadcastOperator struct {
 	except   []string
 	volatile bool
 	compress *bool
+	from     *Socket // the sending socket, for Socket.Broadcast and To
 }
 
 // To adds rooms to the target set (union).
@@ -47,7 +48,11 @@ func (b BroadcastOperator) Compress(c bool) BroadcastOperator {
 }
 
 func (b BroadcastOperator) options() BroadcastOptions {
-	return BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Compress: b.compress}
+	o := BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Compress: b.compress}
+	if b.from != nil && !b.volatile {
+		o.flush = b.from.flushBatch()
+	}
+	return o
 }
 
 // Emit sends an event to the selected sockets. The packet is encoded once

@@ -218,7 +218,7 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 		missed, upTo := n.rec.since(seq, rooms)
 		s.skipUpTo.Store(upTo)
 		for _, out := range missed {
-			_ = s.sendNow(out, false)
+			_ = s.sendNow(out, false, nil)
 		}
 	}
 	var data json.RawMessage
@@ -231,7 +231,7 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 		data = append(data, '}')
 	}
 	if out, err := encodePacket(n.srv.opts.Codec, protocol.Packet{Type: protocol.PacketConnect, Namespace: n.name, Data: data}); err == nil {
-		_ = s.sendNow(out, false)
+		_ = s.sendNow(out, false, nil)
 	}
 	s.markReady()
 	s.connected.Store(true)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
+
+	"github.com/sio-dev/sio/pkg/server/engine"
 )
 
 // Handshake is what a socket knows about how it connected (socket.io's
@@ -418,7 +420,7 @@ func (s *Socket) sendAck(id uint64, args []any) error {
 
 func (s *Socket) sendDisconnect() {
 	if out, err := encodePacket(s.nsp.srv.opts.Codec, protocol.Packet{Type: protocol.PacketDisconnect, Namespace: s.nsp.name}); err == nil {
-		_ = s.sendNow(out, false)
+		_ = s.sendNow(out, false, nil)
 	}
 }
 
@@ -431,6 +433,26 @@ const maxPending = 256
 // client before it. A volatile packet is dropped when the transport cannot
 // take it now.
 func (s *Socket) send(out *Outgoing, volatile bool) error {
+	return s.sendVia(out, volatile, nil)
+}
+
+// flushBatch is the FlushBatch of the socket's engine.io reader (nil when
+// the session has none).
+func (s *Socket) flushBatch() *engine.FlushBatch {
+	if fs, ok := s.conn.sess.(interface{ FlushBatch() *engine.FlushBatch }); ok {
+		return fs.FlushBatch()
+	}
+	return nil
+}
+
+// deferredSender is implemented by engine.Session.
+type deferredSender interface {
+	SendDeferred(b *engine.FlushBatch, msgs ...protocol.EnginePacket) error
+}
+
+// sendVia is send, deferring the write to the end of fb (the sender's
+// engine.io read) when fb is not nil.
+func (s *Socket) sendVia(out *Outgoing, volatile bool, fb *engine.FlushBatch) error {
 	if out.seq != 0 && out.seq <= s.skipUpTo.Load() {
 		return nil // replayed by recovery already
 	}
@@ -450,7 +472,7 @@ func (s *Socket) send(out *Outgoing, volatile bool) error {
 		}
 		s.pendMu.Unlock()
 	}
-	return s.sendNow(out, volatile)
+	return s.sendNow(out, volatile, fb)
 }
 
 // markReady sends what was held and lets later packets through, in order.
@@ -458,18 +480,22 @@ func (s *Socket) markReady() {
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
 	for _, out := range s.pending {
-		_ = s.sendNow(out, false)
+		_ = s.sendNow(out, false, nil)
 	}
 	s.pending = nil
 	s.ready.Store(true)
 }
 
 // sendNow queues an encoded packet on the connection.
-func (s *Socket) sendNow(out *Outgoing, volatile bool) error {
+func (s *Socket) sendNow(out *Outgoing, volatile bool, fb *engine.FlushBatch) error {
 	c := s.conn
 	if volatile {
 		if !c.sess.SendVolatile(out.Frames...) {
 			return nil
+		}
+	} else if ds, ok := c.sess.(deferredSender); ok && fb != nil {
+		if err := ds.SendDeferred(fb, out.Frames...); err != nil {
+			return err
 		}
 	} else if err := c.sess.Send(out.Frames...); err != nil {
 		return err
@@ -507,7 +533,7 @@ func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
 // op returns a BroadcastOperator that leaves this socket out (socket.to,
 // socket.broadcast).
 func (s *Socket) op() BroadcastOperator {
-	return BroadcastOperator{nsp: s.nsp, except: []string{s.id}}
+	return BroadcastOperator{nsp: s.nsp, except: []string{s.id}, from: s}
 }
 
 // To targets the sockets in rooms, except this one.

@@ -45,8 +45,11 @@
 // every queued packet in one write(2), without blocking (as Node writes
 // from its event loop); only what the socket cannot take now is left to a
 // writer goroutine, which writes with blocking writes under a deadline and
-// returns when the queue is empty. Pongs and the close frame go through the
-// same writer, so frames never interleave. A polling session has no
+// returns when the queue is empty. A handler that sends to other sessions
+// may defer those writes to the end of the read it is handling, so that the
+// events of one read reach each session in one write: SendDeferred with the
+// sender's FlushBatch (Socket.IO broadcasts from a socket do). Pongs and
+// the close frame go through the same writer, so frames never interleave. A polling session has no
 // goroutine: its pending GET request is the writer and a POST request the
 // reader. The heartbeat (v4: the server pings; v3: the client does), the
 // close deadline and the upgrade timeout are runtime timers

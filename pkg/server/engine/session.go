@@ -82,6 +82,7 @@ type Session struct {
 	writerOn bool                    // a WebSocket writer is running (inline in a sender, or its goroutine)
 	ctrl     [][]byte                // control frames (pongs) for the WebSocket writer
 	spare    []protocol.EnginePacket // a written batch's slice, for the next queue
+	deferGen uint64                  // the FlushBatch opening that last recorded this session
 	// token is a WaitGroup count a WebSocket session holds from its start
 	// to its end, so that writers may be started (wg.Add) at any time
 	// before the end without racing Shutdown's Wait.
@@ -208,14 +209,19 @@ func (s *Session) Send(msgs ...protocol.EnginePacket) error {
 	}
 	if len(s.queue)+len(msgs) > s.srv.cfg.sendQueue {
 		s.mu.Unlock()
-		s.srv.cfg.logger.Warn("engine.io send queue full, closing slow consumer", "sid", s.id, "queue", s.srv.cfg.sendQueue)
-		s.end(protocol.ReasonTransportError, closePacket)
-		return ErrQueueFull
+		return s.queueFull()
 	}
 	s.queue = append(s.queue, msgs...)
 	s.mu.Unlock()
 	s.signal()
 	return nil
+}
+
+// queueFull closes a slow consumer whose queue cannot take more.
+func (s *Session) queueFull() error {
+	s.srv.cfg.logger.Warn("engine.io send queue full, closing slow consumer", "sid", s.id, "queue", s.srv.cfg.sendQueue)
+	s.end(protocol.ReasonTransportError, closePacket)
+	return ErrQueueFull
 }
 
 // SendVolatile queues msgs only if the transport can write them right now

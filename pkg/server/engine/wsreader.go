@@ -68,6 +68,9 @@ type wsReader struct {
 
 	buf []byte // unhandled bytes (an incomplete frame) between bursts
 
+	// batch is open while the messages of one read are handled (consume).
+	batch FlushBatch
+
 	// A fragmented message being put together.
 	msg      []byte
 	msgType  byte
@@ -262,7 +265,9 @@ func (r *wsReader) fail(err error) {
 // consume handles the bytes in *bp after a read. It reports whether to
 // read on.
 func (r *wsReader) consume(bp *[]byte) bool {
+	r.batch.begin()
 	used, need, stop, err := r.parse(*bp)
+	r.batch.end()
 	b := *bp
 	n := len(b) - used
 	if used > 0 { // else an incomplete frame stays where it is: no copy per read while it comes
