@@ -27,6 +27,7 @@ func TestSendDeferredWritesAtBatchEnd(t *testing.T) {
 	if s.FlushBatch() == nil {
 		t.Fatal("a WebSocket session has no FlushBatch")
 	}
+	waitWriterIdle(t, s)
 
 	var b FlushBatch
 	b.begin()
@@ -94,6 +95,7 @@ func TestFlushBatchSpansOneRead(t *testing.T) {
 	sc := ts.dial(q("EIO", "4", "transport", "websocket"))
 	sender := ts.session()
 	readWS(t, sc)
+	waitWriterIdle(t, recv)
 	queued := make(chan int, 3)
 	sender.OnMessage(func(data []byte, _ bool) {
 		_ = recv.SendDeferred(sender.FlushBatch(), protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), data...)})
@@ -125,5 +127,26 @@ func TestFlushBatchSpansOneRead(t *testing.T) {
 		if _, got := readWS(t, rc); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+}
+
+// waitWriterIdle waits until the writer that sent s's open packet has
+// stopped: the client can read the frame a moment before the writer marks
+// itself idle, and a writer still on would take the next queued packets at
+// once, which these tests must tell apart from a batch's flush.
+func waitWriterIdle(t *testing.T, s *Session) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		s.mu.Lock()
+		idle := !s.writerOn && len(s.queue) == 0
+		s.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never went idle")
+		}
+		time.Sleep(time.Millisecond) // polling a state, bounded by the deadline
 	}
 }
