@@ -247,6 +247,20 @@ func (s *sio) stderrText() string {
 	return s.stderr.String()
 }
 
+// waitStderr reports whether want shows up on stderr within a few seconds:
+// the banner on stderr and the listening line on stdout are written
+// independently, so one may come before the other.
+func (s *sio) waitStderr(want string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.stderrText(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond) // polling a pipe's output, bounded by the deadline
+	}
+	return true
+}
+
 // terminate sends SIGTERM and returns the exit status.
 func (s *sio) terminate(t *testing.T) int {
 	t.Helper()
@@ -570,7 +584,7 @@ func control(t *testing.T, s *sio, token, method, path, body string) (int, recor
 func TestControlAPIAndShutdown(t *testing.T) {
 	node := needNode(t)
 	s := startSio(t, "--control-token", "tok", "--recovery", "0")
-	if !strings.Contains(s.stderrText(), "control API on "+s.url+"_sio/") {
+	if !s.waitStderr("control API on " + s.url + "_sio/") {
 		t.Errorf("no control line on stderr: %q", s.stderrText())
 	}
 	p := startPeer(t, node, "listener.mjs", s.url, "a=/", "b=/", "adm=/admin", "v2=/")
