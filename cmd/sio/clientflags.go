@@ -239,6 +239,11 @@ func explainConnectError(f *clientFlags, err error) error {
 	case errors.As(err, &ce):
 		return errors.New(prefix + ce.Error())
 	case errors.Is(err, client.ErrServerV4), errors.Is(err, engine.ErrServerEIO3):
+		if f.EIO == "auto" {
+			// Auto falls back to v3 by itself when the version was only a
+			// guess; here the handshake said v4 and the answers say 2.x.
+			return fmt.Errorf("%sthe server mixes protocol versions (an Engine.IO v4 handshake, socket.io 2.x answers): try --eio 3, with -v to see its frames", prefix)
+		}
 		return fmt.Errorf("%sthe server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto", prefix)
 	case errors.Is(err, engine.ErrNoAnswer):
 		return fmt.Errorf("%sno answer to the Engine.IO handshake on %s within %s (wrong --path?)", prefix, f.Path, f.ConnectTimeout)

@@ -255,6 +255,8 @@ func TestExplainConnectError(t *testing.T) {
 			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
 		{"v2 server, polling, --eio 4", "4", fmt.Errorf("handshake: %w: %w", engine.ErrProtocol, engine.ErrServerEIO3),
 			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
+		{"v2 answers to a v4 handshake under auto", "auto", client.ErrServerV4,
+			"the server mixes protocol versions (an Engine.IO v4 handshake, socket.io 2.x answers): try --eio 3, with -v to see its frames"},
 		{"v4 server refuses --eio 3", "3", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused Engine.IO v3 (Unsupported protocol version): a socket.io 3.x/4.x server without allowEIO3? use --eio 4 or --eio auto"},
 		{"server refuses --eio 4", "4", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
