@@ -179,24 +179,23 @@ func (c *client) appendFrame(b []byte, seq uint64, withID bool) []byte {
 	return append(b, ']')
 }
 
-// queueNext reserves a ring slot for the next request and appends its
-// frame to the output queue, which the reader flushes before it next waits
-// for the network, so that requests made for a batch of replies leave in
-// one write. It returns false if the ring is full or the quota reached.
-func (c *client) queueNext(intended int64) bool {
+// reserve takes a ring slot for the next request, meant to leave at
+// intended, and returns its sequence number; ok is false if the ring is
+// full or the quota reached. The caller holds sendMu and writes the
+// request before releasing it: sequence numbers must reach the wire in
+// order (echo matches replies by order).
+func (c *client) reserve(intended int64) (seq uint64, ok bool) {
 	r := c.r
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
 	c.mu.Lock()
-	seq := c.nextSeq
+	seq = c.nextSeq
 	if r.cfg.Messages > 0 && seq >= uint64(r.cfg.Messages) {
 		c.mu.Unlock()
-		return false
+		return 0, false
 	}
 	slot := &c.ring[seq&c.mask]
 	if slot.live {
 		c.mu.Unlock()
-		return false
+		return 0, false
 	}
 	*slot = pend{seq: seq, t: intended, live: true}
 	c.nextSeq++
@@ -206,7 +205,21 @@ func (c *client) queueNext(intended int64) bool {
 	if r.cfg.Messages > 0 && seq == uint64(r.cfg.Messages)-1 {
 		c.markFinished()
 	}
-	c.qbuf = c.appendFrame(c.qbuf[:0], seq, r.cfg.Scenario == ScenarioAck)
+	return seq, true
+}
+
+// queueNext reserves a ring slot for the next request and appends its
+// frame to the output queue, which the reader flushes before it next waits
+// for the network, so that requests made for a batch of replies leave in
+// one write. It returns false if the ring is full or the quota reached.
+func (c *client) queueNext(intended int64) bool {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	seq, ok := c.reserve(intended)
+	if !ok {
+		return false
+	}
+	c.qbuf = c.appendFrame(c.qbuf[:0], seq, c.r.cfg.Scenario == ScenarioAck)
 	c.s.w.queue(c.qbuf)
 	c.queued++
 	return true
@@ -231,36 +244,19 @@ func (c *client) flush() error {
 // echo client, meant to leave at intended. It returns false if the ring is
 // full, the quota is reached or the write failed.
 func (c *client) sendNext(buf *[]byte, intended int64) bool {
-	r := c.r
-	// Sequence numbers must reach the wire in order (echo matches replies
-	// by order), so reserving and writing happen under sendMu. Only the
-	// starting burst and the reader's next request can meet here.
+	// Only the starting burst and the reader's next request can meet on
+	// sendMu.
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	c.mu.Lock()
-	seq := c.nextSeq
-	if r.cfg.Messages > 0 && seq >= uint64(r.cfg.Messages) {
-		c.mu.Unlock()
+	seq, ok := c.reserve(intended)
+	if !ok {
 		return false
 	}
-	slot := &c.ring[seq&c.mask]
-	if slot.live {
-		c.mu.Unlock()
-		return false
-	}
-	*slot = pend{seq: seq, t: intended, live: true}
-	c.nextSeq++
-	c.out++
-	c.mu.Unlock()
-	r.outstanding.Add(1)
-	if r.cfg.Messages > 0 && seq == uint64(r.cfg.Messages)-1 {
-		c.markFinished()
-	}
-	*buf = c.appendFrame((*buf)[:0], seq, r.cfg.Scenario == ScenarioAck)
+	*buf = c.appendFrame((*buf)[:0], seq, c.r.cfg.Scenario == ScenarioAck)
 	if err := c.s.w.writeText(*buf); err != nil {
 		return false
 	}
-	r.sent.Add(1)
+	c.r.sent.Add(1)
 	return true
 }
 
