@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // pend is one request awaiting its reply.
@@ -84,7 +86,7 @@ func (c *client) join(ctx context.Context) bool {
 	b := append(c.rbuf[:0], r.head...)
 	b = strconv.AppendUint(b, joinID, 10)
 	b = append(b, eventHead(r.cfg.JoinEvent)...)
-	b = strconv.AppendQuote(b, r.cfg.Room)
+	b = protocol.AppendString(b, r.cfg.Room)
 	b = append(b, ']')
 	c.rbuf = b
 	fail := func(err error) bool {

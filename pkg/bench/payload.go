@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // Placeholders a payload template may hold, bare or inside a JSON string.
@@ -108,8 +110,7 @@ func jsonEqual(a, b []byte) bool {
 
 // eventHead returns `["name",` for an event's data.
 func eventHead(name string) []byte {
-	b, _ := json.Marshal(name)
-	return append(append([]byte{'['}, b...), ',')
+	return append(protocol.AppendString([]byte{'['}, name), ',')
 }
 
 // parseExpect checks a --expect value: a JSON array of the reply's arguments.

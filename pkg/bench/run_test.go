@@ -282,3 +282,20 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("untrusted certificate: failed %d by %v", res.Failed, res.FailedBy)
 	}
 }
+
+// Names are written as JSON.stringify writes them: a control character in
+// the room must be a JSON escape (Go's quoting wrote "\x01", which no JSON
+// parser accepts), and <, > and & stay as they are so that a reply event
+// name echoed by Node matches.
+func TestNamesAreJSONStrings(t *testing.T) {
+	t.Parallel()
+	if got, want := string(eventHead("a<b&\x01")), `["a<b&\u0001",`; got != want {
+		t.Errorf("eventHead = %s, want %s", got, want)
+	}
+	ts := newTestServer(t, func(s *testServer) { s.broadcast = true })
+	res := runT(t, Config{URL: ts.url(), Scenario: ScenarioFanout, Clients: 3, Messages: 10, EIO: protocol.EIO4, Room: "r\x01\"é"})
+	checkClean(t, res)
+	if res.Deliveries != 20 {
+		t.Errorf("deliveries %d, want 20", res.Deliveries)
+	}
+}
