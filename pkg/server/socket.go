@@ -280,14 +280,19 @@ func (s *Socket) takeAck(id uint64) *ackWaiter {
 	return w
 }
 
+// errAckNotArray reports ACK data that is not an array, which the packet
+// decoders already refuse.
+var errAckNotArray = errors.New("data is not an array")
+
 func (s *Socket) onAck(p *protocol.Packet) {
 	w := s.takeAck(p.ID)
 	if w == nil {
 		return // unknown or expired id: ignored, as Node
 	}
-	raw, err := p.Args()
-	if err != nil {
-		w.fn(Args{}, err)
+	// The packet decoder validated the JSON: split it without a second pass.
+	raw, ok := protocol.SplitValidArray(p.Data)
+	if !ok {
+		w.fn(Args{}, fmt.Errorf("ack %d: %w", p.ID, errAckNotArray))
 		return
 	}
 	args := Args{Raw: raw, Attachments: p.Attachments}
