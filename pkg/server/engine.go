@@ -30,12 +30,8 @@ func New(opts Options) *Server {
 		Now:            o.Now,
 	}
 	if o.CORS != nil {
-		eo.CORS = &engine.CORS{
-			Origins:        o.CORS.Origins,
-			Credentials:    o.CORS.Credentials,
-			AllowedHeaders: o.CORS.AllowedHeaders,
-			MaxAge:         o.CORS.MaxAge,
-		}
+		cors := *o.CORS // the server keeps its own copy, as before the alias
+		eo.CORS = &cors
 	}
 	eng := engine.NewServer(eo)
 	eng.OnConnection(s.onSession)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/pkg/server/engine"
 )
 
 // Options configure a Server. The zero value gives Node's defaults
@@ -82,13 +83,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// CORS configures Cross-Origin Resource Sharing on the HTTP endpoint.
-type CORS struct {
-	Origins        []string // allowed origins; "*" allows any
-	Credentials    bool     // echo the origin and allow credentials
-	AllowedHeaders []string // default: copy Access-Control-Request-Headers
-	MaxAge         time.Duration
-}
+// CORS configures Cross-Origin Resource Sharing on the HTTP endpoint; it is
+// the engine's configuration, passed through as is.
+type CORS = engine.CORS
 
 func (o *Options) setDefaults() {
 	if o.Path == "" {
