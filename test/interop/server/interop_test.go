@@ -231,57 +231,80 @@ func TestClientV4(t *testing.T) {
 			url := serve(t, srv)
 			lines := runPeer(t, node, "client.mjs", url, mode)
 
-			if got := mustFind(t, lines, "welcome", nil).json("auth"); got != `{"token":"main"}` {
-				t.Errorf("auth seen by the connection handler: %s", got)
-			}
-			if got := mustFind(t, lines, "ack", nil).json("args"); got != `[1,"2",{"3":[true]}]` {
-				t.Errorf("client→server ack: %s", got)
-			}
-			if got := mustFind(t, lines, "answer", nil).str("answer"); got != "yes:q?" {
-				t.Errorf("server→client ack: %q", got)
-			}
-			if got := mustFind(t, lines, "binack", nil).str("hex"); got != "030201" {
-				t.Errorf("binary ack: %q", got)
-			}
-			bo := mustFind(t, lines, "binout", nil)
-			if bo.str("hex") != "01020304" || bo["isBuffer"] != true || bo.str("label") != "label" {
-				t.Errorf("server binary emit: %v", bo)
-			}
-			ce := mustFind(t, lines, "connect_error", nil)
-			if ce.str("message") != "not authorized" || ce.json("data") != `{"reason":"bad token"}` {
-				t.Errorf("refused auth: %v", ce)
-			}
-			if got := mustFind(t, lines, "whoami", nil).str("nsp"); got != "/admin" {
-				t.Errorf("custom namespace: %q", got)
-			}
-			ids := map[string]string{}
-			for _, l := range lines {
-				if l.str("event") == "connect" {
-					ids[l.str("nsp")] = l.str("id")
-				}
-			}
-			if ids["/"] == "" || ids["/admin"] == "" || ids["/"] == ids["/admin"] {
-				t.Errorf("socket ids %v", ids)
-			}
-			want := map[string]string{"polling": "polling", "websocket": "websocket", "upgrade": "websocket", "msgpack": "websocket"}[mode]
-			if got := mustFind(t, lines, "transport", nil).str("name"); got != want {
-				t.Errorf("transport %q, want %q", got, want)
-			}
-			if mode == "upgrade" {
-				select {
-				case tr := <-upgrades:
-					if tr != "websocket" {
-						t.Errorf("OnUpgrade %q", tr)
-					}
-				default:
-					t.Error("OnUpgrade was not called")
-				}
-			}
-			if got := mustFind(t, lines, "disconnect", nil).str("reason"); got != "io server disconnect" {
-				t.Errorf("client disconnect reason %q", got)
-			}
+			checkClientRun(t, lines, mode, upgrades)
 		})
 	}
+}
+
+// checkClientRun asserts what a socket.io-client 3.x or 4.x peer run
+// (client.mjs, v3.mjs) saw against appServer on transport mode; upgrades
+// receives the server's OnUpgrade transports.
+func checkClientRun(t *testing.T, lines []line, mode string, upgrades <-chan string) {
+	t.Helper()
+	if got := mustFind(t, lines, "welcome", nil).json("auth"); got != `{"token":"main"}` {
+		t.Errorf("auth seen by the connection handler: %s", got)
+	}
+	if got := mustFind(t, lines, "ack", nil).json("args"); got != `[1,"2",{"3":[true]}]` {
+		t.Errorf("client→server ack: %s", got)
+	}
+	if got := mustFind(t, lines, "answer", nil).str("answer"); got != "yes:q?" {
+		t.Errorf("server→client ack: %q", got)
+	}
+	if got := mustFind(t, lines, "binack", nil).str("hex"); got != "030201" {
+		t.Errorf("binary ack: %q", got)
+	}
+	bo := mustFind(t, lines, "binout", nil)
+	if bo.str("hex") != "01020304" || bo["isBuffer"] != true || bo.str("label") != "label" {
+		t.Errorf("server binary emit: %v", bo)
+	}
+	ce := mustFind(t, lines, "connect_error", nil)
+	if ce.str("message") != "not authorized" || ce.json("data") != `{"reason":"bad token"}` {
+		t.Errorf("refused auth: %v", ce)
+	}
+	if got := mustFind(t, lines, "whoami", nil).str("nsp"); got != "/admin" {
+		t.Errorf("custom namespace: %q", got)
+	}
+	ids := map[string]string{}
+	for _, l := range lines {
+		if l.str("event") == "connect" {
+			ids[l.str("nsp")] = l.str("id")
+		}
+	}
+	if ids["/"] == "" || ids["/admin"] == "" || ids["/"] == ids["/admin"] {
+		t.Errorf("socket ids %v", ids)
+	}
+	want := "websocket" // websocket, upgrade, msgpack (over websocket)
+	if mode == "polling" {
+		want = "polling"
+	}
+	if got := mustFind(t, lines, "transport", nil).str("name"); got != want {
+		t.Errorf("transport %q, want %q", got, want)
+	}
+	if mode == "upgrade" {
+		select {
+		case tr := <-upgrades:
+			if tr != "websocket" {
+				t.Errorf("OnUpgrade %q", tr)
+			}
+		default:
+			t.Error("OnUpgrade was not called")
+		}
+	}
+	if got := mustFind(t, lines, "disconnect", nil).str("reason"); got != "io server disconnect" {
+		t.Errorf("client disconnect reason %q", got)
+	}
+}
+
+// receivers returns the sorted client numbers of the lines for event.
+func receivers(lines []line, event string) []int {
+	var out []int
+	for _, l := range lines {
+		if l.str("event") == event {
+			out = append(out, int(l["client"].(float64)))
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 func TestClientV2(t *testing.T) {
@@ -313,20 +336,10 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	url := serve(t, srv)
 	const n = 5
 	lines := runPeer(t, node, "rooms.mjs", url, strconv.Itoa(n))
-	got := func(event string) []int {
-		var out []int
-		for _, l := range lines {
-			if l.str("event") == event {
-				out = append(out, int(l["client"].(float64)))
-			}
-		}
-		sort.Ints(out)
-		return out
-	}
-	if s := got("shout"); !slices.Equal(s, []int{1, 2, 3}) {
+	if s := receivers(lines, "shout"); !slices.Equal(s, []int{1, 2, 3}) {
 		t.Errorf("shout receivers %v, want [1 2 3]", s)
 	}
-	if s := got("everyone"); !slices.Equal(s, []int{0, 2, 4}) {
+	if s := receivers(lines, "everyone"); !slices.Equal(s, []int{0, 2, 4}) {
 		t.Errorf("everyone-but-odd receivers %v, want [0 2 4]", s)
 	}
 }
