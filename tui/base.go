@@ -201,6 +201,9 @@ func (b *base) historyCmd(it HistoryItem) tea.Cmd {
 // whether msg was consumed.
 func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		b.c.Width, b.c.Height = msg.Width, msg.Height
+		return nil, true
 	case sourceClosedMsg:
 		b.closed = true
 		b.setStatus("the session ended; q quits", true)
@@ -223,8 +226,76 @@ func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// updateInputs passes a message no model handled (cursor blinks) to the
+// prompt or the composer, whichever has the keyboard.
+func (b *base) updateInputs(msg tea.Msg) tea.Cmd {
+	if b.prompt.active() {
+		return b.prompt.Update(msg)
+	}
+	if b.focus == paneComposer {
+		return b.comp.Update(msg)
+	}
+	return nil
+}
+
+// handleOverlay handles the keys that come before any pane's: ctrl+c, a
+// key on the help screen, a key while the prompt is open (apply gets its
+// value). It reports whether k was consumed.
+func (b *base) handleOverlay(k tea.KeyPressMsg, apply func(kind promptKind, value string) tea.Cmd) (tea.Cmd, bool) {
+	keys := b.c.Keys
+	if key.Matches(k, keys.ForceQuit) {
+		return tea.Quit, true
+	}
+	if b.showHelp {
+		if key.Matches(k, keys.Quit) {
+			return tea.Quit, true
+		}
+		b.showHelp = false
+		return nil, true
+	}
+	if b.prompt.active() {
+		return b.handlePrompt(k, apply), true
+	}
+	return nil, false
+}
+
+// composerKey passes a key to the focused composer and gives the focus
+// back when the composer lets it go.
+func (b *base) composerKey(k tea.KeyPressMsg) tea.Cmd {
+	cmd := b.comp.Update(k)
+	if !b.comp.focused {
+		b.setFocus(b.lastFocus)
+	}
+	return cmd
+}
+
+// compose gives the keyboard to the composer, on field; esc returns it to
+// the pane that had it.
+func (b *base) compose(field int) tea.Cmd {
+	b.focusComposer()
+	return b.comp.focus(field)
+}
+
+// focusComposer moves the keyboard to the composer, remembering the pane
+// that had it.
+func (b *base) focusComposer() {
+	if b.focus != paneComposer {
+		b.lastFocus = b.focus
+	}
+	b.setFocus(paneComposer)
+}
+
+// togglePane moves the keyboard between the log and the inspector.
+func (b *base) togglePane() {
+	if b.focus == paneLog {
+		b.setFocus(paneInspector)
+	} else {
+		b.setFocus(paneLog)
+	}
+}
+
 // handlePrompt handles a key while the prompt is open; apply is called
-// with the value on enter.
+// with the value on enter, except for a save, which is handled here.
 func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value string) tea.Cmd) tea.Cmd {
 	if b.prompt.kind == promptConfirm {
 		// Only y confirms; any other key, enter included, cancels.
@@ -240,6 +311,12 @@ func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value
 	case "enter":
 		kind, v := b.prompt.kind, strings.TrimSpace(b.prompt.input.Value())
 		b.prompt.close()
+		if kind == promptSave {
+			if v == "" {
+				return nil
+			}
+			return b.saveCmd(v)
+		}
 		return apply(kind, v)
 	case "esc":
 		if b.prompt.kind == promptFilter {
@@ -307,6 +384,35 @@ func (b *base) handleLogKeys(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return b.log.Update(k), true
 	}
 	return nil, false
+}
+
+// inputHelp is the short help while the prompt or the composer has the
+// keyboard; ok is false otherwise.
+func (b *base) inputHelp() (bindings []key.Binding, ok bool) {
+	switch {
+	case b.prompt.active():
+		return b.prompt.ShortHelp(), true
+	case b.focus == paneComposer:
+		return b.comp.ShortHelp(), true
+	}
+	return nil, false
+}
+
+// frame assembles a screen of exactly Width×Height cells: the lines above
+// the body, the body, then the composer, the status line and the short
+// help.
+func (b *base) frame(body string, shortHelp []key.Binding, top ...string) string {
+	w, h := b.c.Width, b.c.Height
+	parts := append(top, body, b.comp.View(), b.statusLine(w), b.helpLine(w, shortHelp))
+	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
+}
+
+// view wraps a rendered screen for bubbletea: alternate screen, title.
+func view(content, title string) tea.View {
+	v := tea.NewView(content)
+	v.AltScreen = true
+	v.WindowTitle = title
+	return v
 }
 
 // layoutMode is how the log and the inspector share their area.

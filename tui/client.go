@@ -205,9 +205,6 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	}
 	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.c.Width, m.c.Height = msg.Width, msg.Height
-		return nil
 	case eventsMsg:
 		cmds := m.ingest(msg.events)
 		return tea.Batch(append(cmds, m.listen())...)
@@ -249,14 +246,7 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
-	// Anything else (cursor blinks) goes to the inputs.
-	if m.prompt.active() {
-		return m.prompt.Update(msg)
-	}
-	if m.focus == paneComposer {
-		return m.comp.Update(msg)
-	}
-	return nil
+	return m.updateInputs(msg)
 }
 
 // ingest applies a batch of events and returns the commands auto-answers
@@ -323,29 +313,15 @@ func (m *clientModel) ingest(evs []Event) []tea.Cmd {
 
 func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.c.Keys
-	if key.Matches(k, keys.ForceQuit) {
-		return tea.Quit
-	}
-	if m.showHelp {
-		if key.Matches(k, keys.Quit) && !key.Matches(k, keys.Help) {
-			return tea.Quit
-		}
-		m.showHelp = false
-		return nil
-	}
-	if m.prompt.active() {
-		return m.handlePrompt(k, m.applyPrompt)
+	if cmd, ok := m.handleOverlay(k, m.applyPrompt); ok {
+		return cmd
 	}
 	if m.focus == paneComposer {
 		if key.Matches(k, keys.CycleNsp) {
 			m.cycleNsp(1)
 			return nil
 		}
-		cmd := m.comp.Update(k)
-		if !m.comp.focused {
-			m.setFocus(m.lastFocus)
-		}
-		return cmd
+		return m.composerKey(k)
 	}
 	switch {
 	case key.Matches(k, keys.Quit):
@@ -354,11 +330,7 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 		m.showHelp = true
 		return nil
 	case key.Matches(k, keys.NextPane), key.Matches(k, keys.PrevPane):
-		if m.focus == paneLog {
-			m.setFocus(paneInspector)
-		} else {
-			m.setFocus(paneLog)
-		}
+		m.togglePane()
 		return nil
 	case key.Matches(k, keys.Compose):
 		return m.compose(0)
@@ -398,14 +370,6 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	cmd, _ := m.handleLogKeys(k)
 	return cmd
-}
-
-func (m *clientModel) compose(field int) tea.Cmd {
-	if m.focus != paneComposer {
-		m.lastFocus = m.focus
-	}
-	m.setFocus(paneComposer)
-	return m.comp.focus(field)
 }
 
 func (m *clientModel) cycleNsp(d int) {
@@ -459,10 +423,7 @@ func (m *clientModel) answer() tea.Cmd {
 		}
 		e = reqs[0]
 	}
-	if m.focus != paneComposer {
-		m.lastFocus = m.focus
-	}
-	m.setFocus(paneComposer)
+	m.focusComposer()
 	return m.comp.startAnswer(e)
 }
 
@@ -484,11 +445,6 @@ func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 		m.comp.nsp = v
 		m.setStatus("opening "+v+"…", false)
 		return m.openCmd(v)
-	case promptSave:
-		if v == "" {
-			return nil
-		}
-		return m.saveCmd(v)
 	}
 	return nil
 }
@@ -565,12 +521,10 @@ func (m *clientModel) header() []string {
 
 func (m *clientModel) shortHelp() []key.Binding {
 	k := m.c.Keys
-	switch {
-	case m.prompt.active():
-		return m.prompt.ShortHelp()
-	case m.focus == paneComposer:
-		return m.comp.ShortHelp()
-	case m.focus == paneInspector:
+	if bs, ok := m.inputHelp(); ok {
+		return bs
+	}
+	if m.focus == paneInspector {
 		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	}
 	return []key.Binding{k.Compose, k.Filter, k.Select, k.Answer, k.Pause, k.Help, k.Quit}
@@ -594,21 +548,13 @@ func (m *clientModel) render() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
-	hd := m.header()
-	parts := []string{block(hd, w, 2)}
-	body := max(h-7, 1)
+	var body string
 	if m.showHelp {
-		parts = append(parts, m.fullHelp(w, body, m.helpGroups()))
+		body = m.fullHelp(w, max(h-7, 1), m.helpGroups())
 	} else {
-		parts = append(parts, m.logAndInspector())
+		body = m.logAndInspector()
 	}
-	parts = append(parts, m.comp.View(), m.statusLine(w), m.helpLine(w, m.shortHelp()))
-	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
+	return m.frame(body, m.shortHelp(), block(m.header(), w, 2))
 }
 
-func (m *clientModel) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "sio connect " + m.url
-	return v
-}
+func (m *clientModel) View() tea.View { return view(m.render(), "sio connect "+m.url) }

@@ -17,19 +17,10 @@ func RunClient(ctx context.Context, o ClientOptions) error {
 	if o.Session == nil || o.Feed == nil {
 		return errors.New("tui: RunClient needs a Session and a Feed")
 	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	history, err := LoadHistory(o.HistoryFile)
-	if err != nil {
-		logger.Warn("load history", "path", o.HistoryFile, "err", err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	m := newClientModel(runCtx, NewCommon(o.Color, 80, 24), o, history)
-	err = run(ctx, m, o.ProgramOptions)
-	cancel()
+	logger := orDiscard(o.Logger)
+	err := runModel(ctx, logger, o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
+		return newClientModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+	})
 	if cerr := o.Session.Close(); cerr != nil {
 		logger.Warn("close session", "err", cerr)
 	}
@@ -42,20 +33,29 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 	if o.Control == nil || o.Feed == nil {
 		return errors.New("tui: RunServer needs a Control and a Feed")
 	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	return runModel(ctx, orDiscard(o.Logger), o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
+		return newServerModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+	})
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	history, err := LoadHistory(o.HistoryFile)
+	return l
+}
+
+// runModel loads the composer history, builds the model with a context
+// that ends when the program does (its commands give up then), and runs it.
+func runModel(ctx context.Context, logger *slog.Logger, historyFile string, extra []tea.ProgramOption,
+	newModel func(ctx context.Context, history []HistoryItem) tea.Model) error {
+	history, err := LoadHistory(historyFile)
 	if err != nil {
-		logger.Warn("load history", "path", o.HistoryFile, "err", err)
+		logger.Warn("load history", "path", historyFile, "err", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := newServerModel(runCtx, NewCommon(o.Color, 80, 24), o, history)
-	err = run(ctx, m, o.ProgramOptions)
-	cancel()
-	return err
+	return run(ctx, newModel(runCtx, history), extra)
 }
 
 func run(ctx context.Context, m tea.Model, extra []tea.ProgramOption) error {

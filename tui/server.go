@@ -233,9 +233,6 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	}
 	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.c.Width, m.c.Height = msg.Width, msg.Height
-		return nil
 	case eventsMsg:
 		if m.ingest(msg.events) {
 			// A socket came or went: show it now rather than at the next
@@ -278,13 +275,7 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
-	if m.prompt.active() {
-		return m.prompt.Update(msg)
-	}
-	if m.focus == paneComposer {
-		return m.comp.Update(msg)
-	}
-	return nil
+	return m.updateInputs(msg)
 }
 
 // ingest applies a batch of events and reports whether a socket connected,
@@ -496,25 +487,11 @@ func (m *serverModel) actionCmd(what string, f func(ctx context.Context) error) 
 
 func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.c.Keys
-	if key.Matches(k, keys.ForceQuit) {
-		return tea.Quit
-	}
-	if m.showHelp {
-		if key.Matches(k, keys.Quit) {
-			return tea.Quit
-		}
-		m.showHelp = false
-		return nil
-	}
-	if m.prompt.active() {
-		return m.handlePrompt(k, m.applyPrompt)
+	if cmd, ok := m.handleOverlay(k, m.applyPrompt); ok {
+		return cmd
 	}
 	if m.focus == paneComposer {
-		cmd := m.comp.Update(k)
-		if !m.comp.focused {
-			m.setFocus(m.lastFocus)
-		}
-		return cmd
+		return m.composerKey(k)
 	}
 	t := m.target()
 	switch {
@@ -542,11 +519,7 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 		m.nspSel = (m.nspSel - 1 + len(m.nsps)) % len(m.nsps)
 		return nil
 	case key.Matches(k, keys.Compose):
-		if m.focus != paneComposer {
-			m.lastFocus = m.focus
-		}
-		m.setFocus(paneComposer)
-		return m.comp.focus(0)
+		return m.compose(0)
 	case key.Matches(k, keys.Join):
 		return m.prompt.open(promptJoin, "join "+t.String()+" to room › ", "")
 	case key.Matches(k, keys.Leave):
@@ -555,11 +528,8 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.prompt.open(promptConfirm, "disconnect "+t.String()+"? y/n ", "")
 	case key.Matches(k, keys.Edit):
 		if e := m.log.selected(); e != nil && e.event != "" && m.tab == tabTraffic {
-			it := itemOf(e)
-			m.comp.load(it)
-			m.lastFocus = m.focus
-			m.setFocus(paneComposer)
-			return m.comp.focus(1)
+			m.comp.load(itemOf(e))
+			return m.compose(1)
 		}
 		return nil
 	case key.Matches(k, keys.Repeat):
@@ -572,11 +542,7 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, keys.NextPane), key.Matches(k, keys.PrevPane):
 		if m.tab == tabTraffic {
-			if m.focus == paneLog {
-				m.setFocus(paneInspector)
-			} else {
-				m.setFocus(paneLog)
-			}
+			m.togglePane()
 		}
 		return nil
 	}
@@ -670,11 +636,6 @@ func (m *serverModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 		return m.actionCmd(t.String()+" left "+strconv.Quote(v), func(ctx context.Context) error { return ctl.Leave(ctx, t, v) })
 	case promptConfirm:
 		return m.actionCmd("disconnected "+t.String(), func(ctx context.Context) error { return ctl.Disconnect(ctx, t) })
-	case promptSave:
-		if v == "" {
-			return nil
-		}
-		return m.saveCmd(v)
 	}
 	return nil
 }
@@ -837,11 +798,10 @@ func (m *serverModel) roomsView(w, h int) string {
 
 func (m *serverModel) shortHelp() []key.Binding {
 	k := m.c.Keys
+	if bs, ok := m.inputHelp(); ok {
+		return bs
+	}
 	switch {
-	case m.prompt.active():
-		return m.prompt.ShortHelp()
-	case m.focus == paneComposer:
-		return m.comp.ShortHelp()
 	case m.tab == tabTraffic && m.focus == paneInspector:
 		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	case m.tab == tabTraffic:
@@ -875,26 +835,20 @@ func (m *serverModel) render() string {
 		return ""
 	}
 	body := max(h-8, 1)
-	parts := []string{block(m.header(), w, 2), fit(m.tabs(), w)}
+	var mid string
 	switch {
 	case m.showHelp && m.ctlAPI != "":
-		parts = append(parts, fit(m.c.Styles.HeaderKey.Render("control API ")+clean(m.ctlAPI), w), m.fullHelp(w, max(body-1, 1), m.helpGroups()))
+		mid = fit(m.c.Styles.HeaderKey.Render("control API ")+clean(m.ctlAPI), w) + "\n" + m.fullHelp(w, max(body-1, 1), m.helpGroups())
 	case m.showHelp:
-		parts = append(parts, m.fullHelp(w, body, m.helpGroups()))
+		mid = m.fullHelp(w, body, m.helpGroups())
 	case m.tab == tabSockets:
-		parts = append(parts, m.socketsView(w, body))
+		mid = m.socketsView(w, body)
 	case m.tab == tabRooms:
-		parts = append(parts, m.roomsView(w, body))
+		mid = m.roomsView(w, body)
 	default:
-		parts = append(parts, m.logAndInspector())
+		mid = m.logAndInspector()
 	}
-	parts = append(parts, m.comp.View(), m.statusLine(w), m.helpLine(w, m.shortHelp()))
-	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
+	return m.frame(mid, m.shortHelp(), block(m.header(), w, 2), fit(m.tabs(), w))
 }
 
-func (m *serverModel) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "sio serve " + m.addr
-	return v
-}
+func (m *serverModel) View() tea.View { return view(m.render(), "sio serve "+m.addr) }
