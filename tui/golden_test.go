@@ -34,6 +34,28 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// goldenStep is one golden screen: the keys pressed on a fresh model.
+type goldenStep struct {
+	name string
+	keys []string
+}
+
+// goldenSteps compares, for each step, the screen of a fresh model from
+// newModel after the step's keys with testdata/<name>.golden.
+func goldenSteps(t *testing.T, newModel func() tea.Model, steps []goldenStep) {
+	t.Helper()
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			m := newModel()
+			for _, k := range st.keys {
+				m.Update(keyMsg(k))
+			}
+			golden(t, st.name, screen(m))
+		})
+	}
+}
+
 // sessionTraffic is a short client session: an emit and its ack, a
 // server request, a binary event, a ping.
 func sessionTraffic() []Event {
@@ -57,7 +79,7 @@ func sessionTraffic() []Event {
 
 func TestGoldenClient(t *testing.T) {
 	t.Parallel()
-	newModel := func() *clientModel {
+	newModel := func() tea.Model {
 		m := newClientModel(t.Context(), NewCommon(false, 80, 24), ClientOptions{
 			Session: &fakeSession{}, URL: "http://localhost:3000", Namespaces: []string{"/", "/admin"},
 			Now: fixedNow, Location: time.UTC,
@@ -66,10 +88,7 @@ func TestGoldenClient(t *testing.T) {
 		m.Update(eventsMsg{events: sessionTraffic()})
 		return m
 	}
-	steps := []struct {
-		name string
-		keys []string
-	}{
+	steps := []goldenStep{
 		{"client", nil},
 		{"client_inspect_binary", []string{"enter"}},
 		{"client_inspect_ack", []string{"k", "k", "k", "enter", "tab"}},
@@ -80,21 +99,12 @@ func TestGoldenClient(t *testing.T) {
 		{"client_help", []string{"?"}},
 		{"client_zoom", []string{"enter", "z"}},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			m := newModel()
-			for _, k := range st.keys {
-				m.Update(keyMsg(k))
-			}
-			golden(t, st.name, screen(m))
-		})
-	}
+	goldenSteps(t, newModel, steps)
 }
 
 func TestGoldenServer(t *testing.T) {
 	t.Parallel()
-	newModel := func() *serverModel {
+	newModel := func() tea.Model {
 		m := newTestServer(t, testServerFake())
 		m.Update(traces(
 			socketTrace(protocol.Out, "sockA-111111111111", protocol.Packet{Type: protocol.PacketConnect, Data: []byte(`{"sid":"sockA-111111111111"}`)}, 0),
@@ -106,26 +116,14 @@ func TestGoldenServer(t *testing.T) {
 		m.Update(tickMsg(t0.Add(time.Second)))
 		return m
 	}
-	steps := []struct {
-		name string
-		keys []string
-	}{
+	steps := []goldenStep{
 		{"server_sockets", nil},
 		{"server_rooms", []string{"2"}},
 		{"server_traffic", []string{"3"}},
 		{"server_compose", []string{"2", "e", "n", "e", "w", "s"}},
 		{"server_disconnect", []string{"D"}},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			m := newModel()
-			for _, k := range st.keys {
-				m.Update(keyMsg(k))
-			}
-			golden(t, st.name, screen(m))
-		})
-	}
+	goldenSteps(t, newModel, steps)
 }
 
 func TestNoColor(t *testing.T) {

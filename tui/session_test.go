@@ -188,24 +188,14 @@ func TestSessionLineEscapesControls(t *testing.T) {
 
 func TestGoldenSession(t *testing.T) {
 	t.Parallel()
-	steps := []struct {
-		name string
-		keys []string
-	}{
+	goldenSteps(t, func() tea.Model {
+		m := newTestServer(t, testServerFake())
+		m.Update(serverSessionTraffic())
+		return m
+	}, []goldenStep{
 		{"server_session", []string{"3"}},
 		{"server_session_inspect", []string{"3", "k", "enter"}},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			m := newTestServer(t, testServerFake())
-			m.Update(serverSessionTraffic())
-			for _, k := range st.keys {
-				m.Update(keyMsg(k))
-			}
-			golden(t, st.name, screen(m))
-		})
-	}
+	})
 	t.Run("client_session", func(t *testing.T) {
 		t.Parallel()
 		m := newClientModel(t.Context(), NewCommon(false, 80, 24), ClientOptions{
