@@ -127,7 +127,7 @@ message number and the client number (use them so replies can be matched).`,
 				arg = args[0]
 				o.MoreURLs = args[1:]
 			}
-			o.URL = benchURL(a, arg)
+			o.URL = resolveURL(a, arg)
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -173,16 +173,6 @@ message number and the client number (use them so replies can be matched).`,
 	fl.MarkHidden("worker-offset")
 	cmd.PreRun = func(cmd *cobra.Command, args []string) { o.worker = cmd.Flags().Changed("worker-offset") }
 	return cmd
-}
-
-func benchURL(a *app, arg string) string {
-	if arg != "" {
-		return arg
-	}
-	if env := a.getenv("SIO_URL"); env != "" {
-		return env
-	}
-	return "http://localhost:3000"
 }
 
 // validate checks the flags and builds the engine's Config.
@@ -254,8 +244,7 @@ func (o *benchOptions) validate() error {
 		return usageErrorf("--connect-timeout, --timeout and --connect-concurrency must be positive")
 	}
 	if o.Auth != "" {
-		var m map[string]json.RawMessage
-		if json.Unmarshal([]byte(o.Auth), &m) != nil || m == nil {
+		if !isJSONObject(o.Auth) {
 			return usageErrorf("--auth must be a JSON object, not %q", o.Auth)
 		}
 		c.Auth = json.RawMessage(o.Auth)
@@ -271,7 +260,7 @@ func (o *benchOptions) validate() error {
 		c.Payload = bench.GeneratedPayload(o.PayloadSize)
 	}
 	if o.Expect != "" {
-		if _, err := protocol.SplitArray(json.RawMessage(o.Expect)); err != nil || !strings.HasPrefix(strings.TrimSpace(o.Expect), "[") {
+		if !isJSONArray(o.Expect) {
 			return usageErrorf("--expect must be a JSON array, not %q", o.Expect)
 		}
 		c.Expect = json.RawMessage(o.Expect)

@@ -88,7 +88,7 @@ func (f *clientFlags) validate(cmd *cobra.Command) error {
 		return usageErrorf("--auth must be a JSON object, not %q", f.Auth)
 	}
 	if f.AckReply != "" {
-		if _, err := protocol.SplitArray(json.RawMessage(f.AckReply)); err != nil || !strings.HasPrefix(strings.TrimSpace(f.AckReply), "[") {
+		if !isJSONArray(f.AckReply) {
 			return usageErrorf("--ack-reply must be a JSON array, not %q", f.AckReply)
 		}
 	}
@@ -138,6 +138,12 @@ func resolveURL(a *app, arg string) string {
 func isJSONObject(s string) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal([]byte(s), &m) == nil && m != nil
+}
+
+// isJSONArray reports whether s is a valid JSON array.
+func isJSONArray(s string) bool {
+	_, err := protocol.SplitArray(json.RawMessage(s))
+	return err == nil
 }
 
 // clientOptions turns validated flags into client options.
