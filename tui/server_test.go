@@ -222,3 +222,19 @@ func TestServerSelectingLeavesEveryone(t *testing.T) {
 		t.Fatalf("rooms after g: %+v", m.target())
 	}
 }
+
+func TestServerQuitKeys(t *testing.T) {
+	t.Parallel()
+	// ctrl+c quits from the composer, the filter prompt, the confirm
+	// prompt and the help screen; q quits from a list and the help screen.
+	for _, keys := range [][]string{{"e", "ctrl+c"}, {"3", "/", "ctrl+c"}, {"D", "ctrl+c"}, {"?", "ctrl+c"}, {"q"}, {"?", "q"}} {
+		m := newTestServer(t, testServerFake())
+		var cmd tea.Cmd
+		for _, k := range keys {
+			_, cmd = m.Update(keyMsg(k))
+		}
+		if cmd == nil || cmd() != (tea.QuitMsg{}) {
+			t.Fatalf("%q did not quit", keys)
+		}
+	}
+}
