@@ -551,7 +551,9 @@ func (s *Socket) onConnect(l *link, p *protocol.Packet) error {
 	}
 	s.c.emitState(State{Kind: StateConnect, Namespace: s.nsp, SID: sid, EIO: l.eio, Recovered: recovered})
 	for i := range buffered {
-		s.dispatch(&buffered[i])
+		if name, args, err := splitEvent(&buffered[i]); err == nil {
+			s.dispatch(&buffered[i], name, args)
+		}
 	}
 	return nil
 }
@@ -598,8 +600,19 @@ func (s *Socket) onServerDisconnect(l *link) {
 	}
 }
 
+// splitEvent splits an event packet from the link's decoder, which has
+// already checked that its data is a JSON array with a name first, without
+// validating the JSON again.
+func splitEvent(p *protocol.Packet) (name string, args []json.RawMessage, err error) {
+	elems, ok := protocol.SplitValidArray(p.Data)
+	if !ok || len(elems) == 0 {
+		return "", nil, fmt.Errorf("EVENT data %.40q is not an array with a name", p.Data)
+	}
+	return p.EventName(), elems[1:], nil
+}
+
 func (s *Socket) onEvent(l *link, p *protocol.Packet) error {
-	_, args, err := p.Event()
+	name, args, err := splitEvent(p)
 	if err != nil {
 		return err
 	}
@@ -617,7 +630,7 @@ func (s *Socket) onEvent(l *link, p *protocol.Packet) error {
 	switch s.state {
 	case stateConnected:
 		s.mu.Unlock()
-		s.dispatch(p)
+		s.dispatch(p, name, args)
 	case stateConnecting:
 		// Recovery replays missed events before the CONNECT reply.
 		if len(s.recvBuf) >= s.c.opts.MaxBuffer {
@@ -632,13 +645,9 @@ func (s *Socket) onEvent(l *link, p *protocol.Packet) error {
 	return nil
 }
 
-// dispatch runs the handlers of an event, then answers its ack request
-// automatically if none did.
-func (s *Socket) dispatch(p *protocol.Packet) {
-	name, args, err := p.Event()
-	if err != nil {
-		return
-	}
+// dispatch runs the handlers of event p, split into name and args, then
+// answers its ack request automatically if none did.
+func (s *Socket) dispatch(p *protocol.Packet, name string, args []json.RawMessage) {
 	e := &Event{Namespace: s.nsp, Name: name, Args: args, Attachments: p.Attachments, Packet: *p, socket: s}
 	s.mu.Lock()
 	anyHs := s.anyHs
@@ -673,9 +682,10 @@ func (s *Socket) onAck(p *protocol.Packet) {
 		s.c.opts.Logger.Debug("sio client: ACK with an unknown id", "nsp", s.nsp, "id", p.ID)
 		return
 	}
-	args, err := p.Args()
-	if err != nil {
-		ch <- ackResult{err: err}
+	// The decoder has checked that the data is a JSON array.
+	args, ok := protocol.SplitValidArray(p.Data)
+	if !ok {
+		ch <- ackResult{err: fmt.Errorf("ACK data %.40q is not an array", p.Data)}
 		return
 	}
 	ch <- ackResult{ack: &Ack{Namespace: s.nsp, Args: args, Attachments: p.Attachments, Packet: *p}}
