@@ -752,6 +752,14 @@ func TestLogObserverDropsInsteadOfBlocking(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Lifecycle blocked on a stalled output")
 	}
+	// The queue is full and its printer stalled: traces are counted, not queued.
+	before := o.dropped.Load()
+	for range 10 {
+		o.Trace(protocol.Trace{Layer: protocol.LayerSocket, Packet: protocol.Packet{Type: protocol.PacketEvent, Data: []byte(`["x"]`)}})
+	}
+	if got := o.dropped.Load() - before; got != 10 {
+		t.Errorf("traces on a full queue: %d counted as dropped, want 10", got)
+	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if dropped := o.Close(); dropped == 0 {
 		t.Error("nothing counted as dropped")

@@ -99,9 +99,14 @@ func (o *logObserver) send(it logItem) {
 }
 
 // Trace queues a copy of t (a Tap's slices are only valid during the call).
-// Engine.IO traces are skipped early unless -v.
+// Engine.IO traces are skipped early unless -v, and a trace that would be
+// dropped because the queue is full is counted without being copied.
 func (o *logObserver) Trace(t protocol.Trace) {
 	if t.Layer == protocol.LayerEngine && !o.verbose {
+		return
+	}
+	if len(o.queue) == cap(o.queue) {
+		o.dropped.Add(1)
 		return
 	}
 	c := t.Clone()
