@@ -49,16 +49,9 @@ func (e *Event) Inline() json.RawMessage {
 // nothing. A handler that does not answer leaves the answer to the
 // automatic reply (Options.AckReply), unless it called TakeAck.
 func (e *Event) Ack(args ...any) error {
-	if !e.Packet.HasID {
+	if !e.Packet.HasID || !e.claimAck() {
 		return nil
 	}
-	e.ackMu.Lock()
-	if e.acked {
-		e.ackMu.Unlock()
-		return nil
-	}
-	e.acked = true
-	e.ackMu.Unlock()
 	return e.socket.sendAck(e.Packet.ID, args)
 }
 
@@ -66,16 +59,9 @@ func (e *Event) Ack(args ...any) error {
 // returns a function that sends the answer later, from any goroutine (at
 // most once). It returns nil when the server asked for no ack.
 func (e *Event) TakeAck() func(args ...any) error {
-	if !e.Packet.HasID {
+	if !e.Packet.HasID || !e.claimAck() {
 		return nil
 	}
-	e.ackMu.Lock()
-	if e.acked {
-		e.ackMu.Unlock()
-		return nil
-	}
-	e.acked = true
-	e.ackMu.Unlock()
 	var once sync.Once
 	id := e.Packet.ID
 	return func(args ...any) error {
@@ -89,18 +75,23 @@ func (e *Event) TakeAck() func(args ...any) error {
 	}
 }
 
-// autoAck sends the automatic reply when no handler answered.
-func (e *Event) autoAck(reply func(*Event) []any) {
-	if !e.Packet.HasID {
-		return
-	}
+// claimAck marks the ack request answered and reports whether it was
+// still open: only the first of Ack, TakeAck and the automatic reply gets it.
+func (e *Event) claimAck() bool {
 	e.ackMu.Lock()
+	defer e.ackMu.Unlock()
 	if e.acked {
-		e.ackMu.Unlock()
-		return
+		return false
 	}
 	e.acked = true
-	e.ackMu.Unlock()
+	return true
+}
+
+// autoAck sends the automatic reply when no handler answered.
+func (e *Event) autoAck(reply func(*Event) []any) {
+	if !e.Packet.HasID || !e.claimAck() {
+		return
+	}
 	var args []any
 	if reply != nil {
 		args = reply(e)
