@@ -96,11 +96,8 @@ func (b *behaviour) onEvent(s *server.Socket, ev *server.Event) {
 	}
 	var values []any
 	if b.echo || b.broadcast || (ev.WantsAck() && b.ackReply == nil) {
-		var err error
-		if values, err = control.Values(ev.Raw, ev.Attachments); err != nil {
-			b.log.Warn("sio serve: unusable event arguments", "id", s.ID(), "event", ev.Name, "err", err)
-			values = ev.Values()
-		}
+		// The Decoder checked every placeholder against the attachments.
+		values = ev.Values()
 	}
 	if b.echo {
 		if err := s.Emit(ev.Name, values...); err != nil {
