@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -268,21 +267,11 @@ func (o *benchOptions) validate() error {
 	if protocol.IsReservedEvent(o.Event) {
 		return usageErrorf("--event %q is reserved by Socket.IO", o.Event)
 	}
-	c.Query = url.Values{}
-	for _, q := range o.Query {
-		k, v, ok := strings.Cut(q, "=")
-		if !ok {
-			return usageErrorf("--query %q: want k=v", q)
-		}
-		c.Query.Add(k, v)
+	if c.Query, err = parseQuery(o.Query); err != nil {
+		return err
 	}
-	c.Header = http.Header{}
-	for _, h := range o.Header {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return usageErrorf("--header %q: want 'Key: value'", h)
-		}
-		c.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	if c.Header, err = parseHeader(o.Header); err != nil {
+		return err
 	}
 	for _, s := range o.SourceAddrs {
 		addrs, err := parseSourceAddrs(s)

@@ -92,16 +92,11 @@ func (f *clientFlags) validate(cmd *cobra.Command) error {
 			return usageErrorf("--ack-reply must be a JSON array, not %q", f.AckReply)
 		}
 	}
-	for _, q := range f.Query {
-		if !strings.Contains(q, "=") {
-			return usageErrorf("--query %q: want k=v", q)
-		}
+	if _, err := parseQuery(f.Query); err != nil {
+		return err
 	}
-	for _, h := range f.Header {
-		k, _, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return usageErrorf("--header %q: want 'Key: value'", h)
-		}
+	if _, err := parseHeader(f.Header); err != nil {
+		return err
 	}
 	if f.ConnectTimeout <= 0 {
 		return usageErrorf("--connect-timeout must be positive")
@@ -140,6 +135,32 @@ func isJSONObject(s string) bool {
 	return json.Unmarshal([]byte(s), &m) == nil && m != nil
 }
 
+// parseQuery reads --query k=v values; a malformed one is a usage error.
+func parseQuery(qs []string) (url.Values, error) {
+	out := url.Values{}
+	for _, q := range qs {
+		k, v, ok := strings.Cut(q, "=")
+		if !ok {
+			return nil, usageErrorf("--query %q: want k=v", q)
+		}
+		out.Add(k, v)
+	}
+	return out, nil
+}
+
+// parseHeader reads --header 'K: V' values; a malformed one is a usage error.
+func parseHeader(hs []string) (http.Header, error) {
+	out := http.Header{}
+	for _, h := range hs {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("--header %q: want 'Key: value'", h)
+		}
+		out.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return out, nil
+}
+
 // isJSONArray reports whether s is a valid JSON array.
 func isJSONArray(s string) bool {
 	_, err := protocol.SplitArray(json.RawMessage(s))
@@ -159,18 +180,10 @@ func (f *clientFlags) clientOptions() client.Options {
 		o.Auth = json.RawMessage(f.Auth)
 	}
 	if len(f.Query) > 0 {
-		o.Query = url.Values{}
-		for _, q := range f.Query {
-			k, v, _ := strings.Cut(q, "=")
-			o.Query.Add(k, v)
-		}
+		o.Query, _ = parseQuery(f.Query) // validate checked them
 	}
 	if len(f.Header) > 0 {
-		o.Header = http.Header{}
-		for _, h := range f.Header {
-			k, v, _ := strings.Cut(h, ":")
-			o.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-		}
+		o.Header, _ = parseHeader(f.Header)
 	}
 	if f.Insecure {
 		o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
