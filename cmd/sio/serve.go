@@ -491,8 +491,13 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) 
 			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "upgrade", SID: s.ID(), Nsp: s.Namespace().Name(), Transport: transport, Data: transportData(transport)})
 		},
 	}
-	if opts.Quiet && !opts.TUI {
-		so.Tap = nil // no trace is even built
+	if !opts.TUI { // the dashboard shows both layers (its v key)
+		switch {
+		case opts.Quiet:
+			so.Tap = nil // no trace is even built
+		case !opts.Verbose:
+			so.SocketTapOnly = true // the log would drop Engine.IO traces
+		}
 	}
 	srv := server.New(so)
 	b := newBehaviour(opts, obs, logger)

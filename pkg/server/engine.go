@@ -24,10 +24,12 @@ func New(opts Options) *Server {
 		AllowEIO3:      o.AllowEIO3,
 		AllowRequest:   o.AllowRequest,
 		SendQueue:      o.SendQueue,
-		Tap:            o.Tap,
 		Logger:         o.Logger,
 		NewID:          o.NewID,
 		Now:            o.Now,
+	}
+	if !o.SocketTapOnly {
+		eo.Tap = o.Tap
 	}
 	if o.CORS != nil {
 		cors := *o.CORS // the server keeps its own copy, as before the alias

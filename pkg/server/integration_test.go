@@ -232,3 +232,27 @@ func TestHandshakeHeadersAndQuery(t *testing.T) {
 		t.Fatalf("handshake %+v", h)
 	}
 }
+
+// With SocketTapOnly the Tap sees the Socket.IO packets and no Engine.IO
+// trace is built.
+func TestSocketTapOnly(t *testing.T) {
+	var mu sync.Mutex
+	layers := map[protocol.Layer]int{}
+	env := newEnv(t, Options{
+		SocketTapOnly: true,
+		Tap: func(tr protocol.Trace) {
+			mu.Lock()
+			layers[tr.Layer]++
+			mu.Unlock()
+		},
+	}, echoSetup)
+	c := env.dialWS("4")
+	c.connect("/")
+	c.write(`421["echo","x"]`)
+	c.expect(`31["x"]`)
+	mu.Lock()
+	defer mu.Unlock()
+	if layers[protocol.LayerEngine] != 0 || layers[protocol.LayerSocket] < 4 {
+		t.Fatalf("traces by layer: %v, want socket packets only", layers)
+	}
+}

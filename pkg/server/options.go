@@ -54,6 +54,10 @@ type Options struct {
 	// Raw = header text then attachments) in and out. It is called on the
 	// connection's goroutines and must not block; it must copy what it keeps.
 	Tap func(protocol.Trace)
+	// SocketTapOnly gives Tap only the Socket.IO packets: the Engine.IO
+	// layer then builds no trace at all, which a consumer that would drop
+	// them anyway (sio serve's log without -v) should not pay for per packet.
+	SocketTapOnly bool
 	// Logger receives lifecycle (Debug) and misbehaving-peer (Warn) logs.
 	// Nil discards.
 	Logger *slog.Logger
