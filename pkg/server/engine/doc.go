@@ -57,6 +57,21 @@
 // they wait. During an upgrade the probe socket is read the same way, and
 // its reader becomes the session's on "5". Shutdown waits for all of them.
 //
+// # Deadlines
+//
+// A connection's deadlines belong to whoever is blocked on it, for that one
+// call: every blocking write (a writer goroutine's batch, a probe's
+// "3probe", the close frame) sets its write deadline just before and
+// clears it just after (wsTransport.writeBlocking). A deadline left set
+// would outlive its phase and fail the next non-blocking write on the
+// same connection once it passed (the bug that dropped every upgraded
+// client at its first write 5 s after the upgrade). Only Session.end sets a
+// deadline it does not clear, to cut short a writer stuck on a peer that
+// does not read, on a connection that is closing anyway. Reads need no
+// deadline: the heartbeat ends a silent session and closing the
+// connection stops its reader. Polling requests are net/http's, which
+// resets a connection's read deadline for every request.
+//
 // Differences from Node, on purpose: a "1" (close) packet ends the session
 // on every transport (Node ignores it over WebSocket); during an upgrade a
 // pending polling GET is answered with a noop as soon as "3probe" is sent,

@@ -53,10 +53,22 @@ func (t *wsTransport) setCloseCode(code int) {
 }
 
 // writeNow writes a frame with a blocking write; only where no writer runs
-// (a probe before the upgrade).
+// (a probe before the upgrade, the close frame).
 func (t *wsTransport) writeNow(frame []byte) error {
-	_ = t.nc.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
-	_, err := t.nc.Write(frame)
+	return t.writeBlocking(frame, wsCloseTimeout)
+}
+
+// writeBlocking writes b under a deadline of wait and clears the deadline
+// afterwards. A write deadline on the connection outlives the write it was
+// set for unless cleared, and the next non-blocking write (tryWrite) fails
+// at once when it has passed; so no deadline is left behind (a probe that
+// becomes the transport, a writer goroutine that goes idle). The one
+// exception is Session.end, which sets a deadline to cut short a writer
+// stuck on a peer that does not read, on a connection about to close.
+func (t *wsTransport) writeBlocking(b []byte, wait time.Duration) error {
+	_ = t.nc.SetWriteDeadline(time.Now().Add(wait))
+	_, err := t.nc.Write(b)
+	_ = t.nc.SetWriteDeadline(time.Time{})
 	return err
 }
 
@@ -240,8 +252,7 @@ func (s *Session) writeLoop(t *wsTransport, rest *[]byte, batch []protocol.Engin
 	writeWait := cfg.pingInterval + cfg.pingTimeout
 	for {
 		if rest != nil {
-			_ = t.nc.SetWriteDeadline(time.Now().Add(writeWait))
-			_, err := t.nc.Write(*rest)
+			err := t.writeBlocking(*rest, writeWait)
 			putFrameBuf(rest)
 			rest = nil
 			if err != nil {
