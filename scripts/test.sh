@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs the Node peers of the
-# interop suite, checks formatting, vets, and runs every Go test with the
-# race detector. Needs Go and Node.js/npm; nothing else.
+# interop suite and the packages the tests drive (scripts/ci-deps.sh),
+# checks formatting, vets, builds every release target, and runs every Go
+# test with the race detector. Needs Go and Node.js/npm; as root it
+# installs the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "--- npm ci (test/interop)"
-(cd test/interop && npm ci --no-audit --no-fund --loglevel=error)
+./scripts/ci-deps.sh
 
 echo "--- gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './test/interop/node_modules/*'))
@@ -16,6 +17,9 @@ fi
 
 echo "--- go vet"
 go vet ./...
+
+echo "--- go build (every release target)"
+./scripts/build-targets.sh
 
 echo "--- go test -race"
 go test -race -count=1 -timeout 12m ./...
