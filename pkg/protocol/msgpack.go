@@ -73,7 +73,8 @@ var errMsgpackEOF = errors.New("unexpected end of msgpack data")
 // are read by name in any order and unknown keys (the JS client's
 // "options") are ignored. Like the Node decoder, type must be an integer
 // from 0 to 4, nsp a string and id an integer; the data is then checked
-// with Socket.IO v5's rules. Attachments alias b.
+// with Socket.IO v5's rules. Attachments alias b. An empty nsp stays ""
+// (see AppendMsgpackPacket), so the packet shows what was on the wire.
 func ParseMsgpackPacket(b []byte, l Limits) (Packet, error) {
 	r := mpReader{b: b}
 	var p Packet
@@ -174,6 +175,12 @@ func ParseMsgpackPacket(b []byte, l Limits) (Packet, error) {
 // set, in that order, and never "options". BINARY_EVENT and BINARY_ACK are
 // written as EVENT and ACK, each placeholder in Data as a bin value holding
 // its attachment.
+//
+// The namespace is written as it is, "" included: unlike the text format,
+// msgpack can carry an empty nsp, and it is not the main namespace. A
+// socket.io 4.8 server answers {"type":0,"nsp":""} over EIO4 with
+// {"type":4,"nsp":"","data":{"message":"Invalid namespace"}}, so a reply
+// to that CONNECT must keep the "" the parser returned.
 func AppendMsgpackPacket(dst []byte, p *Packet) ([]byte, error) {
 	t := p.Type
 	switch t {
@@ -196,11 +203,7 @@ func AppendMsgpackPacket(dst []byte, p *Packet) ([]byte, error) {
 	dst = mpAppendStr(dst, "type")
 	dst = append(dst, byte(t))
 	dst = mpAppendStr(dst, "nsp")
-	nsp := p.Namespace
-	if nsp == "" {
-		nsp = "/"
-	}
-	dst = mpAppendStr(dst, nsp)
+	dst = mpAppendStr(dst, p.Namespace)
 	if len(p.Data) > 0 {
 		if !json.Valid(p.Data) {
 			return nil, errors.New("msgpack: invalid JSON data")

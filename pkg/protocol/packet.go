@@ -35,7 +35,7 @@ func (t PacketType) String() string {
 // Attachments, in num order.
 type Packet struct {
 	Type      PacketType
-	Namespace string // "/" for the main namespace; never empty after parsing
+	Namespace string // "/" for the main namespace; "" only from msgpack, whose nsp can be empty
 	ID        uint64 // ack id, meaningful when HasID
 	HasID     bool
 	Data      json.RawMessage // nil when the packet has no payload
