@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"time"
@@ -85,11 +86,46 @@ type Answer struct {
 
 // Control performs control operations on a server.
 type Control struct {
-	srv *server.Server
+	srv     *server.Server
+	started time.Time
 }
 
 // New returns the Control of srv.
-func New(srv *server.Server) *Control { return &Control{srv: srv} }
+func New(srv *server.Server) *Control { return &Control{srv: srv, started: time.Now()} }
+
+// Stats is a snapshot of the server process, for watching a long session
+// or a soak run: how many namespaces and sockets it holds and what that
+// costs (GET /_sio/stats).
+type Stats struct {
+	Namespaces int `json:"namespaces"`
+	Sockets    int `json:"sockets"`
+	Goroutines int `json:"goroutines"`
+	// HeapBytes is the memory of live and not yet swept heap objects;
+	// RuntimeBytes is all the Go runtime holds from the system.
+	HeapBytes    uint64  `json:"heap_bytes"`
+	RuntimeBytes uint64  `json:"runtime_bytes"`
+	UptimeS      float64 `json:"uptime_s"`
+}
+
+// Stats reads the server's counts and the runtime's metrics (without
+// stopping the world, unlike runtime.ReadMemStats).
+func (c *Control) Stats() Stats {
+	st := Stats{UptimeS: time.Since(c.started).Seconds()}
+	for _, name := range c.srv.Namespaces() {
+		st.Namespaces++
+		st.Sockets += c.srv.Of(name).SocketCount()
+	}
+	samples := []metrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+	}
+	metrics.Read(samples)
+	st.Goroutines = int(samples[0].Value.Uint64())
+	st.HeapBytes = samples[1].Value.Uint64()
+	st.RuntimeBytes = samples[2].Value.Uint64()
+	return st
+}
 
 func normalize(nsp string) string {
 	if !strings.HasPrefix(nsp, "/") {

@@ -412,6 +412,8 @@ func TestHTTPErrors(t *testing.T) {
 		{"wrong method", "GET", "/_sio/emit", ``, 405, "use POST"},
 		{"wrong method list", "POST", "/_sio/sockets", ``, 405, "use GET"},
 		{"unknown endpoint", "GET", "/_sio/nope", ``, 404, "no endpoint"},
+		{"unknown endpoint lists the known", "GET", "/_sio/", ``, 404, "sockets, rooms, stats"},
+		{"wrong method, trailing slash", "PUT", "/_sio/join/", ``, 405, "use POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,5 +426,29 @@ func TestHTTPErrors(t *testing.T) {
 				t.Errorf("message %q repeats the classification", msg)
 			}
 		})
+	}
+}
+
+func TestStats(t *testing.T) {
+	f := newFixture(t)
+	code, body := f.do(http.MethodGet, "/_sio/stats", "")
+	if code != 200 {
+		t.Fatalf("stats: %d %v", code, body)
+	}
+	// The fixture's server has the main namespace and no socket; the
+	// process has goroutines and heap.
+	if body["namespaces"].(float64) < 1 || body["sockets"].(float64) != 0 ||
+		body["goroutines"].(float64) < 1 || body["heap_bytes"].(float64) <= 0 || body["runtime_bytes"].(float64) <= 0 {
+		t.Errorf("stats: %v", body)
+	}
+	req, _ := http.NewRequest(http.MethodHead, f.url+"/_sio/stats", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("HEAD stats: %d", resp.StatusCode)
 	}
 }

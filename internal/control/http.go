@@ -31,6 +31,21 @@ const (
 type handler struct {
 	ctl       *Control
 	tokenHash [sha256.Size]byte
+	mux       *http.ServeMux
+}
+
+// endpoints lists the API: name under Prefix, method, and handler.
+var endpoints = []struct {
+	name, method string
+	fn           func(*handler, http.ResponseWriter, *http.Request)
+}{
+	{"sockets", http.MethodGet, (*handler).sockets},
+	{"rooms", http.MethodGet, (*handler).rooms},
+	{"stats", http.MethodGet, (*handler).stats},
+	{"emit", http.MethodPost, (*handler).emit},
+	{"join", http.MethodPost, (*handler).join},
+	{"leave", http.MethodPost, (*handler).leave},
+	{"disconnect", http.MethodPost, (*handler).disconnect},
 }
 
 // NewHandler returns the HTTP handler of the control API, answering under
@@ -39,7 +54,31 @@ type handler struct {
 // {"error":"..."} with 400 for a bad request, 404 for an unknown namespace,
 // socket or endpoint, 405 for a wrong method.
 func NewHandler(c *Control, token string) http.Handler {
-	return &handler{ctl: c, tokenHash: sha256.Sum256([]byte(token))}
+	h := &handler{ctl: c, tokenHash: sha256.Sum256([]byte(token)), mux: http.NewServeMux()}
+	names := make([]string, len(endpoints))
+	for i, ep := range endpoints {
+		names[i] = ep.name
+		path := Prefix + ep.name
+		fn := ep.fn
+		serve := func(w http.ResponseWriter, r *http.Request) { fn(h, w, r) }
+		// "GET /x" also answers HEAD; the method-less pattern catches the
+		// other methods, so that a wrong one gets a JSON 405, not
+		// ServeMux's plain text.
+		h.mux.HandleFunc(ep.method+" "+path, serve)
+		h.mux.HandleFunc(ep.method+" "+path+"/", serve)
+		method := ep.method
+		wrongMethod := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", method)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, method))
+		}
+		h.mux.HandleFunc(path, wrongMethod)
+		h.mux.HandleFunc(path+"/", wrongMethod)
+	}
+	hint := strings.Join(names, ", ")
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s (try %s)", r.URL.Path, hint))
+	})
+	return h
 }
 
 func (h *handler) authorized(r *http.Request) bool {
@@ -58,34 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (the one sio serve printed, or --control-token)"))
 		return
 	}
-	route, ok := strings.CutPrefix(r.URL.Path, Prefix)
-	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s", r.URL.Path))
-		return
-	}
-	type endpoint struct {
-		method string
-		fn     func(http.ResponseWriter, *http.Request)
-	}
-	endpoints := map[string]endpoint{
-		"sockets":    {http.MethodGet, h.sockets},
-		"rooms":      {http.MethodGet, h.rooms},
-		"emit":       {http.MethodPost, h.emit},
-		"join":       {http.MethodPost, h.join},
-		"leave":      {http.MethodPost, h.leave},
-		"disconnect": {http.MethodPost, h.disconnect},
-	}
-	ep, ok := endpoints[strings.TrimSuffix(route, "/")]
-	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s (try sockets, rooms, emit, join, leave, disconnect)", r.URL.Path))
-		return
-	}
-	if r.Method != ep.method && !(ep.method == http.MethodGet && r.Method == http.MethodHead) {
-		w.Header().Set("Allow", ep.method)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, ep.method))
-		return
-	}
-	ep.fn(w, r)
+	h.mux.ServeHTTP(w, r)
 }
 
 func (h *handler) sockets(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +110,10 @@ func (h *handler) sockets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Sockets []Socket `json:"sockets"`
 	}{socks})
+}
+
+func (h *handler) stats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, h.ctl.Stats())
 }
 
 func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
