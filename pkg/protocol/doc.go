@@ -20,5 +20,5 @@
 // belongs to one connection's reader.
 //
 // Specs: engine.io-protocol and socket.io-protocol (github.com/socketio),
-// and PROTOCOL.md in sio's shared specs.
+// and docs/PROTOCOL.md.
 package protocol

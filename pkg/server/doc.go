@@ -59,5 +59,5 @@
 // client that reconnects within the window gets back its id, rooms and
 // data, and the packets it missed are replayed before the CONNECT reply.
 //
-// Specs: PROTOCOL.md §2–§4 in sio's shared specs; socket.io-protocol v5.
+// Specs: docs/PROTOCOL.md §2–§4; socket.io-protocol v5.
 package server

@@ -1,0 +1,150 @@
+// Package archtest checks the import rules of ARCHITECTURE.md: which part
+// of sio may import which. It has no code, only this test, which lists
+// every package of the module with `go list` and fails on an import that a
+// rule forbids, naming the rule.
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sio-dev/sio/"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+// rule forbids, for the packages it applies to, imports matching deny
+// (module-relative prefixes, or full paths of third-party modules).
+type rule struct {
+	why     string
+	applies func(p string) bool
+	deny    []string
+}
+
+func under(prefixes ...string) func(string) bool {
+	return func(p string) bool {
+		for _, pre := range prefixes {
+			if p == pre || strings.HasPrefix(p, pre+"/") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+var rules = []rule{
+	{
+		why:     "pkg/protocol is the pure core: the standard library only, no I/O (its own imports_test.go lists the denied std packages)",
+		applies: under("pkg/protocol"),
+		deny:    []string{"pkg", "internal", "tui", "cmd", "bench", "github.com/", "golang.org/", "charm.land/"},
+	},
+	{
+		why:     "the server and the client never import each other",
+		applies: under("pkg/server"),
+		deny:    []string{"pkg/client", "pkg/bench"},
+	},
+	{
+		why:     "the server and the client never import each other",
+		applies: under("pkg/client"),
+		deny:    []string{"pkg/server", "pkg/bench"},
+	},
+	{
+		why:     "pkg/ is the library: it stands alone, without the CLI's internals, the TUI or UI libraries",
+		applies: under("pkg"),
+		deny:    []string{"internal", "tui", "cmd", "bench", "github.com/spf13/cobra", "charm.land/"},
+	},
+	{
+		why:     "tui declares the interfaces it needs and imports no engine, server or client: cmd/sio adapts them",
+		applies: under("tui"),
+		deny:    []string{"pkg/server", "pkg/client", "pkg/bench", "internal/control", "cmd", "bench", "github.com/gorilla/websocket"},
+	},
+	{
+		why:     "internal/ helps the commands; it never imports them or the TUI",
+		applies: under("internal"),
+		deny:    []string{"cmd", "tui", "bench", "charm.land/", "github.com/spf13/cobra"},
+	},
+	{
+		why:     "the benchmark harness and tests drive the product from outside; nothing imports them",
+		applies: func(p string) bool { return !under("bench", "test")(p) },
+		deny:    []string{"bench", "test", "cmd"},
+	},
+}
+
+// broken returns the reasons of the rules that forbid package from (module
+// relative) to import imp (a full import path).
+func broken(from, imp string) []string {
+	rel, ours := strings.CutPrefix(imp, module)
+	var why []string
+	for _, r := range rules {
+		if !r.applies(from) {
+			continue
+		}
+		for _, d := range r.deny {
+			thirdParty := strings.Contains(d, ".")
+			if (ours && !thirdParty && under(d)(rel)) || (!ours && thirdParty && strings.HasPrefix(imp, d)) {
+				why = append(why, r.why)
+				break
+			}
+		}
+	}
+	return why
+}
+
+func TestImports(t *testing.T) {
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "./...")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	n := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		from := strings.TrimPrefix(p.ImportPath, module)
+		for _, imp := range p.Imports {
+			for _, why := range broken(from, imp) {
+				t.Errorf("%s imports %s: %s", from, imp, why)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("go list found %d packages; is the test run from the module?", n)
+	}
+}
+
+// TestRulesBite makes sure each rule can fail: a rule whose applies or
+// deny never matches would pass forever.
+func TestRulesBite(t *testing.T) {
+	cases := []struct{ from, imp string }{
+		{"pkg/protocol", module + "pkg/server"},
+		{"pkg/protocol", "github.com/gorilla/websocket"},
+		{"pkg/server/engine", module + "pkg/client/engine"},
+		{"pkg/client", module + "pkg/server"},
+		{"pkg/bench", module + "internal/render"},
+		{"pkg/server", "charm.land/bubbletea/v2"},
+		{"tui", module + "pkg/client/engine"},
+		{"internal/render", module + "tui"},
+		{"cmd/sio", module + "bench/soak"},
+	}
+	for _, c := range cases {
+		if len(broken(c.from, c.imp)) == 0 {
+			t.Errorf("%s importing %s passes every rule", c.from, c.imp)
+		}
+	}
+	if why := broken("cmd/sio", module+"pkg/server"); len(why) != 0 {
+		t.Errorf("cmd/sio importing pkg/server is refused: %v", why)
+	}
+}
