@@ -42,13 +42,12 @@ type config struct {
 
 // scenario is one comparison: the handlers each server needs and the load.
 type scenario struct {
-	name       string
-	nodeFlags  []string
-	sioFlags   []string
-	bench      func(c *config) []string
-	idle       int // > 0: hold this many idle connections and measure memory
-	opsName    string
-	targetNote string
+	name      string
+	nodeFlags []string
+	sioFlags  []string
+	bench     func(c *config) []string
+	idle      int // > 0: hold this many idle connections and measure memory
+	opsName   string
 }
 
 // idleSources spreads the idle connections over four source addresses:

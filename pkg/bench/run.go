@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -601,11 +600,3 @@ func disconnectReason(err error) string {
 }
 
 var errServerDisconnect = errors.New("DISCONNECT from server")
-
-// equalPrefixSuffix reports whether b is head + mid + tail without building it.
-func equal3(b, head, mid, tail []byte) bool {
-	return len(b) == len(head)+len(mid)+len(tail) &&
-		bytes.Equal(b[:len(head)], head) &&
-		bytes.Equal(b[len(head):len(head)+len(mid)], mid) &&
-		bytes.Equal(b[len(head)+len(mid):], tail)
-}

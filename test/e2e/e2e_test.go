@@ -41,11 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sioBin = filepath.Join(dir, "sio")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	build := exec.Command(goTool, "build", "-o", sioBin, "../../cmd/sio")
+	build := exec.Command("go", "build", "-o", sioBin, "../../cmd/sio")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build sio:", err)
@@ -137,13 +133,6 @@ func (tm *term) read() {
 			return // EIO once sio exited and the pty is drained
 		}
 	}
-}
-
-// mark is a position in the output: later waits look only past it.
-func (tm *term) mark() int {
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
-	return tm.out.Len()
 }
 
 // raw returns the output past from.
