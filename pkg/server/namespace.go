@@ -44,7 +44,13 @@ type Namespace struct {
 	sockets     map[string]*Socket
 	middlewares []Middleware
 	onConn      []func(*Socket)
-	children    []*Namespace
+	children    []*Namespace // a parent's; a child knows its index, for O(1) removal
+	childIdx    int
+	// For a removable child (Options.CleanupEmptyChildNamespaces): the
+	// CONNECTs between lookup and registration, which keep it alive while
+	// its last socket leaves, and whether it has left the server.
+	pending int
+	removed bool
 }
 
 func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
@@ -88,8 +94,56 @@ func (n *Namespace) OnConnection(fn func(s *Socket)) *Namespace {
 
 func (n *Namespace) addChild(c *Namespace) {
 	n.mu.Lock()
+	c.childIdx = len(n.children)
 	n.children = append(n.children, c)
 	n.mu.Unlock()
+}
+
+// removeChild forgets c by swapping the last child into its place: with
+// many children, one leaving must not cost a shift of all the others.
+func (n *Namespace) removeChild(c *Namespace) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := c.childIdx
+	if i >= len(n.children) || n.children[i] != c {
+		return
+	}
+	last := len(n.children) - 1
+	n.children[i] = n.children[last]
+	n.children[i].childIdx = i
+	n.children[last] = nil
+	n.children = n.children[:last]
+}
+
+// removable reports whether n goes away once empty: a child of OfFunc
+// with Options.CleanupEmptyChildNamespaces.
+func (n *Namespace) removable() bool {
+	return n.parent != nil && n.srv.opts.CleanupEmptyChildNamespaces
+}
+
+// hold marks a CONNECT in progress; the caller holds srv.mu (read or
+// write), so that n cannot be removed between its lookup and this.
+func (n *Namespace) hold() {
+	if n.removable() {
+		n.mu.Lock()
+		n.pending++
+		n.mu.Unlock()
+	}
+}
+
+// release ends what hold began, removing n if it is now empty (the
+// CONNECT was refused, or its socket already left).
+func (n *Namespace) release() {
+	if !n.removable() {
+		return
+	}
+	n.mu.Lock()
+	n.pending--
+	empty := n.pending == 0 && len(n.sockets) == 0
+	n.mu.Unlock()
+	if empty {
+		n.srv.removeNamespace(n)
+	}
 }
 
 // targets returns the concrete namespaces a broadcast on n reaches.
@@ -132,8 +186,10 @@ func (n *Namespace) socketID(c *conn) string {
 	return n.srv.opts.NewID()
 }
 
-// add runs a CONNECT: recovery, middlewares, then connect.
+// add runs a CONNECT: recovery, middlewares, then connect. It ends the
+// hold that lookupNamespace put on n.
 func (n *Namespace) add(c *conn, auth json.RawMessage) {
+	defer n.release()
 	if n.rec != nil && c.eio == protocol.EIO4 {
 		if s, seq, ok := n.tryRecover(c, auth); ok {
 			n.doConnect(s, seq)
@@ -236,8 +292,11 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 	s.markReady()
 	s.connected.Store(true)
 	if s.closed.Load() {
-		// closed while connecting: undo the join
+		// Closed while connecting: undo the join. onclose may have run
+		// before s was in n.sockets, leaving it there for good (and a
+		// removable namespace never empty).
 		n.adapter.DelAll(s.id)
+		n.removeSocket(s)
 		return
 	}
 	n.srv.log.Debug("socket.io: socket connected", "nsp", n.name, "id", s.id, "recovered", s.recovered)
@@ -257,7 +316,24 @@ func (n *Namespace) removeSocket(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
+	empty := len(n.sockets) == 0 && n.pending == 0
 	n.mu.Unlock()
+	if empty && n.removable() {
+		n.srv.removeNamespace(n)
+	}
+}
+
+// closeAdapter closes an adapter that has a Close method, as Node closes
+// the adapter of a child namespace it removes.
+func (n *Namespace) closeAdapter() {
+	switch a := n.adapter.(type) {
+	case interface{ Close() }:
+		a.Close()
+	case interface{ Close() error }:
+		if err := a.Close(); err != nil {
+			n.srv.log.Warn("socket.io: closing the adapter of a removed namespace", "nsp", n.name, "err", err)
+		}
+	}
 }
 
 // Socket returns the connected socket with this id on this server.

@@ -68,6 +68,15 @@ type Options struct {
 	// MaxAttachments bounds the attachments of one incoming binary packet.
 	// Default 10, as socket.io-parser.
 	MaxAttachments int
+	// CleanupEmptyChildNamespaces removes a namespace that OfFunc created
+	// once its last socket has left (Node's cleanupEmptyChildNamespaces):
+	// it leaves Namespaces and its parent's broadcasts, its adapter is
+	// closed when it has a Close() method (as Node's adapter.close()), and
+	// its recovery sessions go with it. The next CONNECT to that name
+	// creates it afresh through the parent. Without it every name a client
+	// ever asked for is kept until the server stops. Namespaces made with
+	// Of are never removed. Default false, as Node.
+	CleanupEmptyChildNamespaces bool
 
 	// OnConnect is called for every socket of every namespace once it is
 	// connected (after its CONNECT reply, before the namespace's connection

@@ -75,6 +75,8 @@ func (s *Server) Of(name string) *Namespace {
 // name and CONNECT payload (auth). The returned parent namespace's
 // middlewares and connection handlers apply to every namespace it creates,
 // and its broadcasts reach all of them (socket.io's parent namespace).
+// The namespaces it creates stay until the server stops, unless
+// Options.CleanupEmptyChildNamespaces removes each once it is empty.
 func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Namespace {
 	p := newNamespace(s, "", nil)
 	p.match = match
@@ -89,6 +91,9 @@ func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Nam
 func (s *Server) lookupNamespace(name string, auth json.RawMessage) (*Namespace, bool) {
 	s.mu.RLock()
 	n, ok := s.nsps[name]
+	if ok {
+		n.hold()
+	}
 	parents := s.parents
 	s.mu.RUnlock()
 	if ok {
@@ -100,16 +105,43 @@ func (s *Server) lookupNamespace(name string, auth json.RawMessage) (*Namespace,
 		}
 		s.mu.Lock()
 		if n, ok := s.nsps[name]; ok {
+			n.hold()
 			s.mu.Unlock()
 			return n, true
 		}
 		n := newNamespace(s, name, p)
+		n.hold()
 		s.nsps[name] = n
-		s.mu.Unlock()
+		// Under s.mu, so that a namespace removed and created again under
+		// the same name cannot be added before the old one is removed
+		// from the parent.
 		p.addChild(n)
+		s.mu.Unlock()
 		return n, true
 	}
 	return nil, false
+}
+
+// removeNamespace removes n, a removable child of OfFunc, if it is still
+// empty with no CONNECT in progress: the check and the removal are under
+// s.mu, which every lookup holds while it takes its hold on n.
+func (s *Server) removeNamespace(n *Namespace) {
+	s.mu.Lock()
+	n.mu.Lock()
+	remove := !n.removed && len(n.sockets) == 0 && n.pending == 0 && s.nsps[n.name] == n
+	if remove {
+		n.removed = true
+		delete(s.nsps, n.name)
+	}
+	n.mu.Unlock()
+	if remove {
+		n.parent.removeChild(n)
+	}
+	s.mu.Unlock()
+	if remove {
+		n.closeAdapter()
+		s.log.Debug("socket.io: empty child namespace removed", "nsp", n.name)
+	}
 }
 
 func callMatch(log *slog.Logger, match func(string, json.RawMessage) bool, name string, auth json.RawMessage) (ok bool) {
