@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // poller is a server's epoll set of idle WebSocket connections (Linux). The
@@ -41,12 +43,12 @@ type poller struct {
 const maxIdleWorkers = 32
 
 func newPoller() *poller {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil
 	}
-	if err := syscall.SetNonblock(epfd, true); err != nil {
-		syscall.Close(epfd)
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
 		return nil
 	}
 	f := os.NewFile(uintptr(epfd), "epoll")
@@ -65,11 +67,11 @@ func newPoller() *poller {
 // run waits for events and dispatches the ready connections.
 func (p *poller) run() {
 	defer p.wg.Done()
-	events := make([]syscall.EpollEvent, 128)
+	events := make([]unix.EpollEvent, 128)
 	_ = p.rc.Read(func(uintptr) bool {
 		for {
-			n, err := syscall.EpollWait(p.epfd, events, 0)
-			if err == syscall.EINTR {
+			n, err := unix.EpollWait(p.epfd, events, 0)
+			if err == unix.EINTR {
 				continue
 			}
 			if n <= 0 {
@@ -105,8 +107,10 @@ func (p *poller) add(r *wsReader) bool {
 	r.mu.Unlock()
 	var cerr error
 	err := r.t.raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
-		cerr = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+		// The token is the event's 64-bit data (Fd and Pad, whatever the
+		// architecture's layout of epoll_event around them).
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+		cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if err == nil {
 		err = cerr
@@ -193,7 +197,7 @@ func (p *poller) close() {
 func (r *wsReader) deregister() {
 	p := r.poller
 	_ = r.t.raw.Control(func(fd uintptr) {
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 	})
 	p.remove(r.token)
 }
