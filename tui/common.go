@@ -22,13 +22,23 @@ func NewCommon(color bool, width, height int) Common {
 }
 
 // component is the shape of every pane: a bubbletea-style Update, a string
-// View of exactly its size, and its own help.
+// View of exactly its size, and its own help (soft-serve
+// pkg/ui/common/component.go). The roots hold their panes by concrete type;
+// the assertions below make the compiler hold each pane to the shape the
+// roots rely on (SetSize from layout, the panes' help on the help lines).
 type component interface {
 	help.KeyMap
 	Update(tea.Msg) tea.Cmd
 	View() string
 	SetSize(width, height int)
 }
+
+var (
+	_ component = (*logView)(nil)
+	_ component = (*inspector)(nil)
+	_ component = (*composer)(nil)
+	_ component = (*prompt)(nil)
+)
 
 // errMsg carries an error from a command back to the model, which shows it
 // on the status line (soft-serve pkg/ui/common/error.go).
