@@ -100,7 +100,7 @@ const (
 const pollCloseTimeout = 30 * time.Second
 
 // wsCloseTimeout bounds the flush of a WebSocket session closed by the
-// server, and the write of its close frame.
+// server, and the write of its close frame (config.wsCloseTimeout).
 const wsCloseTimeout = 5 * time.Second
 
 type config struct {
@@ -116,6 +116,13 @@ type config struct {
 	cors           *CORS
 	allowRequest   func(*http.Request) error
 	sendQueue      int
+	// wsCloseTimeout bounds a WebSocket's blocking writes outside the
+	// writer (a probe's answer, the close frame) and the flush at a
+	// server close; writeWait bounds each blocking write of the writer
+	// goroutine (PingInterval+PingTimeout: a peer that reads nothing for
+	// that long would have missed a heartbeat too). Tests shorten them.
+	wsCloseTimeout time.Duration
+	writeWait      time.Duration
 	tap            func(protocol.Trace)
 	logger         *slog.Logger
 	newID          func() string
@@ -164,6 +171,8 @@ func newConfig(o Options) config {
 	if c.sendQueue <= 0 {
 		c.sendQueue = DefaultSendQueue
 	}
+	c.wsCloseTimeout = wsCloseTimeout
+	c.writeWait = c.pingInterval + c.pingTimeout
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}

@@ -237,14 +237,10 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 		// Node ("data request overlap from client"): this one gets 400, the
 		// session closes, and the POST in progress is destroyed: its read is
 		// cut short and its connection closed without a response.
-		s.postOverlap = true
-		first := s.postRC
+		s.destroyPostLocked()
 		s.mu.Unlock()
 		s.srv.cfg.logger.Warn("engine.io concurrent polling POST", "sid", s.id)
 		s.end(protocol.ReasonTransportError, closePacket)
-		if first != nil {
-			_ = first.SetReadDeadline(time.Now())
-		}
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	case binary && s.eio == protocol.EIO4:
@@ -260,7 +256,6 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.mu.Lock()
 		s.postActive = false
-		s.postRC = nil
 		s.mu.Unlock()
 	}()
 
@@ -272,9 +267,10 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(*bp, r.Body, s.srv.cfg.maxPayload)
 	*bp = body
 	s.mu.Lock()
-	overlapped := s.postOverlap
+	cut := s.postCut
+	s.postRC, s.postCut = nil, false // the body is read: nothing cuts it now
 	s.mu.Unlock()
-	if overlapped {
+	if cut {
 		// net/http closes the connection without a response and without
 		// logging: Node's req.destroy().
 		panic(http.ErrAbortHandler)
@@ -295,6 +291,22 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 	setPollHeaders(h, r)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "ok")
+}
+
+// destroyPostLocked cuts short the POST reading its body, if any (Node's
+// dataReq.destroy()): its read fails now, and its handler closes the
+// connection without a response. The read deadline is set under s.mu while
+// postRC is set, so while that handler is still reading: set later, it
+// would outlive the request and fail the connection's next one (the
+// handler's ResponseController must not be used after the handler
+// returns).
+func (s *Session) destroyPostLocked() {
+	if s.postRC == nil {
+		return
+	}
+	s.postCut = true
+	_ = s.postRC.SetReadDeadline(time.Now())
+	s.postRC = nil
 }
 
 type tooLargeError struct{}

@@ -89,10 +89,10 @@ type Session struct {
 	token      bool
 	getPending bool
 	postActive bool
-	// postRC is the POST in progress, cut short when a second one
-	// overlaps it (postOverlap).
-	postRC      *http.ResponseController
-	postOverlap bool
+	// postRC is set while a POST reads its body, which destroyPostLocked
+	// may cut short (postCut).
+	postRC  *http.ResponseController
+	postCut bool
 	// dispatching is set while OnMessage runs; an end meanwhile leaves
 	// OnClose to the reader (closeDue), so callbacks never overlap.
 	dispatching bool
@@ -256,7 +256,7 @@ func (s *Session) Close(reason protocol.DisconnectReason) {
 	probe := s.dropProbeLocked()
 	d := pollCloseTimeout
 	if s.ws {
-		d = wsCloseTimeout
+		d = s.srv.cfg.wsCloseTimeout
 	}
 	s.armLocked(phaseClose, d)
 	s.mu.Unlock()
@@ -306,7 +306,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.srv.remove(s)
 	if wst != nil && writing {
 		// Unblock a writer stuck on a peer that does not read.
-		_ = wst.nc.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+		_ = wst.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.wsCloseTimeout))
 	}
 	if probe != nil {
 		probe.close()

@@ -29,7 +29,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 		s.wg.Add(-2)
 		return
 	}
-	t := newWSTransport(c.NetConn())
+	t := newWSTransport(c.NetConn(), s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
 	rd.handle = sess.onFrame
 	rd.end = sess.onReadEnd
@@ -66,7 +66,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, h http.Hea
 		s.wg.Done()
 		return
 	}
-	t := newWSTransport(c.NetConn())
+	t := newWSTransport(c.NetConn(), s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
 	rd.handle = func(binary bool, data []byte) bool { return sess.onProbeFrame(t, binary, data) }
 	rd.end = func(error) { sess.dropProbe(t) }

@@ -28,12 +28,13 @@ import (
 type wsTransport struct {
 	nc       net.Conn
 	raw      syscall.RawConn // nil: no non-blocking attempt
+	wait     time.Duration   // bound of a write outside the writer (writeNow)
 	rd       *wsReader
 	closeMsg atomic.Pointer[[]byte] // the close frame's payload, when not empty
 }
 
-func newWSTransport(nc net.Conn) *wsTransport {
-	t := &wsTransport{nc: nc}
+func newWSTransport(nc net.Conn, wait time.Duration) *wsTransport {
+	t := &wsTransport{nc: nc, wait: wait}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			t.raw = rc
@@ -55,7 +56,7 @@ func (t *wsTransport) setCloseCode(code int) {
 // writeNow writes a frame with a blocking write; only where no writer runs
 // (a probe before the upgrade, the close frame).
 func (t *wsTransport) writeNow(frame []byte) error {
-	return t.writeBlocking(frame, wsCloseTimeout)
+	return t.writeBlocking(frame, t.wait)
 }
 
 // writeBlocking writes b under a deadline of wait and clears the deadline
@@ -248,8 +249,7 @@ func (s *Session) flush(t *wsTransport) {
 // closes the connection.
 func (s *Session) writeLoop(t *wsTransport, rest *[]byte, batch []protocol.EnginePacket) {
 	defer s.srv.wg.Done()
-	cfg := &s.srv.cfg
-	writeWait := cfg.pingInterval + cfg.pingTimeout
+	writeWait := s.srv.cfg.writeWait
 	for {
 		if rest != nil {
 			err := t.writeBlocking(*rest, writeWait)
