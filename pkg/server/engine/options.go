@@ -123,6 +123,7 @@ type config struct {
 	// that long would have missed a heartbeat too). Tests shorten them.
 	wsCloseTimeout time.Duration
 	writeWait      time.Duration
+	closeLinger    time.Duration // closeLinger, shortened by tests
 	tap            func(protocol.Trace)
 	logger         *slog.Logger
 	newID          func() string
@@ -172,6 +173,7 @@ func newConfig(o Options) config {
 		c.sendQueue = DefaultSendQueue
 	}
 	c.wsCloseTimeout = wsCloseTimeout
+	c.closeLinger = closeLinger
 	c.writeWait = c.pingInterval + c.pingTimeout
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -57,6 +57,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case s.state == stateClosed:
 		s.mu.Unlock()
+		if s.srv.unlinger(s) { // the GET sent with the client's close
+			s.writePayload(w, r, []protocol.EnginePacket{{Type: protocol.EngineNoop}})
+			return
+		}
 		writeError(w, protocol.ErrSessionIDUnknown)
 		return
 	case s.ws:

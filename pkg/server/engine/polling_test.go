@@ -362,3 +362,69 @@ func TestPollingQueueFull(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A GET sent together with the POST "1" that closes the session gets the
+// noop, as from Node, whichever of the two the server handles first (the
+// official test suite's "forcefully closes the session"); the GET after it
+// gets 400 "Session ID unknown".
+func TestPollingGETRacingClientClose(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{AllowEIO3: true}, false)
+	for i := range 500 {
+		eio, closeBody, noop := "4", "1", "6"
+		if i%2 == 1 {
+			eio, closeBody, noop = "3", "1:1", "1:6"
+		}
+		sid, _ := ts.handshake("EIO=" + eio + "&transport=polling")
+		ts.session()
+		sq := q("EIO", eio, "transport", "polling", "sid", sid)
+		get := make(chan response, 1)
+		go func() {
+			r, err := ts.doErr(t.Context(), "GET", sq, nil, nil)
+			if err != nil {
+				r.body = err.Error()
+			}
+			get <- r
+		}()
+		if r := ts.do("POST", sq, []byte(closeBody), nil); r.status != 200 || r.body != "ok" {
+			t.Fatalf("round %d: POST %d %q", i, r.status, r.body)
+		}
+		if r := <-get; r.status != 200 || r.body != noop {
+			t.Fatalf("round %d (EIO=%s): GET %d %q, want the noop", i, eio, r.status, r.body)
+		}
+		if c := ts.closed(); c.sid != sid || c.reason != protocol.ReasonTransportClose {
+			t.Fatalf("round %d: closed %+v", i, c)
+		}
+		if r := ts.do("GET", sq, nil, nil); r.status != 400 || jsonBody(t, r.body).Code != 1 {
+			t.Fatalf("round %d: GET after the close %d %q", i, r.status, r.body)
+		}
+	}
+}
+
+// The sid of a session its client closed lingers for a GET for a bounded
+// time only.
+func TestPollingClosedSessionLingersBounded(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{}, false)
+	ts.srv.cfg.closeLinger = 50 * time.Millisecond
+	sid, _ := ts.handshake("EIO=4&transport=polling")
+	sq := q("EIO", "4", "transport", "polling", "sid", sid)
+	ts.do("POST", sq, []byte("1"), nil)
+	ts.closed()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ts.srv.mu.Lock()
+		n, queued := len(ts.srv.lingering), len(ts.srv.lingerQ)
+		ts.srv.mu.Unlock()
+		if n == 0 && queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions lingering, %d queued", n, queued)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a state, bounded by the deadline
+	}
+	if r := ts.do("GET", sq, nil, nil); r.status != 400 || jsonBody(t, r.body).Code != 1 {
+		t.Fatalf("GET after the linger %d %q", r.status, r.body)
+	}
+}

@@ -39,6 +39,14 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // every goroutine and pending request of every session
 
+	// lingering are the polling sessions their client closed in the last
+	// closeLinger, oldest first in lingerQ, whose first GET still gets
+	// the noop (Session.end); lingerTimer drops them when they expire.
+	// Guarded by mu.
+	lingering   map[string]*Session
+	lingerQ     []lingerEntry
+	lingerTimer *time.Timer
+
 	// pl is the epoll set of idle WebSocket connections (Linux), made on
 	// first use and closed after the last session; guarded by mu.
 	pl      *poller
@@ -213,11 +221,16 @@ func (s *Server) Close() {
 	s.closePoller()
 }
 
-// stop marks the server closed and returns the live sessions.
+// stop marks the server closed, forgets the lingering sessions and returns
+// the live ones.
 func (s *Server) stop() []*Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	if s.lingerTimer != nil {
+		s.lingerTimer.Stop()
+	}
+	s.lingering, s.lingerQ = nil, nil
 	all := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {
 		all = append(all, sess)
@@ -236,18 +249,99 @@ func (s *Server) track(n int) bool {
 	return true
 }
 
-func (s *Server) lookup(id string) *Session {
+// lookup finds a live session; for a polling GET (pollGET) also one that
+// its client closed lately, whose sid still answers that GET.
+func (s *Server) lookup(id string, pollGET bool) *Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sessions[id]
+	if sess := s.sessions[id]; sess != nil || !pollGET {
+		return sess
+	}
+	return s.lingering[id]
 }
 
-func (s *Server) remove(sess *Session) {
+// closeLinger is how long the sid of a polling session closed by its
+// client (a "1" in a POST) still answers one GET with a noop. A client
+// that closes sends no GET afterwards, but one it sent together with the
+// close (engine.io-client's close() while polling, the official test
+// suite) may be handled after it, on another goroutine: Node, handling
+// requests in arrival order on one thread, answers that GET with the
+// noop, and so does sio within closeLinger. Later GETs, and any after the
+// first, get 400 "Session ID unknown". A lingering session holds what an
+// ended session holds (no queue, no connection), for this long only.
+const closeLinger = 5 * time.Second
+
+type lingerEntry struct {
+	sess *Session
+	at   time.Time
+}
+
+// retire removes an ended session from the live ones; linger keeps its sid
+// for the GET that raced the client's close (closeLinger). Called by
+// Session.end under the session's lock, so that a GET that sees the session
+// closed finds it lingering.
+func (s *Server) retire(sess *Session, linger bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
 	}
-	s.mu.Unlock()
+	if !linger || s.closed {
+		return
+	}
+	if s.lingering == nil {
+		s.lingering = make(map[string]*Session)
+	}
+	s.lingering[sess.id] = sess
+	s.lingerQ = append(s.lingerQ, lingerEntry{sess, time.Now()})
+	if len(s.lingerQ) == 1 {
+		s.armLingerLocked()
+	}
+}
+
+// unlinger claims the one noop GET of a lingering session; false when it
+// is not lingering (any more).
+func (s *Server) unlinger(sess *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lingering[sess.id] != sess {
+		return false
+	}
+	delete(s.lingering, sess.id)
+	return true
+}
+
+// armLingerLocked arms lingerTimer for the oldest lingering session.
+// Caller holds s.mu; lingerQ is not empty.
+func (s *Server) armLingerLocked() {
+	d := time.Until(s.lingerQ[0].at.Add(s.cfg.closeLinger))
+	if s.lingerTimer == nil {
+		s.lingerTimer = time.AfterFunc(d, s.expireLingering)
+	} else {
+		s.lingerTimer.Reset(d)
+	}
+}
+
+// expireLingering drops the sessions that have lingered closeLinger.
+func (s *Server) expireLingering() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	q := s.lingerQ
+	for len(q) > 0 && now.Sub(q[0].at) >= s.cfg.closeLinger {
+		if sess := q[0].sess; s.lingering[sess.id] == sess {
+			delete(s.lingering, sess.id)
+		}
+		q[0] = lingerEntry{}
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		q = nil
+	}
+	s.lingerQ = q
+	if len(q) > 0 {
+		s.armLingerLocked()
+	}
 }
 
 // ServeHTTP handles the endpoint: handshakes, polling GET/POST and WebSocket
@@ -288,7 +382,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid != "" {
-		sess := s.lookup(sid)
+		sess := s.lookup(sid, !upgrade && r.Method == http.MethodGet)
 		if sess == nil { // ended between verify and here
 			if upgrade {
 				abortUpgrade(w, protocol.ErrSessionIDUnknown)
@@ -324,7 +418,7 @@ func (s *Server) verify(r *http.Request, q url.Values, transport, sid string, up
 		return &protocol.ErrBadRequest
 	}
 	if sid != "" {
-		sess := s.lookup(sid)
+		sess := s.lookup(sid, !upgrade && r.Method == http.MethodGet)
 		if sess == nil {
 			return &protocol.ErrSessionIDUnknown
 		}

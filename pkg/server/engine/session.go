@@ -279,6 +279,10 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.state = stateClosed
 	s.reason = reason
 	s.endReply = reply
+	// A polling session closed by its client with no GET pending keeps its
+	// sid a little for a GET that raced the close (closeLinger). Retired
+	// under s.mu: a GET that sees the state closed finds it lingering.
+	s.srv.retire(s, reply == noopPacket && s.wake != nil && !s.ws && !s.getPending)
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -303,7 +307,6 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	if token {
 		s.srv.wg.Done()
 	}
-	s.srv.remove(s)
 	if wst != nil && writing {
 		// Unblock a writer stuck on a peer that does not read.
 		_ = wst.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.wsCloseTimeout))
