@@ -80,9 +80,12 @@
 //
 // # Components
 //
-// Each pane (log, inspector, composer, prompt) has Update, View, SetSize
-// and the help.KeyMap methods, and gets a Common{Styles, Keys, Width,
-// Height} at construction (soft-serve pkg/ui/common). There is no package
+// Each pane (log, inspector, composer, prompt, and the dashboard's lists,
+// which are tables) has Update, View, SetSize and the help.KeyMap methods
+// (the component interface, checked at compile time), and gets a
+// Common{Styles, Keys, Width, Height} at construction (soft-serve
+// pkg/ui/common). One table component draws every list with columns and a
+// scrolled selection; it and the inspector share one cursor window. There is no package
 // state: one KeyMap (vim keys and arrows, ? for full help) and one Styles
 // (NewStyles(color)) per program.
 //

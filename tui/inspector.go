@@ -36,8 +36,7 @@ type inspector struct {
 	root  *jnode
 	lines []iline
 
-	cursor int
-	top    int
+	cur cursor // over lines
 }
 
 // iline is one inspector line: styled text, and the JSON node it folds.
@@ -84,7 +83,7 @@ func (in *inspector) show(e *entry, pair *entry) {
 			in.root.key = in.docLabel()
 			in.root.foldDeeper(3)
 		}
-		in.cursor, in.top = 0, 0
+		in.cur = cursor{}
 	}
 	in.rebuild()
 }
@@ -328,17 +327,7 @@ func hexDump(b []byte, limit int) []string {
 	return out
 }
 
-func (in *inspector) clamp() {
-	h := max(in.c.Height, 1)
-	in.cursor = min(max(in.cursor, 0), max(len(in.lines)-1, 0))
-	if in.cursor < in.top {
-		in.top = in.cursor
-	}
-	if in.cursor >= in.top+h {
-		in.top = in.cursor - h + 1
-	}
-	in.top = max(min(in.top, len(in.lines)-h), 0)
-}
+func (in *inspector) clamp() { in.cur.clamp(len(in.lines), in.c.Height) }
 
 // Update moves the cursor and folds JSON.
 func (in *inspector) Update(msg tea.Msg) tea.Cmd {
@@ -348,22 +337,13 @@ func (in *inspector) Update(msg tea.Msg) tea.Cmd {
 	}
 	keys := in.c.Keys
 	var node *jnode
-	if in.cursor < len(in.lines) {
-		node = in.lines[in.cursor].node
+	if in.cur.sel < len(in.lines) {
+		node = in.lines[in.cur.sel].node
+	}
+	if in.cur.move(k, keys, len(in.lines), in.c.Height) {
+		return nil
 	}
 	switch {
-	case key.Matches(k, keys.Up):
-		in.cursor--
-	case key.Matches(k, keys.Down):
-		in.cursor++
-	case key.Matches(k, keys.PageUp):
-		in.cursor -= max(in.c.Height/2, 1)
-	case key.Matches(k, keys.PageDown):
-		in.cursor += max(in.c.Height/2, 1)
-	case key.Matches(k, keys.Top):
-		in.cursor = 0
-	case key.Matches(k, keys.Bottom):
-		in.cursor = len(in.lines) - 1
 	case key.Matches(k, keys.Fold):
 		if node != nil {
 			node.folded = !node.folded
@@ -399,7 +379,7 @@ func (in *inspector) refold(node *jnode) {
 	in.rebuild()
 	for i, l := range in.lines {
 		if l.node == node {
-			in.cursor = i
+			in.cur.sel = i
 			break
 		}
 	}
@@ -412,9 +392,9 @@ func (in *inspector) View() string {
 		return block([]string{in.c.Styles.Dim.Render("select a packet in the log to inspect it")}, w, h)
 	}
 	lines := make([]string, 0, h)
-	for i := in.top; i < len(in.lines) && len(lines) < h; i++ {
+	for i := in.cur.top; i < len(in.lines) && len(lines) < h; i++ {
 		s := in.lines[i].text
-		if in.focused && i == in.cursor {
+		if in.focused && i == in.cur.sel {
 			s = in.c.Styles.Selected.Render(fit(ansi.Strip(s), w))
 		}
 		lines = append(lines, s)
@@ -426,7 +406,7 @@ func (in *inspector) title() []string {
 	if in.seq == 0 {
 		return []string{"Inspector"}
 	}
-	return []string{"Inspector", strconv.Itoa(in.cursor+1) + "/" + strconv.Itoa(len(in.lines))}
+	return []string{"Inspector", strconv.Itoa(in.cur.sel+1) + "/" + strconv.Itoa(len(in.lines))}
 }
 
 func (in *inspector) ShortHelp() []key.Binding {

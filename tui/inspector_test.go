@@ -84,8 +84,8 @@ func TestInspectorBinaryAndAck(t *testing.T) {
 	for range 3 {
 		in.Update(keyMsg("j"))
 	}
-	if in.lines[in.cursor].node != in.root {
-		t.Fatalf("cursor %d is not on the args root", in.cursor)
+	if in.lines[in.cur.sel].node != in.root {
+		t.Fatalf("cursor %d is not on the args root", in.cur.sel)
 	}
 	in.Update(keyMsg("enter"))
 	if !strings.Contains(ansi.Strip(in.View()), "args: […] 2 items") {

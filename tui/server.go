@@ -120,8 +120,9 @@ type serverModel struct {
 	tab      int
 	sockets  []SocketInfo
 	rooms    []RoomInfo
-	sockSel  int
-	roomSel  int
+	sockList *table // rows of sockets
+	roomList *table // rows of rooms
+	members  *table // of the selected room
 	nsps     []string
 	nspSel   int
 	everyone bool
@@ -153,6 +154,12 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 		nsps:   []string{"/"},
 		counts: make(map[string]*[2]uint64),
 	}
+	m.sockList = newTable(c, "no sockets connected", true,
+		column{"ID", 10}, column{"NSP", 8}, column{"TRANSPORT", 9}, column{"REMOTE", 21},
+		column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 6}, column{"OUT", 6})
+	m.roomList = newTable(c, "no rooms (J joins one)", false, column{})
+	m.members = newTable(c, "", false, column{})
+	m.members.highlight = false
 	m.lastTick = m.now()
 	m.focus = paneSockets
 	m.log.focused = false
@@ -221,6 +228,7 @@ func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m
 
 func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	m.syncLists()
 	m.syncScope()
 	m.syncInspector()
 	m.comp.target = m.target().String()
@@ -339,11 +347,11 @@ func (m *serverModel) rates(now time.Time) {
 
 func (m *serverModel) setSnapshot(socks []SocketInfo, rooms []RoomInfo) {
 	var prevSock, prevRoom string
-	if m.sockSel < len(m.sockets) {
-		prevSock = m.sockets[m.sockSel].ID + m.sockets[m.sockSel].Namespace
+	if s, ok := m.selSocket(); ok {
+		prevSock = s.ID + s.Namespace
 	}
-	if m.roomSel < len(m.rooms) {
-		prevRoom = m.rooms[m.roomSel].Namespace + " " + m.rooms[m.roomSel].Name
+	if r, ok := m.selRoom(); ok {
+		prevRoom = r.Namespace + " " + r.Name
 	}
 	sort.SliceStable(socks, func(i, j int) bool {
 		if socks[i].Namespace != socks[j].Namespace {
@@ -366,17 +374,21 @@ func (m *serverModel) setSnapshot(socks []SocketInfo, rooms []RoomInfo) {
 		return kept[i].Name < kept[j].Name
 	})
 	m.sockets, m.rooms = socks, kept
-	m.sockSel, m.roomSel = 0, 0
+	m.sockList.setRows(len(socks), m.socketCells)
+	m.roomList.setRows(len(kept), m.roomCells)
+	sockSel, roomSel := 0, 0
 	for i, s := range socks {
 		if s.ID+s.Namespace == prevSock {
-			m.sockSel = i
+			sockSel = i
 		}
 	}
 	for i, r := range kept {
 		if r.Namespace+" "+r.Name == prevRoom {
-			m.roomSel = i
+			roomSel = i
 		}
 	}
+	m.sockList.setSelected(sockSel)
+	m.roomList.setSelected(roomSel)
 	// Namespaces: "/" and every one with sockets, in order.
 	cur := m.nsps[m.nspSel]
 	set := map[string]bool{"/": true}
@@ -408,18 +420,71 @@ func (m *serverModel) setSnapshot(socks []SocketInfo, rooms []RoomInfo) {
 	}
 }
 
+// selSocket is the socket selected in the Sockets list.
+func (m *serverModel) selSocket() (SocketInfo, bool) {
+	if i := m.sockList.selected(); i >= 0 && i < len(m.sockets) {
+		return m.sockets[i], true
+	}
+	return SocketInfo{}, false
+}
+
+// selRoom is the room selected in the Rooms list.
+func (m *serverModel) selRoom() (RoomInfo, bool) {
+	if i := m.roomList.selected(); i >= 0 && i < len(m.rooms) {
+		return m.rooms[i], true
+	}
+	return RoomInfo{}, false
+}
+
+// socketCells is a row of the Sockets list.
+func (m *serverModel) socketCells(i int) []string {
+	s := m.sockets[i]
+	var in, out uint64
+	if c := m.counts[s.ID]; c != nil {
+		in, out = c[0], c[1]
+	}
+	return []string{shortID(clean(s.ID), 10), clean(s.Namespace), s.Transport, clean(s.RemoteAddr),
+		strconv.Itoa(len(s.Rooms)), s.Since.In(m.loc).Format("15:04:05"),
+		strconv.FormatUint(in, 10), strconv.FormatUint(out, 10)}
+}
+
+// roomCells is a row of the Rooms list.
+func (m *serverModel) roomCells(i int) []string {
+	r := m.rooms[i]
+	return []string{clean(r.Namespace) + " " + clean(r.Name) + " (" + strconv.Itoa(len(r.Members)) + ")"}
+}
+
+// syncLists shows the selections unless everyone is targeted, and the
+// members of the selected room on the Rooms tab.
+func (m *serverModel) syncLists() {
+	m.sockList.highlight = !m.everyone
+	m.roomList.highlight = !m.everyone
+	r, ok := m.selRoom()
+	if !ok || m.tab != tabRooms {
+		m.members.setRows(0, nil)
+		return
+	}
+	bySID := make(map[string]SocketInfo, len(m.sockets))
+	for _, s := range m.sockets {
+		bySID[s.ID] = s
+	}
+	st := m.c.Styles
+	m.members.setRows(len(r.Members), func(i int) []string {
+		s := bySID[r.Members[i]]
+		return []string{clean(r.Members[i]) + "  " + st.Dim.Render(clean(s.RemoteAddr)+" "+s.Transport)}
+	})
+}
+
 // target is whom actions address, from the tab and the selection.
 func (m *serverModel) target() Target {
 	if !m.everyone {
 		switch m.tab {
 		case tabSockets:
-			if m.sockSel < len(m.sockets) {
-				s := m.sockets[m.sockSel]
+			if s, ok := m.selSocket(); ok {
 				return Target{Namespace: s.Namespace, SID: s.ID}
 			}
 		case tabRooms:
-			if m.roomSel < len(m.rooms) {
-				r := m.rooms[m.roomSel]
+			if r, ok := m.selRoom(); ok {
 				return Target{Namespace: r.Namespace, Room: r.Name}
 			}
 		case tabTraffic:
@@ -439,11 +504,8 @@ func (m *serverModel) target() Target {
 func (m *serverModel) syncScope() {
 	switch m.tab {
 	case tabSockets:
-		sid := ""
-		if m.sockSel < len(m.sockets) {
-			sid = m.sockets[m.sockSel].ID
-		}
-		m.log.setScope(sid)
+		s, _ := m.selSocket()
+		m.log.setScope(s.ID)
 	case tabTraffic:
 		m.log.setScope(m.scope)
 	}
@@ -548,14 +610,14 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch m.tab {
 	case tabSockets:
-		return m.listKeys(k, &m.sockSel, len(m.sockets), func() {
-			if m.sockSel < len(m.sockets) {
-				m.scope = m.sockets[m.sockSel].ID
+		return m.listKeys(k, m.sockList, func() {
+			if s, ok := m.selSocket(); ok {
+				m.scope = s.ID
 				m.setTab(tabTraffic)
 			}
 		})
 	case tabRooms:
-		return m.listKeys(k, &m.roomSel, len(m.rooms), nil)
+		return m.listKeys(k, m.roomList, nil)
 	}
 	if key.Matches(k, keys.Back) && m.scope != "" && m.focus == paneLog && m.log.filter == "" {
 		m.scope = ""
@@ -577,26 +639,14 @@ func (m *serverModel) setTab(t int) {
 	}
 }
 
-// listKeys moves a list selection; enter calls open.
-func (m *serverModel) listKeys(k tea.KeyPressMsg, sel *int, n int, open func()) tea.Cmd {
-	keys := m.c.Keys
+// listKeys moves the selection of list; enter calls open.
+func (m *serverModel) listKeys(k tea.KeyPressMsg, list *table, open func()) tea.Cmd {
 	switch {
-	case key.Matches(k, keys.Up):
-		*sel--
-	case key.Matches(k, keys.Down):
-		*sel++
-	case key.Matches(k, keys.PageUp):
-		*sel -= 5
-	case key.Matches(k, keys.PageDown):
-		*sel += 5
-	case key.Matches(k, keys.Top):
-		*sel = 0
-	case key.Matches(k, keys.Bottom):
-		*sel = n - 1
-	case key.Matches(k, keys.Select):
+	case key.Matches(k, m.c.Keys.Select):
 		if open != nil {
 			open()
 		}
+	case list.cur.move(k, m.c.Keys, list.n, list.rowsHeight()):
 	default:
 		// The log keys (filter, pause, save...) work on every tab.
 		cmd, _ := m.handleLogKeysAnyPane(k)
@@ -604,7 +654,6 @@ func (m *serverModel) listKeys(k tea.KeyPressMsg, sel *int, n int, open func()) 
 	}
 	// Choosing a row targets it again, after * targeted everyone.
 	m.everyone = false
-	*sel = min(max(*sel, 0), max(n-1, 0))
 	return nil
 }
 
@@ -649,12 +698,24 @@ func (m *serverModel) layout() {
 	switch m.tab {
 	case tabSockets:
 		th := m.sockTableHeight(body)
+		m.sockList.SetSize(w, th-1)
 		m.sizeLogAndInspectorLogOnly(w, body-th)
+	case tabRooms:
+		lw, rw := roomsWidths(w)
+		m.roomList.SetSize(lw, body-1)
+		m.members.SetSize(rw, body-1)
 	case tabTraffic:
 		m.sizeLogAndInspector(w, body)
 	}
 }
 
+// roomsWidths splits the width between the rooms and the members.
+func roomsWidths(w int) (left, right int) {
+	left = min(max(w*2/5, 20), w-10)
+	return left, w - left - 1
+}
+
+// sockTableHeight is the height of the Sockets list, its title included.
 func (m *serverModel) sockTableHeight(body int) int {
 	return min(max(len(m.sockets), 1)+2, max(body/2, 3))
 }
@@ -711,38 +772,13 @@ func (m *serverModel) tabs() string {
 func (m *serverModel) socketsView(w, h int) string {
 	st := m.c.Styles
 	th := m.sockTableHeight(h)
-	lines := []string{titleLine(st.TitleFocused, w, "Sockets "+strconv.Itoa(len(m.sockets)), "enter: traffic")}
-	lines = append(lines, st.Dim.Render(fmtSocketRow("ID", "NSP", "TRANSPORT", "REMOTE", "ROOMS", "SINCE", "IN", "OUT")))
-	rows := th - 2
-	top := 0
-	if m.sockSel >= rows {
-		top = m.sockSel - rows + 1
-	}
-	if len(m.sockets) == 0 {
-		lines = append(lines, st.Dim.Render("no sockets connected"))
-	}
-	for i := top; i < len(m.sockets) && i < top+rows; i++ {
-		s := m.sockets[i]
-		var in, out uint64
-		if c := m.counts[s.ID]; c != nil {
-			in, out = c[0], c[1]
-		}
-		row := fmtSocketRow(shortID(clean(s.ID), 10), clean(s.Namespace), s.Transport, clean(s.RemoteAddr),
-			strconv.Itoa(len(s.Rooms)), s.Since.In(m.loc).Format("15:04:05"),
-			strconv.FormatUint(in, 10), strconv.FormatUint(out, 10))
-		if i == m.sockSel && !m.everyone {
-			row = st.Selected.Render(fit(row, w))
-		}
-		lines = append(lines, row)
-	}
-	top1 := block(lines, w, th)
+	top1 := titleLine(st.TitleFocused, w, "Sockets "+strconv.Itoa(len(m.sockets)), "enter: traffic") + "\n" + m.sockList.View()
 	rest := h - th
 	if rest < 2 {
 		return top1
 	}
 	title := "Traffic"
-	if m.sockSel < len(m.sockets) {
-		s := m.sockets[m.sockSel]
+	if s, ok := m.selSocket(); ok {
 		title = "Traffic of " + clean(s.ID)
 		if len(s.Rooms) > 0 {
 			rs := make([]string, len(s.Rooms))
@@ -755,45 +791,12 @@ func (m *serverModel) socketsView(w, h int) string {
 	return top1 + "\n" + titleLine(st.Title, w, title) + "\n" + m.log.View()
 }
 
-func fmtSocketRow(id, nsp, tr, remote, rooms, since, in, out string) string {
-	col := func(s string, n int) string { return fit(s, n) }
-	return col(id, 10) + " " + col(nsp, 8) + " " + col(tr, 9) + " " + col(remote, 21) + " " +
-		col(rooms, 5) + " " + col(since, 8) + " " + col(in, 6) + " " + col(out, 6)
-}
-
 func (m *serverModel) roomsView(w, h int) string {
 	st := m.c.Styles
-	lw := min(max(w*2/5, 20), w-10)
-	rw := w - lw - 1
-	left := []string{titleLine(st.TitleFocused, lw, "Rooms "+strconv.Itoa(len(m.rooms)))}
-	rows := h - 1
-	top := 0
-	if m.roomSel >= rows {
-		top = m.roomSel - rows + 1
-	}
-	if len(m.rooms) == 0 {
-		left = append(left, st.Dim.Render("no rooms (J joins one)"))
-	}
-	for i := top; i < len(m.rooms) && i < top+rows; i++ {
-		r := m.rooms[i]
-		row := clean(r.Namespace) + " " + clean(r.Name) + " (" + strconv.Itoa(len(r.Members)) + ")"
-		if i == m.roomSel && !m.everyone {
-			row = st.Selected.Render(fit(row, lw))
-		}
-		left = append(left, row)
-	}
-	right := []string{titleLine(st.Title, rw, "Members")}
-	if m.roomSel < len(m.rooms) {
-		addr := make(map[string]SocketInfo, len(m.sockets))
-		for _, s := range m.sockets {
-			addr[s.ID] = s
-		}
-		for _, sid := range m.rooms[m.roomSel].Members {
-			s := addr[sid]
-			right = append(right, clean(sid)+"  "+st.Dim.Render(clean(s.RemoteAddr)+" "+s.Transport))
-		}
-	}
-	return sideBySide(block(left, lw, h), block(right, rw, h), lw, rw, h)
+	lw, rw := roomsWidths(w)
+	left := titleLine(st.TitleFocused, lw, "Rooms "+strconv.Itoa(len(m.rooms))) + "\n" + m.roomList.View()
+	right := titleLine(st.Title, rw, "Members") + "\n" + m.members.View()
+	return sideBySide(left, right, lw, rw, h)
 }
 
 func (m *serverModel) shortHelp() []key.Binding {
