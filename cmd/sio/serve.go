@@ -481,6 +481,9 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) 
 		Recovery: opts.Recovery,
 		Tap:      obs.Trace,
 		Logger:   logger,
+		// Any client can name a namespace: without this each name would
+		// be kept until exit.
+		CleanupEmptyChildNamespaces: true,
 		OnConnect: func(s *server.Socket) {
 			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "connect", SID: s.ID(), Nsp: s.Namespace().Name(), Transport: s.Transport(), Data: connectData(s)})
 		},

@@ -112,8 +112,10 @@ type Stats struct {
 func (c *Control) Stats() Stats {
 	st := Stats{UptimeS: time.Since(c.started).Seconds()}
 	for _, name := range c.srv.Namespaces() {
-		st.Namespaces++
-		st.Sockets += c.srv.Of(name).SocketCount()
+		if n, ok := c.srv.Namespace(name); ok { // not Of: it may have been removed since
+			st.Namespaces++
+			st.Sockets += n.SocketCount()
+		}
 	}
 	samples := []metrics.Sample{
 		{Name: "/sched/goroutines:goroutines"},
@@ -144,9 +146,12 @@ func (c *Control) namespaces(name string) ([]*server.Namespace, error) {
 		}
 		names = []string{name}
 	}
-	out := make([]*server.Namespace, len(names))
-	for i, n := range names {
-		out[i] = c.srv.Of(n)
+	out := make([]*server.Namespace, 0, len(names))
+	for _, name := range names {
+		// Not Of: an empty dynamic namespace may have been removed since.
+		if n, ok := c.srv.Namespace(name); ok {
+			out = append(out, n)
+		}
 	}
 	return out, nil
 }

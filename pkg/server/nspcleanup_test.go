@@ -174,6 +174,13 @@ func TestCleanupEmptyChildNamespaces(t *testing.T) {
 	b.write("41/room,")
 	e.waitGone(1)
 	e.expectNamespaces("/", "/static")
+	if n, ok := e.srv.Namespace("room"); ok || n != nil {
+		t.Fatalf("Namespace(room) after its removal: %v %v", n, ok)
+	}
+	if n, ok := e.srv.Namespace("/static"); !ok || n.Name() != "/static" {
+		t.Fatalf("Namespace(/static): %v %v", n, ok)
+	}
+	e.expectNamespaces("/", "/static") // and it did not create one
 
 	// Made again on the next CONNECT, through the parent.
 	a.connect("/room")

@@ -70,6 +70,17 @@ func (s *Server) Of(name string) *Namespace {
 	return n
 }
 
+// Namespace returns the namespace name if it exists, without creating it:
+// unlike Of, it cannot bring back as a plain namespace (without its
+// parent's middlewares and handlers) a child that
+// Options.CleanupEmptyChildNamespaces has just removed.
+func (s *Server) Namespace(name string) (*Namespace, bool) {
+	s.mu.RLock()
+	n, ok := s.nsps[normalizeNsp(name)]
+	s.mu.RUnlock()
+	return n, ok
+}
+
 // OfFunc declares dynamic namespaces: a client connecting to a namespace
 // that does not exist yet gets it created when match returns true for its
 // name and CONNECT payload (auth). The returned parent namespace's
