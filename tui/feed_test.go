@@ -11,8 +11,10 @@ import (
 func TestFeedNeverBlocks(t *testing.T) {
 	t.Parallel()
 	f := NewFeed(2)
-	if !f.Send(PingEvent{}) || !f.Send(PingEvent{}) {
-		t.Fatal("sends within capacity failed")
+	for i := range 2 {
+		if !f.Send(PingEvent{}) {
+			t.Fatalf("send %d within capacity failed", i)
+		}
 	}
 	if f.Send(PingEvent{}) || f.Dropped() != 1 {
 		t.Fatalf("a full feed accepted an event; dropped %d", f.Dropped())

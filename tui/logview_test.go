@@ -175,7 +175,7 @@ func TestFlood(t *testing.T) {
 		}
 	}
 	batches := 0
-	for feed.ch != nil && len(feed.ch) > 0 {
+	for len(feed.ch) > 0 {
 		msg := waitEvents(t.Context(), feed.ch, defaultBatch)()
 		m.Update(msg)
 		batches++
