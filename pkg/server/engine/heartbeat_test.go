@@ -9,11 +9,19 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-var fastHeartbeat = Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond, AllowEIO3: true}
+// The heartbeat tests never race a timer: where the client answers,
+// pingTimeout is generous (a pong is never late, however loaded the
+// machine), and the ping timeout is tested where the client never answers,
+// so that a short one can only fire at its time. Pings come every 50 ms
+// either way, so the tests are quick when the machine is idle.
+var (
+	fastPings   = Options{PingInterval: 50 * time.Millisecond, PingTimeout: 30 * time.Second, AllowEIO3: true}
+	fastTimeout = Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond, AllowEIO3: true}
+)
 
 func TestHeartbeatV4(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, fastHeartbeat, false)
+	ts := newTestServer(t, fastPings, false)
 	c := ts.dial("EIO=4&transport=websocket")
 	readWS(t, c) // open
 	for i := range 3 {
@@ -25,7 +33,22 @@ func TestHeartbeatV4(t *testing.T) {
 	if _, s := readWS(t, c); s != "2" {
 		t.Fatalf("ping: %q", s)
 	}
-	// No pong: the server closes the session with a plain close frame.
+	select {
+	case cl := <-ts.close:
+		t.Fatalf("closed: %s", cl.reason)
+	default:
+	}
+}
+
+// No pong: the server closes the session with a plain close frame.
+func TestHeartbeatV4Timeout(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, fastTimeout, false)
+	c := ts.dial("EIO=4&transport=websocket")
+	readWS(t, c) // open
+	if _, s := readWS(t, c); s != "2" {
+		t.Fatalf("ping: %q", s)
+	}
 	if cl := ts.closed(); cl.reason != protocol.ReasonPingTimeout {
 		t.Fatalf("reason %q", cl.reason)
 	}
@@ -37,18 +60,29 @@ func TestHeartbeatV4(t *testing.T) {
 
 func TestHeartbeatV4Polling(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, fastHeartbeat, false)
+	ts := newTestServer(t, fastPings, false)
 	sid, h := ts.handshake("EIO=4&transport=polling")
-	if h.PingInterval != 50 || h.PingTimeout != 50 {
+	if h.PingInterval != 50 || h.PingTimeout != 30000 {
 		t.Fatalf("handshake %+v", h)
 	}
 	sq := q("EIO", "4", "transport", "polling", "sid", sid)
+	for i := range 2 {
+		if r := ts.do("GET", sq, nil, nil); r.body != "2" {
+			t.Fatalf("held GET %d ended with %q", i, r.body)
+		}
+		if r := ts.do("POST", sq, []byte("3"), nil); r.body != "ok" {
+			t.Fatalf("pong POST %d %q", r.status, r.body)
+		}
+	}
+}
+
+func TestHeartbeatV4PollingTimeout(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, fastTimeout, false)
+	sid, _ := ts.handshake("EIO=4&transport=polling")
+	sq := q("EIO", "4", "transport", "polling", "sid", sid)
 	if r := ts.do("GET", sq, nil, nil); r.body != "2" {
 		t.Fatalf("held GET ended with %q", r.body)
-	}
-	ts.do("POST", sq, []byte("3"), nil)
-	if r := ts.do("GET", sq, nil, nil); r.body != "2" {
-		t.Fatalf("second ping %q", r.body)
 	}
 	if cl := ts.closed(); cl.reason != protocol.ReasonPingTimeout {
 		t.Fatalf("reason %q", cl.reason)
@@ -60,7 +94,7 @@ func TestHeartbeatV4Polling(t *testing.T) {
 
 func TestHeartbeatV3(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, fastHeartbeat, false)
+	ts := newTestServer(t, fastPings, false)
 	c := ts.dial("EIO=3&transport=websocket")
 	readWS(t, c) // open
 	for range 3 {
@@ -69,7 +103,19 @@ func TestHeartbeatV3(t *testing.T) {
 			t.Fatalf("pong %q", s)
 		}
 	}
-	// The client stops pinging: closed after pingInterval+pingTimeout.
+	select {
+	case cl := <-ts.close:
+		t.Fatalf("closed: %s", cl.reason)
+	default:
+	}
+}
+
+// The client never pings: closed after pingInterval+pingTimeout.
+func TestHeartbeatV3Timeout(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, fastTimeout, false)
+	c := ts.dial("EIO=3&transport=websocket")
+	readWS(t, c) // open
 	if cl := ts.closed(); cl.reason != protocol.ReasonPingTimeout {
 		t.Fatalf("reason %q", cl.reason)
 	}

@@ -18,7 +18,9 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-const waitTimeout = 5 * time.Second
+// waitTimeout bounds every wait for an event: generous, since a loaded
+// machine may be slow, and costless when it is not (the event ends it).
+const waitTimeout = 15 * time.Second
 
 // testServer is a Server behind httptest on 127.0.0.1, recording sessions
 // and what they receive.

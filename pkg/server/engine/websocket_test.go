@@ -129,7 +129,9 @@ func TestUpgradeV3Noop(t *testing.T) {
 
 func TestUpgradeRefusals(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, Options{UpgradeTimeout: 50 * time.Millisecond}, true)
+	// The default upgrade timeout (10 s): only "upgrade timeout" below
+	// waits for one, on a server of its own.
+	ts := newTestServer(t, Options{}, true)
 	t.Run("probe garbage", func(t *testing.T) {
 		sid, _ := ts.handshake("EIO=4&transport=polling")
 		c := ts.dial(q("EIO", "4", "transport", "websocket", "sid", sid))
@@ -145,11 +147,19 @@ func TestUpgradeRefusals(t *testing.T) {
 		assertPollingWorks(t, ts, sid)
 	})
 	t.Run("upgrade timeout", func(t *testing.T) {
+		// A short timeout, and nothing that must happen before it: the
+		// probe may already be closed when "2probe" is written or its
+		// answer read (expectWSClosed skips "3probe" when it comes).
+		const timeout = 50 * time.Millisecond
+		ts := newTestServer(t, Options{UpgradeTimeout: timeout}, true)
 		sid, _ := ts.handshake("EIO=4&transport=polling")
+		start := time.Now() // before the server arms the timeout
 		c := ts.dial(q("EIO", "4", "transport", "websocket", "sid", sid))
-		writeWS(t, c, websocket.TextMessage, "2probe")
-		readWS(t, c)
+		_ = c.WriteMessage(websocket.TextMessage, []byte("2probe"))
 		expectWSClosed(t, c)
+		if d := time.Since(start); d < timeout {
+			t.Fatalf("probe closed after %v, before the upgrade timeout", d)
+		}
 		assertPollingWorks(t, ts, sid)
 	})
 	t.Run("second websocket while upgrading", func(t *testing.T) {
