@@ -20,6 +20,12 @@ const DefaultLogCapacity = 10000
 // ones passing the filter, a selection that follows the tail unless the
 // user moved it, and a pause that freezes what is shown while traffic is
 // still recorded. View renders only the rows that fit.
+//
+// While paused, new entries go to a second ring of the same capacity
+// (held) instead of the log, whose ring would evict the very rows the
+// paused screen shows; resuming appends them. A pause during a flood so
+// keeps at most twice the capacity, and when held is full its oldest
+// entries are lost (and counted), never the frozen ones.
 type logView struct {
 	c      Common
 	server bool // show the peer's socket id in each row
@@ -37,8 +43,9 @@ type logView struct {
 	sel      uint64 // the selected seq when not following
 	top      uint64 // the first visible seq when not following
 	paused   bool
-	pauseSeq uint64 // last seq shown while paused
-	resume   bool   // follow the tail again on unpause (it did before the pause)
+	held     *ring[entry] // what arrived while paused, nil when not paused
+	heldLost uint64       // held entries evicted by newer ones
+	resume   bool         // follow the tail again on unpause (it did before the pause)
 
 	// pending holds ack requests not answered yet, by key.
 	pending map[ackKey]uint64
@@ -98,35 +105,60 @@ func (l *logView) addSession(ev SessionEvent) {
 	l.nextSeq++
 }
 
-// push appends e to the ring, forgetting the entry it evicts.
+// push records e: in the log, or among the held entries while paused.
 func (l *logView) push(e entry) {
+	if l.held != nil {
+		if old, ok := l.held.Push(e); ok {
+			l.heldLost++
+			l.forget(&old)
+		}
+		return
+	}
+	l.appendEntry(e)
+}
+
+// appendEntry appends e to the log's ring, forgetting the entry it evicts.
+func (l *logView) appendEntry(e entry) {
 	if old, ok := l.entries.Push(e); ok {
 		if f, ok := l.matches.Front(); ok && f == old.seq {
 			l.matches.PopFront()
 		}
-		if old.ackReq && old.pair == 0 {
-			if k := old.key(); l.pending[k] == old.seq {
-				delete(l.pending, k)
-			}
-		}
+		l.forget(&old)
 	}
 	if l.pass(l.entries.At(l.entries.Len() - 1)) {
 		l.matches.Push(e.seq)
 	}
 }
 
+// forget drops an evicted entry's ack request from the pending ones.
+func (l *logView) forget(old *entry) {
+	if old.ackReq && old.pair == 0 {
+		if k := old.key(); l.pending[k] == old.seq {
+			delete(l.pending, k)
+		}
+	}
+}
+
 // bySeq returns the entry with seq, or nil if it was evicted or cleared.
-// Seqs in the ring are consecutive, so this is an index computation.
+// Seqs in each ring are consecutive, and the held ones come after the
+// log's, so this is an index computation.
 func (l *logView) bySeq(seq uint64) *entry {
-	f, ok := l.entries.Front()
+	if e := seqIn(l.entries, seq); e != nil || l.held == nil {
+		return e
+	}
+	return seqIn(l.held, seq)
+}
+
+func seqIn(r *ring[entry], seq uint64) *entry {
+	f, ok := r.Front()
 	if !ok || seq < f.seq {
 		return nil
 	}
 	i := seq - f.seq
-	if i >= uint64(l.entries.Len()) {
+	if i >= uint64(r.Len()) {
 		return nil
 	}
-	return l.entries.At(int(i))
+	return r.At(int(i))
 }
 
 func (l *logView) pass(e *entry) bool {
@@ -173,29 +205,47 @@ func (l *logView) toggleEngine() {
 	l.reindex()
 }
 
-func (l *logView) togglePause() {
-	l.paused = !l.paused
-	if l.paused {
-		l.pauseSeq = l.nextSeq - 1
+func (l *logView) togglePause() { l.setPaused(!l.paused) }
+
+// setPaused freezes the log (new entries are held) or resumes it (the
+// held entries are appended, and the selection follows the tail again if
+// it did before the pause).
+func (l *logView) setPaused(p bool) {
+	if p == l.paused {
+		return
+	}
+	l.paused = p
+	if p {
+		l.held = newRing[entry](l.entries.Cap())
 		l.resume = l.follow
 		if l.follow {
 			if seq, ok := l.seqAt(l.visibleLen() - 1); ok {
 				l.sel, l.follow = seq, false
 			}
 		}
-	} else if l.resume {
-		l.follow, l.resume = true, false
+	} else {
+		held := l.held
+		l.held, l.heldLost = nil, 0
+		for i := range held.Len() {
+			l.appendEntry(*held.At(i))
+		}
+		if l.resume {
+			l.follow, l.resume = true, false
+		}
 	}
 	l.fix()
 }
 
-// clear drops every entry; sequence numbers go on.
+// clear drops every entry, held ones too; sequence numbers go on.
 func (l *logView) clear() {
 	l.entries.Clear()
 	l.matches.Clear()
+	if l.held != nil {
+		l.held.Clear()
+		l.heldLost = 0
+	}
 	clear(l.pending)
 	l.follow, l.sel, l.top = true, 0, 0
-	l.pauseSeq = l.nextSeq - 1
 }
 
 // search returns the index of the first match with seq >= s.
@@ -203,14 +253,9 @@ func (l *logView) search(s uint64) int {
 	return sort.Search(l.matches.Len(), func(i int) bool { return *l.matches.At(i) >= s })
 }
 
-// visibleLen is how many matches can be shown: all of them, or those up
-// to the pause.
-func (l *logView) visibleLen() int {
-	if l.paused {
-		return l.search(l.pauseSeq + 1)
-	}
-	return l.matches.Len()
-}
+// visibleLen is how many matches can be shown (while paused, the log holds
+// only what came before the pause).
+func (l *logView) visibleLen() int { return l.matches.Len() }
 
 func (l *logView) seqAt(i int) (uint64, bool) {
 	if i < 0 || i >= l.matches.Len() {
@@ -300,10 +345,8 @@ func (l *logView) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.Top):
 		l.move(-l.visibleLen())
 	case key.Matches(k, keys.Bottom):
+		l.setPaused(false)
 		l.follow = true
-		if l.paused {
-			l.paused = false
-		}
 		l.fix()
 	}
 	return nil
@@ -322,7 +365,11 @@ func (l *logView) title() []string {
 		parts = append(parts, "engine.io")
 	}
 	if l.paused {
-		parts = append(parts, "PAUSED +"+strconv.Itoa(l.matches.Len()-l.visibleLen()))
+		p := "PAUSED +" + strconv.FormatUint(uint64(l.held.Len())+l.heldLost, 10)
+		if l.heldLost > 0 {
+			p += " (" + strconv.FormatUint(l.heldLost, 10) + " lost)"
+		}
+		parts = append(parts, p)
 	} else if !l.follow {
 		parts = append(parts, "scrolled (G follows)")
 	}
@@ -452,16 +499,21 @@ func fmtRTT(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// snapshot returns every recorded line, oldest first, for saving: a
-// TraceEvent per packet, a SessionEvent per session line.
+// snapshot returns every recorded line, oldest first, held ones included,
+// for saving: a TraceEvent per packet, a SessionEvent per session line.
 func (l *logView) snapshot() []Event {
-	out := make([]Event, l.entries.Len())
-	for i := range out {
-		e := l.entries.At(i)
-		if e.sess != nil {
-			out[i] = *e.sess
-		} else {
-			out[i] = TraceEvent{Trace: e.tr}
+	out := make([]Event, 0, l.entries.Len())
+	for _, r := range []*ring[entry]{l.entries, l.held} {
+		if r == nil {
+			continue
+		}
+		for i := range r.Len() {
+			e := r.At(i)
+			if e.sess != nil {
+				out = append(out, *e.sess)
+			} else {
+				out = append(out, TraceEvent{Trace: e.tr})
+			}
 		}
 	}
 	return out

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -90,8 +92,8 @@ func TestLogFollowScrollPause(t *testing.T) {
 	// Pause freezes what is shown, traffic is still recorded.
 	l.togglePause()
 	l.add(event(protocol.In, "s", "/", `["e21"]`, 0, false, 2*time.Second))
-	if l.visibleLen() != 21 || l.entries.Len() != 22 {
-		t.Fatalf("paused: visible %d recorded %d", l.visibleLen(), l.entries.Len())
+	if l.visibleLen() != 21 || l.entries.Len() != 21 || l.held.Len() != 1 || len(l.snapshot()) != 22 {
+		t.Fatalf("paused: visible %d recorded %d", l.visibleLen(), len(l.snapshot()))
 	}
 	if !strings.Contains(strings.Join(l.title(), " "), "PAUSED +1") {
 		t.Fatalf("title %q", l.title())
@@ -198,5 +200,55 @@ func TestFlood(t *testing.T) {
 	}
 	if !strings.Contains(screen(m), "tick 9999") {
 		t.Fatalf("the tail is not shown:\n%s", screen(m))
+	}
+}
+
+// Issue 15.1: a pause during a flood freezes what is on the screen. The
+// ring used to keep evicting the entries the paused screen showed, so the
+// paused log shrank (Log 5317/10000 ─ PAUSED +4683 in 2 s) and its rows
+// moved. What arrives while paused is kept, up to the log's capacity, and
+// shown when the pause ends.
+func TestLogPauseFreezesUnderFlood(t *testing.T) {
+	t.Parallel()
+	const capacity = 50
+	m := newClientModel(t.Context(), NewCommon(false, 80, 24),
+		ClientOptions{Session: &fakeSession{}, LogCapacity: capacity, Now: fixedNow, Location: time.UTC}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	tick := func(i int) TraceEvent {
+		return TraceEvent{Trace: event(protocol.In, "s", "/", `["tick",`+jsonInt(i)+`]`, 0, false, time.Duration(i)*time.Millisecond)}
+	}
+	flood := func(from, to int) {
+		evs := make([]Event, 0, to-from)
+		for i := from; i < to; i++ {
+			evs = append(evs, tick(i))
+		}
+		m.Update(eventsMsg{events: evs})
+	}
+	flood(0, capacity)
+	press(t, m, "p")
+	frozen := screen(m)
+	sel := m.log.selected().event
+	flood(capacity, 3*capacity+7)
+	if m.log.visibleLen() != capacity {
+		t.Fatalf("paused log shrank to %d of %d rows", m.log.visibleLen(), capacity)
+	}
+	if e := m.log.selected(); e == nil || e.event != sel {
+		t.Fatalf("paused selection moved from %q to %v", sel, e)
+	}
+	got := screen(m)
+	// The log rows are the same; only the title counts what came.
+	if rows := func(s string) string { return strings.Join(strings.Split(s, "\n")[3:11], "\n") }; rows(got) != rows(frozen) {
+		t.Fatalf("paused rows changed:\nbefore\n%s\nafter\n%s", rows(frozen), rows(got))
+	}
+	if !strings.Contains(got, "PAUSED +107") || !strings.Contains(got, "57 lost") {
+		t.Fatalf("paused title does not count what came and what was not kept:\n%s", got)
+	}
+	// Resuming shows the tail and keeps the ring bounded.
+	press(t, m, "p")
+	if m.log.entries.Len() != capacity || m.log.held != nil {
+		t.Fatalf("after resume: %d entries, held %v", m.log.entries.Len(), m.log.held)
+	}
+	if !strings.Contains(screen(m), "tick "+jsonInt(3*capacity+6)) {
+		t.Fatalf("the tail is not shown after resume:\n%s", screen(m))
 	}
 }
