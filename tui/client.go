@@ -3,7 +3,9 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,9 @@ type ClientSession interface {
 	// OpenNamespace connects another namespace on the same connection
 	// (socket.io-client's Manager.socket(nsp)); auth may be nil.
 	OpenNamespace(ctx context.Context, nsp string, auth json.RawMessage) error
+	// CloseNamespace leaves a namespace opened with OpenNamespace (sends
+	// its DISCONNECT when connected); the connection stays.
+	CloseNamespace(ctx context.Context, nsp string) error
 	// Close disconnects every namespace and the connection.
 	Close() error
 }
@@ -129,13 +134,22 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 }
 
 func (m *clientModel) addNsp(name string) *nsState {
+	if ns := m.findNsp(name); ns != nil {
+		return ns
+	}
+	m.nsps = append(m.nsps, nsState{name: name, note: "connecting"})
+	return &m.nsps[len(m.nsps)-1]
+}
+
+// findNsp returns the namespace in the header, or nil (never opened, or
+// closed).
+func (m *clientModel) findNsp(name string) *nsState {
 	for i := range m.nsps {
 		if m.nsps[i].name == name {
 			return &m.nsps[i]
 		}
 	}
-	m.nsps = append(m.nsps, nsState{name: name, note: "connecting"})
-	return &m.nsps[len(m.nsps)-1]
+	return nil
 }
 
 func (m *clientModel) Init() tea.Cmd { return m.listen() }
@@ -163,6 +177,12 @@ type nspOpenedMsg struct {
 	err error
 }
 
+// nspClosedMsg is the result of closing a namespace.
+type nspClosedMsg struct {
+	nsp string
+	err error
+}
+
 func (m *clientModel) emitCmd(nsp, event string, args []json.RawMessage, atts [][]byte, ack bool) tea.Cmd {
 	s, now := m.session, m.now
 	ctx, cancel := m.withTimeout()
@@ -184,12 +204,21 @@ func (m *clientModel) answerCmd(k ackKey, args []json.RawMessage, atts [][]byte,
 	}
 }
 
-func (m *clientModel) openCmd(nsp string) tea.Cmd {
+func (m *clientModel) openCmd(nsp string, auth json.RawMessage) tea.Cmd {
 	s := m.session
 	ctx, cancel := m.withTimeout()
 	return func() tea.Msg {
 		defer cancel()
-		return nspOpenedMsg{nsp: nsp, err: s.OpenNamespace(ctx, nsp, nil)}
+		return nspOpenedMsg{nsp: nsp, err: s.OpenNamespace(ctx, nsp, auth)}
+	}
+}
+
+func (m *clientModel) closeCmd(nsp string) tea.Cmd {
+	s := m.session
+	ctx, cancel := m.withTimeout()
+	return func() tea.Msg {
+		defer cancel()
+		return nspClosedMsg{nsp: nsp, err: s.CloseNamespace(ctx, nsp)}
 	}
 }
 
@@ -236,12 +265,20 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case nspOpenedMsg:
 		if msg.err != nil {
-			ns := m.addNsp(msg.nsp)
-			ns.note = msg.err.Error()
+			if ns := m.findNsp(msg.nsp); ns != nil {
+				ns.note = msg.err.Error()
+			}
 			m.setStatus("open "+msg.nsp+": "+msg.err.Error(), true)
 			return nil
 		}
 		m.setStatus("opened "+msg.nsp, false)
+		return nil
+	case nspClosedMsg:
+		if msg.err != nil {
+			m.setStatus("close "+msg.nsp+": "+msg.err.Error(), true)
+			return nil
+		}
+		m.setStatus("closed "+msg.nsp, false)
 		return nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
@@ -281,7 +318,15 @@ func (m *clientModel) ingest(evs []Event) []tea.Cmd {
 				m.reason = ev.Reason
 			}
 		case NamespaceEvent:
-			ns := m.addNsp(ev.Namespace)
+			// A namespace the user closed stays closed: its late
+			// disconnect must not put it back in the header.
+			ns := m.findNsp(ev.Namespace)
+			if ns == nil && !ev.Connected {
+				continue
+			}
+			if ns == nil {
+				ns = m.addNsp(ev.Namespace)
+			}
 			ns.connected, ns.sid = ev.Connected, ev.SID
 			switch {
 			case ev.Connected:
@@ -360,7 +405,9 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return tea.Batch(cmds...)
 	case key.Matches(k, keys.OpenNsp):
-		return m.prompt.open(promptNamespace, "open namespace › ", "/")
+		return m.prompt.open(promptNamespace, "open namespace [auth {…}] › ", "/")
+	case key.Matches(k, keys.CloseNsp):
+		return m.closeNsp()
 	case key.Matches(k, keys.NextNsp):
 		m.cycleNsp(1)
 		return nil
@@ -370,6 +417,22 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	cmd, _ := m.handleLogKeys(k)
 	return cmd
+}
+
+// closeNsp leaves the current namespace and drops it from the header,
+// whether it is connected or was refused. The URL's namespace stays: the
+// session is its connection.
+func (m *clientModel) closeNsp() tea.Cmd {
+	if m.cur == 0 {
+		m.setStatus(m.nsps[0].name+" is the URL's namespace: it stays open (q quits)", true)
+		return nil
+	}
+	name := m.nsps[m.cur].name
+	m.nsps = slices.Delete(m.nsps, m.cur, m.cur+1)
+	m.cur--
+	m.comp.nsp = m.nsps[m.cur].name
+	m.setStatus("closing "+name+"…", false)
+	return m.closeCmd(name)
 }
 
 func (m *clientModel) cycleNsp(d int) {
@@ -430,23 +493,42 @@ func (m *clientModel) answer() tea.Cmd {
 func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 	switch kind {
 	case promptNamespace:
-		// The prompt starts with "/": typing "/admin" after it must not
-		// open "//admin".
-		v = "/" + strings.TrimLeft(strings.TrimSpace(v), "/")
-		if v == "/" {
+		nsp, auth, err := namespaceLine(v)
+		if err != nil {
+			m.setStatus(err.Error(), true)
 			return nil
 		}
-		m.addNsp(v)
+		if nsp == "/" && auth == nil {
+			return nil
+		}
+		m.addNsp(nsp)
 		for i := range m.nsps {
-			if m.nsps[i].name == v {
+			if m.nsps[i].name == nsp {
 				m.cur = i
 			}
 		}
-		m.comp.nsp = v
-		m.setStatus("opening "+v+"…", false)
-		return m.openCmd(v)
+		m.comp.nsp = nsp
+		m.setStatus("opening "+nsp+"…", false)
+		return m.openCmd(nsp, auth)
 	}
 	return nil
+}
+
+// namespaceLine reads the namespace prompt: a namespace, then optionally
+// the auth object of its CONNECT (`admin {"token":"secret"}`), as
+// socket.io-client's io(url + nsp, {auth}).
+func namespaceLine(v string) (nsp string, auth json.RawMessage, err error) {
+	name, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
+	// The prompt starts with "/": typing "/admin" after it must not open
+	// "//admin".
+	nsp = "/" + strings.TrimLeft(name, "/")
+	if rest = strings.TrimSpace(rest); rest == "" {
+		return nsp, nil, nil
+	}
+	if !json.Valid([]byte(rest)) || rest[0] != '{' {
+		return "", nil, errors.New("auth must be a JSON object, e.g. admin {\"token\":\"secret\"}")
+	}
+	return nsp, json.RawMessage(rest), nil
 }
 
 // layout sizes every component for the window.
@@ -536,7 +618,7 @@ func (m *clientModel) helpGroups() [][]key.Binding {
 		{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom, k.Save},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.Pause, k.Clear, k.Engine, k.Select, k.Back},
-		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.NextNsp, k.PrevNsp},
+		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp},
 		{k.Fold, k.Expand, k.Collapse, k.ExpandAll, k.FoldAll},
 		{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput},
 	}

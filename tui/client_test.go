@@ -203,6 +203,56 @@ func TestClientNamespaces(t *testing.T) {
 	}
 }
 
+// Issue 15.2: the namespace prompt takes an auth object after the name
+// ("admin {"token":"secret"}" was opened as one namespace name), and x
+// closes a namespace, one that was refused too (it stayed in the header).
+func TestClientNamespaceAuthAndClose(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	m := newTestClient(t, s, nil)
+	open := func(line string) {
+		t.Helper()
+		press(t, m, "n")
+		press(t, m, "backspace")
+		typeText(t, m, line)
+		press(t, m, "enter")
+	}
+	open(`admin {"token":"secret"}`)
+	if len(s.opened) != 1 || s.opened[0] != "/admin" || s.auths[0] != `{"token":"secret"}` || m.comp.nsp != "/admin" {
+		t.Fatalf("opened %q with auth %q, composer on %q", s.opened, s.auths, m.comp.nsp)
+	}
+	open(`chat {"token":`)
+	if len(s.opened) != 1 || !m.statusErr || !strings.Contains(m.status, "auth must be a JSON object") {
+		t.Fatalf("bad auth: opened %q, status %q", s.opened, m.status)
+	}
+	open(`chat 42`)
+	if len(s.opened) != 1 || !strings.Contains(m.status, "auth must be a JSON object") {
+		t.Fatalf("auth not an object: opened %q, status %q", s.opened, m.status)
+	}
+	open("forbidden")
+	if !strings.Contains(m.header()[1], "/forbidden○") {
+		t.Fatalf("header after a refusal: %q", m.header()[1])
+	}
+	press(t, m, "x") // the refused namespace is the current one
+	if len(s.closedN) != 1 || s.closedN[0] != "/forbidden" || strings.Contains(m.header()[1], "forbidden") {
+		t.Fatalf("closed %q, header %q", s.closedN, m.header()[1])
+	}
+	if m.comp.nsp != "/admin" || !strings.Contains(m.status, "closed /forbidden") {
+		t.Fatalf("after closing: composer on %q, status %q", m.comp.nsp, m.status)
+	}
+	// The client's own word that it left does not bring it back.
+	m.Update(eventsMsg{events: []Event{NamespaceEvent{Namespace: "/forbidden", Reason: "io client disconnect"}}})
+	if strings.Contains(m.header()[1], "forbidden") {
+		t.Fatalf("a late disconnect put the closed namespace back: %q", m.header()[1])
+	}
+	// The URL's namespace stays.
+	press(t, m, "[")
+	press(t, m, "x")
+	if len(s.closedN) != 1 || !m.statusErr || m.comp.nsp != "/" {
+		t.Fatalf("closing the URL's namespace: closed %q, status %q", s.closedN, m.status)
+	}
+}
+
 func TestClientRepeatAndCopy(t *testing.T) {
 	t.Parallel()
 	s := &fakeSession{}

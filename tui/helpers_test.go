@@ -25,6 +25,8 @@ type fakeSession struct {
 	emits   []fakeEmit
 	answers []fakeEmit
 	opened  []string
+	auths   []string // the auth of each opened namespace
+	closedN []string // namespaces closed
 	closed  int
 	ack     Ack
 	err     error
@@ -59,6 +61,14 @@ func (f *fakeSession) OpenNamespace(ctx context.Context, nsp string, auth json.R
 		return errors.New("CONNECT_ERROR: unauthorized")
 	}
 	f.opened = append(f.opened, nsp)
+	f.auths = append(f.auths, string(auth))
+	return nil
+}
+
+func (f *fakeSession) CloseNamespace(ctx context.Context, nsp string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closedN = append(f.closedN, nsp)
 	return nil
 }
 

@@ -23,6 +23,7 @@ type KeyMap struct {
 	Answer   key.Binding
 	AutoAck  key.Binding
 	OpenNsp  key.Binding
+	CloseNsp key.Binding
 	NextNsp  key.Binding
 	PrevNsp  key.Binding
 	Zoom     key.Binding
@@ -85,6 +86,7 @@ func NewKeyMap() *KeyMap {
 		Answer:    b([]string{"a"}, "a", "answer ack"),
 		AutoAck:   b([]string{"A"}, "A", "auto-answer acks"),
 		OpenNsp:   b([]string{"n"}, "n", "open namespace"),
+		CloseNsp:  b([]string{"x"}, "x", "close namespace"),
 		NextNsp:   b([]string{"]"}, "]", "next namespace"),
 		PrevNsp:   b([]string{"["}, "[", "previous namespace"),
 		Zoom:      b([]string{"z"}, "z", "zoom pane"),

@@ -643,6 +643,18 @@ func (s *clientSession) OpenNamespace(ctx context.Context, nsp string, auth json
 	return sock.Connect(ctx)
 }
 
+// CloseNamespace leaves nsp; the connection stays for the others.
+func (s *clientSession) CloseNamespace(ctx context.Context, nsp string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	return c.Of(nsp).Disconnect()
+}
+
 // Close stops connecting, disconnects and waits for the client's
 // goroutines; no Tap runs after it returns.
 func (s *clientSession) Close() error {

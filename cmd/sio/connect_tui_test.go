@@ -247,6 +247,20 @@ func TestClientSession(t *testing.T) {
 		if err != nil || joinRaw(ack.Args) != `["on admin"]` {
 			t.Errorf("emit on /admin: %s %v", joinRaw(ack.Args), err)
 		}
+		// Closing a namespace sends its DISCONNECT; the connection stays.
+		if err := s.CloseNamespace(ctx, "/admin"); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, feed, "the DISCONNECT of /admin", func(ev tui.Event) bool {
+			te, ok := ev.(tui.TraceEvent)
+			return ok && te.Trace.Dir == protocol.Out && te.Trace.Packet.Type == protocol.PacketDisconnect && te.Trace.Packet.Namespace == "/admin"
+		})
+		if _, err := s.Emit(ctx, "/admin", "chat", nil, nil, false); err == nil || !strings.Contains(err.Error(), "not open") {
+			t.Errorf("emit on a closed namespace: %v", err)
+		}
+		if ack, err := s.Emit(ctx, "/", "chat", raws(`"still here"`), nil, true); err != nil || joinRaw(ack.Args) != `["still here"]` {
+			t.Errorf("emit on / after closing /admin: %s %v", joinRaw(ack.Args), err)
+		}
 	})
 
 	if err := s.Close(); err != nil {
