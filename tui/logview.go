@@ -384,7 +384,7 @@ func (l *logView) View() string {
 	si := l.selIndex()
 	lines := make([]string, 0, h)
 	if n == 0 {
-		lines = append(lines, l.c.Styles.Dim.Render("no traffic yet"))
+		lines = append(lines, l.c.Styles.Dim.Render(l.emptyText()))
 	}
 	for i := top; i < n && len(lines) < h; i++ {
 		seq, _ := l.seqAt(i)
@@ -396,6 +396,23 @@ func (l *logView) View() string {
 	}
 	l.rendered = len(lines)
 	return block(lines, w, h)
+}
+
+// emptyText says why no row is shown: no traffic, or none that passes the
+// filter, the socket scope or the Engine.IO toggle.
+func (l *logView) emptyText() string {
+	n := l.entries.Len()
+	switch {
+	case n == 0:
+		return "no traffic yet"
+	case l.filter != "":
+		return "nothing matches " + strconv.Quote(l.filter) + " in " + strconv.Itoa(n) + " entries (esc clears the filter)"
+	case l.scopeSID != "":
+		return "no traffic of socket " + clean(l.scopeSID) + " yet"
+	case !l.showEngine:
+		return "only Engine.IO packets so far (v shows them)"
+	}
+	return "no traffic yet"
 }
 
 // row renders one entry on one line.

@@ -252,3 +252,27 @@ func TestLogPauseFreezesUnderFlood(t *testing.T) {
 		t.Fatalf("the tail is not shown after resume:\n%s", screen(m))
 	}
 }
+
+// Issue 15.3: an empty log says why it is empty: a filter that matches
+// nothing said "no traffic yet" over a log full of traffic.
+func TestLogSaysWhyItIsEmpty(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(100, 5)
+	if v := l.View(); !strings.Contains(v, "no traffic yet") {
+		t.Fatalf("empty log:\n%s", v)
+	}
+	l.add(protocol.Trace{Time: t0, Layer: protocol.LayerEngine, Engine: protocol.EnginePacket{Type: protocol.EnginePing}})
+	if v := l.View(); !strings.Contains(v, "only Engine.IO packets so far (v shows them)") {
+		t.Fatalf("engine packets only:\n%s", v)
+	}
+	l.add(event(protocol.In, "s", "/", `["chat","hello"]`, 0, false, 0))
+	l.setFilter("zzz")
+	if v := l.View(); strings.Contains(v, "no traffic yet") || !strings.Contains(v, `nothing matches "zzz" in 2 entries (esc clears the filter)`) {
+		t.Fatalf("filter matching nothing:\n%s", v)
+	}
+	l.setFilter("")
+	l.setScope("other")
+	if v := l.View(); !strings.Contains(v, "no traffic of socket other yet") {
+		t.Fatalf("scoped to a silent socket:\n%s", v)
+	}
+}
