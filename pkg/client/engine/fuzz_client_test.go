@@ -1,21 +1,18 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -74,8 +71,8 @@ func FuzzClientHandshake(f *testing.F) {
 // the client polls again and stays open. Each Tap record parses back to
 // its packet.
 func FuzzClientPayload(f *testing.F) {
-	for _, v := range fzPollingVectors(f) {
-		f.Add(v.body, v.v3, v.binary)
+	for _, v := range testutil.PollingPayloads(f) {
+		f.Add(v.Body, v.V3, v.Binary)
 	}
 	f.Add([]byte("6\x1e2\x1e3probe\x1e4x"), false, false)
 	f.Add([]byte("1:1"), true, false)
@@ -356,48 +353,4 @@ walk:
 			t.Fatalf("trace %d: raw %q parses to %+v (%v), want %+v", i, tr.Raw[0], pkts, err, tr.Engine)
 		}
 	}
-}
-
-type fzVector struct {
-	body       []byte
-	v3, binary bool
-}
-
-// fzPollingVectors reads the polling payload vectors of PROTOCOL.md, kept
-// in pkg/protocol's testdata.
-func fzPollingVectors(t testing.TB) []fzVector {
-	t.Helper()
-	f, err := os.Open("../../protocol/testdata/vectors.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []fzVector
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v struct{ Layer, Text, Hex string }
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		switch v.Layer {
-		case "p4":
-			out = append(out, fzVector{body: []byte(v.Text)})
-		case "p3":
-			out = append(out, fzVector{body: []byte(v.Text), v3: true})
-		case "p3-bin":
-			b, err := hex.DecodeString(v.Hex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, fzVector{body: b, v3: true, binary: true})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 20 {
-		t.Fatalf("only %d polling vectors", len(out))
-	}
-	return out
 }

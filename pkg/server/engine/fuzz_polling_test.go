@@ -1,16 +1,13 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -34,9 +31,9 @@ import (
 // Seeds: the polling payload vectors of PROTOCOL.md (pkg/protocol's
 // testdata/vectors.jsonl, layers p4, p3 and p3-bin).
 func FuzzPollingPOST(f *testing.F) {
-	for _, v := range pollingVectors(f) {
-		f.Add(v.body, v.v3, v.binary, uint8(0), uint16(0))
-		f.Add(v.body, v.v3, v.binary, uint8(1), uint16(len(v.body)))
+	for _, v := range testutil.PollingPayloads(f) {
+		f.Add(v.Body, v.V3, v.Binary, uint8(0), uint16(0))
+		f.Add(v.Body, v.V3, v.Binary, uint8(1), uint16(len(v.Body)))
 	}
 	f.Add([]byte("1"), false, false, uint8(0), uint16(0))       // close
 	f.Add([]byte("2"), false, false, uint8(0), uint16(0))       // a ping from a v4 client
@@ -238,50 +235,4 @@ func (p *pieces) Read(dst []byte) (int, error) {
 	n := copy(dst[:min(len(dst), p.n)], p.b)
 	p.b = p.b[n:]
 	return n, nil
-}
-
-type pollingVector struct {
-	body       []byte
-	v3, binary bool
-}
-
-// pollingVectors reads the polling payload vectors of PROTOCOL.md, kept
-// in pkg/protocol's testdata.
-func pollingVectors(t testing.TB) []pollingVector {
-	t.Helper()
-	f, err := os.Open("../../protocol/testdata/vectors.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []pollingVector
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v struct {
-			Layer, Text, Hex string
-		}
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		switch v.Layer {
-		case "p4":
-			out = append(out, pollingVector{body: []byte(v.Text)})
-		case "p3":
-			out = append(out, pollingVector{body: []byte(v.Text), v3: true})
-		case "p3-bin":
-			b, err := hex.DecodeString(v.Hex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, pollingVector{body: b, v3: true, binary: true})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 20 {
-		t.Fatalf("only %d polling vectors", len(out))
-	}
-	return out
 }
