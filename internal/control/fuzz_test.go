@@ -3,7 +3,6 @@ package control
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -314,31 +313,11 @@ func canonArgs(t *testing.T, raw []byte) any {
 	if err := dec.Decode(&v); err != nil {
 		t.Fatalf("decode %s: %v", data, err)
 	}
-	return bytesFor(v, atts)
-}
-
-// fzBytes stands for binary data in a canonical value: a type of its own,
-// so that no JSON string can equal it.
-type fzBytes struct{ hex string }
-
-// bytesFor replaces each placeholder in v by its attachment.
-func bytesFor(v any, atts [][]byte) any {
-	switch x := v.(type) {
-	case map[string]any:
-		if ph, ok := x["_placeholder"].(bool); ok && ph && len(x) == 2 {
-			if num, ok := x["num"].(json.Number); ok {
-				if n, err := num.Int64(); err == nil && n >= 0 && n < int64(len(atts)) {
-					return fzBytes{hex.EncodeToString(atts[n])}
-				}
-			}
-		}
-		for k, e := range x {
-			x[k] = bytesFor(e, atts)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = bytesFor(e, atts)
-		}
+	// Placeholders become []byte (Values' helper), which no JSON value
+	// decodes to; a 200 emit has no placeholder out of range.
+	v, err = resolvePlaceholders(v, atts)
+	if err != nil {
+		t.Fatalf("placeholders of %s: %v", data, err)
 	}
 	return v
 }
