@@ -41,7 +41,7 @@
 // OnDisconnect callbacks run once, on whichever goroutine ended the socket.
 //
 // Sending never blocks: each connection has a bounded queue
-// (Options.SendQueue). A connection whose queue is full is closed as too
+// (Options.SendQueue packets, Options.SendQueueBytes bytes). A connection whose queue is full is closed as too
 // slow ("transport error"); a volatile packet is dropped instead. A
 // broadcast encodes its packet once and queues the same bytes on every
 // target. No lock is held while calling user code or doing network I/O, and

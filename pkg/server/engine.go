@@ -24,6 +24,7 @@ func New(opts Options) *Server {
 		AllowEIO3:      o.AllowEIO3,
 		AllowRequest:   o.AllowRequest,
 		SendQueue:      o.SendQueue,
+		SendQueueBytes: o.SendQueueBytes,
 		Logger:         o.Logger,
 		NewID:          o.NewID,
 		Now:            o.Now,

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -177,36 +179,54 @@ func TestShutdownReal(t *testing.T) {
 }
 
 // TestSlowConsumerIsDisconnected: a client that stops reading fills its
-// bounded queue and is disconnected as too slow, while a client that keeps
-// reading gets every broadcast.
+// bounded queue (in packets, or in bytes) and is disconnected as too slow,
+// while a client that keeps reading gets every broadcast.
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	gone := make(chan protocol.DisconnectReason, 2)
-	env := newEnv(t, Options{SendQueue: 8, OnDisconnect: func(s *Socket, r protocol.DisconnectReason) { gone <- r }}, nil)
-	slow := env.dialWS("4")
-	slow.connect("/")
-	fast := env.dialWS("4")
-	fast.connect("/")
-	big := strings.Repeat("x", 200_000)
-	for i := 0; ; i++ {
-		if i == 500 {
-			t.Fatal("the slow client was never disconnected")
-		}
-		if err := env.srv.Emit("big", big); err != nil {
-			t.Fatal(err)
-		}
-		if got := fast.next(); len(got) != len(big)+11 {
-			t.Fatalf("fast client got %d bytes", len(got))
-		}
-		select {
-		case r := <-gone:
-			if r != protocol.ReasonTransportError {
-				t.Fatalf("reason %q", r)
+	for name, opts := range map[string]Options{
+		"packets": {SendQueue: 8},
+		"bytes":   {SendQueue: 1 << 20, SendQueueBytes: 1 << 20},
+	} {
+		t.Run(name, func(t *testing.T) {
+			gone := make(chan protocol.DisconnectReason, 2)
+			opts.OnDisconnect = func(s *Socket, r protocol.DisconnectReason) { gone <- r }
+			var logs lockedWriter
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			env := newEnv(t, opts, nil)
+			slow := env.dialWS("4")
+			slow.connect("/")
+			fast := env.dialWS("4")
+			fast.connect("/")
+			big := strings.Repeat("x", 200_000)
+			for i := 0; ; i++ {
+				if i == 200 { // 40 MB: far more than socket buffers and either bound
+					t.Fatal("the slow client was never disconnected")
+				}
+				if err := env.srv.Emit("big", big); err != nil {
+					t.Fatal(err)
+				}
+				if got := fast.next(); len(got) != len(big)+11 {
+					t.Fatalf("fast client got %d bytes", len(got))
+				}
+				select {
+				case r := <-gone:
+					if r != protocol.ReasonTransportError {
+						t.Fatalf("reason %q", r)
+					}
+					// The engine names the bound it applied: the one set here.
+					bound := fmt.Sprintf("max_packets=%d max_bytes=%d", opts.SendQueue, opts.SendQueueBytes)
+					if name == "packets" {
+						bound = fmt.Sprintf("max_packets=%d ", opts.SendQueue)
+					}
+					if l := logs.String(); !strings.Contains(l, "closing slow consumer") || !strings.Contains(l, bound) {
+						t.Fatalf("log %q, want %q", l, bound)
+					}
+					_ = env.srv.Emit("after", 1)
+					fast.expect(`2["after",1]`)
+					return
+				default:
+				}
 			}
-			_ = env.srv.Emit("after", 1)
-			fast.expect(`2["after",1]`)
-			return
-		default:
-		}
+		})
 	}
 }
 
@@ -255,4 +275,22 @@ func TestSocketTapOnly(t *testing.T) {
 	if layers[protocol.LayerEngine] != 0 || layers[protocol.LayerSocket] < 4 {
 		t.Fatalf("traces by layer: %v, want socket packets only", layers)
 	}
+}
+
+// lockedWriter collects log output written from any goroutine.
+type lockedWriter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

@@ -49,6 +49,13 @@ type Options struct {
 	// A connection whose queue is full is closed as too slow ("transport
 	// error"); a volatile packet is dropped instead. Default 1024.
 	SendQueue int
+	// SendQueueBytes bounds the bytes a connection holds for its peer
+	// (queued, or in a write the peer has not taken): a connection that
+	// would pass it is closed as too slow, like a full SendQueue, with a
+	// warning naming the bound. A message sent to a connection holding
+	// nothing is taken whatever its size. Default 8 × MaxPayload (8 MB):
+	// see engine.Options.SendQueueBytes.
+	SendQueueBytes int64
 	// Tap, when set, sees every Engine.IO packet (Layer LayerEngine) and
 	// every complete Socket.IO packet (Layer LayerSocket, SID = socket id,
 	// Raw = header text then attachments) in and out. It is called on the

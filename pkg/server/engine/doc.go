@@ -23,9 +23,9 @@
 //     session. OnClose runs exactly once and never overlaps OnMessage; it may
 //     run on any goroutine (a reader, a timer, or the one that called Send or
 //     Close). OnMessage and OnClose may call any Session method.
-//   - Send and SendVolatile never block: a session has a bounded queue
-//     (Options.SendQueue) and a full queue disconnects it as a slow
-//     consumer. Send takes ownership of the data slices, so one encoding may
+//   - Send and SendVolatile never block: a session has a queue bounded in
+//     packets and in bytes (Options.SendQueue, Options.SendQueueBytes) and
+//     a full queue disconnects it as a slow consumer. Send takes ownership of the data slices, so one encoding may
 //     be sent to many sessions.
 //   - Options.Tap is called on the goroutine that reads or writes the packet
 //     (an outgoing WebSocket packet just before it is written), never under

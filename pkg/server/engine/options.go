@@ -56,6 +56,18 @@ type Options struct {
 	// 1024. A Send that would overflow it closes the session as a slow
 	// consumer (reason "transport error").
 	SendQueue int
+	// SendQueueBytes bounds the bytes of message data a session holds
+	// that its peer has not taken yet: queued, or in a WebSocket write
+	// that has not completed. A Send that would take it beyond the bound
+	// closes the session as a slow consumer, like a full SendQueue (a
+	// Send to a session holding nothing is taken whatever its size, so
+	// that one large message never closes a session that keeps up).
+	// Default 8 × MaxPayload (8 MB with Node's MaxPayload): eight of the
+	// largest messages the application expects, or eight polling
+	// responses of backlog; a peer that far behind is seconds behind on
+	// any link, while 1,024 packets of MaxPayload would be 1 GB per slow
+	// client. Node bounds neither.
+	SendQueueBytes int64
 	// Tap sees every engine.io packet in and out (Layer LayerEngine) with the
 	// exact bytes it had on the wire. It is called on the connection's
 	// goroutines, never under a lock, and must not block. Default nil.
@@ -93,6 +105,9 @@ const (
 	DefaultUpgradeTimeout = 10 * time.Second
 	DefaultMaxPayload     = 1_000_000
 	DefaultSendQueue      = 1024
+	// DefaultSendQueuePayloads is the default SendQueueBytes in units of
+	// MaxPayload.
+	DefaultSendQueuePayloads = 8
 )
 
 // pollCloseTimeout is how long a polling session closed by the server waits
@@ -116,6 +131,7 @@ type config struct {
 	cors           *CORS
 	allowRequest   func(*http.Request) error
 	sendQueue      int
+	sendQueueBytes int64
 	// wsCloseTimeout bounds a WebSocket's blocking writes outside the
 	// writer (a probe's answer, the close frame) and the flush at a
 	// server close; writeWait bounds each blocking write of the writer
@@ -142,6 +158,7 @@ func newConfig(o Options) config {
 		cors:           o.CORS,
 		allowRequest:   o.AllowRequest,
 		sendQueue:      o.SendQueue,
+		sendQueueBytes: o.SendQueueBytes,
 		tap:            o.Tap,
 		logger:         o.Logger,
 		newID:          o.NewID,
@@ -171,6 +188,9 @@ func newConfig(o Options) config {
 	c.websocket = slices.Contains(ts, TransportWebSocket)
 	if c.sendQueue <= 0 {
 		c.sendQueue = DefaultSendQueue
+	}
+	if c.sendQueueBytes <= 0 {
+		c.sendQueueBytes = DefaultSendQueuePayloads * c.maxPayload
 	}
 	c.wsCloseTimeout = wsCloseTimeout
 	c.closeLinger = closeLinger

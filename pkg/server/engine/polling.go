@@ -40,6 +40,7 @@ func (s *Session) takeOpen() protocol.EnginePacket {
 	defer s.mu.Unlock()
 	open := s.queue[0]
 	s.queue = append(s.queue[:0], s.queue[1:]...)
+	s.pending -= int64(len(open.Data))
 	return open
 }
 
@@ -154,6 +155,7 @@ func (s *Session) takeLocked() []protocol.EnginePacket {
 		size += sz
 		n++
 	}
+	s.pending -= dataBytes(s.queue[:n])
 	if n == len(s.queue) {
 		out := s.queue
 		s.queue = nil

@@ -79,6 +79,9 @@ type Session struct {
 	ws       bool                      // the current transport is websocket
 	up       upgradeState
 	queue    []protocol.EnginePacket
+	// pending is the bytes of packet data queued or in a WebSocket write
+	// not yet done (bounded by Options.SendQueueBytes).
+	pending  int64
 	writerOn bool                    // a WebSocket writer is running (inline in a sender, or its goroutine)
 	ctrl     [][]byte                // control frames (pongs) for the WebSocket writer
 	spare    []protocol.EnginePacket // a written batch's slice, for the next queue
@@ -132,6 +135,7 @@ func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, trans
 		MaxPayload:   cfg.maxPayload,
 	})
 	s.queue = append(s.queue, protocol.EnginePacket{Type: protocol.EngineOpen, Data: open})
+	s.pending = int64(len(open))
 	return s
 }
 
@@ -207,19 +211,43 @@ func (s *Session) Send(msgs ...protocol.EnginePacket) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if len(s.queue)+len(msgs) > s.srv.cfg.sendQueue {
-		s.mu.Unlock()
+	if !s.queueLocked(msgs) {
 		return s.queueFull()
 	}
-	s.queue = append(s.queue, msgs...)
 	s.mu.Unlock()
 	s.signal()
 	return nil
 }
 
+// dataBytes is what msgs count against SendQueueBytes.
+func dataBytes(msgs []protocol.EnginePacket) int64 {
+	var n int64
+	for _, p := range msgs {
+		n += int64(len(p.Data))
+	}
+	return n
+}
+
+// queueLocked queues msgs if both bounds allow it; otherwise it unlocks
+// s.mu (the caller then calls queueFull) and reports false. Caller holds
+// s.mu and the session is open.
+func (s *Session) queueLocked(msgs []protocol.EnginePacket) bool {
+	n := dataBytes(msgs)
+	if len(s.queue)+len(msgs) > s.srv.cfg.sendQueue || (s.pending > 0 && s.pending+n > s.srv.cfg.sendQueueBytes) {
+		packets, bytes := len(s.queue), s.pending
+		s.mu.Unlock()
+		s.srv.cfg.logger.Warn("engine.io send queue full, closing slow consumer", "sid", s.id,
+			"queued_packets", packets, "queued_bytes", bytes, "adding_packets", len(msgs), "adding_bytes", n,
+			"max_packets", s.srv.cfg.sendQueue, "max_bytes", s.srv.cfg.sendQueueBytes)
+		return false
+	}
+	s.queue = append(s.queue, msgs...)
+	s.pending += n
+	return true
+}
+
 // queueFull closes a slow consumer whose queue cannot take more.
 func (s *Session) queueFull() error {
-	s.srv.cfg.logger.Warn("engine.io send queue full, closing slow consumer", "sid", s.id, "queue", s.srv.cfg.sendQueue)
 	s.end(protocol.ReasonTransportError, closePacket)
 	return ErrQueueFull
 }
@@ -233,6 +261,7 @@ func (s *Session) SendVolatile(msgs ...protocol.EnginePacket) bool {
 		((s.ws && !s.writerOn) || (!s.ws && s.getPending))
 	if ok {
 		s.queue = append(s.queue, msgs...)
+		s.pending += dataBytes(msgs)
 	}
 	s.mu.Unlock()
 	if ok {
@@ -295,6 +324,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.token = false
 	clear(s.queue)
 	s.queue = nil
+	s.pending = 0
 	cb := s.onClose
 	s.closeDue = s.dispatching
 	callNow := !s.dispatching

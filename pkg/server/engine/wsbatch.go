@@ -93,12 +93,10 @@ func (s *Session) SendDeferred(b *FlushBatch, msgs ...protocol.EnginePacket) err
 		b.mu.Unlock()
 		return ErrClosed
 	}
-	if len(s.queue)+len(msgs) > s.srv.cfg.sendQueue {
-		s.mu.Unlock()
+	if !s.queueLocked(msgs) {
 		b.mu.Unlock()
 		return s.queueFull()
 	}
-	s.queue = append(s.queue, msgs...)
 	record := s.deferGen != b.gen
 	s.deferGen = b.gen
 	s.mu.Unlock()

@@ -177,16 +177,19 @@ func (s *Session) tapBatch(batch []protocol.EnginePacket) {
 	}
 }
 
-// doneBatch keeps a written batch's slice for the next one.
+// doneBatch releases a written batch's bytes from the pending count and
+// keeps its slice for the next batch.
 func (s *Session) doneBatch(batch []protocol.EnginePacket) {
+	n := dataBytes(batch)
 	clear(batch)
-	if cap(batch) <= 64 {
-		s.mu.Lock()
-		if s.spare == nil {
-			s.spare = batch[:0]
-		}
-		s.mu.Unlock()
+	s.mu.Lock()
+	if s.state != stateClosed { // end has zeroed the count
+		s.pending -= n
 	}
+	if cap(batch) <= 64 && s.spare == nil {
+		s.spare = batch[:0]
+	}
+	s.mu.Unlock()
 }
 
 // flush is the writer, run by the goroutine that found it idle
