@@ -125,6 +125,9 @@ func (f *fakeServer) Join(ctx context.Context, t Target, room string) error {
 }
 
 func (f *fakeServer) Leave(ctx context.Context, t Target, room string) error {
+	if room == "nosuchroom" {
+		return errors.New(t.String() + ` is not in room "nosuchroom"`)
+	}
 	return f.record("leave "+room, t)
 }
 

@@ -176,7 +176,8 @@ type snapshotMsg struct {
 	rooms   []RoomInfo
 }
 
-// actionDoneMsg reports a dashboard action.
+// actionDoneMsg reports a dashboard action: what it did, or, when err is
+// set, what it tried.
 type actionDoneMsg struct {
 	what string
 	err  error
@@ -539,11 +540,15 @@ func (m *serverModel) emitCmd(t Target, event string, args []json.RawMessage, at
 	}
 }
 
-func (m *serverModel) actionCmd(what string, f func(ctx context.Context) error) tea.Cmd {
+// actionCmd runs f; the status says done, or tried and why it failed.
+func (m *serverModel) actionCmd(done, tried string, f func(ctx context.Context) error) tea.Cmd {
 	ctx, cancel := m.withTimeout()
 	return func() tea.Msg {
 		defer cancel()
-		return actionDoneMsg{what: what, err: f(ctx)}
+		if err := f(ctx); err != nil {
+			return actionDoneMsg{what: tried, err: err}
+		}
+		return actionDoneMsg{what: done}
 	}
 }
 
@@ -677,14 +682,17 @@ func (m *serverModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 		if v == "" {
 			return nil
 		}
-		return m.actionCmd(t.String()+" joined "+strconv.Quote(v), func(ctx context.Context) error { return ctl.Join(ctx, t, v) })
+		return m.actionCmd(t.String()+" joined "+strconv.Quote(v), "join "+t.String()+" to "+strconv.Quote(v),
+			func(ctx context.Context) error { return ctl.Join(ctx, t, v) })
 	case promptLeave:
 		if v == "" {
 			return nil
 		}
-		return m.actionCmd(t.String()+" left "+strconv.Quote(v), func(ctx context.Context) error { return ctl.Leave(ctx, t, v) })
+		return m.actionCmd(t.String()+" left "+strconv.Quote(v), "remove "+t.String()+" from "+strconv.Quote(v),
+			func(ctx context.Context) error { return ctl.Leave(ctx, t, v) })
 	case promptConfirm:
-		return m.actionCmd("disconnected "+t.String(), func(ctx context.Context) error { return ctl.Disconnect(ctx, t) })
+		return m.actionCmd("disconnected "+t.String(), "disconnect "+t.String(),
+			func(ctx context.Context) error { return ctl.Disconnect(ctx, t) })
 	}
 	return nil
 }

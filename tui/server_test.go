@@ -238,3 +238,23 @@ func TestServerQuitKeys(t *testing.T) {
 		}
 	}
 }
+
+// Issue 15.4: a leave that failed does not say "left": the status line
+// said `socket X on / left "nosuchroom": …` in red.
+func TestServerFailedActionSaysWhatWasTried(t *testing.T) {
+	t.Parallel()
+	m := newTestServer(t, testServerFake())
+	press(t, m, "L")
+	typeText(t, m, "nosuchroom")
+	press(t, m, "enter")
+	want := `remove socket sockA-111111111111 on / from "nosuchroom": socket sockA-111111111111 on / is not in room "nosuchroom"`
+	if !m.statusErr || m.status != want {
+		t.Fatalf("status %q (error %v), want %q", m.status, m.statusErr, want)
+	}
+	press(t, m, "L")
+	typeText(t, m, "lobby")
+	press(t, m, "enter")
+	if m.statusErr || m.status != `socket sockA-111111111111 on / left "lobby"` {
+		t.Fatalf("status %q (error %v)", m.status, m.statusErr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sio-dev/sio/internal/control"
@@ -187,30 +188,58 @@ func (s *serverControl) Emit(ctx context.Context, t tui.Target, event string, ar
 
 // Join puts every socket of the target in room.
 func (s *serverControl) Join(ctx context.Context, t tui.Target, room string) error {
-	return s.each(ctx, t, func(one control.Target) error {
+	socks, err := s.targets(t)
+	if err != nil {
+		return err
+	}
+	return s.each(ctx, socks, func(one control.Target) error {
 		_, err := s.ctl.Join(one, room)
 		return err
 	})
 }
 
-// Leave takes every socket of the target out of room.
+// Leave takes the sockets of the target that are in room out of it. When
+// none is, it fails: the server's leave would do nothing, and the
+// dashboard would report that they left.
 func (s *serverControl) Leave(ctx context.Context, t tui.Target, room string) error {
-	return s.each(ctx, t, func(one control.Target) error {
+	socks, err := s.targets(t)
+	if err != nil {
+		return err
+	}
+	in := socks[:0:0]
+	for _, so := range socks {
+		// The rooms listed leave out the socket's own room.
+		if room == so.ID || slices.Contains(so.Rooms, room) {
+			in = append(in, so)
+		}
+	}
+	switch {
+	case len(in) == 0 && t.SID != "":
+		return fmt.Errorf("%s is not in room %q", t, room)
+	case len(in) == 0:
+		return fmt.Errorf("no socket of %s is in room %q", t, room)
+	}
+	return s.each(ctx, in, func(one control.Target) error {
 		_, err := s.ctl.Leave(one, room)
 		return err
 	})
 }
 
-// each runs f for every socket the target selects (the control API joins
-// and leaves one socket at a time).
-func (s *serverControl) each(ctx context.Context, t tui.Target, f func(control.Target) error) error {
+// targets lists the sockets the target selects, errNobody when none.
+func (s *serverControl) targets(t tui.Target) ([]control.Socket, error) {
 	socks, err := s.ctl.Sockets(controlTarget(t))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(socks) == 0 {
-		return errNobody
+		return nil, errNobody
 	}
+	return socks, nil
+}
+
+// each runs f for each socket (the control API joins and leaves one
+// socket at a time).
+func (s *serverControl) each(ctx context.Context, socks []control.Socket, f func(control.Target) error) error {
 	var errs []error
 	for _, so := range socks {
 		if err := ctx.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,14 @@ func TestServerControl(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the room's member got nothing")
+	}
+	// Issue 15.4: leaving a room the socket is not in is an error, not
+	// "left".
+	if err := ctl.Leave(ctx, one, "nosuchroom"); err == nil || !strings.Contains(err.Error(), `not in room "nosuchroom"`) {
+		t.Errorf("leave of a room the socket is not in: %v", err)
+	}
+	if err := ctl.Leave(ctx, tui.Target{Namespace: "/"}, "nosuchroom"); err == nil || !strings.Contains(err.Error(), `no socket of everyone on / is in room "nosuchroom"`) {
+		t.Errorf("leave by everyone of a room nobody is in: %v", err)
 	}
 	if err := ctl.Leave(ctx, lobby, "lobby"); err != nil {
 		t.Fatal(err)
