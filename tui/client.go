@@ -108,6 +108,10 @@ type clientModel struct {
 	nsps    []nsState
 	cur     int
 	autoAck bool
+
+	// A tick re-draws the age of held ack requests while there are any.
+	ageTicking bool
+	ageEvery   time.Duration
 }
 
 func newClientModel(ctx context.Context, c Common, o ClientOptions, history []HistoryItem) *clientModel {
@@ -117,9 +121,10 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
 			verbose: o.Verbose,
 		}),
-		session: o.Session,
-		url:     o.URL,
-		autoAck: o.AutoAck,
+		session:  o.Session,
+		url:      o.URL,
+		autoAck:  o.AutoAck,
+		ageEvery: time.Second,
 	}
 	nsps := o.Namespaces
 	if len(nsps) == 0 {
@@ -168,8 +173,12 @@ type ackSentMsg struct {
 	nsp  string
 	id   uint64
 	auto bool
+	late time.Duration // from the request to the answer
 	err  error
 }
+
+// ackAgeMsg re-draws the age of the held ack requests.
+type ackAgeMsg struct{}
 
 // nspOpenedMsg is the result of opening a namespace.
 type nspOpenedMsg struct {
@@ -194,13 +203,29 @@ func (m *clientModel) emitCmd(nsp, event string, args []json.RawMessage, atts []
 	}
 }
 
-func (m *clientModel) answerCmd(k ackKey, args []json.RawMessage, atts [][]byte, auto bool) tea.Cmd {
-	s := m.session
+// answerCmd answers request k, which arrived at asked.
+func (m *clientModel) answerCmd(k ackKey, asked time.Time, args []json.RawMessage, atts [][]byte, auto bool) tea.Cmd {
+	s, now := m.session, m.now
 	ctx, cancel := m.withTimeout()
 	return func() tea.Msg {
 		defer cancel()
 		err := s.AnswerAck(ctx, k.nsp, k.id, args, atts)
-		return ackSentMsg{nsp: k.nsp, id: k.id, auto: auto, err: err}
+		return ackSentMsg{nsp: k.nsp, id: k.id, auto: auto, late: now().Sub(asked), err: err}
+	}
+}
+
+// ageTick sends an ackAgeMsg after ageEvery, unless the UI ends first.
+func (m *clientModel) ageTick() tea.Cmd {
+	ctx, d := m.ctx, m.ageEvery
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return ackAgeMsg{}
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
@@ -225,6 +250,13 @@ func (m *clientModel) closeCmd(nsp string) tea.Cmd {
 func (m *clientModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.syncInspector()
+	if m.comp.answer != nil {
+		m.comp.answerWait = m.now().Sub(m.comp.answerAt)
+	}
+	if !m.ageTicking && len(m.log.pendingRequests(protocol.In)) > 0 {
+		m.ageTicking = true
+		cmd = tea.Batch(cmd, m.ageTick())
+	}
 	m.layout()
 	return m, cmd
 }
@@ -239,7 +271,7 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(append(cmds, m.listen())...)
 	case sendMsg:
 		if msg.answer != nil {
-			return m.answerCmd(*msg.answer, msg.args, msg.atts, false)
+			return m.answerCmd(*msg.answer, msg.asked, msg.args, msg.atts, false)
 		}
 		m.setStatus("sending "+strconv.Quote(msg.event)+" on "+msg.nsp, false)
 		return tea.Batch(m.emitCmd(msg.nsp, msg.event, msg.args, msg.atts, msg.ack),
@@ -260,8 +292,11 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		case msg.err != nil:
 			m.setStatus("answer ack "+strconv.FormatUint(msg.id, 10)+": "+msg.err.Error(), true)
 		case !msg.auto:
-			m.setStatus("answered ack "+strconv.FormatUint(msg.id, 10)+" on "+msg.nsp, false)
+			m.setStatus("answered ack "+strconv.FormatUint(msg.id, 10)+" on "+msg.nsp+" "+fmtAge(msg.late)+" after the request", false)
 		}
+		return nil
+	case ackAgeMsg:
+		m.ageTicking = false // Update re-arms it while requests are held
 		return nil
 	case nspOpenedMsg:
 		if msg.err != nil {
@@ -307,7 +342,7 @@ func (m *clientModel) ingest(evs []Event) []tea.Cmd {
 			if m.autoAck && tr.Dir == protocol.In && tr.Layer == protocol.LayerSocket && tr.Packet.IsEvent() && tr.Packet.HasID {
 				if args, err := tr.Packet.Args(); err == nil {
 					e := entry{tr: tr}
-					cmds = append(cmds, m.answerCmd(e.key(), args, tr.Packet.Attachments, true))
+					cmds = append(cmds, m.answerCmd(e.key(), tr.Time, args, tr.Packet.Attachments, true))
 				}
 			}
 		case ConnEvent:
@@ -400,7 +435,7 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 		var cmds []tea.Cmd
 		for _, e := range m.log.pendingRequests(protocol.In) {
 			if args, err := e.tr.Packet.Args(); err == nil {
-				cmds = append(cmds, m.answerCmd(e.key(), args, e.tr.Packet.Attachments, true))
+				cmds = append(cmds, m.answerCmd(e.key(), e.tr.Time, args, e.tr.Packet.Attachments, true))
 			}
 		}
 		return tea.Batch(cmds...)
@@ -592,8 +627,11 @@ func (m *clientModel) header() []string {
 	case cur.note != "":
 		l2 = append(l2, st.Dim.Render(clean(cur.note)))
 	}
-	if n := len(m.log.pendingRequests(protocol.In)); n > 0 {
-		l2 = append(l2, st.Pending.Render(strconv.Itoa(n)+" ack request(s) waiting (a)"))
+	if reqs := m.log.pendingRequests(protocol.In); len(reqs) > 0 {
+		// The protocol does not say how long the server waits: the age of
+		// the oldest request tells whether an answer can still count.
+		age := fmtAge(m.now().Sub(reqs[0].tr.Time))
+		l2 = append(l2, st.Pending.Render(strconv.Itoa(len(reqs))+" ack request(s) waiting "+age+" (a)"))
 	}
 	if m.autoAck {
 		l2 = append(l2, st.Ack.Render("auto-ack"))

@@ -401,3 +401,40 @@ func TestRunClientStopsWithContext(t *testing.T) {
 		t.Fatal("RunClient without a session should fail")
 	}
 }
+
+// Issue 15.5: a held ack request shows how long the server has been
+// waiting, kept current by a tick while any is held, and the answer says
+// how late it went out (the server may have given up: a reply 9 s late
+// went out without a word).
+func TestClientHeldAckRequestShowsItsAge(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	now := t0.Add(2 * time.Second)
+	m := newTestClient(t, s, func(o *ClientOptions) { o.Now = func() time.Time { return now } })
+	_, cmd := m.Update(traces(event(protocol.In, "me", "/", `["question",1]`, 7, true, 0)))
+	if !strings.Contains(m.header()[1], "1 ack request(s) waiting 2s (a)") {
+		t.Fatalf("header: %q", m.header()[1])
+	}
+	if cmd == nil {
+		t.Fatal("no tick is armed while a request is held")
+	}
+	now = t0.Add(9 * time.Second)
+	m.Update(ackAgeMsg{})
+	if !strings.Contains(m.header()[1], "waiting 9s") {
+		t.Fatalf("header after the tick: %q", m.header()[1])
+	}
+	press(t, m, "a")
+	if !strings.Contains(screen(m), "Answer ack #7 of \"question\" on / ─ waiting 9s") {
+		t.Fatalf("the answer composer does not say how long the server has waited:\n%s", screen(m))
+	}
+	typeText(t, m, "42")
+	press(t, m, "enter")
+	if len(s.answers) != 1 || m.status != "answered ack 7 on / 9s after the request" {
+		t.Fatalf("answers %+v, status %q", s.answers, m.status)
+	}
+	// Answered: no tick is armed any more.
+	m.Update(traces(ack(protocol.Out, "me", "/", `[42]`, 7, 9*time.Second)))
+	if _, cmd := m.Update(ackAgeMsg{}); cmd != nil {
+		t.Fatal("a tick is armed with no request held")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
@@ -22,6 +23,7 @@ type sendMsg struct {
 	atts   [][]byte
 	ack    bool
 	answer *ackKey
+	asked  time.Time // when the request being answered arrived
 }
 
 // composer edits an event: its name and arguments (validated as you type,
@@ -43,6 +45,8 @@ type composer struct {
 
 	answer      *ackKey // answering this request
 	answerEvent string
+	answerAt    time.Time     // when the request arrived
+	answerWait  time.Duration // how long the peer has waited, set by the root
 
 	history []HistoryItem
 	histPos int
@@ -101,7 +105,7 @@ func (cp *composer) syncFocus() tea.Cmd {
 // startAnswer switches to answering the ack request e.
 func (cp *composer) startAnswer(e *entry) tea.Cmd {
 	k := e.key()
-	cp.answer, cp.answerEvent = &k, e.event
+	cp.answer, cp.answerEvent, cp.answerAt = &k, e.event, e.tr.Time
 	cp.args.SetValue("")
 	cp.validate()
 	return cp.focus(1)
@@ -147,7 +151,7 @@ func (cp *composer) submit() tea.Cmd {
 	}
 	args, atts, _ := ParseArgs(cp.args.Value())
 	if cp.answer != nil {
-		m := sendMsg{nsp: cp.answer.nsp, args: args, atts: atts, answer: cp.answer, text: cp.args.Value()}
+		m := sendMsg{nsp: cp.answer.nsp, args: args, atts: atts, answer: cp.answer, asked: cp.answerAt, text: cp.args.Value()}
 		cp.answer = nil
 		cp.args.SetValue("")
 		cp.field = 0
@@ -241,7 +245,8 @@ func (cp *composer) titleParts() []string {
 	st := cp.c.Styles
 	var parts []string
 	if cp.answer != nil {
-		parts = append(parts, "Answer ack #"+strconv.FormatUint(cp.answer.id, 10)+" of "+strconv.Quote(clean(cp.answerEvent))+" on "+clean(cp.answer.nsp))
+		parts = append(parts, "Answer ack #"+strconv.FormatUint(cp.answer.id, 10)+" of "+strconv.Quote(clean(cp.answerEvent))+" on "+clean(cp.answer.nsp),
+			st.Pending.Render("waiting "+fmtAge(cp.answerWait)))
 	} else {
 		parts = append(parts, "Emit")
 		if cp.target != "" {

@@ -516,6 +516,12 @@ func fmtRTT(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
+// fmtAge prints how long something has waited, in whole seconds: 9s,
+// 1m5s.
+func fmtAge(d time.Duration) string {
+	return max(d, 0).Truncate(time.Second).String()
+}
+
 // snapshot returns every recorded line, oldest first, held ones included,
 // for saving: a TraceEvent per packet, a SessionEvent per session line.
 func (l *logView) snapshot() []Event {
