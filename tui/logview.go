@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -444,19 +445,34 @@ func (l *logView) row(e *entry, width int, selected bool) string {
 	case e.pair != 0:
 		suffix = " ↩ " + fmtRTT(e.rtt)
 	}
+	sid := ""
+	if l.server {
+		sid = shortID(clean(e.tr.SID), 8)
+		sid += strings.Repeat(" ", max(0, 8-len(sid)))
+	}
+	// The ack column matters more than the end of the arguments: the body
+	// is cut to leave room for it (12+1+1+1 for the time and direction, 9
+	// for the socket id, 11 for the label).
+	body := e.body
+	prefix := 15 + len(label) + 1
+	if l.server {
+		prefix += 9
+	}
+	if avail := width - prefix - ansi.StringWidth(suffix); ansi.StringWidth(body) > avail {
+		body = ansi.Truncate(body, max(avail, 0), "…")
+	}
 	if selected {
 		plain := ts + " " + dir + " "
 		if l.server {
-			plain += shortID(clean(e.tr.SID), 8) + " "
+			plain += sid + " "
 		}
-		return st.Selected.Render(fit(plain+label+" "+e.body+suffix, width))
+		return st.Selected.Render(fit(plain+label+" "+body+suffix, width))
 	}
 	parts = append(parts, st.Time.Render(ts), dirStyle.Render(dir))
 	if l.server {
-		sid := shortID(clean(e.tr.SID), 8)
-		parts = append(parts, st.Dim.Render(sid+strings.Repeat(" ", max(0, 8-len(sid)))))
+		parts = append(parts, st.Dim.Render(sid))
 	}
-	parts = append(parts, labelStyle.Render(label), e.body)
+	parts = append(parts, labelStyle.Render(label), body)
 	s := strings.Join(parts, " ")
 	if suffix != "" {
 		sst := st.Ack

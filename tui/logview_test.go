@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -274,5 +275,33 @@ func TestLogSaysWhyItIsEmpty(t *testing.T) {
 	l.setScope("other")
 	if v := l.View(); !strings.Contains(v, "no traffic of socket other yet") {
 		t.Fatalf("scoped to a silent socket:\n%s", v)
+	}
+}
+
+// Issue 15.6: the ack column stays visible: long arguments are cut, not
+// the round trip after them (at 120 columns the log pane is 66 wide and
+// "✓ 51ms" was cut off; at 80, long arguments hid it).
+func TestLogRowKeepsTheAckColumn(t *testing.T) {
+	t.Parallel()
+	long := `["chat","` + strings.Repeat("x", 200) + `"]`
+	for _, width := range []int{66, 80} {
+		for _, server := range []bool{false, true} {
+			l := newLogView(NewCommon(false, width, 4), 100, server, time.UTC)
+			l.SetSize(width, 4)
+			l.add(event(protocol.Out, "sockA-111111111111", "/", long, 1, true, 0))
+			l.add(ack(protocol.In, "sockA-111111111111", "/", `["`+strings.Repeat("y", 200)+`"]`, 1, 51*time.Millisecond))
+			l.add(event(protocol.In, "sockA-111111111111", "/", long, 2, true, 60*time.Millisecond))
+			lines := strings.Split(ansi.Strip(l.View()), "\n")
+			for i, suffix := range []string{"✓ 51ms", "↩ 51ms", "…ack"} {
+				if got := strings.TrimRight(lines[i], " "); !strings.HasSuffix(got, suffix) || ansi.StringWidth(lines[i]) != width {
+					t.Errorf("width %d server %v row %d: %q lacks %q", width, server, i, lines[i], suffix)
+				}
+			}
+			// The selected row too.
+			l.focused = true
+			if got := strings.TrimRight(strings.Split(ansi.Strip(l.View()), "\n")[2], " "); !strings.HasSuffix(got, "…ack") {
+				t.Errorf("width %d server %v: the selected row %q lacks …ack", width, server, got)
+			}
+		}
 	}
 }
