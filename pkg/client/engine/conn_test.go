@@ -74,15 +74,22 @@ func newTestClient() *testClient {
 func dialFake(t *testing.T, s *fakeServer, opts Options) *testClient {
 	t.Helper()
 	tc := newTestClient()
+	tc.conn = dialWith(t, s, tc.options(opts))
+	return tc
+}
+
+// dialWith dials s with opts as they are, closing the connection at the
+// end of the test.
+func dialWith(t *testing.T, s *fakeServer, opts Options) *Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, s.url(), tc.options(opts))
+	c, err := Dial(ctx, s.url(), opts)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
-	tc.conn = c
 	t.Cleanup(func() { c.Close() })
-	return tc
+	return c
 }
 
 func (tc *testClient) recv(t *testing.T) received {

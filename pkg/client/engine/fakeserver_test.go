@@ -37,6 +37,10 @@ type fakeServer struct {
 	echo         bool // send every message back
 	tls          bool // serve https/wss with httptest's self-signed certificate
 	initial      []protocol.EnginePacket
+	// onProbe, when set, runs at each step of the upgrade: "2probe" once
+	// the probe ping is read (before the answer), "3probe" once the answer
+	// is written (before a pending GET is released).
+	onProbe func(ss *fakeSession, step string)
 
 	wg       sync.WaitGroup // handlers, hijacked ones included
 	mu       sync.Mutex
@@ -62,6 +66,7 @@ type fakeSession struct {
 	upgrading bool // 3probe sent: every GET is answered with noop (Node)
 	done      chan struct{}
 	received  chan protocol.EnginePacket
+	gets      chan struct{} // a GET has started (buffered, never blocks)
 	posts     int
 }
 
@@ -240,6 +245,7 @@ func (s *fakeServer) newSession(eio protocol.EIO) *fakeSession {
 		notify:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		received: make(chan protocol.EnginePacket, 256),
+		gets:     make(chan struct{}, 1024),
 	}
 	s.sessions[ss.sid] = ss
 	return ss
@@ -317,6 +323,10 @@ func (ss *fakeSession) writeWS(ws *websocket.Conn, p protocol.EnginePacket) {
 func (ss *fakeSession) handleGet(w http.ResponseWriter, r *http.Request) {
 	ss.srv.record("GET start")
 	defer ss.srv.record("GET end")
+	select {
+	case ss.gets <- struct{}{}:
+	default:
+	}
 	for {
 		ss.mu.Lock()
 		if len(ss.queue) > 0 {
@@ -498,6 +508,9 @@ func (s *fakeServer) probe(ss *fakeSession, ws *websocket.Conn) bool {
 		return false
 	}
 	s.record("ws< 2probe")
+	if s.onProbe != nil {
+		s.onProbe(ss, "2probe")
+	}
 	if s.refuseProbe {
 		ws.WriteMessage(websocket.TextMessage, []byte("3nope"))
 		s.record("ws> 3nope")
@@ -505,6 +518,9 @@ func (s *fakeServer) probe(ss *fakeSession, ws *websocket.Conn) bool {
 	}
 	ws.WriteMessage(websocket.TextMessage, []byte("3probe"))
 	s.record("ws> 3probe")
+	if s.onProbe != nil {
+		s.onProbe(ss, "3probe")
+	}
 	ss.mu.Lock()
 	ss.upgrading = true
 	ss.mu.Unlock()
