@@ -407,6 +407,15 @@ func (b *base) frame(body string, shortHelp []key.Binding, top ...string) string
 	return block(strings.Split(strings.Join(parts, "\n"), "\n"), w, h)
 }
 
+// composerMax is the most lines the composer may take on a screen of
+// height h: half of what the header and the status lines leave, so the
+// log keeps the other half while long arguments are edited.
+func composerMax(h int) int { return min(max((h-4)/2, 3), 12) }
+
+// bodyHeight is what is left for the panes once the composer and the
+// fixed lines (header, tabs, status, help) have theirs.
+func (b *base) bodyHeight(fixed int) int { return max(b.c.Height-fixed-b.comp.height(), 1) }
+
 // view wraps a rendered screen for bubbletea: alternate screen, title.
 func view(content, title string) tea.View {
 	v := tea.NewView(content)

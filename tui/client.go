@@ -569,10 +569,10 @@ func namespaceLine(v string) (nsp string, auth json.RawMessage, err error) {
 // layout sizes every component for the window.
 func (m *clientModel) layout() {
 	w, h := m.c.Width, m.c.Height
-	m.comp.SetSize(w, 3)
+	m.comp.SetSize(w, composerMax(h))
 	m.prompt.SetSize(w, 1)
-	// header 2, composer 3, status 1, help 1
-	m.sizeLogAndInspector(w, max(h-7, 1))
+	// header 2, the composer, status 1, help 1
+	m.sizeLogAndInspector(w, m.bodyHeight(4))
 }
 
 func (m *clientModel) stateText() string {
@@ -670,7 +670,7 @@ func (m *clientModel) render() string {
 	}
 	var body string
 	if m.showHelp {
-		body = m.fullHelp(w, max(h-7, 1), m.helpGroups())
+		body = m.fullHelp(w, m.bodyHeight(4), m.helpGroups())
 	} else {
 		body = m.logAndInspector()
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -28,15 +30,19 @@ type sendMsg struct {
 
 // composer edits an event: its name and arguments (validated as you type,
 // the error shown in its title), whether to expect an ack, and the
-// namespace. Up and down walk the history. In answer mode it edits the
-// arguments of an ack for a request the peer made.
+// namespace. The arguments are a multi-line editor that grows with its
+// text, up to the height the root gives the composer (ctrl+j breaks a
+// line, ctrl+f pretty-prints or compacts); out of focus they take one
+// line. Up and down walk the history from the first and last line. In
+// answer mode it edits the arguments of an ack for a request the peer
+// made.
 type composer struct {
 	c       Common
 	focused bool
 	field   int // 0: event, 1: args
 
 	event textinput.Model
-	args  textinput.Model
+	args  textarea.Model
 	ack   bool
 	err   string
 
@@ -53,28 +59,65 @@ type composer struct {
 	draft   HistoryItem
 }
 
+// Bounds of the arguments editor: what it keeps (visual lines), and its
+// prompt.
+const (
+	maxArgsLines = 1000
+	argsPrompt   = "args  › "
+	argsIndent   = "        "
+	argsHint     = `hello 42 {"n":1} 'two words'  ({"$binary":"<base64>"} is binary)`
+)
+
 func newComposer(c Common, history []HistoryItem) *composer {
 	cp := &composer{c: c, nsp: "/", history: history, histPos: len(history)}
-	mk := func(prompt, placeholder string) textinput.Model {
-		t := textinput.New()
-		t.Prompt = prompt
-		t.Placeholder = placeholder
-		t.SetStyles(c.Styles.Input)
-		t.KeyMap.AcceptSuggestion.SetEnabled(false)
-		t.KeyMap.NextSuggestion.SetEnabled(false)
-		t.KeyMap.PrevSuggestion.SetEnabled(false)
-		return t
-	}
-	cp.event = mk("event › ", "event name")
-	cp.args = mk("args  › ", `hello 42 {"n":1} 'two words'  ({"$binary":"<base64>"} is binary)`)
+	cp.event = textinput.New()
+	cp.event.Prompt = "event › "
+	cp.event.Placeholder = "event name"
+	cp.event.SetStyles(c.Styles.Input)
+	cp.event.KeyMap.AcceptSuggestion.SetEnabled(false)
+	cp.event.KeyMap.NextSuggestion.SetEnabled(false)
+	cp.event.KeyMap.PrevSuggestion.SetEnabled(false)
+	cp.event.KeyMap.CharacterForward.SetKeys("right") // ctrl+f formats
+
+	a := textarea.New()
+	a.ShowLineNumbers = false
+	a.Placeholder = argsHint
+	a.SetPromptFunc(ansi.StringWidth(argsPrompt), func(pi textarea.PromptInfo) string {
+		if pi.LineNumber == 0 {
+			return argsPrompt
+		}
+		return argsIndent
+	})
+	a.SetStyles(c.Styles.Area)
+	a.DynamicHeight, a.MinHeight, a.MaxWidth = true, 1, 0
+	a.MaxContentHeight = maxArgsLines
+	// enter sends, ctrl+f formats, ctrl+t toggles the ack, ctrl+n the
+	// namespace: the editor keeps the arrows for those.
+	a.KeyMap.InsertNewline.SetKeys("ctrl+j", "alt+enter")
+	a.KeyMap.CharacterForward.SetKeys("right")
+	a.KeyMap.LineNext.SetKeys("down")
+	a.KeyMap.LinePrevious.SetKeys("up")
+	a.KeyMap.TransposeCharacterBackward.SetEnabled(false)
+	cp.args = a
 	cp.SetSize(c.Width, 3)
 	return cp
 }
 
+// SetSize gives the composer its width and the most lines it may take.
 func (cp *composer) SetSize(w, h int) {
-	cp.c.Width, cp.c.Height = w, h
+	cp.c.Width, cp.c.Height = w, max(h, 3)
 	cp.event.SetWidth(max(w-len("event › ")-1, 1))
-	cp.args.SetWidth(max(w-len("args  › ")-1, 1))
+	cp.args.MaxHeight = cp.c.Height - 2
+	cp.args.SetWidth(max(w, ansi.StringWidth(argsPrompt)+1))
+}
+
+// height is how many lines the composer takes now: the title, the event
+// and the arguments, all their lines while it has the keyboard.
+func (cp *composer) height() int {
+	if !cp.focused {
+		return 3
+	}
+	return 2 + cp.args.Height()
 }
 
 // focus gives the composer the keyboard, on field f.
@@ -126,6 +169,23 @@ func (cp *composer) load(it HistoryItem) {
 
 func (cp *composer) current() HistoryItem {
 	return HistoryItem{Namespace: cp.nsp, Event: cp.event.Value(), Args: cp.args.Value(), Ack: cp.ack}
+}
+
+// format pretty-prints the arguments, or compacts them when they are
+// pretty-printed already.
+func (cp *composer) format() {
+	v := cp.args.Value()
+	pretty, err := FormatArgs(v, true)
+	if err != nil {
+		cp.err = err.Error()
+		return
+	}
+	if pretty == v {
+		pretty, _ = FormatArgs(v, false) // v parsed above
+	}
+	cp.args.SetValue(pretty)
+	cp.args.MoveToBegin() // the top of the value is in view
+	cp.validate()
 }
 
 // validate checks the line as typed and sets the inline error.
@@ -219,12 +279,17 @@ func (cp *composer) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(k, keys.ToggleAck):
 			cp.ack = !cp.ack
 			return nil
-		case key.Matches(k, keys.HistPrev):
+		case key.Matches(k, keys.Format) && cp.field == 1:
+			cp.format()
+			return nil
+		// Up and down move between the lines of the arguments; from the
+		// first and the last line they walk the history.
+		case key.Matches(k, keys.HistPrev) && (cp.field == 0 || cp.args.Line() == 0):
 			if cp.answer == nil {
 				cp.recall(-1)
 			}
 			return nil
-		case key.Matches(k, keys.HistNext):
+		case key.Matches(k, keys.HistNext) && (cp.field == 0 || cp.args.Line() >= cp.args.LineCount()-1):
 			if cp.answer == nil {
 				cp.recall(1)
 			}
@@ -278,8 +343,37 @@ func (cp *composer) View() string {
 	} else {
 		lines = append(lines, cp.event.View())
 	}
-	lines = append(lines, cp.args.View())
-	return block(lines, cp.c.Width, 3)
+	if !cp.focused {
+		lines = append(lines, cp.argsLine())
+		return block(lines, cp.c.Width, 3)
+	}
+	h := cp.args.Height()
+	lines = append(lines, strings.Split(cp.args.View(), "\n")[:h]...)
+	return block(lines, cp.c.Width, 2+h)
+}
+
+// argsLine is the arguments on one line, out of focus: the first line and
+// how many more there are.
+func (cp *composer) argsLine() string {
+	st := cp.c.Styles
+	v := cp.args.Value()
+	if v == "" {
+		return argsPrompt + st.Dim.Render(argsHint)
+	}
+	first, rest, multi := strings.Cut(v, "\n")
+	if !multi {
+		return argsPrompt + first
+	}
+	n := strings.Count(rest, "\n") + 1
+	more := "(+" + strconv.Itoa(n) + " lines)"
+	if n == 1 {
+		more = "(+1 line)"
+	}
+	// The count must stay visible: the first line is cut to leave it room.
+	if w := cp.c.Width - ansi.StringWidth(argsPrompt) - len(more) - 1; ansi.StringWidth(first) > w {
+		first = ansi.Truncate(first, max(w, 0), "…")
+	}
+	return argsPrompt + first + " " + st.Dim.Render(more)
 }
 
 // ShortHelp leaves out ctrl+n on the dashboard, whose composer sends to
@@ -295,7 +389,7 @@ func (cp *composer) ShortHelp() []key.Binding {
 func (cp *composer) FullHelp() [][]key.Binding {
 	k := cp.c.Keys
 	if cp.target != "" {
-		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck}, {k.HistPrev, k.HistNext, k.LeaveInput}}
+		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.Newline, k.Format}, {k.HistPrev, k.HistNext, k.LeaveInput}}
 	}
-	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp}, {k.HistPrev, k.HistNext, k.LeaveInput}}
+	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.Newline, k.Format}, {k.HistPrev, k.HistNext, k.LeaveInput}}
 }

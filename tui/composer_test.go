@@ -123,3 +123,66 @@ func TestComposerAnswerMode(t *testing.T) {
 		t.Fatal("esc did not leave answer mode")
 	}
 }
+
+// Issue 15.7: the arguments are a multi-line editor: ctrl+j breaks a line
+// (enter still sends), the composer grows with the text up to its
+// bound, up and down move between lines before they walk the history,
+// ctrl+f pretty-prints the arguments (and again compacts them), and
+// errors say on which line they are. A value spread over lines is sent
+// compact, as JSON.stringify would send it.
+func TestComposerMultiLineArgs(t *testing.T) {
+	t.Parallel()
+	cp := newComposer(NewCommon(false, 80, 24), []HistoryItem{{Event: "old", Args: "1"}})
+	cp.SetSize(80, 6)
+	cp.focus(0)
+	typeInto(cp, "chat")
+	cp.Update(keyMsg("tab"))
+	typeInto(cp, `{"user":`)
+	cp.Update(keyMsg("ctrl+j"))
+	typeInto(cp, `"ann",`)
+	cp.Update(keyMsg("ctrl+j"))
+	typeInto(cp, `"n": 1} two`)
+	if got := cp.args.Value(); got != "{\"user\":\n\"ann\",\n\"n\": 1} two" {
+		t.Fatalf("value %q", got)
+	}
+	if cp.height() != 5 || cp.err != "" {
+		t.Fatalf("height %d (want 2 + 3 lines), err %q", cp.height(), cp.err)
+	}
+	view := cp.View()
+	if lines := strings.Split(view, "\n"); len(lines) != 5 || !strings.Contains(lines[3], `"ann",`) {
+		t.Fatalf("view:\n%s", view)
+	}
+	// up moves to the line above, not to the history.
+	cp.Update(keyMsg("up"))
+	if cp.event.Value() != "chat" || cp.args.Line() != 1 {
+		t.Fatalf("up: event %q, line %d", cp.event.Value(), cp.args.Line())
+	}
+	// ctrl+f pretty-prints, then compacts.
+	cp.Update(keyMsg("ctrl+f"))
+	if got, want := cp.args.Value(), "{\n  \"user\": \"ann\",\n  \"n\": 1\n}\n\"two\""; got != want {
+		t.Fatalf("formatted %q, want %q", got, want)
+	}
+	if cp.height() != 6 {
+		t.Fatalf("height %d, want its bound 6", cp.height())
+	}
+	cp.Update(keyMsg("ctrl+f"))
+	if got := cp.args.Value(); got != `{"user":"ann","n":1} "two"` {
+		t.Fatalf("compacted %q", got)
+	}
+	cp.Update(keyMsg("ctrl+f"))
+	sm := cp.Update(keyMsg("enter"))().(sendMsg)
+	if len(sm.args) != 2 || string(sm.args[0]) != `{"user":"ann","n":1}` || string(sm.args[1]) != `"two"` {
+		t.Fatalf("sent %q", sm.args)
+	}
+	// An error says its line.
+	cp.args.SetValue("1\n{\"a\":}")
+	cp.validate()
+	if !strings.Contains(cp.err, "arg 2 (line 2, col 6)") {
+		t.Fatalf("err %q", cp.err)
+	}
+	// Out of the composer, the arguments take one line.
+	cp.blur()
+	if cp.height() != 3 || !strings.Contains(cp.View(), "(+1 line)") {
+		t.Fatalf("blurred: height %d\n%s", cp.height(), cp.View())
+	}
+}

@@ -52,6 +52,8 @@ type KeyMap struct {
 	CycleNsp   key.Binding
 	HistPrev   key.Binding
 	HistNext   key.Binding
+	Newline    key.Binding
+	Format     key.Binding
 	LeaveInput key.Binding
 
 	// Server dashboard.
@@ -112,6 +114,8 @@ func NewKeyMap() *KeyMap {
 		CycleNsp:   b([]string{"ctrl+n"}, "ctrl+n", "namespace"),
 		HistPrev:   b([]string{"up"}, "↑", "history"),
 		HistNext:   b([]string{"down"}, "↓", "history"),
+		Newline:    b([]string{"ctrl+j", "alt+enter"}, "ctrl+j", "new line in args"),
+		Format:     b([]string{"ctrl+f"}, "ctrl+f", "format args JSON"),
 		LeaveInput: b([]string{"esc"}, "esc", "leave"),
 
 		TabSockets: b([]string{"1"}, "1", "sockets"),

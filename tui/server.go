@@ -697,12 +697,12 @@ func (m *serverModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 	return nil
 }
 
-// layout: header 2, tabs 1, body, composer 3, status 1, help 1.
+// layout: header 2, tabs 1, body, the composer, status 1, help 1.
 func (m *serverModel) layout() {
 	w, h := m.c.Width, m.c.Height
-	m.comp.SetSize(w, 3)
+	m.comp.SetSize(w, composerMax(h))
 	m.prompt.SetSize(w, 1)
-	body := max(h-8, 1)
+	body := m.bodyHeight(5)
 	switch m.tab {
 	case tabSockets:
 		th := m.sockTableHeight(body)
@@ -845,7 +845,7 @@ func (m *serverModel) render() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
-	body := max(h-8, 1)
+	body := m.bodyHeight(5)
 	var mid string
 	switch {
 	case m.showHelp && m.ctlAPI != "":

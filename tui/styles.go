@@ -2,6 +2,7 @@ package tui
 
 import (
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 )
@@ -43,6 +44,7 @@ type Styles struct {
 
 	Help  help.Styles
 	Input textinput.Styles
+	Area  textarea.Styles // the composer's arguments
 }
 
 // NewStyles returns the styles for a terminal with colour (color true) or
@@ -62,6 +64,7 @@ func NewStyles(color bool) *Styles {
 		s.Error = plain.Bold(true)
 		s.Help = help.Styles{}
 		s.Input = textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
+		s.Area = textarea.Styles{Cursor: textarea.CursorStyle{Blink: false}}
 		return s
 	}
 	var (
@@ -103,5 +106,8 @@ func NewStyles(color bool) *Styles {
 	s.Help = help.DefaultDarkStyles()
 	s.Input = textinput.DefaultDarkStyles()
 	s.Input.Cursor.Blink = false
+	s.Area = textarea.DefaultDarkStyles()
+	s.Area.Focused.CursorLine = plain // no band across the line being edited
+	s.Area.Cursor.Blink = false
 	return s
 }
