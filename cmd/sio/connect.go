@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 type connectOptions struct {
@@ -40,8 +41,9 @@ POSIX shell would:
   namespace NSP              open another namespace on this connection and use it
   disconnect                 leave the current namespace
   quit                       end the session
-End of input ends the session with status 0, after pending acks are answered
-or time out (--timeout).`,
+End of input ends the session with status 0 once the pending acks are answered
+or time out (--timeout), and the server has then been silent for 250ms (at
+most --timeout more), so that what it sends in answer is printed too.`,
 		Example: `  printf 'emit chat hi\nemit --ack question 1\n' | sio connect http://localhost:3000
   sio connect --no-tui -o json ws://localhost:3000/admin`,
 		Args: cobra.MaximumNArgs(1),
@@ -63,7 +65,7 @@ or time out (--timeout).`,
 	}
 	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "line mode even on a terminal")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
-	addClientFlags(cmd, &opts.clientFlags, "how long to wait for each ack in line mode (0: no limit)", 10*time.Second)
+	addClientFlags(cmd, &opts.clientFlags, "line mode: how long to wait for each ack, and at end of input for the server to fall silent (0: no limit)", 10*time.Second)
 	return cmd
 }
 
@@ -76,6 +78,15 @@ func runConnect(ctx context.Context, a *app, opts *connectOptions) error {
 	return runConnectLines(ctx, a, opts)
 }
 
+// settleQuiet is how long the server must stay silent after the end of
+// input before line mode exits. An ack is no barrier for what the server
+// emits: socket.io runs socket.on handlers on the next tick, so a server
+// that acks in onAny (or a socket.io 2 middleware) sends the ack of a
+// later line before the event that an earlier line triggered, and a line
+// without an ack has nothing to wait for at all. On loopback such events
+// follow within a millisecond; 250ms leaves room for a distant server.
+const settleQuiet = 250 * time.Millisecond
+
 // lineSession is the state of a line-mode session.
 type lineSession struct {
 	a       *app
@@ -85,6 +96,8 @@ type lineSession struct {
 	pending sync.WaitGroup // acks in flight
 	ctx     context.Context
 	quit    atomic.Bool
+	// heard gets a token (cap 1) whenever a packet comes in.
+	heard chan struct{}
 }
 
 func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
@@ -93,8 +106,17 @@ func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
 	if err != nil {
 		return &usageError{err}
 	}
+	heard := make(chan struct{}, 1)
 	copts := opts.clientOptions()
-	copts.Tap = printer.Trace
+	copts.Tap = func(t protocol.Trace) {
+		if t.Dir == protocol.In {
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+		}
+		printer.Trace(t)
+	}
 	c, err := client.New(opts.URL, copts)
 	if err != nil {
 		return &usageError{err}
@@ -104,7 +126,7 @@ func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
 	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
 		return err
 	}
-	s := &lineSession{a: a, opts: opts, c: c, current: c.Socket(), ctx: ctx}
+	s := &lineSession{a: a, opts: opts, c: c, current: c.Socket(), ctx: ctx, heard: heard}
 	defer s.pending.Wait()
 
 	lines := make(chan string)
@@ -135,11 +157,61 @@ func runConnectLines(ctx context.Context, a *app, opts *connectOptions) error {
 			if err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("read commands: %w", err)
 			}
-			return nil // end of input: pending acks are waited for
+			return s.settle()
 		case <-ctx.Done():
 			return nil
 		case <-c.Done():
 			return c.Err()
+		}
+	}
+}
+
+// settle ends a session whose input has ended: it waits for the pending
+// acks (each within --timeout), then until everything emitted is on the
+// network and the server has been silent for settleQuiet, at most
+// --timeout (0: no limit). Ctrl-C ends the wait at once.
+func (s *lineSession) settle() error {
+	acked := make(chan struct{})
+	go func() {
+		s.pending.Wait()
+		close(acked)
+	}()
+	select {
+	case <-acked:
+	case <-s.ctx.Done():
+		return nil
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	if s.opts.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(s.ctx, s.opts.Timeout)
+	}
+	defer cancel()
+	// Flush fails only when the connection is down or ctx ends: either
+	// way, the silence below is then as good as its answer.
+	_ = s.c.Flush(ctx)
+	quiet := time.NewTimer(settleQuiet)
+	defer quiet.Stop()
+	armed := time.Now()
+	for {
+		select {
+		case <-s.heard:
+			quiet.Reset(settleQuiet)
+			armed = time.Now()
+		case <-quiet.C:
+			// A timer that fires long after its time shows that this
+			// process was not running (a loaded machine): the reader did
+			// not have its turn either, so the silence is not the
+			// server's. Listen for another window.
+			if time.Since(armed) > settleQuiet*3/2 {
+				quiet.Reset(settleQuiet)
+				armed = time.Now()
+				continue
+			}
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-s.c.Done():
+			return s.c.Err()
 		}
 	}
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/pkg/server"
 )
 
 func TestConnectTUIChoice(t *testing.T) {
@@ -152,4 +155,64 @@ func (w cancelOnLine) Write(p []byte) (int, error) {
 		w.cancel()
 	}
 	return len(p), nil
+}
+
+// startSettleServer runs an in-process server for the end of input: on
+// "/", "later" is answered 50ms later with "reply" (a handler that looks
+// something up first); "/chatty" emits "tick" every 20ms for as long as
+// the socket stays.
+func startSettleServer(t *testing.T) string {
+	t.Helper()
+	srv := server.New(server.Options{})
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.On("later", func(e *server.Event) {
+			args := e.Args.Values()
+			time.AfterFunc(50*time.Millisecond, func() { _ = s.Emit("reply", args...) })
+		})
+	})
+	srv.Of("/chatty").OnConnection(func(s *server.Socket) {
+		stop := make(chan struct{})
+		s.OnDisconnect(func(protocol.DisconnectReason) { close(stop) })
+		go func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					_ = s.Emit("tick")
+				case <-stop:
+					return
+				}
+			}
+		}()
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	return hs.URL
+}
+
+// At the end of input, what the server sends in answer after the last
+// ack (or to a line without an ack) is still printed; a server that never
+// falls silent is cut off after --timeout.
+func TestConnectLineModeSettlesAtEOF(t *testing.T) {
+	url := startSettleServer(t)
+	for _, script := range []string{"emit later 1\n", "emit later 1\nemit --ack unanswered\n"} {
+		code, out, errOut := runClientCmd(t, script, false, "connect", "-o", "json", "--timeout", "1s", url)
+		if code != exitOK || !strings.Contains(out, `"dir":"in"`) || !strings.Contains(out, `"event":"reply","args":[1]`) {
+			t.Errorf("%q: exit %d, no reply in\n%s\nstderr %q", script, code, out, errOut)
+		}
+	}
+
+	start := time.Now()
+	code, out, errOut := runClientCmd(t, "", false, "connect", "-o", "json", "--timeout", "300ms", url+"/chatty")
+	if code != exitOK || !strings.Contains(out, `"event":"tick"`) {
+		t.Errorf("chatty server: exit %d out %q err %q", code, out, errOut)
+	}
+	// 300ms of ticks, then the close: far less than the test's own limit.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a chatty server kept line mode for %v after the end of input (--timeout 300ms)", d)
+	}
 }
