@@ -47,11 +47,12 @@ type base struct {
 	histFile string
 	logger   *slog.Logger
 
-	log    *logView
-	insp   *inspector
-	comp   *composer
-	prompt *prompt
-	help   help.Model
+	log     *logView
+	insp    *inspector
+	comp    *composer
+	prompt  *prompt
+	help    help.Model
+	helpScr *helpScreen // the full help, when showHelp
 
 	focus     pane
 	lastFocus pane // where esc from the composer returns
@@ -103,11 +104,12 @@ func newBase(ctx context.Context, c Common, o baseOptions) base {
 	b := base{
 		c: c, ctx: ctx, feed: o.feed, batch: defaultBatch, now: o.now, loc: o.loc,
 		save: o.save, timeout: o.timeout, histFile: o.historyFile, logger: o.logger,
-		log:    newLogView(c, o.capacity, o.server, o.loc),
-		insp:   newInspector(c, o.loc),
-		comp:   newComposer(c, o.history),
-		prompt: newPrompt(c),
-		help:   help.New(),
+		log:     newLogView(c, o.capacity, o.server, o.loc),
+		insp:    newInspector(c, o.loc),
+		comp:    newComposer(c, o.history),
+		prompt:  newPrompt(c),
+		help:    help.New(),
+		helpScr: newHelpScreen(c),
 	}
 	b.log.showEngine = o.verbose
 	b.log.focused = true
@@ -247,8 +249,11 @@ func (b *base) handleOverlay(k tea.KeyPressMsg, apply func(kind promptKind, valu
 		return tea.Quit, true
 	}
 	if b.showHelp {
-		if key.Matches(k, keys.Quit) {
+		switch {
+		case key.Matches(k, keys.Quit):
 			return tea.Quit, true
+		case b.helpScr.scrolls(k):
+			return b.helpScr.Update(k), true
 		}
 		b.showHelp = false
 		return nil, true
@@ -257,6 +262,12 @@ func (b *base) handleOverlay(k tea.KeyPressMsg, apply func(kind promptKind, valu
 		return b.handlePrompt(k, apply), true
 	}
 	return nil, false
+}
+
+// openHelp shows the help screen from its top.
+func (b *base) openHelp() {
+	b.showHelp = true
+	b.helpScr.top = 0
 }
 
 // composerKey passes a key to the focused composer and gives the focus
@@ -527,42 +538,4 @@ func (b *base) helpLine(width int, bindings []key.Binding) string {
 		view = b.help.ShortHelpView(bs)
 	}
 	return fit(view, width)
-}
-
-// fullHelp renders the full help screen.
-func (b *base) fullHelp(width, height int, groups [][]key.Binding) string {
-	b.help.SetWidth(width)
-	b.help.ShowAll = true
-	// Wrap the columns into rows of groups that fit the width.
-	var out []string
-	var row [][]key.Binding
-	flush := func() {
-		if len(row) > 0 {
-			out = append(out, strings.Split(b.help.FullHelpView(row), "\n")...)
-			out = append(out, "")
-			row = nil
-		}
-	}
-	used := 0
-	for _, g := range groups {
-		w := groupWidth(g) + 4
-		if used+w > width && len(row) > 0 {
-			flush()
-			used = 0
-		}
-		row = append(row, g)
-		used += w
-	}
-	flush()
-	return block(out, width, height)
-}
-
-func groupWidth(g []key.Binding) int {
-	kw, dw := 0, 0
-	for _, b := range g {
-		h := b.Help()
-		kw = max(kw, len([]rune(h.Key)))
-		dw = max(dw, len([]rune(h.Desc)))
-	}
-	return kw + 1 + dw
 }

@@ -407,7 +407,7 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, keys.Quit):
 		return tea.Quit
 	case key.Matches(k, keys.Help):
-		m.showHelp = true
+		m.openHelp()
 		return nil
 	case key.Matches(k, keys.NextPane), key.Matches(k, keys.PrevPane):
 		m.togglePane()
@@ -573,6 +573,10 @@ func (m *clientModel) layout() {
 	m.prompt.SetSize(w, 1)
 	// header 2, the composer, status 1, help 1
 	m.sizeLogAndInspector(w, m.bodyHeight(4))
+	if m.showHelp {
+		m.helpScr.SetSize(w, m.bodyHeight(4))
+		m.helpScr.setSections(m.helpSections())
+	}
 }
 
 func (m *clientModel) stateText() string {
@@ -644,21 +648,25 @@ func (m *clientModel) shortHelp() []key.Binding {
 	if bs, ok := m.inputHelp(); ok {
 		return bs
 	}
+	if m.showHelp {
+		return m.helpScr.ShortHelp()
+	}
 	if m.focus == paneInspector {
 		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	}
 	return []key.Binding{k.Compose, k.Filter, k.Select, k.Answer, k.Pause, k.Help, k.Quit}
 }
 
-func (m *clientModel) helpGroups() [][]key.Binding {
+// helpSections are the sections of the help screen, each pane's keys
+// under its name.
+func (m *clientModel) helpSections() []helpSection {
 	k := m.c.Keys
-	return [][]key.Binding{
-		{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom, k.Save},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Filter, k.Pause, k.Clear, k.Engine, k.Select, k.Back},
-		{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp},
-		{k.Fold, k.Expand, k.Collapse, k.ExpandAll, k.FoldAll},
-		{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput},
+	return []helpSection{
+		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom}},
+		{"Session", []key.Binding{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp}},
+		section("Log", m.log.FullHelp(), k.Select, k.Back),
+		section("Inspector", m.insp.FullHelp()[1:], k.Back),
+		section("Composer", m.comp.FullHelp()),
 	}
 }
 
@@ -670,7 +678,7 @@ func (m *clientModel) render() string {
 	}
 	var body string
 	if m.showHelp {
-		body = m.fullHelp(w, m.bodyHeight(4), m.helpGroups())
+		body = m.helpScr.View()
 	} else {
 		body = m.logAndInspector()
 	}

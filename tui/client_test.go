@@ -438,3 +438,36 @@ func TestClientHeldAckRequestShowsItsAge(t *testing.T) {
 		t.Fatal("a tick is armed with no request held")
 	}
 }
+
+// Issue 15.8: the help screen has a section per pane (enter inspects in
+// the Log, folds in the Inspector, sends in the Composer) and scrolls when
+// it does not fit, so a small window shows every key.
+func TestClientHelpSectionsScroll(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 14})
+	press(t, m, "?")
+	first := screen(m)
+	for _, want := range []string{"General", "Session", "lines 1-"} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("help lacks %q:\n%s", want, first)
+		}
+	}
+	seen := first
+	for range 10 {
+		press(t, m, "pgdown")
+		seen += screen(m)
+	}
+	if !m.showHelp {
+		t.Fatal("scrolling closed the help")
+	}
+	for _, want := range []string{"Log", "enter       inspect", "Inspector", "enter/space fold", "Composer", "enter  send", "ctrl+f format args JSON"} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("scrolling the help never shows %q", want)
+		}
+	}
+	press(t, m, "x")
+	if m.showHelp {
+		t.Fatal("another key did not close the help")
+	}
+}

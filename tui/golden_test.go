@@ -122,6 +122,7 @@ func TestGoldenServer(t *testing.T) {
 		{"server_traffic", []string{"3"}},
 		{"server_compose", []string{"2", "e", "n", "e", "w", "s"}},
 		{"server_disconnect", []string{"D"}},
+		{"server_help", []string{"?"}},
 	}
 	goldenSteps(t, newModel, steps)
 }

@@ -565,7 +565,7 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, keys.Quit):
 		return tea.Quit
 	case key.Matches(k, keys.Help):
-		m.showHelp = true
+		m.openHelp()
 		return nil
 	case key.Matches(k, keys.TabSockets):
 		m.setTab(tabSockets)
@@ -715,6 +715,14 @@ func (m *serverModel) layout() {
 	case tabTraffic:
 		m.sizeLogAndInspector(w, body)
 	}
+	if m.showHelp {
+		m.helpScr.extra = nil
+		if m.ctlAPI != "" {
+			m.helpScr.extra = []string{m.c.Styles.HeaderKey.Render("control API ") + clean(m.ctlAPI), ""}
+		}
+		m.helpScr.SetSize(w, body)
+		m.helpScr.setSections(m.helpSections())
+	}
 }
 
 // roomsWidths splits the width between the rooms and the members.
@@ -813,6 +821,8 @@ func (m *serverModel) shortHelp() []key.Binding {
 		return bs
 	}
 	switch {
+	case m.showHelp:
+		return m.helpScr.ShortHelp()
 	case m.tab == tabTraffic && m.focus == paneInspector:
 		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	case m.tab == tabTraffic:
@@ -828,15 +838,19 @@ func (m *serverModel) shortHelp() []key.Binding {
 	return []key.Binding{open, k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
 }
 
-func (m *serverModel) helpGroups() [][]key.Binding {
+// helpSections are the sections of the help screen, each pane's keys
+// under its name.
+func (m *serverModel) helpSections() []helpSection {
 	k := m.c.Keys
-	return [][]key.Binding{
-		{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Select, k.Back},
-		{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp},
-		{k.Filter, k.Pause, k.Clear, k.Engine, k.Save, k.Zoom, k.NextPane},
-		{k.Repeat, k.Edit, k.Fold, k.ExpandAll, k.FoldAll},
-		{k.Send, k.NextField, k.ToggleAck, k.HistPrev, k.LeaveInput},
+	open := k.Select
+	open.SetHelp(k.Select.Help().Key, "socket's traffic")
+	return []helpSection{
+		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic, k.NextPane, k.Zoom}},
+		{"Actions (on the target)", []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp, k.Repeat, k.Edit}},
+		section("Sockets and Rooms", m.sockList.FullHelp(), open),
+		section("Traffic log", m.log.FullHelp(), k.Select, k.Back),
+		section("Inspector", m.insp.FullHelp()[1:], k.Back),
+		section("Composer", m.comp.FullHelp()),
 	}
 }
 
@@ -848,10 +862,8 @@ func (m *serverModel) render() string {
 	body := m.bodyHeight(5)
 	var mid string
 	switch {
-	case m.showHelp && m.ctlAPI != "":
-		mid = fit(m.c.Styles.HeaderKey.Render("control API ")+clean(m.ctlAPI), w) + "\n" + m.fullHelp(w, max(body-1, 1), m.helpGroups())
 	case m.showHelp:
-		mid = m.fullHelp(w, body, m.helpGroups())
+		mid = m.helpScr.View()
 	case m.tab == tabSockets:
 		mid = m.socketsView(w, body)
 	case m.tab == tabRooms:
