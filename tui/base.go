@@ -60,6 +60,9 @@ type base struct {
 	showHelp  bool
 	status    string
 	statusErr bool
+	statusGen uint64        // counts status changes
+	statusSet uint64        // the statusGen an expiry is armed for
+	statusTTL time.Duration // how long a status stays; 0 keeps it
 	dropped   uint64
 	closed    bool
 
@@ -125,7 +128,43 @@ func (b *base) listen() tea.Cmd {
 	return waitEvents(b.ctx, b.feed.ch, b.batch)
 }
 
-func (b *base) setStatus(s string, isErr bool) { b.status, b.statusErr = s, isErr }
+func (b *base) setStatus(s string, isErr bool) {
+	b.status, b.statusErr = s, isErr
+	b.statusGen++
+}
+
+// DefaultStatusTimeout is how long RunClient and RunServer keep a status
+// message (an error three times as long) before the status line clears.
+const DefaultStatusTimeout = 10 * time.Second
+
+// statusExpiredMsg clears the status set as generation gen, unless a newer
+// one replaced it.
+type statusExpiredMsg struct{ gen uint64 }
+
+// expireStatus arms the clearing of a new status message; the roots call
+// it after each Update. Models built without RunClient or RunServer (tests)
+// have no timeout and keep their status.
+func (b *base) expireStatus() tea.Cmd {
+	if b.statusTTL <= 0 || b.status == "" || b.statusSet == b.statusGen {
+		return nil
+	}
+	b.statusSet = b.statusGen
+	ttl := b.statusTTL
+	if b.statusErr {
+		ttl *= 3
+	}
+	ctx, gen := b.ctx, b.statusGen
+	return func() tea.Msg {
+		t := time.NewTimer(ttl)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return statusExpiredMsg{gen: gen}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
 
 // syncInspector points the inspector at the selected entry.
 func (b *base) syncInspector() {
@@ -223,6 +262,11 @@ func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case statusMsg:
 		b.setStatus(string(msg), false)
+		return nil, true
+	case statusExpiredMsg:
+		if msg.gen == b.statusGen {
+			b.status, b.statusErr = "", false
+		}
 		return nil, true
 	}
 	return nil, false

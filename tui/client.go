@@ -258,7 +258,7 @@ func (m *clientModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = tea.Batch(cmd, m.ageTick())
 	}
 	m.layout()
-	return m, cmd
+	return m, tea.Batch(cmd, m.expireStatus())
 }
 
 func (m *clientModel) update(msg tea.Msg) tea.Cmd {

@@ -471,3 +471,28 @@ func TestClientHelpSectionsScroll(t *testing.T) {
 		t.Fatal("another key did not close the help")
 	}
 }
+
+// Issue 15.8: a status message goes after a while (it lingered for
+// minutes); a newer one is not cleared by the older one's timer.
+func TestStatusExpires(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	m.statusTTL = time.Millisecond
+	press(t, m, "ctrl+l") // runs the expiry too
+	if m.status != "" {
+		t.Fatalf("status %q did not expire", m.status)
+	}
+	_, _ = m.Update(keyMsg("ctrl+l"))
+	old := m.statusGen
+	m.Update(keyMsg("v"))
+	m.Update(statusExpiredMsg{gen: old})
+	if m.status != "showing Engine.IO packets" {
+		t.Fatalf("an older timer cleared the newer status: %q", m.status)
+	}
+	srv := newTestServer(t, testServerFake())
+	srv.statusTTL = time.Millisecond
+	press(t, srv, "ctrl+l")
+	if srv.status != "" {
+		t.Fatalf("dashboard status %q did not expire", srv.status)
+	}
+}

@@ -19,7 +19,9 @@ func RunClient(ctx context.Context, o ClientOptions) error {
 	}
 	logger := orDiscard(o.Logger)
 	err := runModel(ctx, logger, o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
-		return newClientModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+		m := newClientModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+		m.statusTTL = DefaultStatusTimeout
+		return m
 	})
 	if cerr := o.Session.Close(); cerr != nil {
 		logger.Warn("close session", "err", cerr)
@@ -34,7 +36,9 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 		return errors.New("tui: RunServer needs a Control and a Feed")
 	}
 	return runModel(ctx, orDiscard(o.Logger), o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
-		return newServerModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+		m := newServerModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+		m.statusTTL = DefaultStatusTimeout
+		return m
 	})
 }
 

@@ -234,7 +234,7 @@ func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.syncInspector()
 	m.comp.target = m.target().String()
 	m.layout()
-	return m, cmd
+	return m, tea.Batch(cmd, m.expireStatus())
 }
 
 func (m *serverModel) update(msg tea.Msg) tea.Cmd {
