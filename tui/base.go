@@ -13,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // SaveFunc writes the recorded log, oldest first, to the file at path, as
@@ -470,6 +471,24 @@ func composerMax(h int) int { return min(max((h-4)/2, 3), 12) }
 // bodyHeight is what is left for the panes once the composer and the
 // fixed lines (header, tabs, status, help) have theirs.
 func (b *base) bodyHeight(fixed int) int { return max(b.c.Height-fixed-b.comp.height(), 1) }
+
+// tooSmall is the whole screen saying the window is smaller than
+// minW×minH, the least a root can draw; ok is false when it is not.
+func (b *base) tooSmall(minW, minH int) (screen string, ok bool) {
+	w, h := b.c.Width, b.c.Height
+	if w >= minW && h >= minH {
+		return "", false
+	}
+	msg := []string{"window too small", fmt.Sprintf("%d×%d, needs %d×%d", w, h, minW, minH)}
+	lines := make([]string, (h-len(msg))/2, h)
+	for _, l := range msg {
+		if lw := ansi.StringWidth(l); lw < w {
+			l = strings.Repeat(" ", (w-lw)/2) + l
+		}
+		lines = append(lines, b.c.Styles.StateWarn.Render(l))
+	}
+	return block(lines, w, h), true
+}
 
 // view wraps a rendered screen for bubbletea: alternate screen, title.
 func view(content, title string) tea.View {

@@ -676,6 +676,11 @@ func (m *clientModel) render() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
+	// The header, the log's title and a row, the composer, the status and
+	// the help line.
+	if s, ok := m.tooSmall(40, 10); ok {
+		return s
+	}
 	var body string
 	if m.showHelp {
 		body = m.helpScr.View()

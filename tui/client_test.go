@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -494,5 +495,28 @@ func TestStatusExpires(t *testing.T) {
 	press(t, srv, "ctrl+l")
 	if srv.status != "" {
 		t.Fatalf("dashboard status %q did not expire", srv.status)
+	}
+}
+
+// Issue 15.8: a window too small to draw says so, and what it needs.
+func TestTooSmallWindowSaysSo(t *testing.T) {
+	t.Parallel()
+	m := newTestClient(t, &fakeSession{}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 30, Height: 8})
+	got := screen(m)
+	if !strings.Contains(got, "window too small") || !strings.Contains(got, "30×8, needs 40×10") {
+		t.Fatalf("client at 30×8:\n%s", got)
+	}
+	if lines := strings.Split(got, "\n"); len(lines) != 8 || ansi.StringWidth(lines[0]) != 30 {
+		t.Fatalf("the message is not drawn on the whole window: %q", lines)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 10})
+	if got := screen(m); strings.Contains(got, "too small") || !strings.Contains(got, "Log") {
+		t.Fatalf("client at 40×10:\n%s", got)
+	}
+	srv := newTestServer(t, testServerFake())
+	srv.Update(tea.WindowSizeMsg{Width: 80, Height: 11})
+	if got := screen(srv); !strings.Contains(got, "80×11, needs 40×12") {
+		t.Fatalf("dashboard at 80×11:\n%s", got)
 	}
 }

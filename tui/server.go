@@ -859,6 +859,10 @@ func (m *serverModel) render() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
+	// The client's least, and the tabs and a list's title and header.
+	if s, ok := m.tooSmall(40, 12); ok {
+		return s
+	}
 	body := m.bodyHeight(5)
 	var mid string
 	switch {
