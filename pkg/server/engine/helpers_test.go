@@ -108,6 +108,16 @@ func (ts *testServer) closed() closed {
 	}
 }
 
+// noClose fails if a session has closed.
+func (ts *testServer) noClose() {
+	ts.t.Helper()
+	select {
+	case c := <-ts.close:
+		ts.t.Fatalf("session %s closed: %s", c.sid, c.reason)
+	default:
+	}
+}
+
 type response struct {
 	status int
 	header http.Header
