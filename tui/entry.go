@@ -26,6 +26,9 @@ type entry struct {
 	rtt    time.Duration // between the request and its answer
 }
 
+// isEngine reports whether the entry is an Engine.IO packet (shown with v).
+func (e *entry) isEngine() bool { return e.sess == nil && e.tr.Layer == protocol.LayerEngine }
+
 // ackKey identifies an ack request: acks answer the request with the same
 // socket, namespace and id, in the other direction.
 type ackKey struct {

@@ -35,6 +35,7 @@ type logView struct {
 	entries *ring[entry]
 	matches *ring[uint64] // seqs of entries passing the filter, ascending
 	nextSeq uint64
+	engineN int // Engine.IO packets in entries, left out of the count when hidden
 
 	filter     string // lower case
 	showEngine bool
@@ -120,9 +121,15 @@ func (l *logView) push(e entry) {
 
 // appendEntry appends e to the log's ring, forgetting the entry it evicts.
 func (l *logView) appendEntry(e entry) {
+	if e.isEngine() {
+		l.engineN++
+	}
 	if old, ok := l.entries.Push(e); ok {
 		if f, ok := l.matches.Front(); ok && f == old.seq {
 			l.matches.PopFront()
+		}
+		if old.isEngine() {
+			l.engineN--
 		}
 		l.forget(&old)
 	}
@@ -163,7 +170,7 @@ func seqIn(r *ring[entry], seq uint64) *entry {
 }
 
 func (l *logView) pass(e *entry) bool {
-	if e.sess == nil && !l.showEngine && e.tr.Layer == protocol.LayerEngine {
+	if !l.showEngine && e.isEngine() {
 		return false
 	}
 	if l.scopeSID != "" && e.tr.SID != l.scopeSID {
@@ -241,6 +248,7 @@ func (l *logView) setPaused(p bool) {
 func (l *logView) clear() {
 	l.entries.Clear()
 	l.matches.Clear()
+	l.engineN = 0
 	if l.held != nil {
 		l.held.Clear()
 		l.heldLost = 0
@@ -355,7 +363,11 @@ func (l *logView) Update(msg tea.Msg) tea.Cmd {
 
 // title is the log pane's title line content.
 func (l *logView) title() []string {
-	parts := []string{"Log " + strconv.Itoa(l.visibleLen()) + "/" + strconv.Itoa(l.entries.Len())}
+	total := l.entries.Len()
+	if !l.showEngine {
+		total -= l.engineN
+	}
+	parts := []string{"Log " + strconv.Itoa(l.visibleLen()) + "/" + strconv.Itoa(total)}
 	if l.scopeSID != "" {
 		parts = append(parts, "socket "+clean(l.scopeSID))
 	}

@@ -305,3 +305,34 @@ func TestLogRowKeepsTheAckColumn(t *testing.T) {
 		}
 	}
 }
+
+// Issue 15.9: the log's count leaves out the Engine.IO packets it hides
+// ("Log 5/6" with five rows and a hidden ping).
+func TestLogCountLeavesOutHiddenEnginePackets(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(3, 5)
+	ping := protocol.Trace{Time: t0, Layer: protocol.LayerEngine, Engine: protocol.EnginePacket{Type: protocol.EnginePing}}
+	l.add(event(protocol.In, "s", "/", `["a"]`, 0, false, 0))
+	l.add(ping)
+	l.add(event(protocol.In, "s", "/", `["b"]`, 0, false, 0))
+	if got := l.title()[0]; got != "Log 2/2" {
+		t.Fatalf("title %q, want Log 2/2 (the ping is hidden)", got)
+	}
+	l.toggleEngine()
+	if got := l.title()[0]; got != "Log 3/3" {
+		t.Fatalf("showing engine packets: %q", got)
+	}
+	l.toggleEngine()
+	// Evicting the ping, then clearing, keeps the count right.
+	l.add(event(protocol.In, "s", "/", `["c"]`, 0, false, 0))
+	l.add(event(protocol.In, "s", "/", `["d"]`, 0, false, 0))
+	if got := l.title()[0]; got != "Log 3/3" {
+		t.Fatalf("after the ping was evicted: %q", got)
+	}
+	l.add(ping)
+	l.clear()
+	l.add(ping)
+	if got := l.title()[0]; got != "Log 0/0" {
+		t.Fatalf("after clear: %q", got)
+	}
+}
