@@ -97,7 +97,7 @@ func newEntry(seq uint64, tr protocol.Trace) entry {
 // newSessionEntry makes the log line of a session event: the kind in the
 // type column, then the namespace, the reason and the data.
 func newSessionEntry(seq uint64, ev SessionEvent) entry {
-	e := entry{seq: seq, sess: &ev, label: clean(limit(ev.Kind, maxBody))}
+	e := entry{seq: seq, sess: &ev, label: clean(limit(sessionLabel(ev.Kind), maxBody))}
 	e.tr = protocol.Trace{Time: ev.Time, SID: ev.SID, Transport: ev.Transport}
 	var parts []string
 	if ev.Nsp != "" {
@@ -111,6 +111,24 @@ func newSessionEntry(seq uint64, ev SessionEvent) entry {
 	}
 	e.body = clean(limit(strings.Join(parts, " "), maxBody))
 	return e
+}
+
+// sessionLabel is a session kind in the log's type column, which is as
+// wide as the longest packet label (CONN_ERROR): the client's longer kinds
+// are shortened there; the inspector, the filter and the saved log keep
+// the kind whole.
+func sessionLabel(kind string) string {
+	switch kind {
+	case "connect_error":
+		return "conn_error"
+	case "reconnect_attempt":
+		return "recon_try"
+	case "reconnect_error":
+		return "recon_err"
+	case "reconnect_failed":
+		return "recon_fail"
+	}
+	return kind
 }
 
 // compactJSON returns raw without insignificant space, or as is when it is
@@ -172,7 +190,11 @@ func (e *entry) matches(filter string) bool {
 	if filter == "" {
 		return true
 	}
-	for _, s := range []string{e.body, e.label, e.tr.SID} {
+	kind := ""
+	if e.sess != nil {
+		kind = e.sess.Kind
+	}
+	for _, s := range []string{e.body, e.label, e.tr.SID, kind} {
 		if strings.Contains(strings.ToLower(s), filter) {
 			return true
 		}

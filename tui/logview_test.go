@@ -336,3 +336,28 @@ func TestLogCountLeavesOutHiddenEnginePackets(t *testing.T) {
 		t.Fatalf("after clear: %q", got)
 	}
 }
+
+// Issue 15.9: session kinds longer than the type column (connect_error,
+// reconnect_error...) pushed their line out of the columns; they are
+// shortened in the row, and the filter still finds the full kind.
+func TestLogSessionKindsFitTheColumn(t *testing.T) {
+	t.Parallel()
+	l := newTestLog(100, 8)
+	l.add(event(protocol.In, "s", "/", `["chat"]`, 0, false, 0))
+	kinds := []string{"connect_error", "reconnect_attempt", "reconnect_error", "reconnect_failed", "reconnect"}
+	for _, k := range kinds {
+		l.addSession(SessionEvent{Time: t0, Kind: k, Reason: "why"})
+	}
+	lines := strings.Split(ansi.Strip(l.View()), "\n")
+	column := func(line, s string) int { return ansi.StringWidth(line[:strings.Index(line, s)]) }
+	col := column(lines[0], "chat")
+	for i, k := range kinds {
+		if got := column(lines[i+1], "why"); got != col {
+			t.Errorf("%s: body at column %d, want %d: %q", k, got, col, lines[i+1])
+		}
+	}
+	l.setFilter("reconnect_error")
+	if l.visibleLen() != 1 {
+		t.Fatalf("the filter finds %d lines of reconnect_error", l.visibleLen())
+	}
+}
