@@ -159,7 +159,7 @@ func TestClientSessionLines(t *testing.T) {
 	scr := screen(m)
 	for _, want := range []string{
 		"10:00:02.000 • close      transport close",
-		"10:00:03.000 • reconnect_attempt {\"attempt\":1}",
+		"10:00:03.000 • recon_try  {\"attempt\":1}",
 		"10:00:04.000 • connect    / {\"recovered\":true}",
 	} {
 		if !strings.Contains(scr, want) {
