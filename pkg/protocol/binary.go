@@ -72,12 +72,13 @@ func (d *Decoder) Pending() bool { return d.pending != nil }
 func (d *Decoder) Reset() { d.pending, d.bytes = nil, 0 }
 
 // isPlaceholder reports whether raw is {"_placeholder":true,"num":N} and
-// returns N (-1 when num is not a non-negative integer).
+// returns N (-1 when num is not a non-negative integer): socket.io-parser's
+// test, data._placeholder === true, on the object's own members.
 func isPlaceholder(raw []byte) (int, bool) {
-	if jsonKind(raw) != '{' || !bytes.Contains(raw, []byte(`"_placeholder"`)) {
+	if jsonKind(raw) != '{' {
 		return 0, false
 	}
-	// The form every encoder writes, without the cost of Unmarshal.
+	// The form every encoder writes, without reading member by member.
 	const canonical = `{"_placeholder":true,"num":`
 	if rest, ok := bytes.CutPrefix(raw, []byte(canonical)); ok && len(rest) >= 2 && len(rest) <= 8 && rest[len(rest)-1] == '}' {
 		digits := rest[:len(rest)-1]
@@ -93,37 +94,26 @@ func isPlaceholder(raw []byte) (int, bool) {
 			return n, true
 		}
 	}
-	var ph struct {
-		Placeholder *bool            `json:"_placeholder"`
-		Num         *json.RawMessage `json:"num"`
-	}
-	if json.Unmarshal(raw, &ph) != nil || ph.Placeholder == nil || !*ph.Placeholder {
-		return 0, false
-	}
-	if ph.Num == nil {
-		return -1, true
-	}
-	n, err := strconv.Atoi(string(*ph.Num))
-	if err != nil || n < 0 {
-		return -1, true
-	}
-	return n, true
+	o := summarize(raw, placeholderKeys)
+	return o.placeholderNum()
 }
 
 // CheckPlaceholders verifies that every placeholder in data refers to one
-// of n attachments (socket.io-parser: "illegal attachments").
+// of n attachments (socket.io-parser: "illegal attachments"), and that data
+// is valid JSON nested at most MaxBinaryNesting deep. A placeholder inside
+// another is not looked at, as socket.io-parser does not descend into one.
 func CheckPlaceholders(data json.RawMessage, n int) error {
-	var bad error
-	walkJSON(data, func(v []byte) ([]byte, bool) {
-		if num, ok := isPlaceholder(v); ok {
-			if num < 0 || num >= n {
-				bad = fmt.Errorf("illegal attachments: placeholder %s out of range of %d attachments", v, n)
-			}
-			return nil, true
+	_, err := walkObjects(data, placeholderKeys, func(o *objectSummary) ([]byte, bool, error) {
+		num, ok := o.placeholderNum()
+		if !ok {
+			return nil, false, nil
 		}
-		return nil, false
+		if num < 0 || num >= n {
+			return nil, true, fmt.Errorf("illegal attachments: placeholder %s out of range of %d attachments", o.raw, n)
+		}
+		return nil, true, nil
 	}, nil)
-	return bad
+	return err
 }
 
 // AppendPlaceholder appends {"_placeholder":true,"num":n}, keys in Node's order.
@@ -139,14 +129,18 @@ func InlineBinary(data json.RawMessage, attachments [][]byte) json.RawMessage {
 	if len(attachments) == 0 {
 		return data
 	}
-	return walkJSON(data, func(v []byte) ([]byte, bool) {
-		num, ok := isPlaceholder(v)
+	out, err := walkObjects(data, placeholderKeys, func(o *objectSummary) ([]byte, bool, error) {
+		num, ok := o.placeholderNum()
 		if !ok || num < 0 || num >= len(attachments) {
-			return nil, false
+			return nil, false, nil
 		}
 		out := append([]byte(`{"$binary":"`), base64.StdEncoding.EncodeToString(attachments[num])...)
-		return append(out, `"}`...), true
+		return append(out, `"}`...), true, nil
 	}, make([]byte, 0, len(data)))
+	if err != nil {
+		return data // not JSON, or deeper than a decoded packet can be: shown as is
+	}
+	return out
 }
 
 // ExtractBinary replaces each {"$binary":"<base64>"} object in data with a
@@ -159,114 +153,34 @@ func ExtractBinary(data json.RawMessage) (json.RawMessage, [][]byte, error) {
 		return data, nil, nil
 	}
 	var atts [][]byte
-	var bad error
-	out := walkJSON(data, func(v []byte) ([]byte, bool) {
-		if _, ok := isPlaceholder(v); ok {
+	out, err := walkObjects(data, binaryKeys, func(o *objectSummary) ([]byte, bool, error) {
+		if o.count[1] > 0 && string(o.val[1]) == "true" {
 			// A Node peer would swap an attachment in for it.
-			bad = fmt.Errorf("data mixes a placeholder object with \"$binary\" values")
-			return nil, true
+			return nil, true, errors.New(`data mixes a placeholder object with "$binary" values`)
 		}
-		if jsonKind(v) != '{' || !bytes.Contains(v, []byte(`"$binary"`)) {
-			return nil, false
-		}
-		var m map[string]json.RawMessage
-		if json.Unmarshal(v, &m) != nil || len(m) != 1 || m["$binary"] == nil {
-			return nil, false
+		if o.count[0] == 0 || o.count[0] != o.members {
+			return nil, false, nil
 		}
 		var s string
-		if err := json.Unmarshal(m["$binary"], &s); err != nil {
-			bad = fmt.Errorf(`"$binary" must hold a base64 string`)
-			return nil, false
+		if err := json.Unmarshal(o.val[0], &s); err != nil {
+			return nil, false, errors.New(`"$binary" must hold a base64 string`)
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			bad = fmt.Errorf(`"$binary": invalid base64: %w`, err)
-			return nil, false
+			return nil, false, fmt.Errorf(`"$binary": invalid base64: %w`, err)
 		}
 		atts = append(atts, b)
-		return AppendPlaceholder(nil, len(atts)-1), true
+		return AppendPlaceholder(nil, len(atts)-1), true, nil
 	}, make([]byte, 0, len(data)))
-	if bad != nil {
-		return nil, nil, bad
+	if err != nil {
+		return nil, nil, err
 	}
 	return out, atts, nil
 }
 
-// walkJSON copies the valid JSON value raw into dst depth-first, objects in
-// key order, offering each value to replace first. When replace returns
-// true its bytes are written instead of the value (and the value is not
-// descended into). With dst nil it only visits.
-func walkJSON(raw []byte, replace func(v []byte) ([]byte, bool), dst []byte) []byte {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) {
-		return append(dst, raw...)
-	}
-	end := valueEnd(raw, i)
-	v := raw[i:end]
-	if len(v) == 0 {
-		// Not JSON (callers pass valid JSON; keep malformed input as is).
-		return append(dst, raw...)
-	}
-	if r, ok := replace(v); ok {
-		if dst == nil {
-			return nil
-		}
-		return append(dst, r...)
-	}
-	switch v[0] {
-	case '[':
-		if dst != nil {
-			dst = append(dst, '[')
-		}
-		first := true
-		_ = eachElement(v, func(e []byte) bool {
-			if dst != nil && !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = walkJSON(e, replace, dst)
-			return true
-		})
-		if dst != nil {
-			dst = append(dst, ']')
-		}
-		return dst
-	case '{':
-		if dst != nil {
-			dst = append(dst, '{')
-		}
-		j := skipSpace(v, 1)
-		first := true
-		for j < len(v) && v[j] == '"' {
-			kEnd := valueEnd(v, j)
-			key := v[j:kEnd]
-			j = skipSpace(v, kEnd)
-			j = skipSpace(v, j+1) // the colon
-			vEnd := valueEnd(v, j)
-			if dst != nil {
-				if !first {
-					dst = append(dst, ',')
-				}
-				dst = append(dst, key...)
-				dst = append(dst, ':')
-			}
-			first = false
-			dst = walkJSON(v[j:vEnd], replace, dst)
-			j = skipSpace(v, vEnd)
-			if j < len(v) && v[j] == ',' {
-				j = skipSpace(v, j+1)
-			}
-		}
-		if dst != nil {
-			dst = append(dst, '}')
-		}
-		return dst
-	}
-	if dst == nil {
-		return nil
-	}
-	return append(dst, v...)
-}
+// binaryKeys are the members ExtractBinary looks at: "$binary", and
+// "_placeholder" to refuse data that already has placeholders.
+var binaryKeys = [2]string{"$binary", "_placeholder"}
 
 // Deconstruct encodes Go values as raw JSON arguments, turning every
 // []byte found at the top level or inside []any and map[string]any values
@@ -300,7 +214,7 @@ func AppendValue(dst []byte, v any, atts *[][]byte) ([]byte, error) {
 	case string:
 		return AppendString(dst, x), nil
 	case json.RawMessage:
-		if !json.Valid(x) {
+		if !ValidJSON(x) {
 			return nil, errInvalidRaw
 		}
 		return append(dst, x...), nil

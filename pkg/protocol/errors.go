@@ -34,6 +34,9 @@ var (
 	ErrUnexpectedBinary = errors.New("got binary data when not reconstructing a packet")
 	// ErrUnexpectedText is a text message while attachments are still expected.
 	ErrUnexpectedText = errors.New("got plaintext data when reconstructing a packet")
+	// ErrNestingTooDeep is a binary packet whose data nests arrays and
+	// objects deeper than MaxBinaryNesting (see the package doc).
+	ErrNestingTooDeep = errors.New("binary packet nested too deep")
 	// ErrInvalidPayload is a packet whose JSON payload is not the shape its
 	// type requires (socket.io-parser: "invalid payload").
 	ErrInvalidPayload = errors.New("invalid payload")

@@ -104,7 +104,7 @@ func eachElement(raw []byte, fn func(elem []byte) bool) error {
 // SplitArray returns the elements of a JSON array as raw values that alias
 // raw. It validates raw first.
 func SplitArray(raw json.RawMessage) ([]json.RawMessage, error) {
-	if !json.Valid(raw) {
+	if !ValidJSON(raw) {
 		return nil, &SyntaxError{Msg: "malformed JSON", Offset: 0}
 	}
 	out, ok := SplitValidArray(raw)

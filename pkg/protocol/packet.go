@@ -215,7 +215,7 @@ func ParsePacket(b []byte, v EIO, l Limits) (Packet, error) {
 	}
 	if i < len(b) {
 		p.Data = json.RawMessage(b[i:])
-		if !json.Valid(p.Data) {
+		if !ValidJSON(p.Data) {
 			return p, syntaxErr(i, "invalid payload: malformed JSON")
 		}
 	}
