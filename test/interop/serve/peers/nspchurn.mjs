@@ -18,11 +18,12 @@ async function main() {
   for (let i = 0; i < Number(count); i++) sockets.push(m.socket("/n" + i));
   const errs = (await Promise.all(sockets.map(connected))).filter((e) => e !== null);
   if (errs.length) throw new Error("connect: " + errs[0]);
-  out("joined", { count: sockets.length });
+  // The handler first: the test signals as soon as it reads "joined".
   process.on("SIGUSR2", () => {
     for (const s of sockets) s.disconnect();
     out("left", { keep: keep.connected });
   });
+  out("joined", { count: sockets.length });
 }
 
 main().catch(fail);
