@@ -315,8 +315,12 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 	info := listenInfo(ln.Addr(), tlsConfig != nil, opts, token)
 	info.srv = srv
 	hs := &http.Server{
-		Handler:           serveMux(opts.Path, diag.wrap(srv), ctl, diag),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: serveMux(opts.Path, diag.wrap(srv), ctl, diag),
+		// Node's http.Server timeouts: idle keep-alive connections and
+		// requests that never finish are not held.
+		IdleTimeout:       server.KeepAliveTimeout,
+		ReadHeaderTimeout: server.HeadersTimeout,
+		ReadTimeout:       server.RequestTimeout,
 		ErrorLog:          log.New(&httpErrorLog{d: diag, logger: logger, url: info.URL}, "", 0),
 	}
 	served := make(chan error, 1)

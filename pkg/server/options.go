@@ -103,6 +103,17 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Node's http.Server timeouts, for the http.Server that serves a Server:
+// set its IdleTimeout to KeepAliveTimeout, ReadHeaderTimeout to
+// HeadersTimeout and ReadTimeout to RequestTimeout. Without them net/http
+// keeps idle keep-alive connections and waits for unfinished requests
+// forever (engine.KeepAliveTimeout).
+const (
+	KeepAliveTimeout = engine.KeepAliveTimeout // 5 s, keepAliveTimeout
+	HeadersTimeout   = engine.HeadersTimeout   // 60 s, headersTimeout
+	RequestTimeout   = engine.RequestTimeout   // 300 s, requestTimeout
+)
+
 // CORS configures Cross-Origin Resource Sharing on the HTTP endpoint; it is
 // the engine's configuration, passed through as is.
 type CORS = engine.CORS

@@ -70,7 +70,16 @@
 // does not read, on a connection that is closing anyway. Reads need no
 // deadline: the heartbeat ends a silent session and closing the
 // connection stops its reader. Polling requests are net/http's, which
-// resets a connection's read deadline for every request.
+// resets a connection's read deadline for every request; the engine sets
+// one only to cut a request body short, while the request's handler still
+// runs, and the connection is closed after it: a POST reading its body
+// when its session ends or upgrades or another POST overlaps it
+// (destroyPostLocked, Node's dataReq.destroy()), and a body the handler
+// leaves unread (bodyReader.cutUnread), which net/http would otherwise
+// read to its end, if it has one, before answering.
+//
+// The http.Server serving the engine owns the rest: KeepAliveTimeout,
+// HeadersTimeout and RequestTimeout are Node's values for it.
 //
 // Differences from Node, on purpose: a "1" (close) packet ends the session
 // on every transport (Node ignores it over WebSocket); during an upgrade a

@@ -97,6 +97,21 @@ type CORS struct {
 	MaxAge time.Duration
 }
 
+// Node's http.Server timeouts (keepAliveTimeout, headersTimeout,
+// requestTimeout), for the http.Server that serves a Server: without them
+// net/http never closes an idle keep-alive connection and waits for a
+// request's headers and body without end, so a client can hold
+// descriptors until the process runs out. Set IdleTimeout to
+// KeepAliveTimeout, ReadHeaderTimeout to HeadersTimeout and ReadTimeout to
+// RequestTimeout (a held long poll is not cut by it: net/http clears the
+// read deadline once a request's body is read). Hijacked WebSocket
+// connections have no deadline.
+const (
+	KeepAliveTimeout = 5 * time.Second
+	HeadersTimeout   = 60 * time.Second
+	RequestTimeout   = 300 * time.Second
+)
+
 // Node's defaults.
 const (
 	DefaultPath           = "/engine.io/"

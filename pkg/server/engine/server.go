@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -348,6 +349,11 @@ func (s *Server) expireLingering() {
 // upgrades, in Node's order (CORS middleware, then verify, then the
 // transport).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 { // a body (-1: chunked), which may never end
+		b := &bodyReader{ReadCloser: r.Body}
+		r.Body = b
+		defer b.cutUnread(w)
+	}
 	if !strings.HasPrefix(r.URL.Path, s.cfg.path) {
 		w.WriteHeader(http.StatusNotFound)
 		return
@@ -406,6 +412,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.handshake(w, r, h, q, transport, upgrade)
+}
+
+// bodyReader notes whether a request's body was read to its end.
+type bodyReader struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// cutUnread runs when the handler returns: a body it did not read to its
+// end (a refused request, a 413, a destroyed POST) is cut. net/http would
+// otherwise read what is left before sending the response, without a
+// bound in time unless the http.Server has a ReadTimeout: a body that
+// never ends (chunked without its last chunk, a Content-Length never
+// reached) would hold the request and its connection forever. With the
+// read deadline passed, the response goes out at once and the connection
+// is closed unless net/http had already buffered the rest. Node answers
+// such a request at once too, and closes its connection after its
+// keepAliveTimeout (5 s).
+func (b *bodyReader) cutUnread(w http.ResponseWriter) {
+	if !b.eof {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 }
 
 // verify is Node's Server.verify: transport, Origin, sid, method and

@@ -308,6 +308,9 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	s.state = stateClosed
 	s.reason = reason
 	s.endReply = reply
+	// A POST still reading its body is destroyed with the session, as
+	// Node's transport close does (a body that never ends is not held).
+	s.destroyPostLocked()
 	// A polling session closed by its client with no GET pending keeps its
 	// sid a little for a GET that raced the close (closeLinger). Retired
 	// under s.mu: a GET that sees the state closed finds it lingering.

@@ -248,6 +248,9 @@ func (s *Session) completeUpgrade(t *wsTransport) bool {
 	s.up = upDone
 	s.token = true
 	s.upTimer.Stop()
+	// Node closes the polling transport, destroying a POST still reading
+	// its body: polling requests get 400 from now on.
+	s.destroyPostLocked()
 	s.mu.Unlock()
 	s.signal() // flushes the queue on the WebSocket, and wakes a pending GET, which answers noop
 	select {
