@@ -29,17 +29,19 @@ type prompt struct {
 func newPrompt(c Common) *prompt {
 	t := textinput.New()
 	t.SetStyles(c.Styles.Input)
-	t.KeyMap.AcceptSuggestion.SetEnabled(false)
-	t.KeyMap.NextSuggestion.SetEnabled(false)
-	t.KeyMap.PrevSuggestion.SetEnabled(false)
-	return &prompt{c: c, input: t}
+	p := &prompt{c: c, input: t}
+	p.suggest(nil)
+	return p
 }
 
 func (p *prompt) active() bool { return p.kind != promptNone }
 
-func (p *prompt) open(kind promptKind, label, value string) tea.Cmd {
+// open asks for kind after label, starting from value; suggestions, when
+// given, complete the value (tab takes the one shown, ↑↓ cycle).
+func (p *prompt) open(kind promptKind, label, value string, suggestions ...string) tea.Cmd {
 	p.kind = kind
 	p.input.Prompt = label
+	p.suggest(suggestions)
 	p.input.SetValue(value)
 	p.input.CursorEnd()
 	p.input.SetWidth(max(p.c.Width-len(label)-1, 1))
@@ -50,6 +52,20 @@ func (p *prompt) close() {
 	p.kind = promptNone
 	p.input.Blur()
 	p.input.SetValue("")
+	p.suggest(nil)
+}
+
+// suggest sets the completions, and turns the completion keys on only
+// when there are some (tab, ↑↓ are nothing else in a prompt, but a stale
+// completion must not be taken).
+func (p *prompt) suggest(s []string) {
+	p.input.ShowSuggestions = true // else SetSuggestions keeps the old matches
+	p.input.SetSuggestions(s)
+	on := len(s) > 0
+	p.input.ShowSuggestions = on
+	p.input.KeyMap.AcceptSuggestion.SetEnabled(on)
+	p.input.KeyMap.NextSuggestion.SetEnabled(on)
+	p.input.KeyMap.PrevSuggestion.SetEnabled(on)
 }
 
 func (p *prompt) SetSize(w, h int) {

@@ -590,7 +590,7 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, keys.Join):
 		return m.prompt.open(promptJoin, "join "+t.String()+" to room › ", "")
 	case key.Matches(k, keys.Leave):
-		return m.prompt.open(promptLeave, "remove "+t.String()+" from room › ", "")
+		return m.leavePrompt(t)
 	case key.Matches(k, keys.Disconnect):
 		return m.prompt.open(promptConfirm, "disconnect "+t.String()+"? y/n ", "")
 	case key.Matches(k, keys.Edit):
@@ -630,6 +630,47 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	cmd, _ := m.handleLogKeys(k)
 	return cmd
+}
+
+// leavePrompt asks which room t leaves, naming the rooms its sockets are
+// in (from the last snapshot): the only one is filled in, tab completes
+// one of several.
+func (m *serverModel) leavePrompt(t Target) tea.Cmd {
+	var rooms []string
+	switch {
+	case t.Room != "":
+		rooms = []string{t.Room}
+	default:
+		seen := map[string]bool{}
+		for _, s := range m.sockets {
+			if s.Namespace != t.Namespace || (t.SID != "" && s.ID != t.SID) {
+				continue
+			}
+			for _, r := range s.Rooms {
+				if r != s.ID && !seen[r] { // not the socket's own room
+					seen[r] = true
+					rooms = append(rooms, r)
+				}
+			}
+		}
+		sort.Strings(rooms)
+	}
+	label := "remove " + t.String() + " from room"
+	if len(rooms) > 0 {
+		shown := make([]string, 0, 4)
+		for _, r := range rooms[:min(len(rooms), 4)] {
+			shown = append(shown, clean(r))
+		}
+		if len(rooms) > 4 {
+			shown = append(shown, "…")
+		}
+		label += " (" + strings.Join(shown, ", ") + ")"
+	}
+	value := ""
+	if len(rooms) == 1 {
+		value = rooms[0]
+	}
+	return m.prompt.open(promptLeave, label+" › ", value, rooms...)
 }
 
 func (m *serverModel) setTab(t int) {

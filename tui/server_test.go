@@ -91,8 +91,7 @@ func TestServerActions(t *testing.T) {
 	press(t, m, "y")
 	// On the Rooms tab the target is the room.
 	press(t, m, "2")
-	press(t, m, "L")
-	typeText(t, m, "lobby")
+	press(t, m, "L") // the room's name is filled in
 	press(t, m, "enter")
 	// Everyone, and emit with ack.
 	press(t, m, "*")
@@ -245,6 +244,7 @@ func TestServerFailedActionSaysWhatWasTried(t *testing.T) {
 	t.Parallel()
 	m := newTestServer(t, testServerFake())
 	press(t, m, "L")
+	press(t, m, "ctrl+u") // the socket's room is filled in
 	typeText(t, m, "nosuchroom")
 	press(t, m, "enter")
 	want := `remove socket sockA-111111111111 on / from "nosuchroom": socket sockA-111111111111 on / is not in room "nosuchroom"`
@@ -252,9 +252,46 @@ func TestServerFailedActionSaysWhatWasTried(t *testing.T) {
 		t.Fatalf("status %q (error %v), want %q", m.status, m.statusErr, want)
 	}
 	press(t, m, "L")
-	typeText(t, m, "lobby")
 	press(t, m, "enter")
 	if m.statusErr || m.status != `socket sockA-111111111111 on / left "lobby"` {
 		t.Fatalf("status %q (error %v)", m.status, m.statusErr)
+	}
+}
+
+// Issue 15.9: the leave prompt offers the target's rooms: it names them,
+// fills in the only one, and tab completes one of several.
+func TestServerLeavePromptOffersRooms(t *testing.T) {
+	t.Parallel()
+	f := testServerFake()
+	m := newTestServer(t, f)
+	press(t, m, "L")
+	if !strings.Contains(m.prompt.input.Prompt, "(lobby)") || m.prompt.input.Value() != "lobby" {
+		t.Fatalf("leave prompt %q value %q", m.prompt.input.Prompt, m.prompt.input.Value())
+	}
+	press(t, m, "enter")
+	if strings.Join(f.actions, ",") != "leave lobby" {
+		t.Fatalf("actions %v", f.actions)
+	}
+	f.mu.Lock()
+	f.sockets[1].Rooms = append(f.sockets[1].Rooms, "vip")
+	f.mu.Unlock()
+	runCmd(t, m, m.fetch())
+	press(t, m, "L")
+	if !strings.Contains(m.prompt.input.Prompt, "(lobby, vip)") || m.prompt.input.Value() != "" {
+		t.Fatalf("leave prompt %q value %q", m.prompt.input.Prompt, m.prompt.input.Value())
+	}
+	typeText(t, m, "v")
+	press(t, m, "tab")
+	if m.prompt.input.Value() != "vip" {
+		t.Fatalf("tab completed %q", m.prompt.input.Value())
+	}
+	press(t, m, "esc")
+	// The filter prompt completes nothing.
+	press(t, m, "3")
+	press(t, m, "/")
+	typeText(t, m, "v")
+	press(t, m, "tab")
+	if m.prompt.input.Value() != "v" {
+		t.Fatalf("the filter prompt completed %q", m.prompt.input.Value())
 	}
 }
