@@ -112,6 +112,18 @@ func (f *fakeServer) Emit(ctx context.Context, t Target, event string, args []js
 	return nil, nil
 }
 
+func (f *fakeServer) Handshake(nsp, sid string) (Handshake, bool) {
+	if sid != "sockA-111111111111" {
+		return Handshake{}, false
+	}
+	return Handshake{
+		Address: "127.0.0.1:50001", URL: "/socket.io/?EIO=4&transport=polling&room=lobby", Time: t0.Add(time.Second),
+		Query:   map[string][]string{"EIO": {"4"}, "transport": {"polling"}, "room": {"lobby"}},
+		Headers: map[string][]string{"User-Agent": {"node"}, "Cookie": {"a=1"}},
+		Auth:    json.RawMessage(`{"token":"secret"}`),
+	}, true
+}
+
 func (f *fakeServer) record(s string, t Target) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

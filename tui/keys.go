@@ -64,6 +64,7 @@ type KeyMap struct {
 	Leave      key.Binding
 	Disconnect key.Binding
 	Everyone   key.Binding
+	Handshake  key.Binding
 }
 
 // NewKeyMap returns the default bindings.
@@ -125,5 +126,6 @@ func NewKeyMap() *KeyMap {
 		Leave:      b([]string{"L"}, "L", "leave room"),
 		Disconnect: b([]string{"D"}, "D", "disconnect"),
 		Everyone:   b([]string{"*"}, "*", "target everyone"),
+		Handshake:  b([]string{"H"}, "H", "handshake ⇄ traffic"),
 	}
 }

@@ -44,6 +44,18 @@ type SocketInfo struct {
 	Since      time.Time
 }
 
+// Handshake is what a socket connected with: its Engine.IO handshake
+// request and its CONNECT's auth (server.Handshake, in tui's types).
+type Handshake struct {
+	Address string
+	URL     string // the request URI
+	Secure  bool   // TLS
+	Time    time.Time
+	Query   map[string][]string
+	Headers map[string][]string
+	Auth    json.RawMessage
+}
+
 // RoomInfo is one room of a namespace and its members' socket ids.
 type RoomInfo struct {
 	Namespace string
@@ -67,6 +79,9 @@ type SocketAck struct {
 type ServerControl interface {
 	Sockets() []SocketInfo
 	Rooms() []RoomInfo
+	// Handshake returns the handshake of socket sid on nsp, false when it
+	// is gone. A snapshot: it must not block on the network.
+	Handshake(nsp, sid string) (Handshake, bool)
 	// Emit sends event to the target. With ack it waits (until ctx ends)
 	// for each addressed socket's acknowledgement; args hold placeholders
 	// for attachments as in ClientSession.Emit.
@@ -124,6 +139,12 @@ type serverModel struct {
 	roomList *table // rows of rooms
 	members  *table // of the selected room
 	nsps     []string
+
+	// The Sockets tab shows the selected socket's handshake instead of its
+	// traffic (H).
+	showHS bool
+	hsFor  string // the namespace and id whose handshake hsList holds, or is asked for
+	hsList *table
 	nspSel   int
 	everyone bool
 	scope    string // the Traffic tab shows this socket only
@@ -155,8 +176,10 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 		counts: make(map[string]*[2]uint64),
 	}
 	m.sockList = newTable(c, "no sockets connected", true,
-		column{"ID", 10}, column{"NSP", 8}, column{"TRANSPORT", 9}, column{"REMOTE", 21},
-		column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 6}, column{"OUT", 6})
+		column{"ID", 10}, column{"NSP", 8}, column{"EIO", 3}, column{"TRANSPORT", 9}, column{"REMOTE", 19},
+		column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 5}, column{"OUT", 5})
+	m.hsList = newTable(c, "", false, column{"", 9}, column{})
+	m.hsList.highlight = false
 	m.roomList = newTable(c, "no rooms (J joins one)", false, column{})
 	m.members = newTable(c, "", false, column{})
 	m.members.highlight = false
@@ -230,6 +253,7 @@ func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m
 func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.syncLists()
+	cmd = tea.Batch(cmd, m.syncHandshake())
 	m.syncScope()
 	m.syncInspector()
 	m.comp.target = m.target().String()
@@ -265,6 +289,11 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(m.fetch(), m.tick())
 	case snapshotMsg:
 		m.setSnapshot(msg.sockets, msg.rooms)
+		return nil
+	case handshakeMsg:
+		if msg.key == m.hsFor {
+			m.setHandshake(msg.hs, msg.ok)
+		}
 		return nil
 	case actionDoneMsg:
 		if msg.err != nil {
@@ -444,7 +473,7 @@ func (m *serverModel) socketCells(i int) []string {
 	if c := m.counts[s.ID]; c != nil {
 		in, out = c[0], c[1]
 	}
-	return []string{shortID(clean(s.ID), 10), clean(s.Namespace), s.Transport, clean(s.RemoteAddr),
+	return []string{shortID(clean(s.ID), 10), clean(s.Namespace), strconv.Itoa(int(s.EIO)), s.Transport, clean(s.RemoteAddr),
 		strconv.Itoa(len(s.Rooms)), s.Since.In(m.loc).Format("15:04:05"),
 		strconv.FormatUint(in, 10), strconv.FormatUint(out, 10)}
 }
@@ -587,6 +616,10 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, keys.Compose):
 		return m.compose(0)
+	case key.Matches(k, keys.Handshake) && m.tab == tabSockets:
+		m.showHS = !m.showHS
+		m.hsFor = ""
+		return nil
 	case key.Matches(k, keys.Join):
 		return m.prompt.open(promptJoin, "join "+t.String()+" to room › ", "")
 	case key.Matches(k, keys.Leave):
@@ -630,6 +663,72 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	}
 	cmd, _ := m.handleLogKeys(k)
 	return cmd
+}
+
+// handshakeMsg carries the handshake of the socket key names.
+type handshakeMsg struct {
+	key string
+	hs  Handshake
+	ok  bool
+}
+
+// syncHandshake asks for the selected socket's handshake when the details
+// show and the selection moved.
+func (m *serverModel) syncHandshake() tea.Cmd {
+	s, ok := m.selSocket()
+	if !m.showHS || m.tab != tabSockets || !ok {
+		return nil
+	}
+	k := s.Namespace + " " + s.ID
+	if k == m.hsFor {
+		return nil
+	}
+	m.hsFor = k
+	m.hsList.setRows(0, nil)
+	ctl, nsp, sid := m.ctl, s.Namespace, s.ID
+	return func() tea.Msg {
+		hs, ok := ctl.Handshake(nsp, sid)
+		return handshakeMsg{key: k, hs: hs, ok: ok}
+	}
+}
+
+// setHandshake fills the details: one row per fact, a query parameter
+// or a header per row, in name order.
+func (m *serverModel) setHandshake(hs Handshake, ok bool) {
+	if !ok {
+		m.hsList.empty = "no handshake: the socket is gone"
+		m.hsList.setRows(0, nil)
+		return
+	}
+	s, _ := m.selSocket()
+	var rows [][]string
+	add := func(name, v string) { rows = append(rows, []string{name, clean(v)}) }
+	addr := hs.Address
+	if hs.Secure {
+		addr += " (TLS)"
+	}
+	add("address", addr)
+	add("protocol", "EIO"+strconv.Itoa(int(s.EIO))+" "+s.Transport)
+	add("connected", hs.Time.In(m.loc).Format("2006-01-02 15:04:05.000"))
+	add("auth", string(compactJSON(hs.Auth)))
+	multi := func(title string, kv map[string][]string, sep string) {
+		keys := make([]string, 0, len(kv))
+		for k := range kv {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		name := title
+		for _, k := range keys {
+			for _, v := range kv[k] {
+				add(name, k+sep+v)
+				name = ""
+			}
+		}
+	}
+	multi("query", hs.Query, "=")
+	multi("headers", hs.Headers, ": ")
+	add("url", hs.URL)
+	m.hsList.setRows(len(rows), func(i int) []string { return rows[i] })
 }
 
 // leavePrompt asks which room t leaves, naming the rooms its sockets are
@@ -749,6 +848,7 @@ func (m *serverModel) layout() {
 		th := m.sockTableHeight(body)
 		m.sockList.SetSize(w, th-1)
 		m.sizeLogAndInspectorLogOnly(w, body-th)
+		m.hsList.SetSize(w, max(body-th-1, 0))
 	case tabRooms:
 		lw, rw := roomsWidths(w)
 		m.roomList.SetSize(lw, body-1)
@@ -834,6 +934,13 @@ func (m *serverModel) socketsView(w, h int) string {
 	if rest < 2 {
 		return top1
 	}
+	if m.showHS {
+		title := "Handshake"
+		if s, ok := m.selSocket(); ok {
+			title += " of " + clean(s.ID)
+		}
+		return top1 + "\n" + titleLine(st.Title, w, title, "H: traffic") + "\n" + m.hsList.View()
+	}
 	title := "Traffic"
 	if s, ok := m.selSocket(); ok {
 		title = "Traffic of " + clean(s.ID)
@@ -888,7 +995,7 @@ func (m *serverModel) helpSections() []helpSection {
 	return []helpSection{
 		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic, k.NextPane, k.Zoom}},
 		{"Actions (on the target)", []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp, k.Repeat, k.Edit}},
-		section("Sockets and Rooms", m.sockList.FullHelp(), open),
+		section("Sockets and Rooms", m.sockList.FullHelp(), open, k.Handshake),
 		section("Traffic log", m.log.FullHelp(), k.Select, k.Back),
 		section("Inspector", m.insp.FullHelp()[1:], k.Back),
 		section("Composer", m.comp.FullHelp()),

@@ -295,3 +295,38 @@ func TestServerLeavePromptOffersRooms(t *testing.T) {
 		t.Fatalf("the filter prompt completed %q", m.prompt.input.Value())
 	}
 }
+
+// Issue 15.9: the Sockets list has an EIO column, and H shows the selected
+// socket's handshake (address, EIO, transport, URL, query, auth, headers)
+// where its traffic was.
+func TestServerHandshakeDetails(t *testing.T) {
+	t.Parallel()
+	m := newTestServer(t, testServerFake())
+	if got := screen(m); !strings.Contains(got, " EIO ") || !strings.Contains(got, "/chat    3   polling") {
+		t.Fatalf("no EIO column:\n%s", got)
+	}
+	press(t, m, "H")
+	got := screen(m)
+	for _, want := range []string{
+		"Handshake of sockA-111111111111", "address   127.0.0.1:50001", "protocol  EIO4 websocket",
+		"auth      {\"token\":\"secret\"}", "query     EIO=4", "          room=lobby",
+		"headers   Cookie: a=1", "          User-Agent: node", "url       /socket.io/?EIO=4",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("handshake lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("screen:\n%s", got)
+	}
+	golden(t, "server_handshake", got)
+	// The details follow the selection; a socket without them says so.
+	press(t, m, "j")
+	if got := screen(m); !strings.Contains(got, "Handshake of sockB-222222222222") || !strings.Contains(got, "no handshake") {
+		t.Fatalf("after j:\n%s", got)
+	}
+	press(t, m, "H")
+	if got := screen(m); !strings.Contains(got, "Traffic of sockB") {
+		t.Fatalf("H again does not show the traffic:\n%s", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/control"
 	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/pkg/server"
 	"github.com/sio-dev/sio/tui"
 )
 
@@ -52,7 +53,7 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 		ctlAPI = info.ControlURL + " token " + info.Token
 	}
 	err := tui.RunServer(ctx, tui.ServerOptions{
-		Control:        newServerControl(control.New(info.srv)),
+		Control:        newServerControl(info.srv),
 		Feed:           feed,
 		Addr:           info.URL + o.Path,
 		ControlAPI:     ctlAPI,
@@ -114,10 +115,33 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 // serverControl adapts the control API (internal/control, shared with
-// --control's HTTP endpoints) to the dashboard's tui.ServerControl.
-type serverControl struct{ ctl *control.Control }
+// --control's HTTP endpoints) to the dashboard's tui.ServerControl; the
+// handshakes, which the control API does not list, come from the server.
+type serverControl struct {
+	ctl *control.Control
+	srv *server.Server
+}
 
-func newServerControl(ctl *control.Control) *serverControl { return &serverControl{ctl: ctl} }
+func newServerControl(srv *server.Server) *serverControl {
+	return &serverControl{ctl: control.New(srv), srv: srv}
+}
+
+// Handshake returns what socket sid on nsp connected with.
+func (s *serverControl) Handshake(nsp, sid string) (tui.Handshake, bool) {
+	ns, ok := s.srv.Namespace(nsp)
+	if !ok {
+		return tui.Handshake{}, false
+	}
+	so, ok := ns.Socket(sid)
+	if !ok {
+		return tui.Handshake{}, false
+	}
+	h := so.Handshake()
+	return tui.Handshake{
+		Address: h.Address, URL: h.URL, Secure: h.Secure, Time: h.Time,
+		Query: h.Query, Headers: h.Headers, Auth: h.Auth,
+	}, true
+}
 
 func controlTarget(t tui.Target) control.Target {
 	return control.Target{Namespace: t.Namespace, Room: t.Room, Socket: t.SID}

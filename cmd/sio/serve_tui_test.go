@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,7 +32,8 @@ func TestServerControl(t *testing.T) {
 	})
 
 	news := make(chan string, 4)
-	c, err := client.New(hs.URL, client.Options{Transport: "websocket", NoAutoAck: true, NoReconnect: true})
+	c, err := client.New(hs.URL, client.Options{Transport: "websocket", NoAutoAck: true, NoReconnect: true,
+		Query: url.Values{"room": {"lobby"}}, Header: http.Header{"X-Test": {"yes"}}, Auth: json.RawMessage(`{"token":"t"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +46,7 @@ func TestServerControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	sid := c.SID()
-	ctl := newServerControl(control.New(srv))
+	ctl := newServerControl(srv)
 
 	socks := ctl.Sockets()
 	if len(socks) != 1 || socks[0].ID != sid || socks[0].Namespace != "/" || socks[0].Transport != "websocket" ||
@@ -51,6 +54,19 @@ func TestServerControl(t *testing.T) {
 		t.Fatalf("sockets %+v", socks)
 	}
 	one := tui.Target{Namespace: "/", SID: sid}
+
+	// Issue 15.9: the dashboard's handshake details.
+	hsk, ok := ctl.Handshake("/", sid)
+	if !ok || hsk.Query["room"][0] != "lobby" || hsk.Query["EIO"][0] != "4" || hsk.Headers["X-Test"][0] != "yes" ||
+		string(hsk.Auth) != `{"token":"t"}` || hsk.Address == "" || hsk.URL == "" || hsk.Time.IsZero() {
+		t.Errorf("handshake %+v %v", hsk, ok)
+	}
+	if _, ok := ctl.Handshake("/", "nosuchsocket"); ok {
+		t.Error("the handshake of a socket that is not there")
+	}
+	if _, ok := ctl.Handshake("/nowhere", sid); ok {
+		t.Error("the handshake of a socket in a namespace that is not there")
+	}
 
 	acks, err := ctl.Emit(ctx, one, "question", raws(`"there?"`), nil, true)
 	if err != nil || len(acks) != 1 || acks[0].SID != sid || acks[0].Err != "" ||
