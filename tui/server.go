@@ -142,9 +142,9 @@ type serverModel struct {
 
 	// The Sockets tab shows the selected socket's handshake instead of its
 	// traffic (H).
-	showHS bool
-	hsFor  string // the namespace and id whose handshake hsList holds, or is asked for
-	hsList *table
+	showHS   bool
+	hsFor    string // the namespace and id whose handshake hsList holds, or is asked for
+	hsList   *table
 	nspSel   int
 	everyone bool
 	scope    string // the Traffic tab shows this socket only
