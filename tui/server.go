@@ -139,15 +139,15 @@ type serverModel struct {
 	roomList *table // rows of rooms
 	members  *table // of the selected room
 	nsps     []string
-
-	// The Sockets tab shows the selected socket's handshake instead of its
-	// traffic (H).
-	showHS   bool
-	hsFor    string // the namespace and id whose handshake hsList holds, or is asked for
-	hsList   *table
 	nspSel   int
 	everyone bool
 	scope    string // the Traffic tab shows this socket only
+
+	// The Sockets tab shows the selected socket's handshake instead of its
+	// traffic (H).
+	showHS bool
+	hsFor  string // the namespace and id whose handshake hsList holds, or is asked for
+	hsList *table
 
 	counts   map[string]*[2]uint64 // per socket: in, out
 	in, out  uint64
