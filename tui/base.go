@@ -154,13 +154,20 @@ func (b *base) expireStatus() tea.Cmd {
 	if b.statusErr {
 		ttl *= 3
 	}
-	ctx, gen := b.ctx, b.statusGen
+	gen := b.statusGen
+	return b.after(ttl, func() tea.Msg { return statusExpiredMsg{gen: gen} })
+}
+
+// after returns a command that waits d, then returns msg(), unless the UI
+// ends first: the timers of ticks and expiries.
+func (b *base) after(d time.Duration, msg func() tea.Msg) tea.Cmd {
+	ctx := b.ctx
 	return func() tea.Msg {
-		t := time.NewTimer(ttl)
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			return statusExpiredMsg{gen: gen}
+			return msg()
 		case <-ctx.Done():
 			return nil
 		}
@@ -297,8 +304,8 @@ func (b *base) handleOverlay(k tea.KeyPressMsg, apply func(kind promptKind, valu
 		switch {
 		case key.Matches(k, keys.Quit):
 			return tea.Quit, true
-		case b.helpScr.scrolls(k):
-			return b.helpScr.Update(k), true
+		case b.helpScr.scroll(k):
+			return nil, true
 		}
 		b.showHelp = false
 		return nil, true

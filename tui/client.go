@@ -216,17 +216,7 @@ func (m *clientModel) answerCmd(k ackKey, asked time.Time, args []json.RawMessag
 
 // ageTick sends an ackAgeMsg after ageEvery, unless the UI ends first.
 func (m *clientModel) ageTick() tea.Cmd {
-	ctx, d := m.ctx, m.ageEvery
-	return func() tea.Msg {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return ackAgeMsg{}
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return m.after(m.ageEvery, func() tea.Msg { return ackAgeMsg{} })
 }
 
 func (m *clientModel) openCmd(nsp string, auth json.RawMessage) tea.Cmd {

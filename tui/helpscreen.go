@@ -103,38 +103,22 @@ func (hs *helpScreen) setSections(sections []helpSection) {
 
 // Update scrolls.
 func (hs *helpScreen) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return nil
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		hs.scroll(k)
 	}
-	keys := hs.c.Keys
-	switch {
-	case key.Matches(k, keys.Up):
-		hs.top--
-	case key.Matches(k, keys.Down):
-		hs.top++
-	case key.Matches(k, keys.PageUp):
-		hs.top -= max(hs.rows()/2, 1)
-	case key.Matches(k, keys.PageDown):
-		hs.top += max(hs.rows()/2, 1)
-	case key.Matches(k, keys.Top):
-		hs.top = 0
-	case key.Matches(k, keys.Bottom):
-		hs.top = len(hs.lines)
-	}
-	hs.clamp()
 	return nil
 }
 
-// scrolls reports whether k is one of the keys Update scrolls with.
-func (hs *helpScreen) scrolls(k tea.KeyPressMsg) bool {
-	keys := hs.c.Keys
-	for _, b := range []key.Binding{keys.Up, keys.Down, keys.PageUp, keys.PageDown, keys.Top, keys.Bottom} {
-		if key.Matches(k, b) {
-			return true
-		}
+// scroll applies a navigation key and reports whether k was one. The
+// cursor's selection is the first line shown: it moves over the positions
+// that keep the screen full.
+func (hs *helpScreen) scroll(k tea.KeyPressMsg) bool {
+	c := cursor{sel: hs.top}
+	if !c.move(k, hs.c.Keys, max(len(hs.lines)-hs.rows(), 0)+1, hs.rows()) {
+		return false
 	}
-	return false
+	hs.top = c.sel
+	return true
 }
 
 func (hs *helpScreen) View() string {

@@ -207,17 +207,8 @@ type actionDoneMsg struct {
 }
 
 func (m *serverModel) tick() tea.Cmd {
-	ctx, d, now := m.ctx, m.refresh, m.now
-	return func() tea.Msg {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return tickMsg(now())
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	now := m.now
+	return m.after(m.refresh, func() tea.Msg { return tickMsg(now()) })
 }
 
 // minFetchGap bounds how often sockets coming and going refresh the lists
@@ -235,17 +226,7 @@ type fetchMsg struct{}
 
 // fetchAfter sends a fetchMsg after d, unless the dashboard ends first.
 func (m *serverModel) fetchAfter(d time.Duration) tea.Cmd {
-	ctx := m.ctx
-	return func() tea.Msg {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return fetchMsg{}
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return m.after(d, func() tea.Msg { return fetchMsg{} })
 }
 
 func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m.tick()) }
