@@ -69,6 +69,7 @@ type base struct {
 
 	mode         layoutMode
 	areaW, areaH int
+	areaTop      int // the screen row of the area's first line (a title), for the mouse
 }
 
 // baseOptions are the options both entry points share.
@@ -502,6 +503,8 @@ func view(content, title string) tea.View {
 	v := tea.NewView(content)
 	v.AltScreen = true
 	v.WindowTitle = title
+	// Clicks and the wheel (shift+drag still selects text in most terminals).
+	v.MouseMode = tea.MouseModeCellMotion
 	return v
 }
 
@@ -539,6 +542,83 @@ func (b *base) sizeLogAndInspector(width, height int) {
 		b.log.SetSize(width, lh)
 		b.insp.SetSize(width, height-2-lh)
 	}
+}
+
+// paneAt says which of the log and the inspector shows screen cell x, y,
+// and on which of its rows, from the layout of sizeLogAndInspector placed
+// at areaTop.
+func (b *base) paneAt(x, y int) (p pane, row int, ok bool) {
+	in := func(p pane, row, h int) (pane, int, bool) { return p, row, row >= 0 && row < h }
+	row = y - b.areaTop - 1 // under the title
+	logH, lw := b.log.c.Height, b.log.c.Width
+	switch b.mode {
+	case layoutInspectorOnly:
+		return in(paneInspector, row, b.insp.c.Height)
+	case layoutLogOnly:
+		return in(paneLog, row, logH)
+	case layoutSide:
+		if x == lw { // the rule between them
+			return 0, 0, false
+		}
+		if x < lw {
+			return in(paneLog, row, logH)
+		}
+		return in(paneInspector, row, b.insp.c.Height)
+	}
+	if row < logH {
+		return in(paneLog, row, logH)
+	}
+	return in(paneInspector, row-logH-1, b.insp.c.Height)
+}
+
+// wheelStep is how many rows a notch of the wheel scrolls.
+const wheelStep = 3
+
+// wheelDelta is the rows a wheel message scrolls, 0 for another button.
+func wheelDelta(m tea.Mouse) int {
+	switch m.Button {
+	case tea.MouseWheelUp:
+		return -wheelStep
+	case tea.MouseWheelDown:
+		return wheelStep
+	}
+	return 0
+}
+
+// handleMouse makes a click select the log row or inspector line under
+// it (and focus that pane), and the wheel scroll the pane under the
+// pointer. It reports whether the message hit one of them.
+func (b *base) handleMouse(msg tea.Msg) bool {
+	if b.showHelp || b.prompt.active() {
+		return false
+	}
+	switch msg := msg.(type) {
+	case tea.MouseClickMsg:
+		p, row, ok := b.paneAt(msg.X, msg.Y)
+		if !ok || msg.Button != tea.MouseLeft {
+			return false
+		}
+		if p == paneLog {
+			b.log.selectRow(row)
+		} else {
+			b.insp.selectLine(row)
+		}
+		b.setFocus(p)
+		return true
+	case tea.MouseWheelMsg:
+		p, _, ok := b.paneAt(msg.X, msg.Y)
+		d := wheelDelta(msg.Mouse())
+		if !ok || d == 0 {
+			return false
+		}
+		if p == paneLog {
+			b.log.move(d)
+		} else {
+			b.insp.scroll(d)
+		}
+		return true
+	}
+	return false
 }
 
 // logAndInspector renders the area sized by sizeLogAndInspector.

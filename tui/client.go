@@ -307,6 +307,9 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseClickMsg, tea.MouseWheelMsg:
+		m.handleMouse(msg)
+		return nil
 	}
 	return m.updateInputs(msg)
 }
@@ -562,6 +565,7 @@ func (m *clientModel) layout() {
 	m.comp.SetSize(w, composerMax(h))
 	m.prompt.SetSize(w, 1)
 	// header 2, the composer, status 1, help 1
+	m.areaTop = 2
 	m.sizeLogAndInspector(w, m.bodyHeight(4))
 	if m.showHelp {
 		m.helpScr.SetSize(w, m.bodyHeight(4))

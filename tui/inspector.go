@@ -374,6 +374,20 @@ func (in *inspector) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// selectLine puts the cursor on the row-th line shown (a click).
+func (in *inspector) selectLine(row int) {
+	if row >= 0 && in.cur.top+row < len(in.lines) {
+		in.cur.sel = in.cur.top + row
+	}
+	in.clamp()
+}
+
+// scroll moves the cursor by delta lines (the wheel).
+func (in *inspector) scroll(delta int) {
+	in.cur.sel += delta
+	in.clamp()
+}
+
 // refold rebuilds the lines and keeps the cursor on node's first line.
 func (in *inspector) refold(node *jnode) {
 	in.rebuild()

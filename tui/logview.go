@@ -335,6 +335,18 @@ func (l *logView) move(delta int) {
 	l.fix()
 }
 
+// selectRow selects the row-th row shown (a click); it stops following
+// the tail.
+func (l *logView) selectRow(row int) {
+	i := l.window() + row
+	if row < 0 || i >= l.visibleLen() {
+		return
+	}
+	l.sel, _ = l.seqAt(i)
+	l.follow, l.resume = false, false
+	l.fix()
+}
+
 // Update handles navigation keys.
 func (l *logView) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)

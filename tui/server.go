@@ -293,6 +293,9 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 			m.historyCmd(HistoryItem{Event: msg.event, Args: msg.text, Ack: msg.ack}))
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseClickMsg, tea.MouseWheelMsg:
+		m.mouse(msg)
+		return nil
 	}
 	return m.updateInputs(msg)
 }
@@ -753,6 +756,66 @@ func (m *serverModel) leavePrompt(t Target) tea.Cmd {
 	return m.prompt.open(promptLeave, label+" › ", value, rooms...)
 }
 
+// headerRows is what is above a tab's body: the header and the tabs.
+const headerRows = 3
+
+// mouse handles a click or a wheel notch: on a tab it opens it, on a list
+// it selects a row or moves the selection, on the log and the inspector
+// as in the client session.
+func (m *serverModel) mouse(msg tea.Msg) {
+	if m.showHelp || m.prompt.active() {
+		return
+	}
+	mo := msg.(tea.MouseMsg).Mouse()
+	_, click := msg.(tea.MouseClickMsg)
+	if click && mo.Button != tea.MouseLeft {
+		return
+	}
+	if click && mo.Y == headerRows-1 {
+		x := 0
+		for i, n := range tabNames {
+			if w := len(n) + 2; mo.X >= x && mo.X < x+w {
+				m.setTab(i)
+				return
+			}
+			x += len(n) + 3
+		}
+		return
+	}
+	// The list under the pointer, and the screen row of its first row.
+	var list *table
+	var first int
+	switch {
+	case m.tab == tabSockets && mo.Y < m.areaTop:
+		list, first = m.sockList, headerRows+2 // its title and column header
+	case m.tab == tabRooms:
+		if lw, _ := roomsWidths(m.c.Width); mo.X < lw {
+			list, first = m.roomList, headerRows+1
+		}
+	}
+	if list == nil {
+		if s, ok := m.selSocket(); ok && click && m.tab == tabSockets {
+			// The traffic under the list opens in full, as enter does.
+			m.scope = s.ID
+			m.setTab(tabTraffic)
+			return
+		}
+		m.handleMouse(msg)
+		return
+	}
+	row := mo.Y - first
+	switch {
+	case click && row >= 0 && row < list.rowsHeight() && list.cur.top+row < list.n:
+		list.setSelected(list.cur.top + row)
+	case !click && wheelDelta(mo) != 0:
+		list.setSelected(list.cur.sel + wheelDelta(mo))
+	default:
+		return
+	}
+	// Choosing a row targets it again, after * targeted everyone.
+	m.everyone = false
+}
+
 func (m *serverModel) setTab(t int) {
 	m.tab = t
 	switch t {
@@ -828,6 +891,7 @@ func (m *serverModel) layout() {
 	case tabSockets:
 		th := m.sockTableHeight(body)
 		m.sockList.SetSize(w, th-1)
+		m.areaTop = headerRows + th
 		m.sizeLogAndInspectorLogOnly(w, body-th)
 		m.hsList.SetSize(w, max(body-th-1, 0))
 	case tabRooms:
@@ -835,6 +899,7 @@ func (m *serverModel) layout() {
 		m.roomList.SetSize(lw, body-1)
 		m.members.SetSize(rw, body-1)
 	case tabTraffic:
+		m.areaTop = headerRows
 		m.sizeLogAndInspector(w, body)
 	}
 	if m.showHelp {
@@ -893,11 +958,13 @@ func (m *serverModel) header() []string {
 	return []string{strings.Join(l1, " "), strings.Join(l2, " ")}
 }
 
+// tabNames are the tabs, in the order of tabSockets, tabRooms, tabTraffic.
+var tabNames = [...]string{"1 Sockets", "2 Rooms", "3 Traffic"}
+
 func (m *serverModel) tabs() string {
 	st := m.c.Styles
-	names := []string{"1 Sockets", "2 Rooms", "3 Traffic"}
-	out := make([]string, len(names))
-	for i, n := range names {
+	out := make([]string, len(tabNames))
+	for i, n := range tabNames {
 		if i == m.tab {
 			out[i] = st.TabActive.Render(" " + n + " ")
 		} else {
