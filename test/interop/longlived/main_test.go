@@ -59,6 +59,10 @@ func TestMain(m *testing.M) {
 	if !explicit {
 		_ = flag.Set("test.parallel", strconv.Itoa(parallelCases))
 	}
+	// The race build of cmd/sio is the heaviest step of the package: done
+	// first, it does not starve the sessions of the cases that need no
+	// binary.
+	buildSio()
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -207,30 +211,31 @@ func needNode(t *testing.T) string {
 }
 
 var (
-	buildOnce sync.Once
-	binDir    string
-	sioBin    string
-	buildErr  error
+	binDir   string
+	sioBin   string
+	buildErr error
 )
 
-// sioBinary builds cmd/sio once, with the race detector: a race in a
-// minute of real traffic is a finding too.
+// buildSio builds cmd/sio with the race detector: a race in a minute of
+// real traffic is a finding too.
+func buildSio() {
+	binDir, buildErr = os.MkdirTemp("", "sio-longlived-")
+	if buildErr != nil {
+		return
+	}
+	bin := filepath.Join(binDir, "sio")
+	cmd := exec.Command("go", "build", "-race", "-o", bin, "./cmd/sio")
+	cmd.Dir = filepath.Join("..", "..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("go build -race ./cmd/sio: %v\n%s", err, out)
+		return
+	}
+	sioBin = bin
+}
+
+// sioBinary returns the binary TestMain built.
 func sioBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "sio-longlived-")
-		if buildErr != nil {
-			return
-		}
-		bin := filepath.Join(binDir, "sio")
-		cmd := exec.Command("go", "build", "-race", "-o", bin, "./cmd/sio")
-		cmd.Dir = filepath.Join("..", "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build -race ./cmd/sio: %v\n%s", err, out)
-			return
-		}
-		sioBin = bin
-	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
