@@ -186,7 +186,7 @@ for pt in "${targets[@]}"; do
 	log=$(logname "$pkg" "$t")
 	rc=$(cat "$log.rc" 2>/dev/null || echo "?")
 	last=$(grep -E '^fuzz: elapsed: ' "$log" | tail -n 1 || true)
-	elapsed=$(sed -nE 's/.*elapsed: ([0-9]+s).*/\1/p' <<<"$last")
+	elapsed=$(sed -nE 's/.*elapsed: ([0-9hms.]+),.*/\1/p' <<<"$last")
 	execs=$(sed -nE 's/.*execs: ([0-9]+) .*/\1/p' <<<"$last")
 	newi=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
 	corpus=$(sed -nE 's/.*\(total: ([0-9]+)\).*/\1/p' <<<"$last")
