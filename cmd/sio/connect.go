@@ -42,7 +42,7 @@ POSIX shell would:
   disconnect                 leave the current namespace
   quit                       end the session
 End of input ends the session with status 0 once the pending acks are answered
-or time out (--timeout), and the server has then been silent for 250ms (at
+or time out (--timeout), and the server has then been silent for 500ms (at
 most --timeout more), so that what it sends in answer is printed too.`,
 		Example: `  printf 'emit chat hi\nemit --ack question 1\n' | sio connect http://localhost:3000
   sio connect --no-tui -o json ws://localhost:3000/admin`,
@@ -84,8 +84,11 @@ func runConnect(ctx context.Context, a *app, opts *connectOptions) error {
 // that acks in onAny (or a socket.io 2 middleware) sends the ack of a
 // later line before the event that an earlier line triggered, and a line
 // without an ack has nothing to wait for at all. On loopback such events
-// follow within a millisecond; 250ms leaves room for a distant server.
-const settleQuiet = 250 * time.Millisecond
+// follow within a millisecond, and the answer to a last line without an
+// ack comes one round trip after it is written; 500ms leaves room for a
+// distant server, or a loaded one (at load 25 on two cores, socket.io 2.x
+// was seen writing an event 300ms after the ack flushed with it).
+const settleQuiet = 500 * time.Millisecond
 
 // lineSession is the state of a line-mode session.
 type lineSession struct {
