@@ -4,7 +4,8 @@
 // socket.io-v3: EIO4 without maxPayload in the handshake), version 2 uses
 // socket.io 2.x (npm alias socket.io-v2). It listens on 127.0.0.1 and prints {"port":N} on stdout.
 // "connectDelay": N makes the "/" middleware answer after N ms (a slow auth
-// check): socket.io 2 then sends its "40" only after N ms.
+// check): socket.io 2 then sends its "40" only after N ms. A client whose
+// query has burst=N gets a burst of events across its upgrade (see burst).
 import http from "node:http";
 import { createRequire } from "node:module";
 
@@ -62,6 +63,46 @@ function setup(socket) {
   socket.on("kick", () => socket.disconnect());
   // whoami acks the token "/" saw: CONNECT auth (v5) or handshake query (v2).
   socket.on("whoami", (cb) => cb(token(socket)));
+  // "syncack" is acked as soon as its packet is decoded (socket.io 4:
+  // onAny; 2: a middleware), as a server that acks in onAny does: its ack
+  // overtakes what the socket.on handlers of earlier packets emit, since
+  // those run on the next tick ("echo" then comes after a later ack).
+  const syncAck = (args) => {
+    if (args[0] !== "syncack" || typeof args[args.length - 1] !== "function") return;
+    args[args.length - 1](...args.slice(1, -1));
+  };
+  if (version === 2) {
+    socket.use((packet, next) => {
+      syncAck(packet);
+      next();
+    });
+  } else {
+    socket.onAny((...args) => syncAck(args));
+  }
+  const n = Number(socket.handshake.query.burst);
+  if (n > 0) burst(socket, n);
+}
+
+// burst emits "burst" 0, 1, 2… right after the CONNECT, four per
+// millisecond, until the engine connection has upgraded and `after` more
+// have gone out, so that it straddles the polling→WebSocket upgrade;
+// "burst-end" carries the count. A client that does not upgrade within 15 s
+// gets its "burst-end" then.
+function burst(socket, after) {
+  const until = Date.now() + 15000;
+  let seq = 0;
+  let left = -1; // still to send once upgraded
+  const turn = () => {
+    if (socket.disconnected) return;
+    for (let i = 0; i < 4; i++) {
+      if (left < 0 && socket.conn.upgraded) left = after;
+      if (left === 0 || Date.now() > until) return socket.emit("burst-end", seq);
+      if (left > 0) left--;
+      socket.emit("burst", seq++);
+    }
+    setTimeout(turn, 1);
+  };
+  turn();
 }
 
 function token(socket) {
