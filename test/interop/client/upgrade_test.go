@@ -56,26 +56,34 @@ func TestUpgradeKeepsEveryPacket(t *testing.T) {
 }
 
 // runUpgradeSessions runs upgradeRuns sessions, upgradeWorkers at a time,
-// and returns how many received messages on both transports. The first
-// failing session stops the rest.
+// and returns how many received messages on both transports.
 func runUpgradeSessions(t *testing.T, run func(*testing.T, *transportLog)) int {
-	var next, straddled atomic.Int64
+	var straddled atomic.Int64
+	inParallel(t, upgradeRuns, upgradeWorkers, func() {
+		var tr transportLog
+		run(t, &tr)
+		if tr.both() {
+			straddled.Add(1)
+		}
+	})
+	return int(straddled.Load())
+}
+
+// inParallel calls run n times, workers at a time; once a run has failed
+// the test, no other starts.
+func inParallel(t *testing.T, n, workers int, run func()) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range upgradeWorkers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= upgradeRuns && !t.Failed() {
-				var tr transportLog
-				run(t, &tr)
-				if tr.both() {
-					straddled.Add(1)
-				}
+			for next.Add(1) <= int64(n) && !t.Failed() {
+				run()
 			}
 		}()
 	}
 	wg.Wait()
-	return int(straddled.Load())
 }
 
 // transportLog records on which transports the server's messages came.
@@ -219,7 +227,7 @@ func TestConnectLineModeAcrossUpgrade(t *testing.T) {
 		t.Run(fmt.Sprintf("socket.io@%d", version), func(t *testing.T) {
 			t.Parallel()
 			p := startPeer(t, peerConfig{Version: version})
-			runLineSessions(t, func() {
+			inParallel(t, lineRuns, lineWorkers, func() {
 				out, ok := runLines(t, bin, "emit --ack syncack 1 2\nemit echo piped\nemit --ack syncack 0\n", p.url("/"))
 				if !ok {
 					return
@@ -246,21 +254,6 @@ const (
 	lineRuns    = 50
 	lineWorkers = 6
 )
-
-func runLineSessions(t *testing.T, run func()) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range lineWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= lineRuns && !t.Failed() {
-				run()
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // runLines runs sio connect -o json on stdin; it reports a failure (from
 // any goroutine) and returns false when sio does not exit with status 0.
