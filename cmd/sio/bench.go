@@ -19,7 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sio-dev/sio/pkg/bench"
+	"github.com/sio-dev/sio/pkg/loadgen"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -63,7 +63,7 @@ type benchOptions struct {
 	WorkerOffset int
 	worker       bool
 
-	config bench.Config // built by validate
+	config loadgen.Config // built by validate
 }
 
 func newBenchCmd(a *app, runF func(*benchOptions) error) *cobra.Command {
@@ -147,7 +147,7 @@ message number and the client number (use them so replies can be matched).`,
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long one connection's handshake may take")
 	fl.DurationVar(&o.Timeout, "timeout", 5*time.Second, "how long a reply may take before it counts as lost")
 
-	fl.StringVarP(&o.Scenario, "scenario", "s", bench.ScenarioAck, "connect, emit, ack, echo or fanout")
+	fl.StringVarP(&o.Scenario, "scenario", "s", loadgen.ScenarioAck, "connect, emit, ack, echo or fanout")
 	fl.IntVarP(&o.Clients, "clients", "c", 10, "number of connections")
 	fl.Float64VarP(&o.Rate, "rate", "r", 0, "connect: connections/s; fanout: broadcasts/s; others: events/s per client; 0 = as fast as possible")
 	fl.DurationVarP(&o.Duration, "duration", "d", 10*time.Second, "length of the load (connect: of the hold) once all connections are open")
@@ -178,11 +178,11 @@ message number and the client number (use them so replies can be matched).`,
 func (o *benchOptions) validate() error {
 	c := &o.config
 	known := false
-	for _, s := range bench.Scenarios {
+	for _, s := range loadgen.Scenarios {
 		known = known || s == o.Scenario
 	}
 	if !known {
-		return usageErrorf("--scenario must be one of %s, not %q", strings.Join(bench.Scenarios, ", "), o.Scenario)
+		return usageErrorf("--scenario must be one of %s, not %q", strings.Join(loadgen.Scenarios, ", "), o.Scenario)
 	}
 	switch o.Transport {
 	case "websocket", "polling", "auto":
@@ -224,13 +224,13 @@ func (o *benchOptions) validate() error {
 	if o.Clients < 1 {
 		return usageErrorf("--clients must be at least 1")
 	}
-	if o.Scenario == bench.ScenarioFanout && o.Clients < 2 {
+	if o.Scenario == loadgen.ScenarioFanout && o.Clients < 2 {
 		return usageErrorf("--scenario fanout needs --clients 2 or more")
 	}
 	if o.Procs < 1 || o.Procs > o.Clients {
 		return usageErrorf("--procs must be between 1 and --clients")
 	}
-	if o.Procs > 1 && o.Scenario == bench.ScenarioFanout {
+	if o.Procs > 1 && o.Scenario == loadgen.ScenarioFanout {
 		return usageErrorf("--procs: fanout runs in one process (its latencies need one clock and one emitter)")
 	}
 	if o.Rate < 0 || o.Duration < 0 || o.Ramp < 0 || o.Messages < 0 || o.Inflight < 1 || o.Inflight > 1<<16 {
@@ -249,14 +249,14 @@ func (o *benchOptions) validate() error {
 		c.Auth = json.RawMessage(o.Auth)
 	}
 	if o.Payload != "" {
-		if c.Payload, err = bench.ParsePayload(o.Payload); err != nil {
+		if c.Payload, err = loadgen.ParsePayload(o.Payload); err != nil {
 			return usageErrorf("--payload: %v", err)
 		}
 	} else {
 		if o.PayloadSize < 0 || o.PayloadSize > 16<<20 {
 			return usageErrorf("--payload-size must be between 0 and 16 MiB")
 		}
-		c.Payload = bench.GeneratedPayload(o.PayloadSize)
+		c.Payload = loadgen.GeneratedPayload(o.PayloadSize)
 	}
 	if o.Expect != "" {
 		if !isJSONArray(o.Expect) {
@@ -338,16 +338,16 @@ func runBench(ctx context.Context, a *app, o *benchOptions) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var res *bench.Result
+	var res *loadgen.Result
 	var err error
 	if o.Procs > 1 {
 		res, err = runBenchWorkers(ctx, a, o)
 	} else {
 		cfg := o.config
 		if o.Progress == "on" || (o.Progress == "auto" && a.io.IsStderrTTY() && !o.worker) {
-			cfg.Progress = func(p bench.Progress) { fmt.Fprintf(a.io.ErrOut, "\r%s\x1b[K", p.Line()) }
+			cfg.Progress = func(p loadgen.Progress) { fmt.Fprintf(a.io.ErrOut, "\r%s\x1b[K", p.Line()) }
 		}
-		res, err = bench.Run(ctx, cfg)
+		res, err = loadgen.Run(ctx, cfg)
 		if cfg.Progress != nil {
 			fmt.Fprintln(a.io.ErrOut)
 		}
@@ -372,14 +372,14 @@ func runBench(ctx context.Context, a *app, o *benchOptions) error {
 
 // runBenchWorkers re-executes sio once per worker with a share of the
 // clients and merges their JSON results.
-func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*bench.Result, error) {
+func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*loadgen.Result, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find sio executable: %w", err)
 	}
-	connectRate := o.Scenario == bench.ScenarioConnect && o.Rate > 0
+	connectRate := o.Scenario == loadgen.ScenarioConnect && o.Rate > 0
 	args := workerArgs(os.Args[1:], connectRate)
-	results := make([]*bench.Result, o.Procs)
+	results := make([]*loadgen.Result, o.Procs)
 	errs := make([]error, o.Procs)
 	var wg sync.WaitGroup
 	offset := 0
@@ -405,7 +405,7 @@ func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*bench.Resul
 			cmd.Stdout = &out
 			cmd.Stderr = &prefixWriter{w: a.io.ErrOut, prefix: fmt.Sprintf("worker %d: ", i)}
 			runErr := cmd.Run()
-			var r bench.Result
+			var r loadgen.Result
 			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 				if runErr == nil {
 					runErr = err
@@ -417,14 +417,14 @@ func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*bench.Resul
 		}()
 	}
 	wg.Wait()
-	var ok []*bench.Result
+	var ok []*loadgen.Result
 	for i, r := range results {
 		if r == nil {
 			return nil, errs[i]
 		}
 		ok = append(ok, r)
 	}
-	return bench.Merge(ok...), nil
+	return loadgen.Merge(ok...), nil
 }
 
 // workerArgs drops the flags the parent sets itself for each worker;

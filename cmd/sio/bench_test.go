@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/internal/iostreams"
-	"github.com/sio-dev/sio/pkg/bench"
+	"github.com/sio-dev/sio/pkg/loadgen"
 )
 
 func TestBenchFlags(t *testing.T) {
@@ -152,7 +152,7 @@ func TestRunBenchReportsFailures(t *testing.T) {
 	if err == nil || err.Error() != "bench: 2 errors, more than --max-errors 0" {
 		t.Fatalf("err = %v", err)
 	}
-	var res bench.Result
+	var res loadgen.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("JSON output %q: %v", out, err)
 	}

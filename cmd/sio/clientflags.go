@@ -21,7 +21,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/client"
-	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/client/eioclient"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -246,7 +246,7 @@ func explainConnectError(f *clientFlags, err error) error {
 	prefix := "connect " + f.URL + ": "
 	var (
 		ce    *client.ConnectError
-		he    *engine.HTTPError
+		he    *eioclient.HTTPError
 		dns   *net.DNSError
 		uae   x509.UnknownAuthorityError
 		hoste x509.HostnameError
@@ -257,16 +257,16 @@ func explainConnectError(f *clientFlags, err error) error {
 	switch {
 	case errors.As(err, &ce):
 		return errors.New(prefix + ce.Error())
-	case errors.Is(err, client.ErrServerV4), errors.Is(err, engine.ErrServerEIO3):
+	case errors.Is(err, client.ErrServerV4), errors.Is(err, eioclient.ErrServerEIO3):
 		if f.EIO == "auto" {
 			// Auto falls back to v3 by itself when the version was only a
 			// guess; here the handshake said v4 and the answers say 2.x.
 			return fmt.Errorf("%sthe server mixes protocol versions (an Engine.IO v4 handshake, socket.io 2.x answers): try --eio 3, with -v to see its frames", prefix)
 		}
 		return fmt.Errorf("%sthe server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto", prefix)
-	case errors.Is(err, engine.ErrNoAnswer):
+	case errors.Is(err, eioclient.ErrNoAnswer):
 		return fmt.Errorf("%sno answer to the Engine.IO handshake on %s within %s (wrong --path?)", prefix, f.Path, f.ConnectTimeout)
-	case errors.Is(err, engine.ErrUpgradeUnanswered):
+	case errors.Is(err, eioclient.ErrUpgradeUnanswered):
 		return fmt.Errorf("%sthe server closed the connection without answering the WebSocket handshake on %s (wrong --path?)", prefix, f.Path)
 	case errors.Is(err, client.ErrNoConnectReply) && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%sconnected, but namespace %s did not answer CONNECT within %s (--connect-timeout)", prefix, namespaceOf(f.URL), f.ConnectTimeout)
@@ -302,7 +302,7 @@ func explainConnectError(f *clientFlags, err error) error {
 		return fmt.Errorf("%sTLS: %v (--insecure skips verification)", prefix, rootCause(err))
 	case errors.As(err, &rhe), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return errors.New(prefix + "TLS handshake failed: the server does not speak TLS (use http:// or ws://)")
-	case errors.Is(err, engine.ErrProtocol):
+	case errors.Is(err, eioclient.ErrProtocol):
 		switch f.EIO {
 		case "4":
 			return fmt.Errorf("%s%v (a socket.io 2.x server? try --eio 3)", prefix, rootCause(err))
@@ -378,7 +378,7 @@ func rootCause(err error) error {
 		if next == nil {
 			return err
 		}
-		if errors.Is(err, engine.ErrProtocol) && !errors.Is(next, engine.ErrProtocol) {
+		if errors.Is(err, eioclient.ErrProtocol) && !errors.Is(next, eioclient.ErrProtocol) {
 			return err
 		}
 		err = next

@@ -21,7 +21,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/iostreams"
 	"github.com/sio-dev/sio/pkg/client"
-	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/client/eioclient"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -244,26 +244,26 @@ func TestExplainConnectError(t *testing.T) {
 		err       error
 		want      string
 	}{
-		{"no answer to polling", "auto", fmt.Errorf("GET x: %w: %w", engine.ErrNoAnswer, context.DeadlineExceeded),
+		{"no answer to polling", "auto", fmt.Errorf("GET x: %w: %w", eioclient.ErrNoAnswer, context.DeadlineExceeded),
 			"no answer to the Engine.IO handshake on /p/ within 10s (wrong --path?)"},
-		{"upgrade unanswered", "auto", &url.Error{Op: "GET", URL: "ws://h/p/", Err: engine.ErrUpgradeUnanswered},
+		{"upgrade unanswered", "auto", &url.Error{Op: "GET", URL: "ws://h/p/", Err: eioclient.ErrUpgradeUnanswered},
 			"the server closed the connection without answering the WebSocket handshake on /p/ (wrong --path?)"},
 		{"CONNECT not answered", "auto", fmt.Errorf("namespace /admin: %w: %w", client.ErrNoConnectReply, context.DeadlineExceeded),
 			"connected, but namespace /admin did not answer CONNECT within 10s (--connect-timeout)"},
 		{"plain timeout", "auto", fmt.Errorf("dial: %w", context.DeadlineExceeded), "timed out after 10s (--connect-timeout)"},
 		{"v2 server, websocket, --eio 4", "4", client.ErrServerV4,
 			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
-		{"v2 server, polling, --eio 4", "4", fmt.Errorf("handshake: %w: %w", engine.ErrProtocol, engine.ErrServerEIO3),
+		{"v2 server, polling, --eio 4", "4", fmt.Errorf("handshake: %w: %w", eioclient.ErrProtocol, eioclient.ErrServerEIO3),
 			"the server speaks Engine.IO v3 / Socket.IO v4 (socket.io 2.x), not v4: use --eio 3 or --eio auto"},
 		{"v2 answers to a v4 handshake under auto", "auto", client.ErrServerV4,
 			"the server mixes protocol versions (an Engine.IO v4 handshake, socket.io 2.x answers): try --eio 3, with -v to see its frames"},
-		{"v4 server refuses --eio 3", "3", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+		{"v4 server refuses --eio 3", "3", &eioclient.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused Engine.IO v3 (Unsupported protocol version): a socket.io 3.x/4.x server without allowEIO3? use --eio 4 or --eio auto"},
-		{"server refuses --eio 4", "4", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+		{"server refuses --eio 4", "4", &eioclient.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused Engine.IO v4 (Unsupported protocol version): try --eio 3 for a socket.io 2.x server"},
-		{"server refuses both", "auto", &engine.HTTPError{StatusCode: 400, Body: v5refusal},
+		{"server refuses both", "auto", &eioclient.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused both Engine.IO v4 and v3 (Unsupported protocol version)"},
-		{"garbage after 101 with --eio 3", "3", fmt.Errorf("handshake: %w", fmt.Errorf("%w: %w", engine.ErrProtocol, errors.New("websocket: RSV1 set"))),
+		{"garbage after 101 with --eio 3", "3", fmt.Errorf("handshake: %w", fmt.Errorf("%w: %w", eioclient.ErrProtocol, errors.New("websocket: RSV1 set"))),
 			"protocol error: websocket: RSV1 set (a socket.io 3.x/4.x server refusing Engine.IO v3? try --eio 4 or --eio auto)"},
 	}
 	refused := func(op, addr string) error {

@@ -47,12 +47,12 @@ var rules = []rule{
 	{
 		why:     "the server and the client never import each other",
 		applies: under("pkg/server"),
-		deny:    []string{"pkg/client", "pkg/bench"},
+		deny:    []string{"pkg/client", "pkg/loadgen"},
 	},
 	{
 		why:     "the server and the client never import each other",
 		applies: under("pkg/client"),
-		deny:    []string{"pkg/server", "pkg/bench"},
+		deny:    []string{"pkg/server", "pkg/loadgen"},
 	},
 	{
 		why:     "pkg/ is the library: it stands alone, without the CLI's internals, the TUI or UI libraries",
@@ -62,7 +62,7 @@ var rules = []rule{
 	{
 		why:     "tui declares the interfaces it needs and imports no engine, server or client: cmd/sio adapts them",
 		applies: under("tui"),
-		deny:    []string{"pkg/server", "pkg/client", "pkg/bench", "internal/control", "cmd", "bench", "github.com/gorilla/websocket"},
+		deny:    []string{"pkg/server", "pkg/client", "pkg/loadgen", "internal/control", "cmd", "bench", "github.com/gorilla/websocket"},
 	},
 	{
 		why:     "internal/ helps the commands; it never imports them or the TUI",
@@ -131,11 +131,11 @@ func TestRulesBite(t *testing.T) {
 	cases := []struct{ from, imp string }{
 		{"pkg/protocol", module + "pkg/server"},
 		{"pkg/protocol", "github.com/gorilla/websocket"},
-		{"pkg/server/engine", module + "pkg/client/engine"},
+		{"pkg/server/eioserver", module + "pkg/client/eioclient"},
 		{"pkg/client", module + "pkg/server"},
-		{"pkg/bench", module + "internal/render"},
+		{"pkg/loadgen", module + "internal/render"},
 		{"pkg/server", "charm.land/bubbletea/v2"},
-		{"tui", module + "pkg/client/engine"},
+		{"tui", module + "pkg/client/eioclient"},
 		{"internal/render", module + "tui"},
 		{"cmd/sio", module + "bench/soak"},
 	}

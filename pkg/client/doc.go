@@ -1,7 +1,7 @@
 // Package client is sio's Socket.IO client: it talks to Node socket.io
 // 4.x/3.x (Engine.IO v4, Socket.IO v5) and 2.x (Engine.IO v3, Socket.IO v4)
 // servers over long-polling, WebSocket or polling upgraded to WebSocket,
-// on top of the Engine.IO layer in pkg/client/engine.
+// on top of the Engine.IO layer in pkg/client/eioclient.
 //
 // Start with Dial (or New, On, then Connect, to catch the very first
 // events), which connects the URL's namespace; Of multiplexes more

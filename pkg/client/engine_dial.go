@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/url"
 
-	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/client/eioclient"
 )
 
-// dialEngine opens a real Engine.IO connection with pkg/client/engine.
+// dialEngine opens a real Engine.IO connection with pkg/client/eioclient.
 func dialEngine(ctx context.Context, base *url.URL, cfg engineConfig) (engineConn, error) {
-	conn, err := engine.Dial(ctx, base, engine.Options{
+	conn, err := eioclient.Dial(ctx, base, eioclient.Options{
 		Path:      cfg.Path,
 		Transport: cfg.Transport,
 		EIO:       cfg.EIO,

@@ -11,7 +11,7 @@ import (
 )
 
 // engineConn is what the Socket.IO layer needs of an Engine.IO connection
-// (pkg/client/engine.Conn). Tests put a fake behind it.
+// (pkg/client/eioclient.Conn). Tests put a fake behind it.
 type engineConn interface {
 	SID() string
 	EIO() protocol.EIO

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 // BroadcastOptions select the target sockets of a broadcast and carry its
@@ -20,7 +20,7 @@ type BroadcastOptions struct {
 	// flush is the sending socket's engine.io FlushBatch (a broadcast from
 	// a socket): while its reader handles one read, each target is written
 	// once at the end of it. Nil: write at once.
-	flush *engine.FlushBatch
+	flush *eioserver.FlushBatch
 }
 
 // Room is a room of a namespace and its members' ids, sorted.

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 // session is what the Socket.IO layer needs of one Engine.IO session
-// (engine.Session implements it; tests use a recording fake).
+// (eioserver.Session implements it; tests use a recording fake).
 type session interface {
 	ID() string
 	EIO() protocol.EIO
@@ -26,7 +26,7 @@ type session interface {
 
 // requestInfo is the handshake request of a session (shared with the
 // engine session, read-only).
-type requestInfo = engine.RequestInfo
+type requestInfo = eioserver.RequestInfo
 
 // conn is one Engine.IO connection and the Socket.IO sockets multiplexed on
 // it (socket.io's Client). Its reader is the session's OnMessage callback:

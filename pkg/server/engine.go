@@ -1,7 +1,7 @@
 package server
 
 import (
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 // New returns a Server for opts. Register namespaces, middlewares and
@@ -13,7 +13,7 @@ import (
 func New(opts Options) *Server {
 	s := newServer(opts)
 	o := s.opts
-	eo := engine.Options{
+	eo := eioserver.Options{
 		Path:           o.Path,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
@@ -36,7 +36,7 @@ func New(opts Options) *Server {
 		cors := *o.CORS // the server keeps its own copy, as before the alias
 		eo.CORS = &cors
 	}
-	eng := engine.NewServer(eo)
+	eng := eioserver.NewServer(eo)
 	eng.OnConnection(s.onSession)
 	s.eng = eng
 	return s
@@ -44,7 +44,7 @@ func New(opts Options) *Server {
 
 // onSession attaches a new Engine.IO session; it runs before any of the
 // session's messages.
-func (s *Server) onSession(sess *engine.Session) {
+func (s *Server) onSession(sess *eioserver.Session) {
 	c := s.attach(sess, sess.Request())
 	if c == nil {
 		return

@@ -271,8 +271,8 @@ func TestHostileInput(t *testing.T) {
 			// The engine's idle workers and its poller stay for the next
 			// connections (until the server closes).
 			goleak.VerifyNone(t, ignore,
-				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/engine.(*poller).worker"),
-				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/engine.(*poller).run"))
+				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/eioserver.(*poller).worker"),
+				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/eioserver.(*poller).run"))
 		})
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 // Options configure a Server. The zero value gives Node's defaults
@@ -54,7 +54,7 @@ type Options struct {
 	// would pass it is closed as too slow, like a full SendQueue, with a
 	// warning naming the bound. A message sent to a connection holding
 	// nothing is taken whatever its size. Default 8 × MaxPayload (8 MB):
-	// see engine.Options.SendQueueBytes.
+	// see eioserver.Options.SendQueueBytes.
 	SendQueueBytes int64
 	// Tap, when set, sees every Engine.IO packet (Layer LayerEngine) and
 	// every complete Socket.IO packet (Layer LayerSocket, SID = socket id,
@@ -107,16 +107,16 @@ type Options struct {
 // set its IdleTimeout to KeepAliveTimeout, ReadHeaderTimeout to
 // HeadersTimeout and ReadTimeout to RequestTimeout. Without them net/http
 // keeps idle keep-alive connections and waits for unfinished requests
-// forever (engine.KeepAliveTimeout).
+// forever (eioserver.KeepAliveTimeout).
 const (
-	KeepAliveTimeout = engine.KeepAliveTimeout // 5 s, keepAliveTimeout
-	HeadersTimeout   = engine.HeadersTimeout   // 60 s, headersTimeout
-	RequestTimeout   = engine.RequestTimeout   // 300 s, requestTimeout
+	KeepAliveTimeout = eioserver.KeepAliveTimeout // 5 s, keepAliveTimeout
+	HeadersTimeout   = eioserver.HeadersTimeout   // 60 s, headersTimeout
+	RequestTimeout   = eioserver.RequestTimeout   // 300 s, requestTimeout
 )
 
 // CORS configures Cross-Origin Resource Sharing on the HTTP endpoint; it is
 // the engine's configuration, passed through as is.
-type CORS = engine.CORS
+type CORS = eioserver.CORS
 
 func (o *Options) setDefaults() {
 	if o.Path == "" {

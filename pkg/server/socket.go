@@ -15,7 +15,7 @@ import (
 
 	"github.com/sio-dev/sio/pkg/protocol"
 
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 // Handshake is what a socket knows about how it connected (socket.io's
@@ -443,21 +443,21 @@ func (s *Socket) send(out *Outgoing, volatile bool) error {
 
 // flushBatch is the FlushBatch of the socket's engine.io reader (nil when
 // the session has none).
-func (s *Socket) flushBatch() *engine.FlushBatch {
-	if fs, ok := s.conn.sess.(interface{ FlushBatch() *engine.FlushBatch }); ok {
+func (s *Socket) flushBatch() *eioserver.FlushBatch {
+	if fs, ok := s.conn.sess.(interface{ FlushBatch() *eioserver.FlushBatch }); ok {
 		return fs.FlushBatch()
 	}
 	return nil
 }
 
-// deferredSender is implemented by engine.Session.
+// deferredSender is implemented by eioserver.Session.
 type deferredSender interface {
-	SendDeferred(b *engine.FlushBatch, msgs ...protocol.EnginePacket) error
+	SendDeferred(b *eioserver.FlushBatch, msgs ...protocol.EnginePacket) error
 }
 
 // sendVia is send, deferring the write to the end of fb (the sender's
 // engine.io read) when fb is not nil.
-func (s *Socket) sendVia(out *Outgoing, volatile bool, fb *engine.FlushBatch) error {
+func (s *Socket) sendVia(out *Outgoing, volatile bool, fb *eioserver.FlushBatch) error {
 	if out.seq != 0 && out.seq <= s.skipUpTo.Load() {
 		return nil // replayed by recovery already
 	}
@@ -492,7 +492,7 @@ func (s *Socket) markReady() {
 }
 
 // sendNow queues an encoded packet on the connection.
-func (s *Socket) sendNow(out *Outgoing, volatile bool, fb *engine.FlushBatch) error {
+func (s *Socket) sendNow(out *Outgoing, volatile bool, fb *eioserver.FlushBatch) error {
 	c := s.conn
 	if volatile {
 		if !c.sess.SendVolatile(out.Frames...) {

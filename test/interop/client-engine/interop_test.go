@@ -1,4 +1,4 @@
-// Package clientengine drives sio's Engine.IO client (pkg/client/engine)
+// Package clientengine drives sio's Engine.IO client (pkg/client/eioclient)
 // against real Node servers: engine.io 6.6 (socket.io 4.8.4) and engine.io
 // 3.6 (socket.io 2.5.1), over polling, WebSocket and the upgrade, in both
 // protocol revisions.
@@ -21,7 +21,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/client/eioclient"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -132,13 +132,13 @@ type received struct {
 }
 
 type client struct {
-	conn     *engine.Conn
+	conn     *eioclient.Conn
 	msgs     chan received
 	upgraded chan string
 	closed   chan protocol.DisconnectReason
 }
 
-func dial(t *testing.T, p *peer, opts engine.Options) *client {
+func dial(t *testing.T, p *peer, opts eioclient.Options) *client {
 	t.Helper()
 	c := &client{
 		msgs:     make(chan received, 64),
@@ -152,7 +152,7 @@ func dial(t *testing.T, p *peer, opts engine.Options) *client {
 	opts.OnClose = func(r protocol.DisconnectReason, err error) { c.closed <- r }
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	conn, err := engine.Dial(ctx, p.url, opts)
+	conn, err := eioclient.Dial(ctx, p.url, opts)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -193,7 +193,7 @@ func TestEngineEcho(t *testing.T) {
 				name := m.mode + "/" + transport + "/eio" + strconv.Itoa(int(eio))
 				t.Run(name, func(t *testing.T) {
 					p := startPeer(t, m.mode)
-					c := dial(t, p, engine.Options{Path: m.path, Transport: transport, EIO: eio})
+					c := dial(t, p, eioclient.Options{Path: m.path, Transport: transport, EIO: eio})
 					if got := c.conn.EIO(); got != m.eio {
 						t.Fatalf("EIO() = %v, want %v", got, m.eio)
 					}
@@ -254,7 +254,7 @@ func TestEngine4AllowEIO3(t *testing.T) {
 	for _, transport := range []string{"polling", "websocket", "auto"} {
 		t.Run(transport, func(t *testing.T) {
 			p := startPeer(t, "engine4-eio3")
-			c := dial(t, p, engine.Options{Path: "/engine.io/", Transport: transport, EIO: protocol.EIO3})
+			c := dial(t, p, eioclient.Options{Path: "/engine.io/", Transport: transport, EIO: protocol.EIO3})
 			if transport == "auto" {
 				waitUpgrade(t, c)
 			}
@@ -292,7 +292,7 @@ func TestEIOAutoSocketIO(t *testing.T) {
 		for _, transport := range []string{"polling", "websocket", "auto"} {
 			t.Run(mode+"/"+transport, func(t *testing.T) {
 				p := startPeer(t, mode)
-				c := dial(t, p, engine.Options{Transport: transport})
+				c := dial(t, p, eioclient.Options{Transport: transport})
 				want := protocol.EIO4
 				if mode == "sio2" {
 					want = protocol.EIO3
@@ -332,7 +332,7 @@ func TestServerCloses(t *testing.T) {
 				if mode == "engine3" {
 					eio = protocol.EIO3
 				}
-				c := dial(t, p, engine.Options{Path: "/engine.io/", Transport: transport, EIO: eio})
+				c := dial(t, p, eioclient.Options{Path: "/engine.io/", Transport: transport, EIO: eio})
 				if err := c.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("close-me")}); err != nil {
 					t.Fatal(err)
 				}
@@ -365,7 +365,7 @@ func TestHeartbeatWithNode(t *testing.T) {
 				if mode == "engine3" {
 					eio = protocol.EIO3
 				}
-				opts := engine.Options{Path: "/engine.io/", Transport: transport, EIO: eio}
+				opts := eioclient.Options{Path: "/engine.io/", Transport: transport, EIO: eio}
 				opts.Tap = func(tr protocol.Trace) {
 					// A completed heartbeat: v4 our pong out, v3 Node's pong in.
 					if (eio == protocol.EIO4 && tr.Dir == protocol.Out && tr.Engine.Type == protocol.EnginePong) ||
@@ -405,7 +405,7 @@ func TestUpgradeFramesWithNode(t *testing.T) {
 			p := startPeer(t, mode)
 			var mu sync.Mutex
 			var frames []string
-			opts := engine.Options{Path: "/engine.io/"}
+			opts := eioclient.Options{Path: "/engine.io/"}
 			opts.Tap = func(tr protocol.Trace) {
 				if tr.Transport == "websocket" {
 					mu.Lock()

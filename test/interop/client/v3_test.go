@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sio-dev/sio/pkg/client/engine"
+	"github.com/sio-dev/sio/pkg/client/eioclient"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -23,7 +23,7 @@ func TestSocketIO3HandshakeAndAutoEIO(t *testing.T) {
 	for _, transport := range []string{"polling", "websocket", "auto"} {
 		t.Run(transport, func(t *testing.T) {
 			start := time.Now()
-			c, err := engine.Dial(ctxT(t), base, engine.Options{Transport: transport})
+			c, err := eioclient.Dial(ctxT(t), base, eioclient.Options{Transport: transport})
 			if err != nil {
 				t.Fatal(err)
 			}

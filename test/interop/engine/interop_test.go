@@ -1,4 +1,4 @@
-// Package engineinterop drives sio's Engine.IO server (pkg/server/engine)
+// Package engineinterop drives sio's Engine.IO server (pkg/server/eioserver)
 // with Node's engine.io-client: 6.6 (socket.io-client 4.8.4, EIO=4) and 3.5
 // (socket.io-client 2.5.0, EIO=3), over polling, WebSocket and the upgrade,
 // sending text and binary messages.
@@ -19,7 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sio-dev/sio/pkg/protocol"
-	"github.com/sio-dev/sio/pkg/server/engine"
+	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -74,12 +74,12 @@ func TestEngineIOClient(t *testing.T) {
 func runClient(t *testing.T, node, eio, mode string) {
 	msgs := make(chan serverMsg, 64)
 	closes := make(chan protocol.DisconnectReason, 1)
-	srv := engine.NewServer(engine.Options{
+	srv := eioserver.NewServer(eioserver.Options{
 		AllowEIO3:    true,
 		PingInterval: 300 * time.Millisecond,
 		PingTimeout:  2 * time.Second,
 	})
-	srv.OnConnection(func(s *engine.Session) {
+	srv.OnConnection(func(s *eioserver.Session) {
 		s.OnMessage(func(data []byte, binary bool) {
 			msgs <- serverMsg{s.Transport(), string(data), binary}
 			_ = s.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: bytes.Clone(data), Binary: binary})

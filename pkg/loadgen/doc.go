@@ -1,0 +1,35 @@
+// Package loadgen is sio's load generator: it opens many Socket.IO
+// connections to any server (socket.io 2.x over Engine.IO v3, 3.x/4.x over
+// Engine.IO v4, or sio serve) and drives one of five scenarios while it
+// measures and validates every reply.
+//
+// Scenarios (Config.Scenario):
+//
+//   - connect: open Clients connections at a given rate and hold them.
+//   - emit: each client emits Event at Rate per second, or as fast as the
+//     connection takes them (fire and forget).
+//   - ack: each client emits with an ack id and waits for the ACK; the
+//     round trip is the latency.
+//   - echo: each client emits Event and waits for ReplyEvent.
+//   - fanout: every client joins Room with JoinEvent; one of them emits
+//     Event and every other must receive it exactly once.
+//
+// Every reply is checked: an ACK or reply must carry exactly what was sent
+// (or Config.Expect), arrive once and in order. A lost, duplicated, reordered
+// or wrong reply is an error and never a success.
+//
+// The hot path does not go through a general client: each connection is a
+// small WebSocket client of its own (ws.go) that writes pre-encoded frames
+// and decodes only the bytes it has to validate, so that the loader costs a
+// few microseconds of CPU per round trip. It speaks WebSocket only; polling
+// is not supported by the load engine.
+//
+// Latencies are kept in a log-linear histogram (Histogram, HDR style, under
+// 0.8 % relative error), never as a list of samples, so that results from
+// several worker processes can be merged (Merge).
+//
+// Concurrency: Run owns its goroutines and returns only after all of them
+// have ended. Each connection has one reader goroutine; writes are
+// serialised by a per-connection mutex (senders, pongs and v3 pings).
+// Counters are atomic. A Result is plain data.
+package loadgen

@@ -1,0 +1,178 @@
+package loadgen
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/client/eioclient"
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// engineQueue bounds the messages the engine's reader may hand over before
+// it waits for the scenario's reader.
+const engineQueue = 256
+
+// engineWire runs a connection through pkg/client/eioclient: long-polling, or
+// polling upgraded to WebSocket ("auto"). It is the general path, for the
+// transports the lean WebSocket path does not speak; the engine answers
+// the heartbeat itself. Messages are handed over on a bounded channel.
+type engineWire struct {
+	conn  *eioclient.Conn
+	msgs  chan []byte   // engine.io packets in text form ("4" + data)
+	done  chan struct{} // closed by close: the engine's reader stops handing over
+	ended chan struct{} // closed by OnClose
+	err   error         // why it ended, set before ended is closed
+
+	mu         sync.Mutex
+	deadline   time.Time
+	beforeRead func() error
+	pending    []protocol.EnginePacket // queue's packets, serialised by the caller
+	closeOnce  sync.Once
+}
+
+// sharedHTTP is the polling client of one run: one connection pool for
+// every client, sized for a GET and a POST in flight per client.
+func sharedHTTP(t *target, d *net.Dialer, clients int) *http.Client {
+	tr := &http.Transport{
+		DialContext:         d.DialContext,
+		TLSClientConfig:     t.tls,
+		MaxIdleConnsPerHost: 2*clients + 16,
+		MaxIdleConns:        2*clients + 16,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+	return &http.Client{Transport: tr}
+}
+
+func dialEngine(ctx context.Context, t *target, d *net.Dialer) (*engineWire, error) {
+	w := &engineWire{msgs: make(chan []byte, engineQueue), done: make(chan struct{}), ended: make(chan struct{})}
+	opts := eioclient.Options{
+		Path:       t.path,
+		Transport:  t.transport,
+		EIO:        t.eio,
+		Header:     t.header,
+		Query:      t.query,
+		TLSConfig:  t.tls,
+		HTTPClient: t.httpClient,
+		OnMessage: func(data []byte, binary bool) {
+			m := make([]byte, 0, len(data)+1)
+			if binary {
+				m = append(m, 0) // marks binary: the scenarios never expect it
+			} else {
+				m = append(m, '4')
+			}
+			m = append(m, data...)
+			select {
+			case w.msgs <- m:
+			case <-w.done:
+			}
+		},
+		OnClose: func(reason protocol.DisconnectReason, err error) {
+			if err == nil {
+				err = reason
+			}
+			w.err = err
+			close(w.ended)
+		},
+	}
+	conn, err := eioclient.Dial(ctx, t.httpURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	w.conn = conn
+	return w, nil
+}
+
+func (w *engineWire) readMessage() (byte, []byte, error) {
+	select {
+	case m := <-w.msgs:
+		return w.deliver(m)
+	default:
+	}
+	w.mu.Lock()
+	hook, dl := w.beforeRead, w.deadline
+	w.mu.Unlock()
+	if hook != nil {
+		if err := hook(); err != nil {
+			return 0, nil, err
+		}
+	}
+	var timeout <-chan time.Time
+	if !dl.IsZero() {
+		t := time.NewTimer(time.Until(dl))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case m := <-w.msgs:
+		return w.deliver(m)
+	case <-w.ended:
+		select {
+		case m := <-w.msgs:
+			return w.deliver(m)
+		default:
+		}
+		return 0, nil, w.err
+	case <-w.done:
+		return 0, nil, net.ErrClosed
+	case <-timeout:
+		return 0, nil, os.ErrDeadlineExceeded
+	}
+}
+
+func (w *engineWire) deliver(m []byte) (byte, []byte, error) {
+	if m[0] == 0 {
+		return opBinary, m[1:], nil
+	}
+	return opText, m, nil
+}
+
+// writeText sends an engine.io packet in text form; the engine sends its
+// own pings and pongs, so only messages ("4…") are passed on.
+func (w *engineWire) writeText(p []byte) error {
+	if len(p) == 0 || p[0] != '4' {
+		return nil
+	}
+	return w.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p[1:]...)})
+}
+
+func (w *engineWire) writeSoon(op byte, p []byte) error { return w.writeText(p) }
+
+func (w *engineWire) queue(p []byte) {
+	w.pending = append(w.pending, protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p[1:]...)})
+}
+
+func (w *engineWire) flushQueue() error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	err := w.conn.Send(w.pending...)
+	w.pending = w.pending[:0:0]
+	return err
+}
+
+func (w *engineWire) setBeforeRead(f func() error) {
+	w.mu.Lock()
+	w.beforeRead = f
+	w.mu.Unlock()
+}
+
+func (w *engineWire) setReadDeadline(t time.Time) {
+	w.mu.Lock()
+	w.deadline = t
+	w.mu.Unlock()
+}
+
+// setWriteDeadline has nothing to cut: Send never blocks.
+func (w *engineWire) setWriteDeadline(time.Time) {}
+
+func (w *engineWire) heartbeat() bool { return true }
+
+func (w *engineWire) close() error {
+	w.closeOnce.Do(func() { close(w.done) })
+	return w.conn.Close()
+}

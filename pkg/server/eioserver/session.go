@@ -1,0 +1,524 @@
+package eioserver
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
+)
+
+// sessionState is the life cycle of a session.
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // Close(reason) called: flushing the queue, then closing
+	stateClosed               // ended: Done is closed and the sid is unknown
+)
+
+// upgradeState is the transport state machine of a session, guarded by
+// Session.mu (engine.io-protocol, "Upgrade"; PROTOCOL.md §1.8):
+//
+//	               GET …&transport=websocket&sid=X (101)
+//	upNone ───────────────────────────────────────────────► upProbing
+//	(polling)  ◄─── probe closed: bad packet, error, ───────  │  C→S "2probe"
+//	   ▲            upgradeTimeout                            ▼  S→C "3probe", pending GET ← "6"
+//	   └───────────────────────────────────────────────────  upProbed
+//	                                                          │  C→S "5"
+//	                                                          ▼
+//	                     queue moved to the websocket ──►  upDone (websocket)
+//
+// A session opened over WebSocket starts in upDone. "5" is also accepted in
+// upProbing, as Node does. Any state goes to closed when the session ends;
+// the probe socket is then closed too.
+type upgradeState uint8
+
+const (
+	upNone upgradeState = iota
+	upProbing
+	upProbed
+	upDone
+)
+
+// timerPhase says what the session's one timer is waiting for.
+type timerPhase uint8
+
+const (
+	phasePing       timerPhase = iota // v4: time to send the next ping
+	phasePong                         // v4: a ping was sent, waiting for its pong
+	phaseClientPing                   // v3: waiting for the client's next ping
+	phaseClose                        // closing: bound on the flush / on the close packet's GET
+)
+
+// What a GET pending when the session ends receives.
+const (
+	closePacket = byte(protocol.EngineClose)
+	noopPacket  = byte(protocol.EngineNoop)
+)
+
+// Session is one Engine.IO connection (Node's Socket). Its methods are safe
+// for concurrent use.
+type Session struct {
+	srv *Server
+	id  string
+	eio protocol.EIO
+	req *RequestInfo
+	b64 bool // v3 client asked for base64 instead of binary polling bodies
+
+	// dispatchMu serializes the readers (POST bodies, WebSocket frames) so
+	// that OnMessage is never called concurrently. Lock order: dispatchMu,
+	// then mu. Neither is held during network I/O; only dispatchMu is held
+	// while OnMessage runs, and nothing an OnMessage callback may call takes it.
+	dispatchMu sync.Mutex
+
+	mu       sync.Mutex
+	state    sessionState
+	reason   protocol.DisconnectReason // set when closing or closed
+	endReply byte                      // for a GET pending at the end: closePacket or noopPacket
+	ws       bool                      // the current transport is websocket
+	up       upgradeState
+	queue    []protocol.EnginePacket
+	// pending is the bytes of packet data queued or in a WebSocket write
+	// not yet done (bounded by Options.SendQueueBytes).
+	pending  int64
+	writerOn bool                    // a WebSocket writer is running (inline in a sender, or its goroutine)
+	ctrl     [][]byte                // control frames (pongs) for the WebSocket writer
+	spare    []protocol.EnginePacket // a written batch's slice, for the next queue
+	deferGen uint64                  // the FlushBatch opening that last recorded this session
+	// token is a WaitGroup count a WebSocket session holds from its start
+	// to its end, so that writers may be started (wg.Add) at any time
+	// before the end without racing Shutdown's Wait.
+	token      bool
+	getPending bool
+	postActive bool
+	// postRC is set while a POST reads its body, which destroyPostLocked
+	// may cut short (postCut).
+	postRC  *http.ResponseController
+	postCut bool
+	// dispatching is set while OnMessage runs; an end meanwhile leaves
+	// OnClose to the reader (closeDue), so callbacks never overlap.
+	dispatching bool
+	closeDue    bool
+	onMessage   func([]byte, bool)
+	onClose     func(protocol.DisconnectReason)
+	onUpgrade   func(string)
+	wst         *wsTransport // the WebSocket transport, once ws
+	probe       *wsTransport // an upgrade probe in progress
+	timer       *time.Timer  // heartbeat and close deadline, re-armed
+	phase       timerPhase
+	due         time.Time
+	refreshed   bool        // v4: a packet already extended the current pong wait
+	upTimer     *time.Timer // upgradeTimeout of the probe
+
+	wake chan struct{} // cap 1: a pending polling GET has something to do; nil for WebSocket-only sessions
+	done chan struct{}
+}
+
+func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, transport string) *Session {
+	s := &Session{
+		srv:  srv,
+		id:   id,
+		eio:  eio,
+		req:  NewRequestInfo(r, srv.cfg.now()),
+		done: make(chan struct{}),
+	}
+	if transport == TransportPolling {
+		s.wake = make(chan struct{}, 1)
+	}
+	cfg := &srv.cfg
+	open := protocol.AppendHandshake(make([]byte, 0, 128), protocol.Handshake{
+		SID:          id,
+		Upgrades:     cfg.upgrades(transport),
+		PingInterval: cfg.pingInterval.Milliseconds(),
+		PingTimeout:  cfg.pingTimeout.Milliseconds(),
+		MaxPayload:   cfg.maxPayload,
+	})
+	s.queue = append(s.queue, protocol.EnginePacket{Type: protocol.EngineOpen, Data: open})
+	s.pending = int64(len(open))
+	return s
+}
+
+// startHeartbeat arms the first heartbeat deadline: v4 pings after
+// PingInterval, v3 expects a ping within PingInterval+PingTimeout.
+func (s *Session) startHeartbeat() {
+	cfg := &s.srv.cfg
+	s.mu.Lock()
+	if s.state == stateOpen {
+		if s.eio == protocol.EIO3 {
+			s.armLocked(phaseClientPing, cfg.pingInterval+cfg.pingTimeout)
+		} else {
+			s.armLocked(phasePing, cfg.pingInterval)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// ID returns the session id (sid).
+func (s *Session) ID() string { return s.id }
+
+// EIO returns the protocol revision the client speaks.
+func (s *Session) EIO() protocol.EIO { return s.eio }
+
+// Request returns the handshake request. It must not be modified.
+func (s *Session) Request() *RequestInfo { return s.req }
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Transport returns the current transport: "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws {
+		return TransportWebSocket
+	}
+	return TransportPolling
+}
+
+// OnMessage sets the callback for each received message: text data after
+// the '4', or the bytes of a binary message. It is called sequentially in
+// arrival order on the session's reader, never under a lock; data may be
+// reused after it returns. Set it inside OnConnection.
+func (s *Session) OnMessage(fn func(data []byte, binary bool)) {
+	s.mu.Lock()
+	s.onMessage = fn
+	s.mu.Unlock()
+}
+
+// OnClose sets the callback run once when the session ends, with Node's
+// reason. It never overlaps an OnMessage call.
+func (s *Session) OnClose(fn func(reason protocol.DisconnectReason)) {
+	s.mu.Lock()
+	s.onClose = fn
+	s.mu.Unlock()
+}
+
+// OnUpgrade sets the callback run when the transport changes to websocket.
+func (s *Session) OnUpgrade(fn func(transport string)) {
+	s.mu.Lock()
+	s.onUpgrade = fn
+	s.mu.Unlock()
+}
+
+// Send queues messages atomically and in order. It never blocks. The
+// session owns the Data slices afterwards (they may be shared between
+// sessions). A full queue closes the session ("transport error") and
+// returns ErrQueueFull; a session closing or closed returns ErrClosed.
+func (s *Session) Send(msgs ...protocol.EnginePacket) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if !s.queueLocked(msgs) {
+		return s.queueFull()
+	}
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+// dataBytes is what msgs count against SendQueueBytes.
+func dataBytes(msgs []protocol.EnginePacket) int64 {
+	var n int64
+	for _, p := range msgs {
+		n += int64(len(p.Data))
+	}
+	return n
+}
+
+// queueLocked queues msgs if both bounds allow it; otherwise it unlocks
+// s.mu (the caller then calls queueFull) and reports false. Caller holds
+// s.mu and the session is open.
+func (s *Session) queueLocked(msgs []protocol.EnginePacket) bool {
+	n := dataBytes(msgs)
+	if len(s.queue)+len(msgs) > s.srv.cfg.sendQueue || (s.pending > 0 && s.pending+n > s.srv.cfg.sendQueueBytes) {
+		packets, bytes := len(s.queue), s.pending
+		s.mu.Unlock()
+		s.srv.cfg.logger.Warn("engine.io send queue full, closing slow consumer", "sid", s.id,
+			"queued_packets", packets, "queued_bytes", bytes, "adding_packets", len(msgs), "adding_bytes", n,
+			"max_packets", s.srv.cfg.sendQueue, "max_bytes", s.srv.cfg.sendQueueBytes)
+		return false
+	}
+	s.queue = append(s.queue, msgs...)
+	s.pending += n
+	return true
+}
+
+// queueFull closes a slow consumer whose queue cannot take more.
+func (s *Session) queueFull() error {
+	s.end(protocol.ReasonTransportError, closePacket)
+	return ErrQueueFull
+}
+
+// SendVolatile queues msgs only if the transport can write them right now
+// (the WebSocket writer is idle, or a polling GET is pending) and nothing is
+// queued; otherwise it drops them and returns false.
+func (s *Session) SendVolatile(msgs ...protocol.EnginePacket) bool {
+	s.mu.Lock()
+	ok := s.state == stateOpen && len(s.queue) == 0 && len(msgs) <= s.srv.cfg.sendQueue &&
+		((s.ws && !s.writerOn) || (!s.ws && s.getPending))
+	if ok {
+		s.queue = append(s.queue, msgs...)
+		s.pending += dataBytes(msgs)
+	}
+	s.mu.Unlock()
+	if ok {
+		s.signal()
+	}
+	return ok
+}
+
+// Close flushes what is queued and ends the session with reason. Over
+// polling the queue and a close packet go to the pending or next GET (Node
+// waits up to 30s for it); over WebSocket the queue is written, then a close
+// frame (bounded by 5s). Close is idempotent and does not block.
+func (s *Session) Close(reason protocol.DisconnectReason) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosing
+	s.reason = reason
+	probe := s.dropProbeLocked()
+	d := pollCloseTimeout
+	if s.ws {
+		d = s.srv.cfg.wsCloseTimeout
+	}
+	s.armLocked(phaseClose, d)
+	s.mu.Unlock()
+	if probe != nil {
+		probe.close()
+	}
+	s.signal()
+}
+
+// end ends the session at once: state closed, timers stopped, sid removed,
+// the probe closed, the WebSocket writer told to send its close frame, a
+// pending GET answered with reply, then OnClose (unless a reader is inside
+// OnMessage: it calls OnClose when that returns). Idempotent.
+func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.reason = reason
+	s.endReply = reply
+	// A POST still reading its body is destroyed with the session, as
+	// Node's transport close does (a body that never ends is not held).
+	s.destroyPostLocked()
+	// A polling session closed by its client with no GET pending keeps its
+	// sid a little for a GET that raced the close (closeLinger). Retired
+	// under s.mu: a GET that sees the state closed finds it lingering.
+	s.srv.retire(s, reply == noopPacket && s.wake != nil && !s.ws && !s.getPending)
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	probe := s.dropProbeLocked()
+	wst, writing := s.wst, s.writerOn
+	// The writer sends the close frame and closes the connection: the
+	// running one, or one started here while the token still counts.
+	startCloser := wst != nil && s.startWriterLocked()
+	token := s.token
+	s.token = false
+	clear(s.queue)
+	s.queue = nil
+	s.pending = 0
+	cb := s.onClose
+	s.closeDue = s.dispatching
+	callNow := !s.dispatching
+	close(s.done)
+	s.mu.Unlock()
+
+	if startCloser {
+		go s.writeLoop(wst, nil, nil)
+	}
+	if token {
+		s.srv.wg.Done()
+	}
+	if wst != nil && writing {
+		// Unblock a writer stuck on a peer that does not read.
+		_ = wst.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.wsCloseTimeout))
+	}
+	if probe != nil {
+		probe.close()
+	}
+	s.srv.cfg.logger.Debug("engine.io session closed", "sid", s.id, "reason", string(reason))
+	if callNow && cb != nil {
+		cb(reason)
+	}
+}
+
+// signal wakes the current writer: over WebSocket, with no writer
+// running, the caller becomes the writer (flush); over polling it wakes a
+// pending GET.
+func (s *Session) signal() {
+	s.mu.Lock()
+	start := s.startWriterLocked()
+	wst, wake := s.wst, s.wake
+	s.mu.Unlock()
+	if start {
+		s.flush(wst)
+		return
+	}
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// startWriterLocked reports whether the caller must run the WebSocket
+// writer (flush) after unlocking: the transport is websocket and no writer
+// runs. It counts the writer in the server's
+// WaitGroup while the session's token keeps the count above zero.
+// Caller holds s.mu.
+func (s *Session) startWriterLocked() bool {
+	if s.wst == nil || s.writerOn || !s.token {
+		return false
+	}
+	s.writerOn = true
+	s.srv.wg.Add(1)
+	return true
+}
+
+// armLocked (re)arms the session's one timer. Caller holds s.mu.
+func (s *Session) armLocked(phase timerPhase, d time.Duration) {
+	s.phase = phase
+	s.due = time.Now().Add(d)
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.onTimer)
+	} else {
+		s.timer.Reset(d)
+	}
+}
+
+// onTimer runs on the runtime's timer goroutine when the deadline passes.
+func (s *Session) onTimer() {
+	cfg := &s.srv.cfg
+	s.mu.Lock()
+	if s.state == stateClosed || time.Now().Before(s.due) { // stopped, or re-armed after firing
+		s.mu.Unlock()
+		return
+	}
+	switch s.phase {
+	case phasePing:
+		s.refreshed = false
+		s.queue = append(s.queue, protocol.EnginePacket{Type: protocol.EnginePing})
+		s.armLocked(phasePong, cfg.pingTimeout)
+		s.mu.Unlock()
+		s.signal()
+	case phasePong, phaseClientPing:
+		s.mu.Unlock()
+		s.end(protocol.ReasonPingTimeout, closePacket)
+	default: // phaseClose: the flush or the close packet's GET took too long
+		reason := s.reason
+		s.mu.Unlock()
+		s.end(reason, closePacket)
+	}
+}
+
+// handlePacket processes one received packet (Node's Socket.onPacket) and
+// reports whether the reader should go on. The caller holds dispatchMu.
+func (s *Session) handlePacket(p protocol.EnginePacket) bool {
+	cfg := &s.srv.cfg
+	s.mu.Lock()
+	if s.state != stateOpen { // Node ignores packets unless readyState is "open"
+		s.mu.Unlock()
+		return false
+	}
+	if s.eio == protocol.EIO4 && s.phase == phasePong && !s.refreshed && p.Type != protocol.EnginePong {
+		// engine.io 6.6: traffic while a pong is awaited extends the wait once.
+		s.refreshed = true
+		s.armLocked(phasePong, cfg.pingTimeout)
+	}
+	switch p.Type {
+	case protocol.EnginePing:
+		if s.eio == protocol.EIO4 {
+			s.mu.Unlock()
+			s.srv.cfg.logger.Warn("engine.io invalid heartbeat direction", "sid", s.id)
+			s.end(protocol.ReasonTransportError, closePacket)
+			return false
+		}
+		s.armLocked(phaseClientPing, cfg.pingInterval+cfg.pingTimeout)
+		s.queue = append(s.queue, protocol.EnginePacket{Type: protocol.EnginePong})
+		s.mu.Unlock()
+		s.signal()
+		return true
+	case protocol.EnginePong:
+		if s.eio == protocol.EIO3 {
+			s.mu.Unlock()
+			s.srv.cfg.logger.Warn("engine.io invalid heartbeat direction", "sid", s.id)
+			s.end(protocol.ReasonTransportError, closePacket)
+			return false
+		}
+		s.armLocked(phasePing, cfg.pingInterval)
+		s.mu.Unlock()
+		return true
+	case protocol.EngineClose:
+		s.mu.Unlock()
+		s.end(protocol.ReasonTransportClose, noopPacket)
+		return false
+	case protocol.EngineMessage:
+		fn := s.onMessage
+		s.dispatching = true
+		s.mu.Unlock()
+		ok := true
+		if fn != nil {
+			ok = s.callMessage(fn, p)
+		}
+		s.mu.Lock()
+		s.dispatching = false
+		due, cb, reason := s.closeDue, s.onClose, s.reason
+		s.closeDue = false
+		s.mu.Unlock()
+		if due {
+			if cb != nil {
+				cb(reason)
+			}
+			return false
+		}
+		if !ok {
+			s.end(protocol.ReasonTransportError, closePacket)
+			return false
+		}
+		return true
+	default: // open, upgrade, noop: ignored, as Node does
+		s.mu.Unlock()
+		return true
+	}
+}
+
+// callMessage runs an OnMessage callback; a panic is logged and reported
+// as false, which closes the session.
+func (s *Session) callMessage(fn func([]byte, bool), p protocol.EnginePacket) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.cfg.logger.Error("engine.io OnMessage panicked", "sid", s.id, "panic", v)
+			ok = false
+		}
+	}()
+	fn(p.Data, p.Binary)
+	return true
+}
+
+// tap reports one packet to Options.Tap.
+func (s *Session) tap(dir protocol.Direction, transport string, p protocol.EnginePacket, raw []byte) {
+	t := s.srv.cfg.tap
+	if t == nil {
+		return
+	}
+	t(protocol.Trace{
+		Time:      s.srv.cfg.now(),
+		Dir:       dir,
+		Layer:     protocol.LayerEngine,
+		EngineSID: s.id,
+		Transport: transport,
+		EIO:       s.eio,
+		Engine:    p,
+		Raw:       [][]byte{raw},
+	})
+}
