@@ -8,17 +8,28 @@ cd "$(dirname "$0")/.."
 echo "--- npm ci (test/interop)"
 (cd test/interop && npm ci --no-audit --no-fund --loglevel=error)
 
-# test/browser drives Debian's headless Chromium. As root it is installed
-# when missing; otherwise say how, and fail under CI, where the test would
-# fail anyway (it skips only outside CI).
-echo "--- chromium (test/browser)"
-if command -v chromium >/dev/null 2>&1; then
-	chromium --version 2>/dev/null | tail -n 1 || true
-elif [ "$(id -u)" = 0 ]; then
-	apt-get update && apt-get install -y --no-install-recommends chromium
-else
-	echo "chromium is missing: as root, run apt-get update && apt-get install -y --no-install-recommends chromium"
-	if [ "${CI:-}" = true ]; then
-		exit 1
+# need_deb COMMAND PACKAGE WHO: the tests in WHO drive Debian's PACKAGE.
+# As root it is installed when missing; otherwise say how, and fail under
+# CI, where those tests would fail anyway (they skip only outside CI).
+need_deb() {
+	echo "--- $2 ($3)"
+	if command -v "$1" >/dev/null 2>&1; then
+		"$1" --version 2>/dev/null | tail -n 1 || true
+	elif [ "$(id -u)" = 0 ]; then
+		if [ -z "${apt_updated:-}" ]; then
+			apt-get update
+			apt_updated=1
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$2"
+	else
+		echo "$2 is missing: as root, run apt-get update && apt-get install -y --no-install-recommends $2"
+		if [ "${CI:-}" = true ]; then
+			exit 1
+		fi
 	fi
-fi
+}
+
+need_deb chromium chromium test/browser
+# The cluster tests start their own redis-server on a free loopback port;
+# a redis-server service the package may start is not used.
+need_deb redis-server redis-server "test/interop/cluster, pkg/server/redisadapter"
