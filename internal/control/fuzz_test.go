@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -136,13 +137,13 @@ var fzFields = map[uint8][]string{
 }
 
 // mustRefuse reports whether body is a 400 whatever its values: not one
-// JSON value, not an object or null, or with an unknown key.
+// JSON value, not UTF-8, not an object or null, or with an unknown key.
 func mustRefuse(ep uint8, body []byte) bool {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return false
 	}
-	if !json.Valid(body) {
+	if !json.Valid(body) || !utf8.Valid(body) {
 		return true
 	}
 	switch body[0] {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Prefix is where the control API answers.
@@ -266,6 +267,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("read body: %w", err))
 		return false
 	}
+	// JSON text is UTF-8 (RFC 8259). encoding/json would let invalid
+	// bytes through inside strings, and they would go out byte for byte
+	// in a WebSocket text frame, which every client must reject (1007).
+	if !utf8.Valid(body) {
+		writeError(w, http.StatusBadRequest, errors.New("body: not valid UTF-8"))
+		return false
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
@@ -275,8 +283,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("body: %w", err))
 		return false
 	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, errors.New("body: more than one JSON value"))
+	// Decoder.More reports false before a stray '}' or ']', so look at
+	// the bytes themselves: only whitespace may follow the value.
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		r, _ := utf8.DecodeRune(rest) // valid: checked above
+		writeError(w, http.StatusBadRequest, fmt.Errorf("body: unexpected %q after the JSON value", r))
 		return false
 	}
 	return true
