@@ -89,7 +89,7 @@ func afterOpen(eio protocol.EIO, next func(http.ResponseWriter, *http.Request)) 
 		switch n {
 		case 0:
 			if eio == protocol.EIO3 {
-				io.WriteString(w, string(protocol.AppendPayloadV3(nil, protocol.EnginePacket{Type: protocol.EngineOpen, Data: []byte(goodOpen[1:])})))
+				w.Write(protocol.AppendPayloadV3(nil, protocol.EnginePacket{Type: protocol.EngineOpen, Data: []byte(goodOpen[1:])}))
 			} else {
 				io.WriteString(w, goodOpen)
 			}

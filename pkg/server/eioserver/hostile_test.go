@@ -184,15 +184,12 @@ func TestHostileInput(t *testing.T) {
 // assertClosed waits for sid's close; reason "" accepts any.
 func assertClosed(t *testing.T, ts *testServer, sid string, reason protocol.DisconnectReason) {
 	t.Helper()
-	for {
-		c := ts.closed()
-		if c.sid != sid {
-			t.Fatalf("session %s closed (%s), waiting for %s", c.sid, c.reason, sid)
-		}
-		if reason != "" && c.reason != reason {
-			t.Fatalf("reason %q, want %q", c.reason, reason)
-		}
-		return
+	c := ts.closed()
+	if c.sid != sid {
+		t.Fatalf("session %s closed (%s), waiting for %s", c.sid, c.reason, sid)
+	}
+	if reason != "" && c.reason != reason {
+		t.Fatalf("reason %q, want %q", c.reason, reason)
 	}
 }
 

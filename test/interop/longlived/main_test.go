@@ -464,17 +464,6 @@ func (p *process) send(line string) error {
 	return err
 }
 
-// finish closes stdin (a peer's cue to close and exit) and waits.
-func (p *process) finish(t *testing.T) {
-	t.Helper()
-	p.stdin.Close()
-	select {
-	case <-p.done:
-	case <-time.After(patience):
-		t.Errorf("%s did not exit after its stdin closed", p.name)
-	}
-}
-
 // peerLine waits for the peer's line of the event; a peer's "error" line
 // fails the test at once.
 func (p *process) peerLine(t *testing.T, event string, timeout time.Duration, match func(record) bool) record {
