@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -258,18 +259,28 @@ func TestHandshakeHeadersAndQuery(t *testing.T) {
 func TestSocketTapOnly(t *testing.T) {
 	var mu sync.Mutex
 	layers := map[protocol.Layer]int{}
+	// The CONNECT, its answer, the event and its ack: the ack's trace is
+	// recorded after its write, so it may come after the client has it.
+	fourSocketTraces := make(chan struct{})
 	env := newEnv(t, Options{
 		SocketTapOnly: true,
 		Tap: func(tr protocol.Trace) {
 			mu.Lock()
+			defer mu.Unlock()
 			layers[tr.Layer]++
-			mu.Unlock()
+			if tr.Layer == protocol.LayerSocket && layers[tr.Layer] == 4 {
+				close(fourSocketTraces)
+			}
 		},
 	}, echoSetup)
 	c := env.dialWS("4")
 	c.connect("/")
 	c.write(`421["echo","x"]`)
 	c.expect(`31["x"]`)
+	select {
+	case <-fourSocketTraces:
+	case <-time.After(30 * time.Second):
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if layers[protocol.LayerEngine] != 0 || layers[protocol.LayerSocket] < 4 {
