@@ -223,7 +223,7 @@ type File struct {
 
 // fileDoc is the file's shape on disk.
 type fileDoc struct {
-	Profiles map[string]Profile  `yaml:"profiles"`
+	Profiles map[string]Profile   `yaml:"profiles"`
 	Rest     map[string]yaml.Node `yaml:",inline"`
 }
 
