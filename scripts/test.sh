@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs the Node peers of the
 # interop suite and the packages the tests drive (scripts/ci-deps.sh),
-# checks formatting, vets, builds every release target, and runs every Go
-# test with the race detector. Needs Go and Node.js/npm; as root it
+# checks formatting, vets, lints (staticcheck, govulncheck), builds every
+# release target, and runs every Go test with the race detector, all with
+# the Go of scripts/goenv.sh. Needs Go and Node.js/npm; as root it
 # installs the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goenv.sh
 
 ./scripts/ci-deps.sh
 
@@ -17,6 +19,8 @@ fi
 
 echo "--- go vet"
 go vet ./...
+
+./scripts/lint.sh
 
 echo "--- go build (every release target)"
 ./scripts/build-targets.sh
