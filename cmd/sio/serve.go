@@ -149,7 +149,7 @@ close and sio exits with status 0.`,
 	f.DurationVar(&opts.PingInterval, "ping-interval", 25*time.Second, "heartbeat interval")
 	f.DurationVar(&opts.PingTimeout, "ping-timeout", 20*time.Second, "heartbeat timeout")
 	f.Int64Var(&opts.MaxPayload, "max-payload", 1_000_000, "max bytes of one HTTP request or WebSocket message")
-	f.DurationVar(&opts.Recovery, "recovery", 2*time.Minute, "connection state recovery window, 0 disables it (as in Node, events sent then carry their offset as a last argument)")
+	f.DurationVar(&opts.Recovery, "recovery", 0, "connection state recovery window, e.g. 2m; 0 (the default, as Node) turns it off. When on, events sent carry their offset as a last argument, as in Node")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate: serve HTTPS and WSS (with --tls-key)")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&opts.Control, "control", false, "serve the HTTP control API under /_sio/ (bearer token printed at start)")
@@ -451,6 +451,11 @@ func printBanner(w io.Writer, info serveInfo, opts *serveOptions) {
 		js = fmt.Sprintf("io(%q, { %s })", info.URL, strings.Join(jsOpts, ", "))
 	}
 	fmt.Fprintf(w, "sio serve listening on %s%s · connect: %s · JavaScript: %s\n", info.URL, opts.Path, sioCmd, js)
+	if opts.Recovery > 0 {
+		// Node's recovery appends an offset to every event it sends: say so,
+		// or an --echo of ["hi"] coming back as ["hi","4"] looks broken.
+		fmt.Fprintf(w, "connection state recovery on (%s): events sent carry their offset as a last argument\n", opts.Recovery)
+	}
 	if info.ControlURL != "" {
 		fmt.Fprintf(w, "control API on %s · token %s · try: curl -H 'Authorization: Bearer %s' %ssockets\n", info.ControlURL, info.Token, info.Token, info.ControlURL)
 	}

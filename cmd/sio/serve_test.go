@@ -55,7 +55,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		Port: 3000, Host: "127.0.0.1", Path: "/socket.io/", CORSOrigins: []string{"*"},
 		EIO3: true, Transports: []string{"polling", "websocket"},
 		PingInterval: 25 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: 1000000,
-		Recovery: 2 * time.Minute, Output: "pretty",
+		Recovery: 0, Output: "pretty",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -601,8 +601,8 @@ func TestServeControlAPI(t *testing.T) {
 	if code != 200 || body != "{\"sent\":1}\n" {
 		t.Fatalf("emit: %d %s", code, body)
 	}
-	// With recovery (the default) Node appends the offset as a last argument.
-	if ev := recvEvent(t, got); !strings.HasPrefix(ev, `posts [{"action":"create"}`) {
+	// Recovery is off by default, as in Node: no offset is appended.
+	if ev := recvEvent(t, got); ev != `posts [{"action":"create"}]` {
 		t.Errorf("client got %q", ev)
 	}
 	// Without --control the API does not exist.
@@ -784,6 +784,9 @@ func TestServeBanner(t *testing.T) {
 			"sio serve: listening on 0.0.0.0:8080, reachable from other machines\n",
 		}},
 		{"IPv6 any", &net.TCPAddr{IP: net.IPv6zero, Port: 1}, []string{"--host", "::"}, false, []string{"http://[::1]:1/"}},
+		{"recovery", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}, []string{"--recovery", "2m"}, false, []string{
+			"connection state recovery on (2m0s): events sent carry their offset as a last argument\n",
+		}},
 		{"TLS, path, websocket, control", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4}, []string{"--path", "/io", "--transports", "websocket", "--control-token", "T"}, true, []string{
 			`connect: sio connect --path /io/ --transport websocket --insecure https://127.0.0.1:4 · JavaScript: io("https://127.0.0.1:4", { path: "/io/", transports: ["websocket"] })`,
 			"control API on https://127.0.0.1:4/_sio/ · token T · try: curl -H 'Authorization: Bearer T' https://127.0.0.1:4/_sio/sockets\n",
@@ -802,7 +805,7 @@ func TestServeBanner(t *testing.T) {
 					t.Errorf("banner %q lacks %q", b.String(), w)
 				}
 			}
-			if tt.name == "defaults" && strings.Count(b.String(), "\n") != 1 {
+			if tt.name == "defaults" && (strings.Count(b.String(), "\n") != 1 || strings.Contains(b.String(), "recovery")) {
 				t.Errorf("banner is not one line: %q", b.String())
 			}
 		})
