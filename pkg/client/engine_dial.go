@@ -27,5 +27,18 @@ func dialEngine(ctx context.Context, base *url.URL, cfg engineConfig) (engineCon
 	if err != nil {
 		return nil, err
 	}
-	return conn, nil
+	return waitingConn{conn}, nil
+}
+
+// waitingConn is an eioclient.Conn whose Close returns once the connection
+// has ended (eioclient's Close only starts the close). The client closes a
+// link from its own goroutines, never from an engine callback, and then
+// dials again or returns from Client.Close: no engine goroutine may be left
+// behind.
+type waitingConn struct{ *eioclient.Conn }
+
+func (w waitingConn) Close() error {
+	err := w.Conn.Close()
+	<-w.Done()
+	return err
 }

@@ -174,5 +174,7 @@ func (w *engineWire) heartbeat() bool { return true }
 
 func (w *engineWire) close() error {
 	w.closeOnce.Do(func() { close(w.done) })
-	return w.conn.Close()
+	err := w.conn.Close() // only starts the close: wait for its goroutines
+	<-w.conn.Done()
+	return err
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -66,11 +65,6 @@ type Conn struct {
 	closeSent chan struct{} // closed by the writer once the close packet is out
 	wake      chan struct{} // cap 1: something to write
 	wg        sync.WaitGroup
-
-	// Goroutines that run callbacks, so Close called from a callback does
-	// not wait for itself.
-	readerGID   atomic.Uint64
-	finisherGID atomic.Uint64
 
 	// pending holds the packets that came after open in the handshake
 	// response (socket.io 2 piggybacks "40"); the reader dispatches them first.
@@ -305,37 +299,28 @@ func (c *Conn) Flush(ctx context.Context) error {
 }
 
 // Close flushes the queue, sends close (polling: a POST "1", v3 "1:1";
-// WebSocket: a close frame), ends the connection with reason
-// "io client disconnect" and waits for its goroutines. It waits at most
-// Options.CloseTimeout for the flush. It is idempotent. Called from a
-// callback it returns at once: the flush and close go on in the
-// background, and OnClose and Done report the end.
+// WebSocket: a close frame) and ends the connection with reason
+// "io client disconnect". It never blocks: the flush (at most
+// Options.CloseTimeout) and the close go on in the background, and Done is
+// closed once every goroutine has returned and OnClose has run. So Close
+// can be called from a callback, and a caller that must outlive the
+// connection waits with <-c.Done(). It is idempotent.
 func (c *Conn) Close() error {
 	c.mu.Lock()
-	first := c.state != stClosed && !c.closing
-	if first {
-		c.closing = true
+	if c.state == stClosed || c.closing {
+		c.mu.Unlock()
+		return nil
 	}
+	c.closing = true
+	// Counted under mu while the state is not closed: shutdown, which
+	// starts the Wait in finish, comes after this Add.
+	c.wg.Add(1)
 	c.mu.Unlock()
-	own := c.onOwnGoroutine()
-	if first {
-		c.wakeWriter()
-		if own {
-			// Called from a callback: the reader must get back to work
-			// (an upgrade in progress may be waiting for it), so the flush
-			// is awaited on a goroutine of its own.
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				c.finishClose()
-			}()
-			return nil
-		}
+	c.wakeWriter()
+	go func() {
+		defer c.wg.Done()
 		c.finishClose()
-	}
-	if !own {
-		<-c.done
-	}
+	}()
 	return nil
 }
 
@@ -479,7 +464,6 @@ func (c *Conn) shutdown(reason protocol.DisconnectReason, cause error) {
 }
 
 func (c *Conn) finish() {
-	c.finisherGID.Store(goroutineID())
 	c.wg.Wait()
 	if c.ownClient != nil {
 		c.ownClient.CloseIdleConnections()
@@ -514,33 +498,6 @@ func (c *Conn) abort() {
 		c.ownClient.CloseIdleConnections()
 	}
 	close(c.done)
-}
-
-func (c *Conn) onOwnGoroutine() bool {
-	id := goroutineID()
-	return id != 0 && (id == c.readerGID.Load() || id == c.finisherGID.Load())
-}
-
-// goroutineID parses the current goroutine's id from its stack header
-// ("goroutine 42 [running]:"). It is only used so that Close, called from a
-// callback, does not wait for the goroutine it runs on.
-func goroutineID() uint64 {
-	var buf [40]byte
-	n := runtime.Stack(buf[:], false)
-	b := buf[:n]
-	const prefix = "goroutine "
-	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
-		return 0
-	}
-	b = b[len(prefix):]
-	var id uint64
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			break
-		}
-		id = id*10 + uint64(ch-'0')
-	}
-	return id
 }
 
 // callback runs user code; a panic is logged and closes the connection.

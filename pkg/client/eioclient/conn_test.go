@@ -88,8 +88,19 @@ func dialWith(t *testing.T, s *fakeServer, opts Options) *Conn {
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { closeWait(t, c) })
 	return c
+}
+
+// closeWait closes c and waits for its end: Close itself never blocks.
+func closeWait(t testing.TB, c *Conn) {
+	t.Helper()
+	c.Close()
+	select {
+	case <-c.Done():
+	case <-time.After(30 * time.Second):
+		t.Error("Done not closed 30s after Close")
+	}
 }
 
 func (tc *testClient) recv(t *testing.T) received {
@@ -453,11 +464,7 @@ func TestClose(t *testing.T) {
 			if err := tc.conn.Close(); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case <-tc.conn.Done():
-			default:
-				t.Fatal("Done not closed after Close returned")
-			}
+			closeWait(t, tc.conn)
 			if err := tc.conn.Close(); err != nil {
 				t.Fatalf("second Close: %v", err)
 			}
@@ -540,6 +547,39 @@ func TestCloseFromCallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloseFromOnUpgrade closes the connection from the callback the
+// upgrading reader runs: Close must return at once (it never waits for the
+// goroutine it is called on) and the connection must still end.
+func TestCloseFromOnUpgrade(t *testing.T) {
+	t.Parallel()
+	s := newFakeServer(t, protocol.EIO4, nil)
+	tc := newTestClient()
+	conns := make(chan *Conn, 1)
+	returned := make(chan error, 1)
+	opts := tc.options(Options{Transport: TransportAuto})
+	opts.OnUpgrade = func(string) {
+		c := <-conns
+		returned <- c.Close()
+	}
+	c, err := Dial(t.Context(), s.url(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns <- c
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close from OnUpgrade did not return")
+	}
+	if ev := tc.waitClose(t); ev.reason != protocol.ReasonIOClientDisconnect || ev.err != nil {
+		t.Fatalf("OnClose(%q, %v)", ev.reason, ev.err)
+	}
+	<-c.Done() // OnClose has returned: Done follows at once
 }
 
 func TestFlushWaitsForTheNetwork(t *testing.T) {
@@ -692,7 +732,7 @@ func TestTap(t *testing.T) {
 	}
 	tc.recv(t)
 	tc.recv(t)
-	tc.conn.Close()
+	closeWait(t, tc.conn)
 	tc.mu.Lock()
 	traces := slices.Clone(tc.traces)
 	tc.mu.Unlock()

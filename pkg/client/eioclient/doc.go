@@ -32,9 +32,8 @@
 //
 // OnMessage, OnUpgrade and OnClose run on the connection's goroutines,
 // sequentially and never during Dial: a slow OnMessage delays only this
-// connection. They may call Send and Close; Close called from a callback
-// returns at once and finishes in the background (Done and OnClose report
-// the end). A callback may run
+// connection. They may call Send and Close: Close never blocks, it starts
+// the flush and close, and Done and OnClose report the end. A callback may run
 // before the caller of Dial has stored the returned *Conn, so a handler that
 // needs the Conn must get it through its own synchronisation. A panic in a
 // callback is recovered, logged and closes the connection. Tap runs on the

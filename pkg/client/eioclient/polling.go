@@ -235,7 +235,6 @@ func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 func (c *Conn) getLoop(done chan struct{}) {
 	defer c.wg.Done()
 	defer close(done)
-	c.readerGID.Store(goroutineID())
 	if !c.waitReady() {
 		return
 	}

@@ -85,7 +85,6 @@ func (c *Conn) upgrade(getDone, postDone <-chan struct{}) {
 		c.ownClient.CloseIdleConnections()
 	}
 
-	c.readerGID.Store(goroutineID())
 	c.wg.Add(1)
 	go c.wsWriteLoop(ws)
 	c.wakeWriter()

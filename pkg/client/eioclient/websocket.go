@@ -132,7 +132,6 @@ func (c *Conn) openWebSocket(ctx context.Context, eio protocol.EIO, auto bool) e
 // dispatch (and report the first frame's kind for EIO detection).
 func (c *Conn) wsReadLoop(ws *websocket.Conn, gate bool) {
 	defer c.wg.Done()
-	c.readerGID.Store(goroutineID())
 	var buf []byte
 	for {
 		mt, r, err := ws.NextReader()
