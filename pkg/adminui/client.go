@@ -57,6 +57,14 @@ type Client struct {
 	onceCfg  sync.Once
 	onceList sync.Once
 	onceStat sync.Once
+	waiters  map[*waiter]struct{}
+}
+
+// waiter is an Await in progress: done sees each update until it returns
+// true.
+type waiter struct {
+	done func(Update) bool
+	ch   chan Update
 }
 
 // Dial connects to the admin namespace of the server at rawURL and returns
@@ -132,6 +140,14 @@ func connectHint(ce *client.ConnectError, nsp string, withAuth bool) string {
 func (a *Client) onEvent(e *client.Event) {
 	a.mu.Lock()
 	u, err := a.st.Apply(a.opts.Now(), e.Name, e.Args)
+	if err == nil {
+		for w := range a.waiters {
+			if w.done(u) {
+				delete(a.waiters, w)
+				w.ch <- u // buffered, one send
+			}
+		}
+	}
 	a.mu.Unlock()
 	if err != nil {
 		if a.opts.OnError != nil {
@@ -213,6 +229,36 @@ func (a *Client) wait(ctx context.Context, ch chan struct{}, what string) error 
 		return fmt.Errorf("connection lost while waiting for %s: %w", what, a.c.Err())
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+	}
+}
+
+// Await calls send, then waits until done, called with every update after
+// the send (under the client's lock: it must be quick and not call the
+// Client), returns true, and returns that update. It is how a command
+// waits for its effect, since the protocol acknowledges none.
+func (a *Client) Await(ctx context.Context, send func() error, done func(Update) bool) (Update, error) {
+	w := &waiter{done: done, ch: make(chan Update, 1)}
+	a.mu.Lock()
+	if a.waiters == nil {
+		a.waiters = map[*waiter]struct{}{}
+	}
+	a.waiters[w] = struct{}{}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.waiters, w)
+		a.mu.Unlock()
+	}()
+	if err := send(); err != nil {
+		return Update{}, err
+	}
+	select {
+	case u := <-w.ch:
+		return u, nil
+	case <-a.c.Done():
+		return Update{}, fmt.Errorf("connection lost: %w", a.c.Err())
+	case <-ctx.Done():
+		return Update{}, ctx.Err()
 	}
 }
 

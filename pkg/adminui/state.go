@@ -391,3 +391,16 @@ func (d jsDate) ptr() *time.Time {
 	t := d.Time
 	return &t
 }
+
+// Targets lists the ids of the sockets of nsp that filter selects, as the
+// server's commands do: the members of the room filter (a socket id is
+// its own room), or every socket of nsp when filter is "".
+func Targets(sockets []SocketInfo, nsp, filter string) []string {
+	var out []string
+	for _, s := range sockets {
+		if s.Nsp == nsp && (filter == "" || slices.Contains(s.Rooms, filter)) {
+			out = append(out, s.ID)
+		}
+	}
+	return out
+}

@@ -138,9 +138,3 @@ type socketUpdate struct {
 
 // Date formats t as JSON.stringify(new Date()) does: UTC, milliseconds.
 func Date(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-// jsDateString formats t as Node's Date.prototype.toString() in UTC (the
-// handshake's time field).
-func jsDateString(t time.Time) string {
-	return t.UTC().Format("Mon Jan 02 2006 15:04:05") + " GMT+0000 (Coordinated Universal Time)"
-}
