@@ -273,4 +273,3 @@ func waitError(err error, what string) error {
 	}
 	return fmt.Errorf("waiting for %s: %w", what, err)
 }
-
