@@ -295,7 +295,7 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 	}
 
 	diag := &serveDiag{opts: opts, obs: obs}
-	srv := newServeServer(opts, obs, slog.New(&logHandler{next: logger.Handler(), d: diag}))
+	srv := newServeServer(opts, obs, slog.New(&logHandler{next: logger.Handler()}), diag.engineHooks)
 	diag.srv = srv
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
@@ -476,7 +476,7 @@ func listeningData(info serveInfo, opts *serveOptions) json.RawMessage {
 
 // newServeServer builds the Socket.IO server with the behaviours opts ask
 // for, reporting to obs.
-func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) *server.Server {
+func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, hooks func(*server.Options)) *server.Server {
 	so := server.Options{
 		Path:         opts.Path,
 		PingInterval: opts.PingInterval,
@@ -510,6 +510,9 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger) 
 		case !opts.Verbose:
 			so.SocketTapOnly = true // the log would drop Engine.IO traces
 		}
+	}
+	if hooks != nil {
+		hooks(&so)
 	}
 	srv := server.New(so)
 	b := newBehaviour(opts, obs, logger)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -78,36 +77,18 @@ func (d *serveDiag) connError(sid, why string) {
 	}
 }
 
-// wrap watches the requests of the Engine.IO path for refusals the server
-// does not log: a socket.io-client 2.x under --eio3=false, a polling POST
-// over --max-payload (413), and a browser's origin outside --cors-origin
-// (the server answers, the browser drops the answer).
+// wrap watches the requests of the Engine.IO path for a refusal the server
+// cannot see: a browser's origin outside --cors-origin (the server answers,
+// the browser drops the answer). The server's own refusals come as typed
+// events (engineHooks).
 func (d *serveDiag) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.opts.EIO3 && r.URL.Query().Get("EIO") == "3" && r.URL.Query().Get("sid") == "" {
-			// The server refuses it without logging it.
-			req := requestOf(r)
-			req.Status, req.Error = protocol.ErrUnsupportedProtocol.HTTPStatus(), protocol.ErrUnsupportedProtocol.Message
-			d.refused(req, d.engineHint(protocol.ErrUnsupportedProtocol, req.transport, "3"))
-		}
 		if origin := r.Header.Get("Origin"); origin != "" && r.Method == http.MethodGet && r.URL.Query().Get("sid") == "" && !d.originAllowed(origin) && r.Header.Get("Upgrade") == "" {
 			req := requestOf(r)
 			req.Error = "origin not allowed"
 			d.refused(req, fmt.Sprintf("the browser will drop the answer: %s is not in --cors-origin (%s); add --cors-origin %s", origin, strings.Join(d.opts.CORSOrigins, ", "), origin))
 		}
-		if r.Method != http.MethodPost {
-			next.ServeHTTP(w, r)
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == http.StatusRequestEntityTooLarge {
-			why := fmt.Sprintf("a polling request body over --max-payload (%d bytes) was refused with 413: the client reports \"transport error\"", d.opts.MaxPayload)
-			if r.ContentLength > 0 {
-				why = fmt.Sprintf("a polling request body of %d bytes is over --max-payload (%d bytes): refused with 413, the client reports \"transport error\"", r.ContentLength, d.opts.MaxPayload)
-			}
-			d.connError(r.URL.Query().Get("sid"), why)
-		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -115,28 +96,44 @@ func (d *serveDiag) originAllowed(origin string) bool {
 	return slices.Contains(d.opts.CORSOrigins, "*") || slices.Contains(d.opts.CORSOrigins, origin)
 }
 
-// statusWriter records the status of a polling POST (which is never
-// hijacked or flushed).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// engineHooks subscribes d to the server's Engine.IO events: refused
+// requests and peers that break the protocol. The hints are built on the
+// events' types, never on the text of a log line.
+func (d *serveDiag) engineHooks(so *server.Options) {
+	so.OnEngineReject = d.rejected
+	so.OnPeerError = d.peerError
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// rejected reports a request the Engine.IO server refused.
+func (d *serveDiag) rejected(r *http.Request, e protocol.EngineError) {
+	req := requestOf(r)
+	req.Status, req.Error = e.HTTPStatus(), e.Message
+	d.refused(req, d.engineHint(e, req.transport, r.URL.Query().Get("EIO")))
+}
+
+// peerError reports a connection the server closes (or a polling body it
+// refuses) because the client broke the protocol.
+func (d *serveDiag) peerError(e *server.PeerError) {
+	var why string
+	switch {
+	case errors.Is(e, server.ErrMessageTooBig) && e.Transport == "polling":
+		why = fmt.Sprintf("a polling request body over --max-payload (%d bytes) was refused with 413: the client reports \"transport error\"", d.opts.MaxPayload)
+		if e.Size > 0 {
+			why = fmt.Sprintf("a polling request body of %d bytes is over --max-payload (%d bytes): refused with 413, the client reports \"transport error\"", e.Size, d.opts.MaxPayload)
+		}
+	case errors.Is(e, server.ErrMessageTooBig):
+		why = fmt.Sprintf("a WebSocket message over --max-payload (%d bytes): the connection is closed (code 1009), the client reports \"transport close\"", d.opts.MaxPayload)
+	case errors.Is(e, server.ErrInvalidPacket):
+		why = fmt.Sprintf("invalid %s payload (%v): the connection is closed with \"parse error\"", e.Transport, e.Err)
+	case errors.Is(e, server.ErrHeartbeatDirection):
+		why = "invalid heartbeat direction (a ping from an Engine.IO v4 client, or a pong from a v3 one): the connection is closed"
+	case errors.Is(e, server.ErrWebSocketProtocol):
+		why = fmt.Sprintf("%v: the connection is closed (code %d)", e.Err, e.CloseCode)
+	default:
+		why = e.Err.Error()
 	}
-	w.ResponseWriter.WriteHeader(code)
+	d.connError(e.SID, why)
 }
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // notFound reports a Socket.IO client on the wrong path.
 func (d *serveDiag) notFound(r *http.Request) {
@@ -170,82 +167,30 @@ func (d *serveDiag) engineHint(e protocol.EngineError, transport, eio string) st
 	return ""
 }
 
-// logHandler is the slog.Handler of the server's logger: the records that
-// explain a refusal or a closed connection become log lines (see
-// serveDiag); the others at Warn and above go to next.
+// logHandler is the slog.Handler of the server's logger: it passes on the
+// records at Warn and above. What the Debug records say about refusals and
+// closed connections comes to serveDiag as typed events (engineHooks).
 type logHandler struct {
 	next slog.Handler
-	d    *serveDiag
 }
 
 func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l == slog.LevelDebug || l >= slog.LevelWarn
+	return l >= slog.LevelWarn && h.next.Enabled(ctx, l)
 }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	var sid, url, remote string
-	var err error
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "sid":
-			sid = a.Value.String()
-		case "url":
-			url = a.Value.String()
-		case "remote":
-			remote = a.Value.String()
-		case "err":
-			if e, ok := a.Value.Any().(error); ok {
-				err = e
-			}
-		}
-		return true
-	})
-	switch {
-	case r.Message == "engine.io request rejected":
-		h.d.rejected(remote, url, err)
-		return nil
-	case r.Message == "engine.io websocket read" && err != nil && strings.Contains(err.Error(), "message too big"):
-		h.d.connError(sid, fmt.Sprintf("a WebSocket message over --max-payload (%d bytes): the connection is closed (code 1009), the client reports \"transport close\"", h.d.opts.MaxPayload))
-		return nil
-	case r.Level >= slog.LevelWarn && sid != "" && strings.HasPrefix(r.Message, "engine.io invalid"):
-		why := strings.TrimPrefix(r.Message, "engine.io ")
-		if err != nil {
-			why += ": " + err.Error()
-		}
-		h.d.connError(sid, why)
-		return nil
-	case r.Level < slog.LevelWarn || !h.next.Enabled(ctx, r.Level):
+	if !h.Enabled(ctx, r.Level) {
 		return nil
 	}
 	return h.next.Handle(ctx, r)
 }
 
 func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logHandler{next: h.next.WithAttrs(as), d: h.d}
+	return &logHandler{next: h.next.WithAttrs(as)}
 }
 
 func (h *logHandler) WithGroup(name string) slog.Handler {
-	return &logHandler{next: h.next.WithGroup(name), d: h.d}
-}
-
-// rejected reports a request the Engine.IO server refused.
-func (d *serveDiag) rejected(remote, rawURL string, err error) {
-	u, perr := url.Parse(rawURL)
-	if perr != nil {
-		return
-	}
-	q := u.Query()
-	req := request{Remote: remote, URL: u.RequestURI(), transport: q.Get("transport")}
-	var e *protocol.EngineError
-	if !errors.As(err, &e) {
-		if err != nil {
-			req.Error = err.Error()
-		}
-		d.refused(req, "")
-		return
-	}
-	req.Status, req.Error = e.HTTPStatus(), e.Message
-	d.refused(req, d.engineHint(*e, q.Get("transport"), q.Get("EIO")))
+	return &logHandler{next: h.next.WithGroup(name)}
 }
 
 // httpErrorLog receives net/http's own errors (the server's ErrorLog): a

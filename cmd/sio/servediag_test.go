@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sio-dev/sio/internal/testutil"
+	"github.com/gorilla/websocket"
 
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // get does a GET with optional headers (name, value pairs) and returns the
@@ -132,5 +137,95 @@ func TestServeTLSUntrusted(t *testing.T) {
 	r.waitLine(t, "• refused", `"method":"TLS"`, "tls: bad certificate", "the client does not trust this certificate", "NODE_EXTRA_CA_CERTS=")
 	if strings.Contains(r.stderr.String(), "TLS handshake error") {
 		t.Errorf("the TLS error is also logged raw: %q", r.stderr)
+	}
+}
+
+// lifecycleRecorder is a serveObserver that keeps the lifecycle events.
+type lifecycleRecorder struct{ evs chan lifecycle }
+
+func (r *lifecycleRecorder) Trace(protocol.Trace)   {}
+func (r *lifecycleRecorder) Lifecycle(ev lifecycle) { r.evs <- ev }
+
+func (r *lifecycleRecorder) next(t *testing.T, kind string) lifecycle {
+	t.Helper()
+	for {
+		select {
+		case ev := <-r.evs:
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no %q event", kind)
+		}
+	}
+}
+
+// rewordHandler gives every record another message, as a rewording of the
+// engine's log lines would.
+type rewordHandler struct{ next slog.Handler }
+
+func (h rewordHandler) Enabled(ctx context.Context, l slog.Level) bool { return true }
+func (h rewordHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.Message = "reworded: " + strings.ToUpper(r.Message)
+	if !h.next.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.next.Handle(ctx, r)
+}
+func (h rewordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return rewordHandler{h.next.WithAttrs(as)}
+}
+func (h rewordHandler) WithGroup(n string) slog.Handler { return rewordHandler{h.next.WithGroup(n)} }
+
+// The refused and error hints come from the engine's typed events: with
+// every log message reworded they are all still there.
+func TestServeDiagIgnoresLogText(t *testing.T) {
+	checkLeaks(t)
+	opts, err := parseServe(t, false, "--transports", "websocket", "--eio3=false", "--max-payload", "200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &lifecycleRecorder{evs: make(chan lifecycle, 64)}
+	diag := &serveDiag{opts: opts, obs: obs}
+	logger := slog.New(rewordHandler{&logHandler{next: slog.DiscardHandler}})
+	srv := newServeServer(opts, obs, logger, diag.engineHooks)
+	diag.srv = srv
+	hs := httptest.NewServer(diag.wrap(srv))
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+
+	resp, err := hs.Client().Get(hs.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ev := obs.next(t, "refused"); !strings.Contains(ev.Reason, "transport polling is off") || !strings.Contains(string(ev.Data), `"status":400`) {
+		t.Fatalf("transport off: %+v %s", ev, ev.Data)
+	}
+
+	wsURL := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=3&transport=websocket"
+	if c, _, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil {
+		c.Close()
+		t.Fatal("EIO3 accepted with --eio3=false")
+	}
+	if ev := obs.next(t, "refused"); !strings.Contains(ev.Reason, "refused by --eio3=false") {
+		t.Fatalf("EIO3: %+v", ev)
+	}
+
+	c, _, err := websocket.DefaultDialer.Dial(strings.Replace(wsURL, "EIO=3", "EIO=4", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, err := c.ReadMessage(); err != nil { // open
+		t.Fatal(err)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte("4"+strings.Repeat("x", 300))); err != nil {
+		t.Fatal(err)
+	}
+	if ev := obs.next(t, "error"); !strings.Contains(ev.Reason, "over --max-payload (200 bytes)") || !strings.Contains(ev.Reason, "code 1009") {
+		t.Fatalf("too big: %+v", ev)
 	}
 }

@@ -25,6 +25,8 @@ func New(opts Options) *Server {
 		AllowRequest:   o.AllowRequest,
 		SendQueue:      o.SendQueue,
 		SendQueueBytes: o.SendQueueBytes,
+		OnReject:       o.OnEngineReject,
+		OnSessionError: o.OnPeerError,
 		Logger:         o.Logger,
 		NewID:          o.NewID,
 		Now:            o.Now,

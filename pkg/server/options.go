@@ -65,8 +65,17 @@ type Options struct {
 	// layer then builds no trace at all, which a consumer that would drop
 	// them anyway (sio serve's log without -v) should not pay for per packet.
 	SocketTapOnly bool
+	// OnEngineReject is called for each request the Engine.IO layer refuses
+	// with an Engine.IO error; see eioserver.Options.OnReject.
+	OnEngineReject func(r *http.Request, e protocol.EngineError)
+	// OnPeerError is called when a peer breaks the Engine.IO or
+	// WebSocket protocol and its connection is closed (or its polling body
+	// refused); see eioserver.Options.OnSessionError. Its SID is the
+	// Engine.IO session id.
+	OnPeerError func(err *PeerError)
 	// Logger receives lifecycle (Debug) and misbehaving-peer (Warn) logs.
-	// Nil discards.
+	// Their text is for people: programs use OnEngineReject and
+	// OnPeerError. Nil discards.
 	Logger *slog.Logger
 	// Codec is the Socket.IO packet format. Default protocol.JSONCodec.
 	Codec protocol.Codec
@@ -112,6 +121,19 @@ const (
 	KeepAliveTimeout = eioserver.KeepAliveTimeout // 5 s, keepAliveTimeout
 	HeadersTimeout   = eioserver.HeadersTimeout   // 60 s, headersTimeout
 	RequestTimeout   = eioserver.RequestTimeout   // 300 s, requestTimeout
+)
+
+// PeerError is a peer's protocol error at the Engine.IO layer
+// (OnPeerError): errors.Is tells ErrMessageTooBig, ErrInvalidPacket,
+// ErrHeartbeatDirection and ErrWebSocketProtocol apart.
+type PeerError = eioserver.SessionError
+
+// The causes of a PeerError.
+var (
+	ErrMessageTooBig      = eioserver.ErrMessageTooBig
+	ErrInvalidPacket      = eioserver.ErrInvalidPacket
+	ErrHeartbeatDirection = eioserver.ErrHeartbeatDirection
+	ErrWebSocketProtocol  = eioserver.ErrWebSocketProtocol
 )
 
 // CORS configures Cross-Origin Resource Sharing on the HTTP endpoint; it is

@@ -72,7 +72,22 @@ type Options struct {
 	// exact bytes it had on the wire. It is called on the connection's
 	// goroutines, never under a lock, and must not block. Default nil.
 	Tap func(protocol.Trace)
+	// OnReject is called for each request refused with an Engine.IO error
+	// (Node's "connection_error" event): an unknown transport or session,
+	// a refused EIO version, a bad handshake method, AllowRequest's
+	// refusal. e is what the response carries. It runs on the request's
+	// goroutine before the answer is written and must not block. Default
+	// nil.
+	OnReject func(r *http.Request, e protocol.EngineError)
+	// OnSessionError is called when a peer breaks the protocol: the server
+	// ends the session (or refuses a polling body over MaxPayload with
+	// 413), and err says why (errors.Is with ErrMessageTooBig,
+	// ErrInvalidPacket, ErrHeartbeatDirection, ErrWebSocketProtocol). It
+	// runs on the session's goroutines and must not block. When set, these
+	// are logged at Debug instead of Warn. Default nil.
+	OnSessionError func(err *SessionError)
 	// Logger receives lifecycle (Debug) and misbehaving-peer (Warn) logs.
+	// Their text is for people: programs use OnReject and OnSessionError.
 	// nil discards.
 	Logger *slog.Logger
 	// NewID makes session ids. Default 20 characters of random URL-safe
@@ -156,6 +171,8 @@ type config struct {
 	writeWait      time.Duration
 	closeLinger    time.Duration // closeLinger, shortened by tests
 	tap            func(protocol.Trace)
+	onReject       func(*http.Request, protocol.EngineError)
+	onSessionError func(*SessionError)
 	logger         *slog.Logger
 	newID          func() string
 	now            func() time.Time
@@ -175,6 +192,8 @@ func newConfig(o Options) config {
 		sendQueue:      o.SendQueue,
 		sendQueueBytes: o.SendQueueBytes,
 		tap:            o.Tap,
+		onReject:       o.OnReject,
+		onSessionError: o.OnSessionError,
 		logger:         o.Logger,
 		newID:          o.NewID,
 		now:            o.Now,

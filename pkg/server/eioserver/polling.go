@@ -283,6 +283,7 @@ func (s *Session) serveData(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == errTooLarge:
+		s.peerError(&SessionError{Transport: TransportPolling, Err: ErrMessageTooBig, Size: max(r.ContentLength, 0)})
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	case err != nil:
@@ -358,7 +359,7 @@ func (s *Session) readPayload(body []byte, binary bool) {
 	defer s.dispatchMu.Unlock()
 	for p, err := range seq {
 		if err != nil {
-			s.srv.cfg.logger.Warn("engine.io invalid polling payload", "sid", s.id, "err", err)
+			s.peerError(&SessionError{Transport: TransportPolling, Err: withCause(ErrInvalidPacket, err)})
 			s.end(protocol.ReasonParseError, closePacket)
 			return
 		}

@@ -380,6 +380,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sid := q.Get("sid")
 	if err := s.verify(r, q, transport, sid, upgrade); err != nil {
 		s.cfg.logger.Debug("engine.io request rejected", "remote", r.RemoteAddr, "url", r.URL.String(), "err", err)
+		s.reject(r, *err)
 		if upgrade {
 			abortUpgrade(w, *err)
 			return
@@ -390,6 +391,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sid != "" {
 		sess := s.lookup(sid, !upgrade && r.Method == http.MethodGet)
 		if sess == nil { // ended between verify and here
+			s.reject(r, protocol.ErrSessionIDUnknown)
 			if upgrade {
 				abortUpgrade(w, protocol.ErrSessionIDUnknown)
 			} else {
@@ -500,6 +502,7 @@ func invalidHeaderValue(v string) bool {
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, h http.Header, q url.Values, transport string, upgrade bool) {
 	eio := protocol.ParseEIO(q.Get("EIO"))
 	reject := func(e protocol.EngineError) {
+		s.reject(r, e)
 		if upgrade {
 			abortUpgrade(w, e)
 		} else {

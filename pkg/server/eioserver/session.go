@@ -439,7 +439,7 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 	case protocol.EnginePing:
 		if s.eio == protocol.EIO4 {
 			s.mu.Unlock()
-			s.srv.cfg.logger.Warn("engine.io invalid heartbeat direction", "sid", s.id)
+			s.peerError(&SessionError{Transport: s.Transport(), Err: ErrHeartbeatDirection})
 			s.end(protocol.ReasonTransportError, closePacket)
 			return false
 		}
@@ -451,7 +451,7 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 	case protocol.EnginePong:
 		if s.eio == protocol.EIO3 {
 			s.mu.Unlock()
-			s.srv.cfg.logger.Warn("engine.io invalid heartbeat direction", "sid", s.id)
+			s.peerError(&SessionError{Transport: s.Transport(), Err: ErrHeartbeatDirection})
 			s.end(protocol.ReasonTransportError, closePacket)
 			return false
 		}

@@ -1,6 +1,7 @@
 package eioserver
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -119,7 +120,7 @@ func (s *Session) pong(t *wsTransport, payload []byte) {
 func (s *Session) onFrame(binary bool, data []byte) bool {
 	p, err := parseFrame(binary, data, s.eio)
 	if err != nil {
-		s.srv.cfg.logger.Warn("engine.io invalid websocket frame", "sid", s.id, "err", err)
+		s.peerError(&SessionError{Transport: TransportWebSocket, Err: withCause(ErrInvalidPacket, err)})
 		s.end(protocol.ReasonParseError, closePacket)
 		return false
 	}
@@ -133,6 +134,14 @@ func (s *Session) onFrame(binary bool, data []byte) bool {
 // onReadEnd ends the session when its transport's reading fails.
 func (s *Session) onReadEnd(err error) {
 	s.srv.cfg.logger.Debug("engine.io websocket read", "sid", s.id, "err", err)
+	var we *wsError
+	if errors.As(err, &we) && we.code != 0 { // the peer broke RFC 6455, or sent too much
+		kind := ErrWebSocketProtocol
+		if we.code == closeTooBig {
+			kind = ErrMessageTooBig
+		}
+		s.peerError(&SessionError{Transport: TransportWebSocket, Err: withCause(kind, we.err), CloseCode: we.code})
+	}
 	s.end(readErrorReason(err), closePacket)
 }
 
