@@ -72,6 +72,7 @@ decode raw frames and load-test.`,
 		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
+		newDoctorCmd(a, nil),
 		newAdminCmd(a, nil),
 	)
 	return root

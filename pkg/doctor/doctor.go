@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,8 @@ type Options struct {
 	Header http.Header
 	// Insecure skips TLS verification after reporting it.
 	Insecure bool
+	// RootCAs verifies the server's certificate; nil means the system's.
+	RootCAs *x509.CertPool
 	// Timeout bounds each network step, default DefaultTimeout.
 	Timeout time.Duration
 	// ClientVersion is the socket.io-client major (2, 3 or 4) the user
@@ -65,8 +68,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every step has its own Timeout; this bounds the steps together, the
-	// heartbeat wait aside (it gets its own deadline once announced).
+	// Every step has its own Timeout; this bounds the steps together. The
+	// heartbeat wait has its own bound, from the announced heartbeat.
+	d.parent = ctx
 	ctx, cancel := context.WithTimeout(ctx, 20*d.timeout)
 	defer cancel()
 	d.run(ctx)
@@ -76,6 +80,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 // doctor is one run's state: what the earlier checks found.
 type doctor struct {
 	opts    Options
+	parent  context.Context // Run's ctx, without the run's deadline
 	timeout time.Duration
 	u       *url.URL // http or https
 	host    string   // host:port
@@ -147,7 +152,7 @@ func newDoctor(opts Options) (*doctor, error) {
 	if opts.Origin != "" {
 		d.header.Set("Origin", opts.Origin)
 	}
-	d.tlsConfig = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: opts.Insecure}
+	d.tlsConfig = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: opts.Insecure, RootCAs: opts.RootCAs}
 	d.httpClient = &http.Client{
 		Transport: &http.Transport{
 			TLSClientConfig:   d.tlsConfig,

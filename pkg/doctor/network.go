@@ -111,7 +111,7 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: d.u.Hostname(), Intermediates: inter})
+	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: d.u.Hostname(), Intermediates: inter, Roots: d.opts.RootCAs})
 	if verr == nil {
 		if left := time.Until(leaf.NotAfter); left < 14*24*time.Hour {
 			r, _ := warn("certificate expires in "+left.Round(time.Hour).String(), "clients refuse it once it expires",
