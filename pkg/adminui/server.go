@@ -214,6 +214,14 @@ func (in *Instrument) Wrap(so *server.Options) {
 	}
 }
 
+// SetLogger replaces ServerOptions.Logger (for a logger made after
+// NewInstrument); call it before Wrap.
+func (in *Instrument) SetLogger(l *slog.Logger) {
+	if l != nil {
+		in.opts.Logger = l
+	}
+}
+
 // Attach adds the admin namespace to srv (built from the Options Wrap
 // changed) and starts sending.
 func (in *Instrument) Attach(srv *server.Server) {
