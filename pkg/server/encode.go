@@ -48,13 +48,26 @@ func encodeArgs(codec protocol.Codec, typ protocol.PacketType, nsp string, id ui
 		buf = protocol.AppendString(buf, event)
 	}
 	var atts [][]byte
-	for i, a := range args {
-		if i > 0 || isEvent {
-			buf = append(buf, ',')
+	if r, ok := receivedArgs(args); ok {
+		// As received (EmitArgs, AckArgs; checked there): the bytes are
+		// copied and the attachments kept in order, so each placeholder
+		// still numbers its own.
+		for i, raw := range r.Raw {
+			if i > 0 || isEvent {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, raw...)
 		}
-		var err error
-		if buf, err = protocol.AppendValue(buf, a, &atts); err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i, err)
+		atts = r.Attachments[:len(r.Attachments):len(r.Attachments)]
+	} else {
+		for i, a := range args {
+			if i > 0 || isEvent {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = protocol.AppendValue(buf, a, &atts); err != nil {
+				return nil, fmt.Errorf("argument %d: %w", i, err)
+			}
 		}
 	}
 	if offset != "" {
@@ -114,6 +127,10 @@ func argsSizeHint(args []any) int {
 	n := 0
 	for _, a := range args {
 		switch x := a.(type) {
+		case received:
+			for _, r := range x.args.Raw {
+				n += len(r) + 1
+			}
 		case json.RawMessage:
 			n += len(x) + 1
 		case string:
