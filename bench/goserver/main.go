@@ -1,74 +1,65 @@
-// Command goserver is pkg/server with the handlers of `sio serve --echo
-// --rooms --broadcast` and default acks, and nothing else: no per-packet
-// log, no TUI, no recovery. bench/compare measures it next to `sio serve`
-// to show what the library costs apart from sio serve's packet log.
+// Command goserver is pkg/server running sio serve's own handlers
+// (internal/behaviour, as `sio serve --echo --rooms --broadcast` with
+// default acks) and nothing else: no packet log, no Tap, no dashboard, no
+// recovery. bench/compare measures it next to `sio serve` and Node's
+// reference server (bench/node/server.mjs) to show what the library costs
+// apart from sio serve's log; bench/measure.sh and bench/profile.sh run it
+// alone.
 //
-//	goserver [-port 3000] [-host 127.0.0.1] [-echo] [-rooms] [-broadcast]
+//		goserver [-port 3000] [-host 127.0.0.1] [-echo] [-rooms] [-broadcast] [-pprof 127.0.0.1:6060] [-memprofilerate N]
+//
+//	  - every event sent with an ack id is acked with its own arguments,
+//	    byte for byte;
+//	  - -echo: the event is emitted back to its sender;
+//	  - -rooms: "join" ROOM / "leave" ROOM change membership and are acked
+//	    with the sender's rooms;
+//	  - -broadcast: the event is relayed to the other members of the
+//	    sender's rooms, or to the whole namespace while it is in none.
+//
+// It prints "listening <port> pid <pid> pkg/server" once ready.
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof, on its own listener
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"syscall"
 
+	"github.com/sio-dev/sio/internal/behaviour"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
 func main() {
-	port := flag.Int("port", 3000, "port")
-	host := flag.String("host", "127.0.0.1", "address")
+	port := flag.Int("port", 3000, "port to listen on (0 picks one)")
+	host := flag.String("host", "127.0.0.1", "address to listen on")
 	echo := flag.Bool("echo", false, "emit each event back to its sender")
-	rooms := flag.Bool("rooms", false, `"join" ROOM / "leave" ROOM (acked, not relayed)`)
+	rooms := flag.Bool("rooms", false, `"join" ROOM and "leave" ROOM change membership (acked, not relayed)`)
 	broadcast := flag.Bool("broadcast", false, "relay each event to the other members of the sender's rooms (or the namespace)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate: record one heap sample per N bytes (0: Go's default, 512 kB)")
 	flag.Parse()
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
 
 	srv := server.New(server.Options{AllowEIO3: true})
-	srv.Of("/").OnConnection(func(s *server.Socket) {
-		s.OnAny(func(ev *server.Event) {
-			if *rooms && (ev.Name == "join" || ev.Name == "leave") && ev.Len() == 1 {
-				if room, err := ev.String(0); err == nil {
-					if ev.Name == "join" {
-						s.Join(room)
-					} else {
-						s.Leave(room)
-					}
-					if ev.WantsAck() {
-						ev.Ack()
-					}
-					return
-				}
-			}
-			args := make([]any, len(ev.Raw))
-			for i, r := range ev.Raw {
-				args[i] = json.RawMessage(r)
-			}
-			if ev.WantsAck() {
-				ev.Ack(args...)
-			}
-			if *echo {
-				s.Emit(ev.Name, args...)
-			}
-			if *broadcast {
-				var to []string
-				for _, r := range s.Rooms() {
-					if r != s.ID() {
-						to = append(to, r)
-					}
-				}
-				if len(to) > 0 {
-					s.To(to...).Emit(ev.Name, args...)
-				} else {
-					s.Broadcast().Emit(ev.Name, args...)
-				}
-			}
-		})
-	})
-	l, err := net.Listen("tcp", net.JoinHostPort(*host, fmt.Sprint(*port)))
+	b, err := behaviour.New(behaviour.Options{Echo: *echo, Rooms: *rooms, Broadcast: *broadcast})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "goserver:", err)
+		os.Exit(2)
+	}
+	b.Attach(srv.Of("/"))
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "goserver:", err)
 		os.Exit(1)
@@ -76,13 +67,11 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", srv)
 	hs := &http.Server{Handler: mux}
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		l.Close()
-		os.Exit(0)
-	}()
-	fmt.Printf("listening %d pid %d pkg/server\n", l.Addr().(*net.TCPAddr).Port, os.Getpid())
-	hs.Serve(l)
+	fmt.Printf("listening %d pid %d pkg/server\n", ln.Addr().(*net.TCPAddr).Port, os.Getpid())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { _ = hs.Serve(ln) }()
+	<-ctx.Done()
+	srv.Close()
+	_ = hs.Close()
 }

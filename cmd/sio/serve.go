@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sio-dev/sio/internal/behaviour"
 	"github.com/sio-dev/sio/internal/control"
 	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -515,7 +516,17 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		hooks(&so)
 	}
 	srv := server.New(so)
-	b := newBehaviour(opts, obs, logger)
+	// check() validated AckReply.
+	b, _ := behaviour.New(behaviour.Options{
+		Auth: opts.Auth, Echo: opts.Echo, Broadcast: opts.Broadcast, Rooms: opts.Rooms,
+		AckReply: opts.AckReply, Logger: logger,
+		OnRoom: func(s *server.Socket, event, room string) {
+			data, _ := json.Marshal(struct {
+				Room string `json:"room"`
+			}{room})
+			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: event, SID: s.ID(), Nsp: s.Namespace().Name(), Transport: s.Transport(), Data: data})
+		},
+	})
 	nsps := []*server.Namespace{srv.Of("/")}
 	if opts.Namespaces == nil {
 		nsps = append(nsps, srv.OfFunc(func(string, json.RawMessage) bool { return true }))
@@ -525,10 +536,7 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		}
 	}
 	for _, n := range nsps {
-		if opts.Auth != nil {
-			n.Use(b.authorize)
-		}
-		n.OnConnection(b.onConnection)
+		b.Attach(n)
 	}
 	return srv
 }

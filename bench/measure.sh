@@ -6,24 +6,24 @@
 # validation next to the server's CPU (utime+stime from /proc/PID/stat) and
 # RSS (VmRSS).
 #
-#   SERVER   go    pkg/server alone (perfserver: no logging, no Tap)
+#   SERVER   go    pkg/server alone with sio serve's handlers (bench/goserver: no logging, no Tap)
 #            sio   `sio serve --no-tui -o json` with its log to /dev/null
 #            node  bench/node/server.mjs (socket.io 4.8.4)
 #   SCENARIO echo | ack | fanout | connect
 #
-# Binaries: $SIO (default /tmp/perf/sio), $PERFSERVER (default
-# /tmp/perf/perfserver); build them with
+# Binaries: $SIO (default /tmp/perf/sio), $GOSERVER (default
+# /tmp/perf/goserver); build them with
 #   go build -o /tmp/perf/sio ./cmd/sio
-#   go build -o /tmp/perf/perfserver ./pkg/server/internal/perfserver
+#   go build -o /tmp/perf/goserver ./bench/goserver
 # Environment: CLIENTS, DURATION, MESSAGES (fanout broadcasts), PORT,
 # SIO_FLAGS (extra flags for sio serve).
 set -euo pipefail
 server=$1 scenario=$2
 shift 2
 SIO=${SIO:-/tmp/perf/sio}
-PERFSERVER=${PERFSERVER:-/tmp/perf/perfserver}
+GOSERVER=${GOSERVER:-/tmp/perf/goserver}
 PORT=${PORT:-3210}
-root=$(cd "$(dirname "$0")/../../../.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -34,7 +34,7 @@ fanout) flags=(--rooms --broadcast) ;;
 esac
 
 case $server in
-go) taskset -c 0 "$PERFSERVER" -port "$PORT" "${flags[@]/#--/-}" >"$out" 2>&1 &
+go) taskset -c 0 "$GOSERVER" -port "$PORT" "${flags[@]/#--/-}" >"$out" 2>&1 &
 	pid=$! ;;
 sio) taskset -c 0 "$SIO" serve --no-tui -o json -p "$PORT" ${SIO_FLAGS:-} "${flags[@]}" >/dev/null 2>"$out" &
 	pid=$!
