@@ -11,6 +11,7 @@
 #   bench/compare.sh -reps 5 -duration 10s -scenarios echo,ack
 #   bench/compare.sh -scale 50000            # hold 50,000 connections (several sio serve processes)
 #   bench/compare.sh -v ...                  # print every run
+#   BASE=abc1234 bench/compare.sh ...        # also `sio serve --quiet` built at commit abc1234: before/after in one run
 #
 # Needs: Go, Node ≥ 18 with npm, taskset (util-linux), Linux /proc.
 set -euo pipefail
@@ -24,4 +25,12 @@ go build -o "$out/goserver" ./bench/goserver
 if [ ! -d bench/node/node_modules ]; then
 	(cd bench/node && npm ci --no-audit --no-fund)
 fi
-exec "$out/compare" -sio "$out/sio" -goserver "$out/goserver" -node bench/node "$@"
+base=()
+if [ -n "${BASE:-}" ]; then
+	wt=$(mktemp -d)
+	git worktree add -q --detach "$wt" "$BASE"
+	(cd "$wt" && go build -o "$out/sio-base" ./cmd/sio) || { git worktree remove --force "$wt"; exit 1; }
+	git worktree remove --force "$wt"
+	base=(-sio-base "$out/sio-base")
+fi
+exec "$out/compare" -sio "$out/sio" -goserver "$out/goserver" "${base[@]}" -node bench/node "$@"

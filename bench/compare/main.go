@@ -29,6 +29,7 @@ import (
 
 type config struct {
 	sio, nodeDir, goserver  string
+	sioBase                 string // another sio binary measured with --quiet next to sio: before/after
 	servers                 []string
 	reps                    int
 	duration                time.Duration
@@ -119,13 +120,15 @@ func main() {
 	flag.StringVar(&c.sio, "sio", "./sio", "the sio binary")
 	flag.StringVar(&c.nodeDir, "node", filepath.Join(root, "bench", "node"), "directory of server.mjs with node_modules installed")
 	flag.StringVar(&c.goserver, "goserver", "", "the bench/goserver binary (pkg/server without sio serve's packet log); empty: not measured")
+	flag.StringVar(&c.sioBase, "sio-base", "", "a baseline sio binary (e.g. built from an older commit), measured as `sio serve --quiet` next to -sio's, in the same run; empty: not measured")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of each comparison (peers interleaved)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack and fanout")
 	flag.StringVar(&c.serverCore, "server-core", "0", "CPU the server is pinned to (taskset -c)")
 	flag.StringVar(&c.loadCore, "load-core", "1", "CPU the load generator is pinned to")
 	scen := flag.String("scenarios", "echo,ack,fanout,idle5k,idle19k", "comma-separated: echo, ack, fanout, idle5k, idle19k")
-	// Node's reference server has no connection state recovery, which sio
-	// serve turns on by default (it adds an offset to every event it sends).
+	// Node's reference server has no connection state recovery. sio serve
+	// has it off by default since issue 11; older binaries (-sio-base) had
+	// it on, and it adds an offset to every event sent.
 	sioArgs := flag.String("sio-serve-args", "--recovery 0", "extra flags for sio serve (space-separated)")
 	flag.IntVar(&c.scale, "scale", 0, "instead: hold this many connections over several sio serve processes and report errors")
 	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
@@ -163,6 +166,9 @@ func compare(ctx context.Context, c *config) error {
 	c.servers = []string{"node", "sio"}
 	if c.quiet {
 		c.servers = append(c.servers, "sioq")
+	}
+	if c.sioBase != "" {
+		c.servers = append(c.servers, "sioqb")
 	}
 	if c.goserver != "" {
 		c.servers = append(c.servers, "lib")
@@ -235,7 +241,7 @@ func compare(ctx context.Context, c *config) error {
 	return tw.Flush()
 }
 
-var serverLabels = map[string]string{"node": "Node 4.8.4", "sio": "sio serve", "sioq": "sio serve --quiet", "lib": "pkg/server"}
+var serverLabels = map[string]string{"node": "Node 4.8.4", "sio": "sio serve", "sioq": "sio serve --quiet", "sioqb": "base sio serve --quiet", "lib": "pkg/server"}
 
 func median(rs []run, f func(run) float64) float64 {
 	var v []float64
@@ -284,8 +290,12 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 	case "lib":
 		args = append(args, c.goserver, "-port", strconv.Itoa(port))
 	default:
-		args = append(args, c.sio, "serve", "--no-tui", "-p", strconv.Itoa(port))
-		if kind == "sioq" {
+		bin := c.sio
+		if kind == "sioqb" {
+			bin = c.sioBase
+		}
+		args = append(args, bin, "serve", "--no-tui", "-p", strconv.Itoa(port))
+		if kind == "sioq" || kind == "sioqb" {
 			args = append(args, "--quiet")
 		}
 		args = append(args, c.sioArgs...)
