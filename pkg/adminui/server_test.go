@@ -210,8 +210,8 @@ func TestInstrumentDevelopment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u2.Socket().Connected() {
-		t.Error("u2 still connected")
+	if _, ok := is.srv.Of("/chat").Socket(id2); ok {
+		t.Error("u2 still connected on the server")
 	}
 	st := rec.waitFor(t, "stats", func(u Update) bool { return u.Stats != nil && u.Stats.ClientsCount >= 2 })
 	if st.Stats.ServerID != "sio-1" || st.Stats.PID == 0 || len(st.Stats.Namespaces) < 3 {
