@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
@@ -16,6 +20,9 @@ type BroadcastOptions struct {
 	Except   []string // minus the sockets in these rooms
 	Volatile bool     // drop rather than queue when a transport is busy
 	Compress *bool    // compression hint; nil means the default
+	// Local keeps the operation on this node: a multi-node adapter does
+	// not forward it to the others (socket.io's local flag).
+	Local bool
 
 	// flush is the sending socket's engine.io FlushBatch (a broadcast from
 	// a socket): while its reader handles one read, each target is written
@@ -38,7 +45,10 @@ type RemoteSocket struct {
 	Handshake Handshake
 	Rooms     []string
 	Data      map[string]any
-	nsp       *Namespace
+	// Node names the server the socket is on: "" for this one; a
+	// multi-node adapter sets its peer's id when the peer tells it.
+	Node string
+	nsp  *Namespace
 }
 
 // Emit sends an event to the socket.
@@ -47,19 +57,24 @@ func (r RemoteSocket) Emit(event string, args ...any) error {
 }
 
 // Join adds the socket to rooms.
-func (r RemoteSocket) Join(rooms ...string) { r.nsp.In(r.ID).SocketsJoin(rooms...) }
+func (r RemoteSocket) Join(rooms ...string) error { return r.nsp.In(r.ID).SocketsJoin(rooms...) }
 
 // Leave removes the socket from rooms.
-func (r RemoteSocket) Leave(rooms ...string) { r.nsp.In(r.ID).SocketsLeave(rooms...) }
+func (r RemoteSocket) Leave(rooms ...string) error { return r.nsp.In(r.ID).SocketsLeave(rooms...) }
 
 // Disconnect disconnects the socket (see Socket.Disconnect).
-func (r RemoteSocket) Disconnect(close bool) { r.nsp.In(r.ID).DisconnectSockets(close) }
+func (r RemoteSocket) Disconnect(close bool) error { return r.nsp.In(r.ID).DisconnectSockets(close) }
 
 // Adapter keeps a namespace's room membership and fans broadcasts out
 // (socket.io-adapter). The in-memory MemoryAdapter is the default; a
 // multi-node adapter (Redis) embeds it for local delivery and publishes to
 // the other nodes. All methods are called concurrently and must not call
 // back into the Socket or Namespace while holding their own locks.
+//
+// The methods acting on selected sockets reach every node unless
+// opts.Local. Their error is the cluster's (a message that could not be
+// sent to the other nodes, an answer that did not come); the in-memory
+// adapter never fails.
 type Adapter interface {
 	// AddAll adds the socket id to rooms.
 	AddAll(id string, rooms []string)
@@ -74,15 +89,15 @@ type Adapter interface {
 	// Sockets returns the ids of the local sockets selected by opts.
 	Sockets(opts BroadcastOptions) []string
 	// Broadcast delivers an encoded packet to the sockets selected by opts.
-	Broadcast(out *Outgoing, opts BroadcastOptions)
+	Broadcast(out *Outgoing, opts BroadcastOptions) error
 	// FetchSockets returns the sockets selected by opts.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]RemoteSocket, error)
 	// AddSockets makes the sockets selected by opts join rooms.
-	AddSockets(opts BroadcastOptions, rooms []string)
+	AddSockets(opts BroadcastOptions, rooms []string) error
 	// DelSockets makes the sockets selected by opts leave rooms.
-	DelSockets(opts BroadcastOptions, rooms []string)
+	DelSockets(opts BroadcastOptions, rooms []string) error
 	// DisconnectSockets disconnects the sockets selected by opts.
-	DisconnectSockets(opts BroadcastOptions, close bool)
+	DisconnectSockets(opts BroadcastOptions, close bool) error
 }
 
 // AdapterFactory makes the adapter of a namespace.
@@ -356,7 +371,7 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 
 // Broadcast snapshots the targets under the read lock, then queues the
 // shared frames on each with no lock held.
-func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
+func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) error {
 	var socks []*Socket
 	a.mu.RLock()
 	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
@@ -375,6 +390,7 @@ func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
 	for _, s := range socks {
 		_ = s.sendVia(out, opts.Volatile, opts.flush)
 	}
+	return nil
 }
 
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]RemoteSocket, error) {
@@ -387,22 +403,81 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	return out, nil
 }
 
-func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) {
+func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) error {
 	for _, id := range a.Sockets(opts) {
 		a.AddAll(id, rooms)
 	}
+	return nil
 }
 
-func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
+func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) error {
 	for _, id := range a.Sockets(opts) {
 		for _, r := range rooms {
 			a.Del(id, r)
 		}
 	}
+	return nil
 }
 
-func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) {
+func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) error {
 	for _, s := range a.nsp.lookupSockets(nil, a.Sockets(opts)) {
 		s.Disconnect(close)
 	}
+	return nil
+}
+
+// NewRemoteSocket makes the RemoteSocket of a socket on another node, for
+// a multi-node adapter's FetchSockets; its methods act through nsp's
+// adapter.
+func NewRemoteSocket(nsp *Namespace, id string, h Handshake, rooms []string, data map[string]any, node string) RemoteSocket {
+	return RemoteSocket{ID: id, Namespace: nsp.name, Handshake: h, Rooms: rooms, Data: data, Node: node, nsp: nsp}
+}
+
+// BroadcastWithAck sends the EVENT packet p (its data [event, ...args])
+// to the local sockets selected by opts under one new ack id of the
+// namespace (socket.io-adapter's broadcastWithAck) and returns how many it
+// was sent to. ack gets each socket's answer, on that socket's reader
+// goroutine; an answer later than timeout is dropped (timeout > 0 is
+// required: the waiters of silent sockets must not pile up).
+func (a *MemoryAdapter) BroadcastWithAck(p protocol.Packet, opts BroadcastOptions, timeout time.Duration, ack func(Args)) (int, error) {
+	if timeout <= 0 {
+		return 0, errors.New("broadcast with ack: no timeout")
+	}
+	p.ID, p.HasID = a.nsp.nextAckID(), true
+	p.Namespace = a.nsp.name
+	out, err := encodePacket(a.nsp.srv.opts.Codec, p)
+	if err != nil {
+		return 0, fmt.Errorf("broadcast with ack: %w", err)
+	}
+	n := 0
+	for _, s := range a.nsp.lookupSockets(nil, a.Sockets(opts)) {
+		w := &ackWaiter{fn: func(args Args, err error) {
+			if err == nil {
+				ack(args)
+			}
+		}}
+		if !s.addAck(p.ID, w) {
+			continue
+		}
+		s.ackMu.Lock()
+		w.timer = time.AfterFunc(timeout, func() { s.takeAck(p.ID) })
+		s.ackMu.Unlock()
+		if err := s.send(out, opts.Volatile); err != nil {
+			s.takeAck(p.ID)
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ClusterAcker is an Adapter whose acknowledged broadcasts reach the
+// sockets of other nodes too (a Redis adapter). EmitWithAck uses it when
+// the namespace's adapter has it.
+type ClusterAcker interface {
+	// BroadcastWithAckCluster sends p to the selected sockets of every
+	// node; clientCount gets each node's number of targets and ack each
+	// answer, until ctx ends. It returns the number of nodes expected to
+	// report a clientCount.
+	BroadcastWithAckCluster(ctx context.Context, p protocol.Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) (nodes int, err error)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 )
 
 // BroadcastOperator selects sockets of a namespace and emits to them or
@@ -16,6 +18,7 @@ type BroadcastOperator struct {
 	except   []string
 	volatile bool
 	compress *bool
+	local    bool
 	from     *Socket // the sending socket, for Socket.Broadcast and To
 }
 
@@ -41,6 +44,13 @@ func (b BroadcastOperator) Volatile() BroadcastOperator {
 	return b
 }
 
+// Local keeps the operation on this server: a multi-node adapter does not
+// forward it to the other nodes (socket.io's local flag).
+func (b BroadcastOperator) Local() BroadcastOperator {
+	b.local = true
+	return b
+}
+
 // Compress sets the compression hint.
 func (b BroadcastOperator) Compress(c bool) BroadcastOperator {
 	b.compress = &c
@@ -48,7 +58,7 @@ func (b BroadcastOperator) Compress(c bool) BroadcastOperator {
 }
 
 func (b BroadcastOperator) options() BroadcastOptions {
-	o := BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Compress: b.compress}
+	o := BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Compress: b.compress, Local: b.local}
 	if b.from != nil && !b.volatile {
 		o.flush = b.from.flushBatch()
 	}
@@ -78,6 +88,11 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if err := checkEvent(event); err != nil {
 		return nil, err
+	}
+	if ts := b.nsp.targets(); len(ts) == 1 && !b.local {
+		if ca, ok := ts[0].adapter.(ClusterAcker); ok {
+			return b.emitWithAckCluster(ctx, ts[0], ca, event, args)
+		}
 	}
 	type pending struct {
 		s  *Socket
@@ -135,37 +150,98 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	return got, nil
 }
 
-// FetchSockets returns the selected sockets.
+// FetchSockets returns the selected sockets. With a multi-node adapter
+// whose nodes did not all answer, it returns those it has and the error.
 func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	var out []RemoteSocket
 	for _, n := range b.nsp.targets() {
 		rs, err := n.adapter.FetchSockets(ctx, b.options())
+		out = append(out, rs...) // a multi-node adapter's partial answer too
 		if err != nil {
 			return out, err
 		}
-		out = append(out, rs...)
 	}
 	return out, nil
 }
 
-// SocketsJoin makes the selected sockets join rooms.
-func (b BroadcastOperator) SocketsJoin(rooms ...string) {
+// SocketsJoin makes the selected sockets join rooms. The error is a
+// multi-node adapter's that could not reach the other nodes.
+func (b BroadcastOperator) SocketsJoin(rooms ...string) error {
+	var errs []error
 	for _, n := range b.nsp.targets() {
-		n.adapter.AddSockets(b.options(), rooms)
+		errs = append(errs, n.adapter.AddSockets(b.options(), rooms))
 	}
+	return errors.Join(errs...)
 }
 
 // SocketsLeave makes the selected sockets leave rooms.
-func (b BroadcastOperator) SocketsLeave(rooms ...string) {
+func (b BroadcastOperator) SocketsLeave(rooms ...string) error {
+	var errs []error
 	for _, n := range b.nsp.targets() {
-		n.adapter.DelSockets(b.options(), rooms)
+		errs = append(errs, n.adapter.DelSockets(b.options(), rooms))
 	}
+	return errors.Join(errs...)
 }
 
 // DisconnectSockets disconnects the selected sockets (see
 // Socket.Disconnect).
-func (b BroadcastOperator) DisconnectSockets(close bool) {
+func (b BroadcastOperator) DisconnectSockets(close bool) error {
+	var errs []error
 	for _, n := range b.nsp.targets() {
-		n.adapter.DisconnectSockets(b.options(), close)
+		errs = append(errs, n.adapter.DisconnectSockets(b.options(), close))
+	}
+	return errors.Join(errs...)
+}
+
+// emitWithAckCluster is EmitWithAck through a multi-node adapter, as
+// socket.io's emitWithAck: it is done when every node has said how many
+// sockets it sent the packet to and that many answers came.
+func (b BroadcastOperator) emitWithAckCluster(ctx context.Context, n *Namespace, ca ClusterAcker, event string, args []any) ([]Args, error) {
+	out, err := encodeEvent(n.srv.opts.Codec, n.name, event, args, 0, false, "")
+	if err != nil {
+		return nil, fmt.Errorf("emit %q: %w", event, err)
+	}
+	var (
+		mu       sync.Mutex
+		got      []Args
+		counts   int // nodes that reported their count
+		expected int // answers expected so far
+		wake     = make(chan struct{}, 1)
+	)
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	nodes, err := ca.BroadcastWithAckCluster(ctx, out.Packet, b.options(), func(c int) {
+		mu.Lock()
+		counts++
+		expected += c
+		mu.Unlock()
+		poke()
+	}, func(a Args) {
+		mu.Lock()
+		got = append(got, a)
+		mu.Unlock()
+		poke()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emit %q: %w", event, err)
+	}
+	for {
+		mu.Lock()
+		done := counts >= nodes && len(got) >= expected
+		res := slices.Clone(got)
+		c, e := counts, expected
+		mu.Unlock()
+		if done {
+			return res, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return res, fmt.Errorf("emit %q: %d of %d nodes, %d of %d acknowledgements: %w", event, c, nodes, len(res), e, ctx.Err())
+		}
 	}
 }

@@ -429,13 +429,23 @@ func (n *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 }
 
 // SocketsJoin makes every socket join rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) { n.op().SocketsJoin(rooms...) }
+func (n *Namespace) SocketsJoin(rooms ...string) error { return n.op().SocketsJoin(rooms...) }
 
 // SocketsLeave makes every socket leave rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) { n.op().SocketsLeave(rooms...) }
+func (n *Namespace) SocketsLeave(rooms ...string) error { return n.op().SocketsLeave(rooms...) }
 
 // DisconnectSockets disconnects every socket.
-func (n *Namespace) DisconnectSockets(close bool) { n.op().DisconnectSockets(close) }
+func (n *Namespace) DisconnectSockets(close bool) error { return n.op().DisconnectSockets(close) }
+
+// Local selects the sockets of this server only (socket.io's io.local).
+func (n *Namespace) Local() BroadcastOperator { return n.op().Local() }
+
+// EncodePacket encodes p with the server's codec, for an adapter that
+// delivers a packet received from another node: the Outgoing can be
+// handed to MemoryAdapter.Broadcast.
+func (n *Namespace) EncodePacket(p protocol.Packet) (*Outgoing, error) {
+	return encodePacket(n.srv.opts.Codec, p)
+}
 
 // broadcast encodes the event once and hands it to the adapter. With
 // recovery on, a non-volatile packet gets an offset and is stored.
@@ -445,13 +455,11 @@ func (n *Namespace) broadcast(opts BroadcastOptions, event string, args []any) e
 		if err != nil {
 			return fmt.Errorf("emit %q: %w", event, err)
 		}
-		n.adapter.Broadcast(out, opts)
-		return nil
+		return n.adapter.Broadcast(out, opts)
 	}
 	out, err := encodeEvent(n.srv.opts.Codec, n.name, event, args, 0, false, "")
 	if err != nil {
 		return fmt.Errorf("emit %q: %w", event, err)
 	}
-	n.adapter.Broadcast(out, opts)
-	return nil
+	return n.adapter.Broadcast(out, opts)
 }

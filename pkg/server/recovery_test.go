@@ -29,14 +29,14 @@ func (a *hookAdapter) AddAll(id string, rooms []string) {
 	a.MemoryAdapter.AddAll(id, rooms)
 }
 
-func (a *hookAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) {
+func (a *hookAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) error {
 	a.mu.Lock()
 	h := a.onBroadcast
 	a.mu.Unlock()
 	if h != nil {
 		h(out)
 	}
-	a.MemoryAdapter.Broadcast(out, opts)
+	return a.MemoryAdapter.Broadcast(out, opts)
 }
 
 // recoverable connects a socket in room1, notes its pid and an offset, and

@@ -1,0 +1,33 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// ReadMsgpackValue reads the notepack.io value at the start of b (an
+// element of a @socket.io/redis-adapter message, say) as JSON with a
+// placeholder for each bin value, numbered from 0, whose bytes are in
+// atts (aliasing b); n is the length of the value in b. The mapping is
+// MsgpackCodec's: undefined drops a map entry and is null elsewhere, a
+// Date is its ISO string, NaN and ±Infinity are null.
+func ReadMsgpackValue(b []byte) (data []byte, atts [][]byte, n int, err error) {
+	r := mpReader{b: b}
+	out, undef, err := r.value(make([]byte, 0, len(b)+8), 0)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if undef {
+		out = append(out[:0], "null"...)
+	}
+	return out, r.atts, r.off, nil
+}
+
+// AppendMsgpackValue appends the JSON value raw as notepack.io writes it,
+// each placeholder as a bin value holding its attachment.
+func AppendMsgpackValue(dst, raw []byte, atts [][]byte) ([]byte, error) {
+	if !json.Valid(raw) {
+		return nil, errors.New("msgpack: invalid JSON value")
+	}
+	return mpAppendJSON(dst, raw, atts)
+}
