@@ -1,0 +1,536 @@
+// Package cluster tests sio's Redis adapter in one cluster with Node
+// socket.io 4.8 servers using @socket.io/redis-adapter 8.3: every
+// operation of the adapter, from a Node node and from a sio node, reaching
+// real Node clients on every node.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sio-dev/sio/internal/testutil"
+	"github.com/sio-dev/sio/pkg/server"
+	"github.com/sio-dev/sio/pkg/server/redisadapter"
+)
+
+// sioNode is a pkg/server server in the cluster, in this process.
+type sioNode struct {
+	name    string
+	srv     *server.Server
+	cluster *redisadapter.Cluster
+	url     string
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	sse  []sseSeen // the serverSideEmit events received
+}
+
+type sseSeen struct {
+	nsp, event string
+	args       []json.RawMessage
+}
+
+func startSio(t *testing.T, name, addr string) *sioNode {
+	t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: addr})
+	n := &sioNode{name: name}
+	n.cond = sync.NewCond(&n.mu)
+	n.cluster = redisadapter.New(rc, redisadapter.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		OnServerSideEmit: func(nsp string, e *redisadapter.ServerEvent) {
+			if e.WantsAck() {
+				_ = e.Ack(map[string]string{"pong": e.Name})
+			}
+			n.mu.Lock()
+			n.sse = append(n.sse, sseSeen{nsp, e.Name, e.Args})
+			n.cond.Broadcast()
+			n.mu.Unlock()
+		},
+	})
+	n.srv = server.New(server.Options{Adapter: n.cluster.Adapter})
+	onConn := func(s *server.Socket) {
+		if rooms := s.Handshake().Query.Get("room"); rooms != "" {
+			s.Join(strings.Split(rooms, ",")...)
+		}
+	}
+	n.srv.Of("/").OnConnection(onConn)
+	n.srv.OfFunc(func(string, json.RawMessage) bool { return true }).OnConnection(onConn)
+	hs := httptest.NewServer(n.srv)
+	n.url = hs.URL
+	t.Cleanup(func() {
+		hs.Close()
+		n.srv.Close()
+		_ = n.cluster.Close()
+		_ = rc.Close()
+	})
+	return n
+}
+
+// member is a node of the test cluster, Node or sio, driven the same way.
+type member interface {
+	label() string
+	baseURL() string
+	broadcast(t *testing.T, b bcast)
+	fetch(t *testing.T, nsp string) map[string][]string // id → rooms
+	socketsJoin(t *testing.T, nsp string, in []string, rooms ...string)
+	disconnect(t *testing.T, nsp string, in []string)
+	serverSideEmit(t *testing.T, nsp, event string, args ...any)
+	serverSideEmitWithAck(t *testing.T, nsp, event string) []string
+	emitWithAck(t *testing.T, nsp, event string) []string
+}
+
+// bcast is one broadcast of the tests.
+type bcast struct {
+	nsp              string
+	rooms, except    []string
+	volatile, local  bool
+	event            string
+	args             []any // []byte is a Buffer
+	wantOn           []string
+	wantOnSenderOnly bool // local: the sender's clients only
+}
+
+type nodeMember struct{ *nodePeer }
+
+func (n nodeMember) label() string   { return n.name }
+func (n nodeMember) baseURL() string { return n.url() }
+
+// wireArgs writes args for node.mjs: a []byte as {"$bin": hex}.
+func wireArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			out[i] = map[string]string{"$bin": fmt.Sprintf("%x", b)}
+		} else {
+			out[i] = a
+		}
+	}
+	return out
+}
+
+func (n nodeMember) broadcast(t *testing.T, b bcast) {
+	n.call(t, map[string]any{"op": "broadcast", "nsp": b.nsp, "rooms": b.rooms, "except": b.except,
+		"volatile": b.volatile, "local": b.local, "event": b.event, "args": wireArgs(b.args)})
+}
+
+func (n nodeMember) fetch(t *testing.T, nsp string) map[string][]string {
+	l := n.call(t, map[string]any{"op": "fetch", "nsp": nsp})
+	out := map[string][]string{}
+	for _, s := range l["sockets"].([]any) {
+		m := s.(map[string]any)
+		var rooms []string
+		for _, r := range m["rooms"].([]any) {
+			rooms = append(rooms, r.(string))
+		}
+		sort.Strings(rooms)
+		out[m["id"].(string)] = rooms
+	}
+	return out
+}
+
+func (n nodeMember) socketsJoin(t *testing.T, nsp string, in []string, rooms ...string) {
+	n.call(t, map[string]any{"op": "join", "nsp": nsp, "rooms": in, "target": rooms})
+}
+
+func (n nodeMember) disconnect(t *testing.T, nsp string, in []string) {
+	n.call(t, map[string]any{"op": "disconnect", "nsp": nsp, "rooms": in})
+}
+
+func (n nodeMember) serverSideEmit(t *testing.T, nsp, event string, args ...any) {
+	n.call(t, map[string]any{"op": "sse", "nsp": nsp, "event": event, "args": args})
+}
+
+func (n nodeMember) serverSideEmitWithAck(t *testing.T, nsp, event string) []string {
+	l := n.call(t, map[string]any{"op": "sse", "nsp": nsp, "event": event, "ack": true})
+	return jsonStrings(l["answers"])
+}
+
+func (n nodeMember) emitWithAck(t *testing.T, nsp, event string) []string {
+	l := n.call(t, map[string]any{"op": "emitWithAck", "nsp": nsp, "event": event, "timeout": 20000})
+	return jsonStrings(l["answers"])
+}
+
+func jsonStrings(v any) []string {
+	var out []string
+	for _, a := range v.([]any) {
+		b, _ := json.Marshal(a)
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
+
+type sioMember struct{ *sioNode }
+
+func (n sioMember) label() string   { return n.name }
+func (n sioMember) baseURL() string { return n.url }
+
+func (n sioMember) op(nsp string, rooms, except []string) server.BroadcastOperator {
+	return n.srv.Of(nsp).To(rooms...).Except(except...)
+}
+
+func (n sioMember) broadcast(t *testing.T, b bcast) {
+	op := n.op(b.nsp, b.rooms, b.except)
+	if b.volatile {
+		op = op.Volatile()
+	}
+	if b.local {
+		op = op.Local()
+	}
+	if err := op.Emit(b.event, b.args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n sioMember) fetch(t *testing.T, nsp string) map[string][]string {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	socks, err := n.srv.Of(nsp).FetchSockets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, s := range socks {
+		rooms := slices.Clone(s.Rooms)
+		sort.Strings(rooms)
+		out[s.ID] = rooms
+	}
+	return out
+}
+
+func (n sioMember) socketsJoin(t *testing.T, nsp string, in []string, rooms ...string) {
+	if err := n.op(nsp, in, nil).SocketsJoin(rooms...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n sioMember) disconnect(t *testing.T, nsp string, in []string) {
+	if err := n.op(nsp, in, nil).DisconnectSockets(true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n sioMember) serverSideEmit(t *testing.T, nsp, event string, args ...any) {
+	if err := n.cluster.Namespace(nsp).ServerSideEmit(event, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n sioMember) serverSideEmitWithAck(t *testing.T, nsp, event string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	answers, err := n.cluster.Namespace(nsp).ServerSideEmitWithAck(ctx, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range answers {
+		out = append(out, string(a))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (n sioMember) emitWithAck(t *testing.T, nsp, event string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	acks, err := n.srv.Of(nsp).EmitWithAck(ctx, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range acks {
+		out = append(out, string(a.Raw[0]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// testCluster is two Node nodes and two sio nodes on one Redis, and the
+// Node process (the first Node node) that hosts every client.
+type testCluster struct {
+	redis   *testutil.RedisServer
+	members []member
+	clients *nodePeer
+	rc      *redis.Client
+}
+
+func startCluster(t *testing.T) *testCluster {
+	t.Helper()
+	nodeBinary(t)
+	r := testutil.StartRedis(t)
+	c := &testCluster{redis: r}
+	n1 := startNode(t, "N1", r.URL(), false)
+	n2 := startNode(t, "N2", r.URL(), false)
+	c.members = []member{nodeMember{n1}, nodeMember{n2}, sioMember{startSio(t, "S1", r.Addr())}, sioMember{startSio(t, "S2", r.Addr())}}
+	c.clients = n1
+	c.rc = redis.NewClient(&redis.Options{Addr: r.Addr()})
+	t.Cleanup(func() { _ = c.rc.Close() })
+	return c
+}
+
+// clientName is the name of the test's client on member m in nsp.
+func clientName(nsp string, m member) string { return nsp + "@" + m.label() }
+
+// connectAll connects a Node client to each member in nsp, those on the
+// second of each kind (N2, S2) in room r1, and waits until every member's
+// adapter of nsp listens. It returns the clients' socket ids by member.
+func (c *testCluster) connectAll(t *testing.T, nsp string) map[string]string {
+	t.Helper()
+	for i, m := range c.members {
+		cmd := map[string]any{"op": "connect", "name": clientName(nsp, m), "url": m.baseURL(), "nsp": nsp}
+		if i%2 == 1 {
+			cmd["rooms"] = "r1"
+		}
+		c.clients.send(cmd)
+	}
+	ids := map[string]string{}
+	for _, m := range c.members {
+		name := clientName(nsp, m)
+		l := c.clients.await(name+" connected", func(l line) bool { return l.str("kind") == "connected" && l.str("name") == name })
+		ids[m.label()] = l.str("id")
+	}
+	channel := "socket.io-request#" + nsp + "#"
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := c.rc.PubSubNumSub(context.Background(), channel).Result()
+		if err == nil && n[channel] == int64(len(c.members)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v subscribers (%v), want %d", channel, n, err, len(c.members))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ids
+}
+
+// eventNames returns the names of the events the client got, with args
+// for the binary check.
+func (c *testCluster) eventNames(nsp string, m member) []string {
+	var out []string
+	for _, l := range c.clients.events(clientName(nsp, m)) {
+		out = append(out, l.str("event"))
+	}
+	return out
+}
+
+// waitEvent waits until the client on m got event.
+func (c *testCluster) waitEvent(t *testing.T, nsp string, m member, event string) line {
+	t.Helper()
+	name := clientName(nsp, m)
+	return c.clients.await(name+" got "+event, func(l line) bool {
+		return l.str("kind") == "event" && l.str("name") == name && l.str("event") == event
+	})
+}
+
+func TestCluster(t *testing.T) {
+	c := startCluster(t)
+	for _, sender := range []member{c.members[0], c.members[2]} {
+		t.Run("from "+sender.label(), func(t *testing.T) {
+			t.Parallel()
+			testOperations(t, c, sender)
+		})
+	}
+	t.Run("redis-emitter", func(t *testing.T) {
+		t.Parallel()
+		testEmitter(t, c)
+	})
+}
+
+// testOperations runs every adapter operation from sender, checked on the
+// Node clients of all four nodes.
+func testOperations(t *testing.T, c *testCluster, sender member) {
+	nsp := "/from-" + sender.label()
+	ids := c.connectAll(t, nsp)
+	all := []string{"N1", "N2", "S1", "S2"}
+	inR1 := []string{"N2", "S2"}
+	notR1 := []string{"N1", "S1"}
+	steps := []bcast{
+		{event: "all", args: []any{1, "two", map[string]any{"three": []int{3}}, []byte{1, 2, 3}}, wantOn: all},
+		{event: "toR1", rooms: []string{"r1"}, wantOn: inR1},
+		{event: "exceptR1", except: []string{"r1"}, wantOn: notR1},
+		{event: "toR1ExceptR1", rooms: []string{"r1"}, except: []string{"r1"}},
+		{event: "local", local: true, wantOnSenderOnly: true},
+		{event: "end", wantOn: all},
+	}
+	for _, s := range steps {
+		s.nsp = nsp
+		sender.broadcast(t, s)
+	}
+	for _, m := range c.members {
+		c.waitEvent(t, nsp, m, "end")
+	}
+	for _, m := range c.members {
+		var want []string
+		for _, s := range steps {
+			if slices.Contains(s.wantOn, m.label()) || (s.wantOnSenderOnly && m.label() == sender.label()) {
+				want = append(want, s.event)
+			}
+		}
+		if got := c.eventNames(nsp, m); !slices.Equal(got, want) {
+			t.Errorf("the client on %s got %v, want %v", m.label(), got, want)
+		}
+		first := c.waitEvent(t, nsp, m, "all")
+		if b, _ := json.Marshal(first["args"]); string(b) != `[1,"two",{"three":[3]},{"$bin":"010203"}]` {
+			t.Errorf("the client on %s got all%s", m.label(), b)
+		}
+	}
+
+	// fetchSockets: the four sockets and their rooms.
+	socks := sender.fetch(t, nsp)
+	if len(socks) != len(c.members) {
+		t.Fatalf("fetchSockets: %v", socks)
+	}
+	for i, m := range c.members {
+		want := []string{ids[m.label()]}
+		if i%2 == 1 {
+			want = append(want, "r1")
+		}
+		sort.Strings(want)
+		if got := socks[ids[m.label()]]; !slices.Equal(got, want) {
+			t.Errorf("fetchSockets: the socket on %s is in %v, want %v", m.label(), got, want)
+		}
+	}
+
+	// Volatile: the flag crosses the cluster and every node delivers the
+	// packet to a socket whose transport is idle, as they are now that
+	// everything sent has arrived; it drops it when one is busy, so it
+	// is not sent in the burst above.
+	sender.broadcast(t, bcast{nsp: nsp, volatile: true, event: "volatile"})
+	for _, m := range c.members {
+		c.waitEvent(t, nsp, m, "volatile")
+	}
+
+	// socketsJoin, then a broadcast to the new room.
+	sender.socketsJoin(t, nsp, []string{"r1"}, "r2")
+	waitRooms(t, sender, nsp, func(s map[string][]string) bool {
+		return slices.Contains(s[ids["N2"]], "r2") && slices.Contains(s[ids["S2"]], "r2")
+	})
+	sender.broadcast(t, bcast{nsp: nsp, rooms: []string{"r2"}, event: "toR2"})
+	c.waitEvent(t, nsp, c.members[1], "toR2")
+	c.waitEvent(t, nsp, c.members[3], "toR2")
+
+	// serverSideEmit to the three other nodes, then with acks.
+	sender.serverSideEmit(t, nsp, "hi", 1, "a")
+	for _, m := range c.members {
+		if m.label() == sender.label() {
+			continue
+		}
+		waitSSE(t, c, m, nsp, "hi", `[1,"a"]`)
+	}
+	if got := sender.serverSideEmitWithAck(t, nsp, "hey"); !slices.Equal(got, []string{`{"pong":"hey"}`, `{"pong":"hey"}`, `{"pong":"hey"}`}) {
+		t.Errorf("serverSideEmitWithAck: %v", got)
+	}
+
+	// A broadcast with acks: one answer from each node's client.
+	var want []string
+	for _, m := range c.members {
+		want = append(want, fmt.Sprintf(`{"from":%q,"got":"ask"}`, ids[m.label()]))
+	}
+	sort.Strings(want)
+	if got := sender.emitWithAck(t, nsp, "ask"); !slices.Equal(got, want) {
+		t.Errorf("emitWithAck:\n got %v\nwant %v", got, want)
+	}
+
+	// disconnectSockets of r2: the clients on N2 and S2.
+	sender.disconnect(t, nsp, []string{"r2"})
+	for _, i := range []int{1, 3} {
+		name := clientName(nsp, c.members[i])
+		c.clients.await(name+" disconnected", func(l line) bool { return l.str("kind") == "disconnected" && l.str("name") == name })
+	}
+}
+
+// waitSSE waits until member m saw the serverSideEmit event in nsp.
+func waitSSE(t *testing.T, c *testCluster, m member, nsp, event, args string) {
+	t.Helper()
+	switch m := m.(type) {
+	case nodeMember:
+		l := m.await(m.name+" serverSideEmit "+event, func(l line) bool {
+			return l.str("kind") == "sse" && l.str("nsp") == nsp && l.str("event") == event
+		})
+		if b, _ := json.Marshal(l["args"]); string(b) != args {
+			t.Errorf("%s: serverSideEmit %s%s, want %s", m.name, event, b, args)
+		}
+	case sioMember:
+		e, ok := m.awaitSSE(nsp, event)
+		if !ok {
+			t.Fatalf("%s: no serverSideEmit %s in %s", m.name, event, nsp)
+		}
+		if b, _ := json.Marshal(e.args); string(b) != args {
+			t.Errorf("%s: serverSideEmit %s%s, want %s", m.name, event, b, args)
+		}
+	}
+}
+
+// awaitSSE waits up to patience for the serverSideEmit event in nsp.
+func (n *sioNode) awaitSSE(nsp, event string) (sseSeen, bool) {
+	timedOut := false
+	timer := time.AfterFunc(patience, func() {
+		n.mu.Lock()
+		timedOut = true
+		n.cond.Broadcast()
+		n.mu.Unlock()
+	})
+	defer timer.Stop()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for {
+		for _, e := range n.sse {
+			if e.nsp == nsp && e.event == event {
+				return e, true
+			}
+		}
+		if timedOut {
+			return sseSeen{}, false
+		}
+		n.cond.Wait()
+	}
+}
+
+// waitRooms polls fetchSockets until cond holds: socketsJoin is applied
+// by each node when its request arrives, with no answer to wait for.
+func waitRooms(t *testing.T, m member, nsp string, cond func(map[string][]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond(m.fetch(t, nsp)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rooms never changed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testEmitter: @socket.io/redis-emitter reaches the clients of every node.
+func testEmitter(t *testing.T, c *testCluster) {
+	nsp := "/emitter"
+	c.connectAll(t, nsp)
+	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "rooms": []string{"r1"}, "event": "fromEmitter", "args": wireArgs([]any{"x", []byte("hi")})})
+	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "except": []string{"r1"}, "volatile": true, "event": "notR1"})
+	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "event": "end"})
+	for i, m := range c.members {
+		c.waitEvent(t, nsp, m, "end")
+		want := []string{"notR1", "end"}
+		if i%2 == 1 {
+			want = []string{"fromEmitter", "end"}
+			l := c.waitEvent(t, nsp, m, "fromEmitter")
+			if b, _ := json.Marshal(l["args"]); string(b) != `["x",{"$bin":"6869"}]` {
+				t.Errorf("%s: fromEmitter%s", m.label(), b)
+			}
+		}
+		if got := c.eventNames(nsp, m); !slices.Equal(got, want) {
+			t.Errorf("the client on %s got %v, want %v", m.label(), got, want)
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package cluster
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// patience bounds each wait for something a peer should do: generous,
+// since the machine may be busy with the rest of the suite; nothing waits
+// for it unless something is wrong.
+const patience = 60 * time.Second
+
+// nodeBinary returns node's path; it skips without Node or the interop
+// packages, and fails under CI=true, where every peer must be present.
+func nodeBinary(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"} {
+		if err == nil {
+			_, err = os.Stat(filepath.Join("..", "node_modules", pkg))
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cluster interop needs node and test/interop/node_modules (npm ci in test/interop): %v", err)
+		}
+		t.Skipf("cluster interop: node or test/interop/node_modules missing (%v)", err)
+	}
+	return node
+}
+
+// line is one JSON line a Node peer wrote.
+type line map[string]any
+
+func (l line) str(k string) string {
+	s, _ := l[k].(string)
+	return s
+}
+
+// nodePeer is a peers/node.mjs process: a Node cluster node hosting Node
+// clients.
+type nodePeer struct {
+	t     *testing.T
+	name  string
+	stdin io.WriteCloser
+	port  int
+	ids   atomic.Int64
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	lines []line
+	eof   bool
+}
+
+func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
+	t.Helper()
+	cmd := exec.Command(nodeBinary(t), filepath.Join("peers", "node.mjs"))
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL)
+	if sharded {
+		cmd.Env = append(cmd.Env, "SHARDED=1")
+	}
+	cmd.Stderr = logWriter{t, name + " stderr: "}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &nodePeer{t: t, name: name, stdin: stdin}
+	p.cond = sync.NewCond(&p.mu)
+	go p.read(stdout)
+	t.Cleanup(func() {
+		stdin.Close() // the peer exits at the end of its input
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(patience):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	l := p.await("listening", func(l line) bool { return l.str("kind") == "listening" })
+	p.port = int(l["port"].(float64))
+	return p
+}
+
+func (p *nodePeer) url() string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
+
+func (p *nodePeer) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			l = line{"kind": "unparsed", "text": sc.Text()}
+		}
+		p.mu.Lock()
+		p.lines = append(p.lines, l)
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// send writes a command and returns its id.
+func (p *nodePeer) send(cmd map[string]any) string {
+	p.t.Helper()
+	id := fmt.Sprint(p.ids.Add(1))
+	cmd["id"] = id
+	b, _ := json.Marshal(cmd)
+	p.mu.Lock()
+	_, err := p.stdin.Write(append(b, '\n'))
+	p.mu.Unlock()
+	if err != nil {
+		p.t.Fatalf("%s stdin: %v", p.name, err)
+	}
+	return id
+}
+
+// call sends a command and waits for its result.
+func (p *nodePeer) call(t *testing.T, cmd map[string]any) line {
+	t.Helper()
+	id := p.send(cmd)
+	l := p.await(fmt.Sprintf("the answer to %v", cmd), func(l line) bool {
+		return (l.str("kind") == "result" || l.str("kind") == "error") && l.str("id") == id
+	})
+	if l.str("kind") == "error" {
+		t.Fatalf("%s: %v: %s", p.name, cmd, l.str("message"))
+	}
+	return l
+}
+
+// await returns the first line from the start that match accepts.
+func (p *nodePeer) await(what string, match func(line) bool) line {
+	p.t.Helper()
+	l, ok := p.find(match, patience)
+	if !ok {
+		p.t.Fatalf("%s never reported %s; it said:\n%s", p.name, what, p.dump())
+	}
+	return l
+}
+
+// find waits up to d for a line that match accepts.
+func (p *nodePeer) find(match func(line) bool, d time.Duration) (line, bool) {
+	timedOut := false
+	timer := time.AfterFunc(d, func() {
+		p.mu.Lock()
+		timedOut = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := 0
+	for {
+		for ; i < len(p.lines); i++ {
+			if match(p.lines[i]) {
+				return p.lines[i], true
+			}
+		}
+		if p.eof || timedOut {
+			return nil, false
+		}
+		p.cond.Wait()
+	}
+}
+
+// events returns the events client name got, in order.
+func (p *nodePeer) events(name string) []line {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []line
+	for _, l := range p.lines {
+		if l.str("kind") == "event" && l.str("name") == name {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (p *nodePeer) dump() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	for _, l := range p.lines {
+		j, _ := json.Marshal(l)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+type logWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Log(w.prefix + strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
