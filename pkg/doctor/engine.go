@@ -204,9 +204,9 @@ func generation(eios []protocol.EIO, hs protocol.Handshake) (server string, clie
 	case len(eios) == 1 && eios[0] == protocol.EIO3:
 		return "socket.io 2.x (Engine.IO v3, Socket.IO v4)", []string{"1.x", "2.x"}
 	case hs.MaxPayload > 0:
-		server = "socket.io 4.x (Engine.IO v4, Socket.IO v5; maxPayload, so ≥ 4.1)"
+		server = "socket.io 4.x (Engine.IO v4 with maxPayload: engine.io ≥ 6, socket.io ≥ 4.1)"
 	default:
-		server = "socket.io 3.x or 4.0 (Engine.IO v4, Socket.IO v5)"
+		server = "socket.io 3.x or 4.0 (Engine.IO v4 without maxPayload)"
 	}
 	if len(eios) == 2 {
 		return server + " with allowEIO3", []string{"2.x", "3.x", "4.x"}

@@ -232,8 +232,10 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 		}
 		return fail("the polling session ended at once", fmt.Sprint(err))
 	case <-sctx.Done():
-		return fail("no message over polling within "+d.timeout.String(),
-			"the handshake worked but nothing came back: a proxy that buffers long-polling responses, or an Engine.IO server without Socket.IO",
+		// The session stayed open: Engine.IO works, only no Socket.IO
+		// answered (the namespace check tells), or a proxy holds it back.
+		return warn("the polling session stays open, but no message came back within "+d.timeout.String(),
+			"nothing answered the Socket.IO CONNECT: an Engine.IO server without Socket.IO (see the namespace check), or a proxy that buffers long-polling responses",
 			Fix{FixProxy, "disable response buffering for the Socket.IO path (nginx: proxy_buffering off)"})
 	}
 }
@@ -251,7 +253,13 @@ func (d *doctor) checkWebSocket(ctx context.Context) (Result, bool) {
 		return fail("a WebSocket session does not open", cause, fixes...)
 	}
 	if err := roundTrip(sctx, w.conn, eio); err != nil {
-		return fail("the WebSocket opened but no message came back", fmt.Sprint(err),
+		if sctx.Err() != nil {
+			d.websocket = true // the session is open; only no answer came
+			return warn("the WebSocket session stays open, but no message came back within "+d.timeout.String(),
+				"nothing answered the Socket.IO CONNECT: an Engine.IO server without Socket.IO (see the namespace check), or a proxy that passes frames one way only",
+				Fix{FixProxy, "pass WebSocket frames through in both directions"})
+		}
+		return fail("the WebSocket session ended at once", err.Error(),
 			Fix{FixProxy, "pass WebSocket frames through in both directions"})
 	}
 	_ = w.conn.WriteMessage(websocket.TextMessage, []byte("1"))

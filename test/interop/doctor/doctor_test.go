@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -348,6 +349,26 @@ func TestBrokenServers(t *testing.T) {
 			},
 			check: "version",
 			want:  []string{"refuses the handshake from Origin http://app.example: Forbidden", `socket.io 2: origins: ["app.example:*"]`},
+		},
+		{
+			name: "CORS: extraHeaders not allowed by the preflight",
+			setup: func(t *testing.T) doctor.Options {
+				port := start(t, with(sio4, peer{"cors": map[string]any{"origin": origin, "allowedHeaders": []string{"content-type"}}}))
+				return doctor.Options{URL: url(port, "/"), Origin: origin, Header: http.Header{"X-Token": {"t"}}}
+			},
+			check: "cors",
+			want: []string{"the CORS preflight for extraHeaders is refused", "the browser needs x-token",
+				`server: cors: { origin: "http://app.example", allowedHeaders: ["x-token"] }`},
+		},
+		{
+			name: "a bare engine.io server, without Socket.IO",
+			setup: func(t *testing.T) doctor.Options {
+				return doctor.Options{URL: url(start(t, peer{"kind": "engine"}), "/"), Timeout: 2 * time.Second}
+			},
+			check: "namespace",
+			want:  []string{"did not answer CONNECT within 2s", "an Engine.IO server without Socket.IO", "use engine.io-client instead of socket.io-client"},
+			also: map[string]doctor.Status{"path": doctor.StatusFail, "version": doctor.StatusOK,
+				"polling": doctor.StatusWarn, "websocket": doctor.StatusWarn, "upgrade": doctor.StatusOK},
 		},
 		{
 			name: "middleware refuses the auth (socket.io 4.8)",

@@ -8,6 +8,8 @@
 //   (2: the query's token) and refuses with a message and data), "tls"
 //   ({cert, key} file names: https). Every server acks "echo" with its
 //   arguments.
+// kind "engine": a bare engine.io 6 server (no Socket.IO), at its default
+//   path /engine.io/.
 // kind "plain": an HTTP server that is not Socket.IO (200 text to all).
 // kind "proxy": round-robin over "backends" (ports), one backend per
 //   request and per WebSocket, as a load balancer without sticky
@@ -69,6 +71,12 @@ function socketio() {
 function notFound(req, res) {
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("Not Found");
+}
+
+function engine() {
+  const httpServer = http.createServer(notFound);
+  require("engine.io").attach(httpServer, { pingInterval: 300, pingTimeout: 2000 });
+  listen(httpServer);
 }
 
 function plain() {
@@ -133,4 +141,4 @@ function proxy() {
   listen(server);
 }
 
-({ socketio, plain, proxy })[cfg.kind]();
+({ socketio, engine, plain, proxy })[cfg.kind]();
