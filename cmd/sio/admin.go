@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -228,7 +227,7 @@ func dialAdmin(ctx context.Context, o *adminOptions, onUpdate func(adminui.Updat
 	if err != nil {
 		var ce *client.ConnectError
 		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("connect %s: %w", o.URL, err)
+			return nil, err // it names the URL, the refusal and a hint
 		}
 		f := &clientFlags{URL: o.URL, Path: o.Path, ConnectTimeout: o.ConnectTimeout, EIO: "auto"}
 		return nil, explainConnectError(f, err)
