@@ -296,8 +296,12 @@ func warn(summary, cause string, fixes ...Fix) (Result, bool) {
 	return Result{Status: StatusWarn, Summary: summary, Cause: cause, Fixes: fixes}, true
 }
 
-// ms prints a duration in milliseconds with one decimal.
+// ms prints a duration in milliseconds with one decimal, or in seconds
+// from one second on.
 func ms(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
 	return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 }
 
