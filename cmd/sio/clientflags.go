@@ -35,6 +35,7 @@ type clientFlags struct {
 	Path           string
 	Transport      string
 	EIO            string
+	Parser         string
 	Auth           string
 	Query          []string
 	Header         []string
@@ -56,6 +57,7 @@ func addClientFlags(cmd *cobra.Command, f *clientFlags, timeoutUsage string, tim
 	fl.StringVar(&f.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
 	fl.StringVar(&f.Transport, "transport", "auto", "auto (polling, then upgrade to WebSocket), polling or websocket")
 	fl.StringVar(&f.EIO, "eio", "auto", "protocol: 4 (socket.io 3/4), 3 (socket.io 2) or auto (try 4, fall back to 3)")
+	fl.StringVar(&f.Parser, "parser", "json", "the Socket.IO packet format: json (socket.io-parser, the default) or msgpack (socket.io-msgpack-parser)")
 	fl.StringVar(&f.Auth, "auth", "", "the CONNECT auth payload, a JSON object")
 	fl.StringArrayVarP(&f.Query, "query", "q", nil, "extra query parameter k=v (repeatable)")
 	fl.StringArrayVarP(&f.Header, "header", "H", nil, "extra HTTP header 'K: V' (repeatable)")
@@ -83,6 +85,11 @@ func (f *clientFlags) validate(cmd *cobra.Command) error {
 	case "auto", "3", "4":
 	default:
 		return usageErrorf("--eio must be 3, 4 or auto, not %q", f.EIO)
+	}
+	switch f.Parser {
+	case "json", "msgpack":
+	default:
+		return usageErrorf("--parser must be json or msgpack, not %q", f.Parser)
 	}
 	if f.Auth != "" && !isJSONObject(f.Auth) {
 		return usageErrorf("--auth must be a JSON object, not %q", f.Auth)
@@ -176,6 +183,9 @@ func (f *clientFlags) clientOptions() client.Options {
 	case "4":
 		o.EIO = protocol.EIO4
 	}
+	if f.Parser == "msgpack" {
+		o.Codec = protocol.MsgpackCodec{}
+	}
 	if f.Auth != "" {
 		o.Auth = json.RawMessage(f.Auth)
 	}
@@ -254,9 +264,13 @@ func explainConnectError(f *clientFlags, err error) error {
 		rhe   tls.RecordHeaderError
 		vErr  *tls.CertificateVerificationError
 	)
+	var coe *client.ClosedOnConnectError
 	switch {
 	case errors.As(err, &ce):
 		return errors.New(prefix + ce.Error())
+	case errors.As(err, &coe):
+		// Node closes on a CONNECT its parser cannot decode.
+		return fmt.Errorf("%s%v: a server with another parser? try --parser %s", prefix, coe, coe.OtherParser())
 	case errors.Is(err, client.ErrServerV4), errors.Is(err, eioclient.ErrServerEIO3):
 		if f.EIO == "auto" {
 			// Auto falls back to v3 by itself when the version was only a

@@ -22,6 +22,7 @@ import (
 	"github.com/sio-dev/sio/internal/iostreams"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/client/eioclient"
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -137,7 +138,7 @@ func TestClientFlagsToOptions(t *testing.T) {
 	cmd := newEmitCmd(a, func(o *emitOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"ev", "a", "--path", "/x/", "--transport", "websocket", "--eio", "3", "--auth", `{"t":1}`,
 		"-q", "a=1", "-q", "b=2", "-H", "X-Test: yes", "--insecure", "--connect-timeout", "3s", "--timeout", "4s",
-		"-o", "json", "-v", "--raw", "--ack", "--ack-reply", `["ok"]`})
+		"-o", "json", "-v", "--raw", "--ack", "--ack-reply", `["ok"]`, "--parser", "msgpack"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +149,9 @@ func TestClientFlagsToOptions(t *testing.T) {
 	if o.Path != "/x/" || o.Transport != "websocket" || o.EIO != 3 || string(o.Auth) != `{"t":1}` ||
 		o.Query.Get("b") != "2" || o.Header.Get("X-Test") != "yes" || !o.TLSConfig.InsecureSkipVerify || o.AckReply == nil {
 		t.Errorf("client options %+v", o)
+	}
+	if _, ok := o.Codec.(protocol.MsgpackCodec); !ok {
+		t.Errorf("--parser msgpack: codec %T", o.Codec)
 	}
 	if reply := o.AckReply(nil); len(reply) != 1 || string(reply[0].(client.Notation)) != `"ok"` {
 		t.Errorf("ack reply %v", reply)
@@ -162,6 +166,7 @@ func TestClientFlagsUsageErrors(t *testing.T) {
 		{"emit"},
 		{"emit", "x", "--eio", "5"},
 		{"emit", "x", "--transport", "carrier-pigeon"},
+		{"emit", "x", "--parser", "cbor"},
 		{"emit", "x", "-o", "yaml"},
 		{"emit", "x", "--auth", "[1]"},
 		{"emit", "x", "-q", "novalue"},
@@ -263,6 +268,11 @@ func TestExplainConnectError(t *testing.T) {
 			"the server refused Engine.IO v4 (Unsupported protocol version): try --eio 3 for a socket.io 2.x server"},
 		{"server refuses both", "auto", &eioclient.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused both Engine.IO v4 and v3 (Unsupported protocol version)"},
+		{"parser mismatch, json client", "auto", &client.ClosedOnConnectError{Namespace: "/admin", Reason: "forced close", Parser: "json"},
+			"the server closed the connection in answer to the CONNECT of /admin (forced close): a server with another parser? try --parser msgpack"},
+		{"parser mismatch, msgpack client", "auto", fmt.Errorf("namespace /admin: %w: %w (%w)", client.ErrNoConnectReply, context.DeadlineExceeded,
+			&client.ClosedOnConnectError{Namespace: "/admin", Reason: "transport close", Parser: "msgpack"}),
+			"the server closed the connection in answer to the CONNECT of /admin (transport close): a server with another parser? try --parser json"},
 		{"garbage after 101 with --eio 3", "3", fmt.Errorf("handshake: %w", fmt.Errorf("%w: %w", eioclient.ErrProtocol, errors.New("websocket: RSV1 set"))),
 			"protocol error: websocket: RSV1 set (a socket.io 3.x/4.x server refusing Engine.IO v3? try --eio 4 or --eio auto)"},
 	}

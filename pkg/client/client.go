@@ -557,9 +557,18 @@ func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) 
 			sid = s.ID()
 		}
 	}
-	raw := make([][]byte, 0, 1+len(p.Attachments))
-	raw = append(raw, protocol.AppendPacket(nil, p))
-	raw = append(raw, p.Attachments...)
+	var raw [][]byte
+	if _, isJSON := c.opts.Codec.(protocol.JSONCodec); isJSON {
+		raw = make([][]byte, 0, 1+len(p.Attachments))
+		raw = append(raw, protocol.AppendPacket(nil, p))
+		raw = append(raw, p.Attachments...)
+	} else if msgs, err := c.opts.Codec.Encode(p); err == nil {
+		// Another codec's frames are what went on the wire (msgpack: one
+		// binary message with the attachments inside).
+		for _, m := range msgs {
+			raw = append(raw, m.Data)
+		}
+	}
 	c.opts.Tap(protocol.Trace{
 		Time:      c.opts.Now(),
 		Dir:       dir,

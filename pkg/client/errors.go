@@ -99,3 +99,35 @@ func (e *DisconnectError) Error() string {
 }
 
 func (e *DisconnectError) Is(target error) bool { return target == ErrNotConnected }
+
+// ClosedOnConnectError means the engine.io connection ended while a
+// namespace's CONNECT was waiting for its answer, before the namespace
+// was ever connected on it. A Node server does that when it cannot
+// decode the CONNECT: a server built with socket.io-msgpack-parser
+// closes the connection on socket.io-parser's text "40", and a default
+// server on msgpack's binary map ("parse error" on its side; "forced
+// close" or "transport close" on ours). Parser is the codec the client
+// used, so a caller can name the other one.
+type ClosedOnConnectError struct {
+	Namespace string
+	// Reason is why the connection ended, Node's reason string.
+	Reason string
+	// Parser is the client's codec: "json" or "msgpack".
+	Parser string
+}
+
+func (e *ClosedOnConnectError) Error() string {
+	return fmt.Sprintf("the server closed the connection in answer to the CONNECT of %s (%s)", e.Namespace, e.Reason)
+}
+
+// Is makes it an ErrNotConnected, as a DisconnectError is.
+func (e *ClosedOnConnectError) Is(target error) bool { return target == ErrNotConnected }
+
+// OtherParser names the codec the server probably uses: the one the
+// client did not.
+func (e *ClosedOnConnectError) OtherParser() string {
+	if e.Parser == "msgpack" {
+		return "json"
+	}
+	return "msgpack"
+}

@@ -96,7 +96,7 @@ func (l *link) onMessage(data []byte, binary bool) {
 func (l *link) makeReady() {
 	l.rmu.Lock()
 	defer l.rmu.Unlock()
-	l.dec = protocol.JSONCodec{}.NewDecoder(l.eio, l.c.opts.Limits)
+	l.dec = l.c.opts.Codec.NewDecoder(l.eio, l.c.opts.Limits)
 	l.ready = true
 	for _, m := range l.pending {
 		if l.failed {
@@ -140,7 +140,7 @@ func (l *link) process(data []byte, binary bool) {
 
 // send encodes p and queues its messages on the connection.
 func (l *link) send(p *protocol.Packet) error {
-	msgs, err := protocol.JSONCodec{}.Encode(p)
+	msgs, err := l.c.opts.Codec.Encode(p)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,12 @@ type Options struct {
 	// not connected and the events received before its CONNECT reply.
 	// Default 1024.
 	MaxBuffer int
+	// Codec is the Socket.IO packet format: nil means protocol.JSONCodec
+	// (socket.io-parser, every server's default); protocol.MsgpackCodec
+	// talks to a server built with socket.io-msgpack-parser. A server
+	// using the other one closes the connection on the first CONNECT
+	// (*ClosedOnConnectError).
+	Codec protocol.Codec
 	// Limits bound what the packet decoder accepts (attachments count and
 	// size); the zero value means protocol's defaults.
 	Limits protocol.Limits
@@ -116,6 +122,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 20 * time.Second
+	}
+	if o.Codec == nil {
+		o.Codec = protocol.JSONCodec{}
 	}
 	if o.MaxBuffer <= 0 {
 		o.MaxBuffer = 1024

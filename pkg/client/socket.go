@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -42,13 +43,16 @@ type Socket struct {
 	offset    string // ... and the offset of the last event
 	recovered bool
 	lastErr   error // why the last connection attempt failed
-	nextID    uint64
-	acks      map[uint64]chan ackResult
-	sendBuf   []protocol.Packet // emits waiting for the connection
-	recvBuf   []protocol.Packet // events that came before the CONNECT reply
-	waiters   []chan error
-	handlers  map[string][]func(*Event)
-	anyHs     []func(*Event)
+	// everConnected is set by the first CONNECT reply: after it, a lost
+	// connection is not a sign of a CONNECT the server could not read.
+	everConnected bool
+	nextID        uint64
+	acks          map[uint64]chan ackResult
+	sendBuf       []protocol.Packet // emits waiting for the connection
+	recvBuf       []protocol.Packet // events that came before the CONNECT reply
+	waiters       []chan error
+	handlers      map[string][]func(*Event)
+	anyHs         []func(*Event)
 }
 
 func newSocket(c *Client, nsp string) *Socket {
@@ -155,7 +159,12 @@ func (s *Socket) wait(ctx context.Context) error {
 				break
 			}
 		}
+		cause := s.lastErr
 		s.mu.Unlock()
+		var coe *ClosedOnConnectError
+		if errors.As(cause, &coe) {
+			return fmt.Errorf("namespace %s: %w: %w (%w)", s.nsp, ErrNoConnectReply, ctx.Err(), coe)
+		}
 		return fmt.Errorf("namespace %s: %w: %w", s.nsp, ErrNoConnectReply, ctx.Err())
 	}
 }
@@ -416,6 +425,12 @@ func (s *Socket) onLinkLost(l *link, reason protocol.DisconnectReason, reconnect
 		return
 	}
 	wasConnected := s.state == stateConnected
+	// A CONNECT still unanswered when the server ends the connection is
+	// most often one it could not decode (another parser): say so.
+	var lost error = &DisconnectError{Namespace: s.nsp, Reason: string(reason)}
+	if s.state == stateConnecting && !s.everConnected && reason != protocol.ReasonIOClientDisconnect {
+		lost = &ClosedOnConnectError{Namespace: s.nsp, Reason: string(reason), Parser: s.c.opts.Codec.Name()}
+	}
 	s.link = nil
 	s.sid.Store("")
 	s.recvBuf = nil
@@ -424,14 +439,20 @@ func (s *Socket) onLinkLost(l *link, reason protocol.DisconnectReason, reconnect
 	var waiters []chan error
 	if s.active && reconnect {
 		s.state = stateConnecting
+		// Read by wait when its context ends before a reconnection
+		// answers: the cause of the missing reply.
+		s.lastErr = lost
 	} else {
 		s.state = stateDisconnected
 		s.sendBuf = nil
 		waiters, s.waiters = s.waiters, nil
 		s.lastErr = reason
+		if _, ok := lost.(*ClosedOnConnectError); ok {
+			s.lastErr = lost
+		}
 	}
 	s.mu.Unlock()
-	finish(acks, waiters, &DisconnectError{Namespace: s.nsp, Reason: string(reason)})
+	finish(acks, waiters, lost)
 	if wasConnected {
 		s.c.emitState(State{Kind: StateDisconnect, Namespace: s.nsp, Reason: reason})
 	}
@@ -533,6 +554,7 @@ func (s *Socket) onConnect(l *link, p *protocol.Packet) error {
 		s.offset = ""
 	}
 	s.state = stateConnected
+	s.everConnected = true
 	s.sid.Store(sid)
 	for i := range s.sendBuf {
 		if err := l.send(&s.sendBuf[i]); err != nil {
