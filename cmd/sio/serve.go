@@ -31,6 +31,7 @@ import (
 // serveOptions are the parsed and checked flags of `sio serve` (CLI.md,
 // "sio serve").
 type serveOptions struct {
+	Redis       serveRedis // --redis: a node of a Redis-backed cluster (serve_redis.go)
 	Port        int
 	Host        string
 	Path        string   // with a leading and a trailing slash
@@ -63,6 +64,8 @@ type serveOptions struct {
 	ShutdownTimeout time.Duration
 	// onListen, for tests, is called once the server listens.
 	onListen func(serveInfo)
+
+	AdminUI serveAdminUI // --admin-ui (serve_adminui.go)
 }
 
 // serveInfo is where a started server can be reached.
@@ -161,6 +164,8 @@ close and sio exits with status 0.`,
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also log Engine.IO packets (handshake, ping, pong, upgrade, noop)")
 	f.BoolVar(&opts.Raw, "raw", false, "also log each packet's exact frame")
 	f.BoolVar(&opts.Quiet, "quiet", false, "log sessions (connects, disconnects, refusals) but no packets: for load tests")
+	addAdminUIFlags(cmd, &opts.AdminUI)
+	addRedisFlags(cmd, &opts.Redis)
 	return cmd
 }
 
@@ -295,8 +300,13 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 		token = randomToken()
 	}
 
+	cluster, err := joinCluster(ctx, errOut, opts, obs, logger)
+	if err != nil {
+		return err
+	}
+	defer cluster.stop()
 	diag := &serveDiag{opts: opts, obs: obs}
-	srv := newServeServer(opts, obs, slog.New(&logHandler{next: logger.Handler()}), diag.engineHooks)
+	srv := newServeServer(opts, obs, slog.New(&logHandler{next: logger.Handler()}), cluster.hooks(diag.engineHooks))
 	diag.srv = srv
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
@@ -357,6 +367,7 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("socket.io shutdown", "err", err)
 	}
+	opts.AdminUI.close()
 	if err := hs.Shutdown(sctx); err != nil {
 		_ = hs.Close()
 	}
@@ -515,7 +526,9 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 	if hooks != nil {
 		hooks(&so)
 	}
+	opts.AdminUI.wrap(&so, logger)
 	srv := server.New(so)
+	opts.AdminUI.attach(srv)
 	// check() validated AckReply.
 	b, _ := behaviour.New(behaviour.Options{
 		Auth: opts.Auth, Echo: opts.Echo, Broadcast: opts.Broadcast, Rooms: opts.Rooms,

@@ -77,10 +77,15 @@ func startSio(t *testing.T, name, addr string) *sioNode {
 	return n
 }
 
-// member is a node of the test cluster, Node or sio, driven the same way.
+// member is a node of the test cluster.
 type member interface {
 	label() string
 	baseURL() string
+}
+
+// sender is a member the test drives, Node or sio, the same way.
+type sender interface {
+	member
 	broadcast(t *testing.T, b bcast)
 	fetch(t *testing.T, nsp string) map[string][]string // id → rooms
 	socketsJoin(t *testing.T, nsp string, in []string, rooms ...string)
@@ -273,7 +278,7 @@ func startCluster(t *testing.T) *testCluster {
 	c := &testCluster{redis: r}
 	n1 := startNode(t, "N1", r.URL(), false)
 	n2 := startNode(t, "N2", r.URL(), false)
-	c.members = []member{nodeMember{n1}, nodeMember{n2}, sioMember{startSio(t, "S1", r.Addr())}, sioMember{startSio(t, "S2", r.Addr())}}
+	c.members = []member{nodeMember{n1}, nodeMember{n2}, sioMember{startSio(t, "S1", r.Addr())}, startServe(t, "S2", r.URL())}
 	c.clients = n1
 	c.rc = redis.NewClient(&redis.Options{Addr: r.Addr()})
 	t.Cleanup(func() { _ = c.rc.Close() })
@@ -292,6 +297,9 @@ func (c *testCluster) connectAll(t *testing.T, nsp string) map[string]string {
 		cmd := map[string]any{"op": "connect", "name": clientName(nsp, m), "url": m.baseURL(), "nsp": nsp}
 		if i%2 == 1 {
 			cmd["rooms"] = "r1"
+		}
+		if _, ok := m.(*serveMember); ok {
+			cmd["joinEvents"] = true
 		}
 		c.clients.send(cmd)
 	}
@@ -337,7 +345,7 @@ func (c *testCluster) waitEvent(t *testing.T, nsp string, m member, event string
 
 func TestCluster(t *testing.T) {
 	c := startCluster(t)
-	for _, sender := range []member{c.members[0], c.members[2]} {
+	for _, sender := range []sender{c.members[0].(sender), c.members[2].(sender)} {
 		t.Run("from "+sender.label(), func(t *testing.T) {
 			t.Parallel()
 			testOperations(t, c, sender)
@@ -351,7 +359,7 @@ func TestCluster(t *testing.T) {
 
 // testOperations runs every adapter operation from sender, checked on the
 // Node clients of all four nodes.
-func testOperations(t *testing.T, c *testCluster, sender member) {
+func testOperations(t *testing.T, c *testCluster, sender sender) {
 	nsp := "/from-" + sender.label()
 	ids := c.connectAll(t, nsp)
 	all := []string{"N1", "N2", "S1", "S2"}
@@ -463,6 +471,14 @@ func waitSSE(t *testing.T, c *testCluster, m member, nsp, event, args string) {
 		if b, _ := json.Marshal(l["args"]); string(b) != args {
 			t.Errorf("%s: serverSideEmit %s%s, want %s", m.name, event, b, args)
 		}
+	case *serveMember:
+		l := m.await(m.name+" serverSideEmit "+event, func(l line) bool {
+			d, _ := l["data"].(map[string]any)
+			return l.str("type") == "cluster-event" && l.str("nsp") == nsp && d["event"] == event
+		})
+		if b, _ := json.Marshal(l["data"].(map[string]any)["args"]); string(b) != args {
+			t.Errorf("%s: serverSideEmit %s%s, want %s", m.name, event, b, args)
+		}
 	case sioMember:
 		e, ok := m.awaitSSE(nsp, event)
 		if !ok {
@@ -501,7 +517,7 @@ func (n *sioNode) awaitSSE(nsp, event string) (sseSeen, bool) {
 
 // waitRooms polls fetchSockets until cond holds: socketsJoin is applied
 // by each node when its request arrives, with no answer to wait for.
-func waitRooms(t *testing.T, m member, nsp string, cond func(map[string][]string) bool) {
+func waitRooms(t *testing.T, m sender, nsp string, cond func(map[string][]string) bool) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for !cond(m.fetch(t, nsp)) {

@@ -47,14 +47,11 @@ func (l line) str(k string) string {
 	return s
 }
 
-// nodePeer is a peers/node.mjs process: a Node cluster node hosting Node
-// clients.
-type nodePeer struct {
-	t     *testing.T
-	name  string
-	stdin io.WriteCloser
-	port  int
-	ids   atomic.Int64
+// proc is a child process whose stdout is JSON lines, kept for the test
+// to wait on.
+type proc struct {
+	t    *testing.T
+	name string
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -62,18 +59,12 @@ type nodePeer struct {
 	eof   bool
 }
 
-func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
+// startProc starts cmd, reads its stdout, and at the end of the test
+// closes its stdin (a peer's signal to exit) or signals it, then waits
+// for it.
+func startProc(t *testing.T, name string, cmd *exec.Cmd, stop func()) *proc {
 	t.Helper()
-	cmd := exec.Command(nodeBinary(t), filepath.Join("peers", "node.mjs"))
-	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL)
-	if sharded {
-		cmd.Env = append(cmd.Env, "SHARDED=1")
-	}
 	cmd.Stderr = logWriter{t, name + " stderr: "}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +72,11 @@ func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &nodePeer{t: t, name: name, stdin: stdin}
+	p := &proc{t: t, name: name}
 	p.cond = sync.NewCond(&p.mu)
 	go p.read(stdout)
 	t.Cleanup(func() {
-		stdin.Close() // the peer exits at the end of its input
+		stop()
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
 		select {
@@ -95,6 +86,32 @@ func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
 			<-exited
 		}
 	})
+	return p
+}
+
+// nodePeer is a peers/node.mjs process: a Node cluster node hosting Node
+// clients.
+type nodePeer struct {
+	*proc
+	stdin   io.WriteCloser
+	stdinMu sync.Mutex
+	port    int
+	ids     atomic.Int64
+}
+
+func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
+	t.Helper()
+	cmd := exec.Command(nodeBinary(t), filepath.Join("peers", "node.mjs"))
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL)
+	if sharded {
+		cmd.Env = append(cmd.Env, "SHARDED=1")
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &nodePeer{stdin: stdin}
+	p.proc = startProc(t, name, cmd, func() { stdin.Close() })
 	l := p.await("listening", func(l line) bool { return l.str("kind") == "listening" })
 	p.port = int(l["port"].(float64))
 	return p
@@ -102,7 +119,7 @@ func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
 
 func (p *nodePeer) url() string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
 
-func (p *nodePeer) read(r io.Reader) {
+func (p *proc) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
@@ -127,9 +144,9 @@ func (p *nodePeer) send(cmd map[string]any) string {
 	id := fmt.Sprint(p.ids.Add(1))
 	cmd["id"] = id
 	b, _ := json.Marshal(cmd)
-	p.mu.Lock()
+	p.stdinMu.Lock()
 	_, err := p.stdin.Write(append(b, '\n'))
-	p.mu.Unlock()
+	p.stdinMu.Unlock()
 	if err != nil {
 		p.t.Fatalf("%s stdin: %v", p.name, err)
 	}
@@ -150,7 +167,7 @@ func (p *nodePeer) call(t *testing.T, cmd map[string]any) line {
 }
 
 // await returns the first line from the start that match accepts.
-func (p *nodePeer) await(what string, match func(line) bool) line {
+func (p *proc) await(what string, match func(line) bool) line {
 	p.t.Helper()
 	l, ok := p.find(match, patience)
 	if !ok {
@@ -160,7 +177,7 @@ func (p *nodePeer) await(what string, match func(line) bool) line {
 }
 
 // find waits up to d for a line that match accepts.
-func (p *nodePeer) find(match func(line) bool, d time.Duration) (line, bool) {
+func (p *proc) find(match func(line) bool, d time.Duration) (line, bool) {
 	timedOut := false
 	timer := time.AfterFunc(d, func() {
 		p.mu.Lock()
@@ -186,7 +203,7 @@ func (p *nodePeer) find(match func(line) bool, d time.Duration) (line, bool) {
 }
 
 // events returns the events client name got, in order.
-func (p *nodePeer) events(name string) []line {
+func (p *proc) events(name string) []line {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []line
@@ -198,7 +215,7 @@ func (p *nodePeer) events(name string) []line {
 	return out
 }
 
-func (p *nodePeer) dump() string {
+func (p *proc) dump() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var b strings.Builder

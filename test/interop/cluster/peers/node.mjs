@@ -9,7 +9,8 @@
 // its handshake query "room" (a comma-separated list).
 //
 // Commands (one JSON object a line, "id" echoed in the answer):
-//   {"op":"connect","name":"c1","url":"http://...","nsp":"/x","rooms":"r1,r2"}
+//   {"op":"connect","name":"c1","url":"http://...","nsp":"/x","rooms":"r1,r2","joinEvents":bool}
+//     (joinEvents: the client joins its rooms by emitting "join" ROOM, for sio serve --rooms)
 //   {"op":"broadcast","nsp","rooms":[],"except":[],"volatile":bool,"local":bool,"event","args":[...]}
 //     (an arg {"$bin":"hex"} is a Buffer)
 //   {"op":"fetch","nsp","rooms":[]}            -> {"kind":"result","sockets":[{id,rooms}]}
@@ -102,7 +103,13 @@ const handle = async (cmd) => {
         if (cb) cb({ from: c.id, got: event });
         out({ kind: "event", name: cmd.name, event, args: toWire(args) });
       });
-      c.on("connect", () => out({ kind: "connected", name: cmd.name, id: c.id }));
+      c.on("connect", async () => {
+        // A sio serve --rooms node puts a socket in a room on a "join" event.
+        if (cmd.joinEvents && cmd.rooms) {
+          for (const r of cmd.rooms.split(",")) await c.timeout(10000).emitWithAck("join", r);
+        }
+        out({ kind: "connected", name: cmd.name, id: c.id });
+      });
       c.on("disconnect", (reason) => out({ kind: "disconnected", name: cmd.name, reason }));
       return;
     }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/internal/testutil"
+	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/server"
+	"github.com/sio-dev/sio/pkg/server/redisadapter"
+)
+
+// clusterPeer is a pkg/server node of the cluster in the test process.
+func clusterPeer(t *testing.T, r *testutil.RedisServer) (*server.Server, *redisadapter.Cluster, string) {
+	t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	cl := redisadapter.New(rc, redisadapter.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv := server.New(server.Options{Adapter: cl.Adapter})
+	srv.Of("/")
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+		_ = cl.Close()
+		_ = rc.Close()
+	})
+	return srv, cl, hs.URL
+}
+
+// waitNodes waits until n nodes listen on the request channel of "/".
+func waitNodes(t *testing.T, r *testutil.RedisServer, n int64) {
+	t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	defer rc.Close()
+	const ch = "socket.io-request#/#"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := rc.PubSubNumSub(context.Background(), ch).Result()
+		if err == nil && m[ch] >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d nodes on %s (%v), want %d", m[ch], ch, err, n)
+		}
+		time.Sleep(10 * time.Millisecond) // Redis has no event for a new subscriber
+	}
+}
+
+func TestServeRedisCluster(t *testing.T) {
+	checkLeaks(t)
+	r := testutil.StartRedis(t)
+	peer, peerCluster, peerURL := clusterPeer(t, r)
+	s := startServe(t, "-o", "json", "--broadcast", "--ack-reply", `"pong"`, "--redis", r.URL())
+	if !strings.Contains(s.stderr.String(), "joined the Socket.IO cluster on redis "+r.Addr()) {
+		t.Fatalf("stderr: %s", s.stderr)
+	}
+	waitNodes(t, r, 2)
+	c, got := s.mustDial(t, "/", client.Options{})
+
+	// A broadcast of the other node reaches sio serve's client, and the
+	// log names the node it came from.
+	if err := peer.Of("/").Emit("news", 1, []byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	if e := recvEvent(t, got); e != `news [1,{"$binary":"Bw=="}]` {
+		t.Fatalf("got %s", e)
+	}
+	line := s.waitLine(t, `"cluster-broadcast"`)
+	var rec struct {
+		Data struct {
+			Node string          `json:"node"`
+			Data json.RawMessage `json:"data"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Data.Node != peerCluster.UID() || string(rec.Data.Data) != `["news",1,{"$binary":"Bw=="}]` {
+		t.Fatalf("log line %s (%v)", line, err)
+	}
+
+	// --broadcast relays a client's event to the whole cluster: a client
+	// of the other node gets it.
+	pc, err := client.New(peerURL+"/", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayed := make(chan string, 4)
+	pc.OnAny(func(e *client.Event) { relayed <- e.Name + " " + string(e.Inline()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pc.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if err := c.Emit("chat", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if e := recvEvent(t, relayed); e != `chat ["hi"]` {
+		t.Fatalf("the other node's client got %s", e)
+	}
+
+	// serverSideEmit with an ack: sio serve logs it and answers with
+	// --ack-reply.
+	answers, err := peerCluster.Namespace("/").ServerSideEmitWithAck(ctx, "ping", "x")
+	if err != nil || len(answers) != 1 || string(answers[0]) != `"pong"` {
+		t.Fatalf("serverSideEmitWithAck: %s %v", answers, err)
+	}
+	s.waitLine(t, `"cluster-event"`, `"event":"ping"`, `"node":"`+peerCluster.UID()+`"`)
+
+	// fetchSockets from the other node lists sio serve's socket, marked
+	// with its node.
+	socks, err := peer.Of("/").FetchSockets(ctx)
+	if err != nil || len(socks) != 2 {
+		t.Fatalf("fetchSockets: %v %v", socks, err)
+	}
+	found := false
+	for _, rs := range socks {
+		if rs.ID == c.SID() {
+			found = rs.Node != "" && rs.Node != "remote"
+		}
+	}
+	if !found {
+		t.Fatalf("fetchSockets: sio serve's socket %s not marked with its node in %+v", c.SID(), socks)
+	}
+}
+
+func TestServeRedisErrors(t *testing.T) {
+	if _, err := parseServe(t, false, "--redis", "http://x"); err != nil {
+		t.Fatal(err) // checked when it connects, as every URL
+	}
+	// A URL that is not redis:// is a usage error.
+	ios, _, _, _ := iostreams.Test()
+	opts, _ := parseServe(t, false, "--port", "0", "--redis", "http://x")
+	err := runServe(context.Background(), &app{io: ios, getenv: func(string) string { return "" }}, opts)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `--redis "http://x"`) {
+		t.Fatalf("bad URL: %v", err)
+	}
+	// A Redis nobody listens on: one line naming the address.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	opts, _ = parseServe(t, false, "--port", "0", "--redis", "redis://"+addr)
+	err = runServe(context.Background(), &app{io: ios, getenv: func(string) string { return "" }}, opts)
+	if err == nil || !strings.Contains(err.Error(), "--redis "+addr) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("unreachable Redis: %v", err)
+	}
+}
