@@ -5,17 +5,12 @@
 package doctor_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,81 +24,14 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// requireNode skips without Node or the interop packages, and fails when
-// CI is set.
-func requireNode(t *testing.T) {
-	t.Helper()
-	miss := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		miss = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join("..", "node_modules", "socket.io")); err != nil {
-		miss = "test/interop/node_modules is missing (run npm ci in test/interop)"
-	}
-	if miss == "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal(miss)
-	}
-	t.Skip(miss)
-}
-
 // peer is the JSON config of peers/server.mjs.
 type peer map[string]any
 
-// start runs a Node server and returns its port once it listens.
+// start runs a Node server of peers/server.mjs and returns its port.
 func start(t *testing.T, cfg peer) int {
 	t.Helper()
-	requireNode(t)
 	b, _ := json.Marshal(cfg)
-	cmd := exec.Command("node", filepath.Join("peers", "server.mjs"), string(b))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			stdin.Close() // the peer exits when its stdin closes
-			waited := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(waited) }()
-			select {
-			case <-waited:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-waited
-			}
-		})
-	}
-	t.Cleanup(stop)
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case line, ok := <-lines:
-		var info struct{ Port int }
-		if !ok || json.Unmarshal([]byte(line), &info) != nil || info.Port == 0 {
-			t.Fatalf("node peer %s said %q", b, line)
-		}
-		return info.Port
-	case <-time.After(30 * time.Second):
-		t.Fatalf("node peer %s did not start", b)
-	}
-	return 0
+	return testutil.StartNodePeer(t, filepath.Join("peers", "server.mjs"), string(b))
 }
 
 // closedPort returns a loopback port where nothing listens.
@@ -221,7 +149,7 @@ func TestHealthyServers(t *testing.T) {
 // developer needs; the checks that cannot run after it are skipped.
 func TestBrokenServers(t *testing.T) {
 	t.Parallel()
-	requireNode(t)
+	testutil.RequireNode(t)
 	certFile, keyFile := testutil.WriteSelfSignedCert(t)
 	sio4 := with(peer{"kind": "socketio", "version": 4}, fastHeartbeat)
 	tests := []struct {
