@@ -18,7 +18,7 @@ type serveAdminUI struct {
 	Enabled  bool
 	Auth     string // user:pass; "" is auth: false
 	Readonly bool
-	Mode     string // development or production
+	Mode     string // development (or "") or production
 
 	inst *adminui.Instrument
 }
@@ -29,7 +29,7 @@ func addAdminUIFlags(cmd *cobra.Command, o *serveAdminUI) {
 	f.BoolVar(&o.Enabled, "admin-ui", false, "serve the socket.io admin UI protocol on /admin (for the official admin UI or sio admin)")
 	f.StringVar(&o.Auth, "admin-auth", "", "--admin-ui login, user:pass (default: no login, as auth: false)")
 	f.BoolVar(&o.Readonly, "admin-readonly", false, "--admin-ui accepts no command (join, leave, disconnect, emit)")
-	f.StringVar(&o.Mode, "admin-mode", "development", "--admin-ui mode: development (sockets, rooms and events) or production (server stats only)")
+	f.StringVar(&o.Mode, "admin-mode", "", "--admin-ui mode: development (sockets, rooms and events; the default) or production (server stats only)")
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := o.check(c); err != nil {
@@ -48,7 +48,7 @@ func (o *serveAdminUI) check(c *cobra.Command) error {
 		}
 		return nil
 	}
-	if o.Mode != "development" && o.Mode != "production" {
+	if o.Mode != "" && o.Mode != "development" && o.Mode != "production" {
 		return usageErrorf("--admin-mode must be development or production, not %q", o.Mode)
 	}
 	opts := adminui.ServerOptions{Readonly: o.Readonly, Production: o.Mode == "production"}
