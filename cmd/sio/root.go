@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,7 +60,10 @@ run a logging test server, connect to any server, emit events from scripts,
 decode raw frames and load-test.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// sio --version prints what sio version prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(a.io.In)
 	root.SetOut(a.io.Out)
 	root.SetErr(a.io.ErrOut)
@@ -68,10 +72,12 @@ decode raw frames and load-test.`,
 	})
 	root.AddCommand(
 		newVersionCmd(a),
+		newProfileCmd(a),
 		newServeCmd(a, nil),
 		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
+		newProxyCmd(a, nil),
 		newDoctorCmd(a, nil),
 		newAdminCmd(a, nil),
 	)
@@ -81,13 +87,38 @@ decode raw frames and load-test.`,
 // run executes sio with args and returns the exit status. All error
 // printing and status mapping happens here, once.
 func run(args []string, io *iostreams.IOStreams) int {
-	a := &app{io: io, getenv: os.Getenv}
+	return runEnv(args, io, os.Getenv)
+}
+
+// runEnv is run with the environment read through getenv (tests).
+func runEnv(args []string, io *iostreams.IOStreams, getenv func(string) string) int {
+	a := &app{io: io, getenv: getenv}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	return exitStatus(a, err)
+	cmd, err := root.ExecuteContextC(ctx)
+	return exitStatus(a, inOwnWords(cmd, err))
+}
+
+// inOwnWords rewrites cobra's argument-count errors ("requires at least
+// 1 arg(s), only received 0") as the command's usage line, which says
+// what is missing.
+func inOwnWords(cmd *cobra.Command, err error) error {
+	if err == nil || cmd == nil {
+		return err
+	}
+	msg := err.Error()
+	var what string
+	switch {
+	case strings.HasPrefix(msg, "requires at least"):
+		what = "missing arguments"
+	case strings.HasPrefix(msg, "accepts ") || strings.HasPrefix(msg, "requires at most"):
+		what = "too many arguments"
+	default:
+		return err
+	}
+	return usageErrorf("%s %s: usage: %s (see %s --help)", cmd.CommandPath(), what, cmd.UseLine(), cmd.CommandPath())
 }
 
 func exitStatus(a *app, err error) int {
