@@ -145,4 +145,3 @@ func TestProxyLogAndRecord(t *testing.T) {
 		t.Errorf("banner %q", stderr)
 	}
 }
-
