@@ -56,6 +56,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		EIO3: true, Transports: []string{"polling", "websocket"},
 		PingInterval: 25 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: 1000000,
 		Recovery: 0, Output: "pretty",
+		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second}, // serve_redis.go's flags
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -81,6 +82,7 @@ func TestServeFlags(t *testing.T) {
 		EIO3: false, Transports: []string{"websocket"}, PingInterval: 2 * time.Second, PingTimeout: time.Second,
 		MaxPayload: 500, Recovery: 0, TLSCert: "c.pem", TLSKey: "k.pem",
 		Control: true, ControlToken: "T", Output: "json", Verbose: true, Raw: true,
+		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("flags:\n got %+v\nwant %+v", got, want)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -159,33 +160,75 @@ func binaryJSON(b []byte) json.RawMessage {
 	return append(out, `"}`...)
 }
 
-// rawText renders a trace's exact frames as one string. An engine packet
-// is its frame (binary as {"$binary":...}); a Socket.IO packet is its text
-// with the attachments that follow it inlined into the placeholders.
+// rawText renders a trace's exact frames as one string that `sio decode`
+// reads back as the same packet.
+//
+// An Engine.IO line is its packet as framed by its transport: a WebSocket
+// message, or a polling payload's record (v3 with its length prefix). A
+// binary one is written as a text polling payload carries it: b<base64>
+// (v4) or N:b4<base64> (v3); so is a text packet that a v3 binary payload
+// carried (N:<type><text>).
+//
+// A Socket.IO line is the Engine.IO message(s) that carried the packet:
+// the text message with its Engine.IO type ("4", so 42["chat","hi"], as
+// a browser's network tab shows it), then each binary attachment as
+// above, separated as in a polling payload of that version (v4: the
+// record separator 0x1e; v3: length prefixes). A codec whose packets are
+// binary messages (msgpack) shows them as b<base64>.
 func rawText(t protocol.Trace) string {
 	if len(t.Raw) == 0 {
 		return ""
 	}
 	if t.Layer == protocol.LayerEngine {
-		if t.Engine.Binary || !utf8.Valid(t.Raw[0]) {
-			return string(binaryJSON(t.Raw[0]))
+		switch {
+		case t.Engine.Binary:
+			return string(binaryRecord(nil, t.EIO, t.Engine.Data, t.Raw[0]))
+		case !utf8.Valid(t.Raw[0]) && t.EIO == protocol.EIO3:
+			// A text packet in a v3 binary polling payload (one that
+			// also carries binary): its record in the text form.
+			return string(protocol.AppendPayloadV3(nil, t.Engine))
+		case !utf8.Valid(t.Raw[0]):
+			return string(protocol.AppendEngineText(nil, t.Engine))
 		}
 		return string(t.Raw[0])
 	}
-	text, atts := t.Raw[0], t.Raw[1:]
-	if len(atts) == 0 {
-		return string(text)
-	}
-	data := t.Packet.Data
-	if len(data) > 0 && bytes.HasSuffix(text, data) {
-		prefix := text[:len(text)-len(data)]
-		return string(prefix) + string(protocol.InlineBinary(data, atts))
-	}
 	var b []byte
-	b = append(b, text...)
-	for _, a := range atts {
-		b = append(b, ' ')
-		b = append(b, binaryJSON(a)...)
+	v3 := t.EIO == protocol.EIO3 && len(t.Raw) > 1
+	for i, f := range t.Raw {
+		if i == 0 && isPacketText(f) {
+			if v3 {
+				b = strconv.AppendInt(b, int64(1+protocol.UTF16Len(f)), 10)
+				b = append(b, ':')
+			}
+			b = append(b, '4')
+			b = append(b, f...)
+			continue
+		}
+		if i > 0 && !v3 {
+			b = append(b, 0x1e)
+		}
+		b = binaryRecord(b, t.EIO, f, nil)
 	}
 	return string(b)
+}
+
+// isPacketText reports whether f is a Socket.IO packet in the text format
+// (it starts with its type digit), not a binary codec's message.
+func isPacketText(f []byte) bool {
+	return len(f) > 0 && f[0] >= '0' && f[0] <= '9' && utf8.Valid(f)
+}
+
+// binaryRecord appends a binary Engine.IO message holding data as a text
+// polling payload writes it: b<base64> (v4) or N:b4<base64> (v3). When
+// data is empty and frame is not, frame is what was on the wire.
+func binaryRecord(dst []byte, v protocol.EIO, data, frame []byte) []byte {
+	if len(data) == 0 && len(frame) > 0 {
+		data = frame
+	}
+	enc := base64.StdEncoding.EncodeToString(data)
+	if v == protocol.EIO3 {
+		dst = strconv.AppendInt(dst, int64(2+len(enc)), 10)
+		return append(append(dst, ":b4"...), enc...)
+	}
+	return append(append(dst, 'b'), enc...)
 }

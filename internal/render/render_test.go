@@ -169,10 +169,10 @@ func TestTraceJSON(t *testing.T) {
 			`{"time":"2026-11-27T10:00:00.000001Z","dir":"in","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"EVENT","nsp":"/","event":"chat","args":["hi"],"id":3}` + "\n" +
 				`{"time":"2026-11-27T10:00:00.000001Z","dir":"out","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"BINARY_EVENT","nsp":"/","event":"up","args":[{"$binary":"AQI="}]}` + "\n"},
 		{"verbose raw", Options{Format: FormatJSON, Verbose: true, Raw: true},
-			`{"time":"2026-11-27T10:00:00.000001Z","dir":"in","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"EVENT","nsp":"/","event":"chat","args":["hi"],"id":3,"raw":"23[\"chat\",\"hi\"]"}` + "\n" +
-				`{"time":"2026-11-27T10:00:00.000001Z","dir":"out","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"BINARY_EVENT","nsp":"/","event":"up","args":[{"$binary":"AQI="}],"raw":"51-[\"up\",{\"$binary\":\"AQI=\"}]"}` + "\n" +
+			`{"time":"2026-11-27T10:00:00.000001Z","dir":"in","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"EVENT","nsp":"/","event":"chat","args":["hi"],"id":3,"raw":"423[\"chat\",\"hi\"]"}` + "\n" +
+				`{"time":"2026-11-27T10:00:00.000001Z","dir":"out","sid":"x8WIv7-mJelg7on_ALbx","transport":"websocket","type":"BINARY_EVENT","nsp":"/","event":"up","args":[{"$binary":"AQI="}],"raw":"451-[\"up\",{\"_placeholder\":true,\"num\":0}]\u001ebAQI="}` + "\n" +
 				`{"time":"2026-11-27T10:00:00.000001Z","dir":"out","sid":"lv_VI97HAXpY6yYWAAAC","transport":"polling","layer":"engine.io","type":"ping","raw":"2"}` + "\n" +
-				`{"time":"2026-11-27T10:00:00.000001Z","dir":"in","sid":"lv_VI97HAXpY6yYWAAAC","transport":"polling","layer":"engine.io","type":"message","data":{"$binary":"CQ=="},"raw":"{\"$binary\":\"CQ==\"}"}` + "\n"},
+				`{"time":"2026-11-27T10:00:00.000001Z","dir":"in","sid":"lv_VI97HAXpY6yYWAAAC","transport":"polling","layer":"engine.io","type":"message","data":{"$binary":"CQ=="},"raw":"bCQ=="}` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,9 +244,9 @@ func TestTracePretty(t *testing.T) {
 10:00:00.000 → x8WIv7-m /admin ACK ["bar"] id=13
 10:00:00.000 ← x8WIv7-m / CONNECT_ERROR {"message":"Not authorized"}
 `},
-		{"plain verbose raw", Options{Verbose: true, Raw: true}, `10:00:00.000 ← x8WIv7-m / EVENT chat ["hi"] id=3 raw="23[\"chat\",\"hi\"]"
-10:00:00.000 → x8WIv7-m /admin ACK ["bar"] id=13 raw="3/admin,13[\"bar\"]"
-10:00:00.000 ← x8WIv7-m / CONNECT_ERROR {"message":"Not authorized"} raw="4{\"message\":\"Not authorized\"}"
+		{"plain verbose raw", Options{Verbose: true, Raw: true}, `10:00:00.000 ← x8WIv7-m / EVENT chat ["hi"] id=3 raw="423[\"chat\",\"hi\"]"
+10:00:00.000 → x8WIv7-m /admin ACK ["bar"] id=13 raw="43/admin,13[\"bar\"]"
+10:00:00.000 ← x8WIv7-m / CONNECT_ERROR {"message":"Not authorized"} raw="44{\"message\":\"Not authorized\"}"
 10:00:00.000 ← lv_VI97H engine.io pong "probe" raw="3probe"
 `},
 		{"color verbose", Options{Verbose: true, Color: true},
