@@ -155,41 +155,29 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// maxPendingAcks bounds the server's ack requests kept for the user to
-// answer; past it the oldest is forgotten (and stays unanswered).
-const maxPendingAcks = 4096
-
-type ackKey struct {
-	nsp string
-	id  uint64
-}
-
 // clientSession adapts pkg/client to tui.ClientSession and feeds the UI:
 // packets through the client's Tap, the header's state through OnState.
-// The server's ack requests are taken from the client (Event.TakeAck) and
-// kept by (namespace, id) until the user answers them with AnswerAck,
-// unless --ack-reply asked the client to answer by itself.
+// The server's ack requests are held in a client.AckRequests until the
+// user answers them with AnswerAck, unless --ack-reply asked the client to
+// answer by itself.
 type clientSession struct {
-	url            string
-	mainNsp        string
-	opts           client.Options
-	feed           *tui.Feed
-	log            *slog.Logger
-	connectTimeout time.Duration
-	ackReplySet    bool
-	explain        func(error) string // one line for a connection failure
+	url         string
+	mainNsp     string
+	opts        client.Options
+	feed        *tui.Feed
+	log         *slog.Logger
+	ackReplySet bool
+	explain     func(error) string // one line for a connection failure
+	reqs        *client.AckRequests
+	reqsOpts    client.AckRequestsOptions
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	c        *client.Client // nil until the first attempt
-	closed   bool
-	hooked   map[string]bool // namespaces of c whose events are handled
-	acks     map[ackKey]func(...any) error
-	ackOrder []ackKey      // oldest first, may hold answered keys
-	ackAdded chan struct{} // closed and replaced when a request is kept
-	ackWait  time.Duration // see defaultAckWait
+	mu     sync.Mutex
+	c      *client.Client // nil until started
+	closed bool
+	hooked map[string]bool // namespaces of c whose events are handled
 
 	pingMu sync.Mutex
 	pingAt time.Time // the last ping we sent (EIO3: the client pings)
@@ -200,16 +188,11 @@ func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &clientSession{
-		url:      rawURL,
-		mainNsp:  urlNamespace(rawURL),
-		feed:     feed,
-		log:      logger,
-		acks:     make(map[ackKey]func(...any) error),
-		ackAdded: make(chan struct{}),
-		ackWait:  defaultAckWait,
-
-		connectTimeout: 20 * time.Second,
-		explain:        func(err error) string { return err.Error() },
+		url:     rawURL,
+		mainNsp: urlNamespace(rawURL),
+		feed:    feed,
+		log:     logger,
+		explain: func(err error) string { return err.Error() },
 	}
 	opts.Tap = s.tap
 	s.opts = opts
@@ -220,9 +203,11 @@ func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger
 func newConnectSession(opts *connectOptions, feed *tui.Feed, logger *slog.Logger) *clientSession {
 	copts := opts.clientOptions()
 	copts.Logger = logger
+	// Each try of the first connection, and of later ones, is bounded by
+	// --connect-timeout.
+	copts.ConnectTimeout = opts.ConnectTimeout
 	s := newClientSession(opts.URL, copts, feed, logger)
 	s.ackReplySet = opts.AckReply != ""
-	s.connectTimeout = opts.ConnectTimeout
 	s.explain = func(err error) string {
 		return strings.TrimPrefix(explainConnectError(&opts.clientFlags, err).Error(), "connect "+opts.URL+": ")
 	}
@@ -261,75 +246,50 @@ func (s *clientSession) tap(t protocol.Trace) {
 	s.feed.Tap(t)
 }
 
-// start connects in the background until connected, refused, closed, or
-// out of attempts.
+// start connects in the background, retrying a server that is not up
+// (client.ConnectRetrying), until connected, refused, closed, or out of
+// attempts.
 func (s *clientSession) start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.reqs = client.NewAckRequests(s.reqsOpts)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.connectLoop(ctx)
+		s.connect(ctx)
 	}()
 }
 
-func (s *clientSession) connectLoop(ctx context.Context) {
-	delay := s.opts.ReconnectDelay
-	if delay <= 0 {
-		delay = time.Second
+func (s *clientSession) connect(ctx context.Context) {
+	c, err := client.New(s.url, s.opts)
+	if err != nil {
+		s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: err.Error()})
+		s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: err.Error()})
+		s.feed.Close()
+		return
 	}
-	maxDelay := s.opts.ReconnectDelayMax
-	if maxDelay <= 0 {
-		maxDelay = 5 * time.Second
+	c.OnState(s.onState)
+	if !s.install(c) {
+		c.Close()
+		return
 	}
-	for attempt := 0; ; attempt++ {
-		c, err := client.New(s.url, s.opts)
-		if err != nil {
-			s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: err.Error()})
-			s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: err.Error()})
-			s.feed.Close()
-			return
-		}
-		c.OnState(s.onState)
-		if !s.install(c) {
-			c.Close()
-			return
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.connectTimeout)
-		err = c.Connect(cctx)
-		cancel()
-		if err == nil {
-			s.watch(ctx, c)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		reason := s.explain(err)
-		s.log.Debug("connect", "url", s.url, "attempt", attempt, "err", err)
-		var ce *client.ConnectError
-		if errors.As(err, &ce) || s.opts.NoReconnect ||
-			(s.opts.ReconnectAttempts > 0 && attempt >= s.opts.ReconnectAttempts) {
-			// A refused CONNECT would be refused again.
-			if ce == nil {
-				// (A refusal has its line already, from the client.)
-				s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: reason})
-			}
-			s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: reason})
-			s.feed.Close()
-			return
-		}
-		s.send(tui.ConnEvent{State: tui.StateReconnecting, Attempt: attempt + 1, Reason: reason})
-		data, _ := json.Marshal(attemptData(attempt + 1))
-		s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "reconnect_error", Reason: reason, Data: data})
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return
-		}
-		delay = min(2*delay, maxDelay)
+	err = c.ConnectRetrying(ctx)
+	if err == nil {
+		s.watch(ctx, c)
+		return
 	}
+	if ctx.Err() != nil || errors.Is(err, client.ErrClosed) {
+		return
+	}
+	reason := s.explain(err)
+	s.log.Debug("connect", "url", s.url, "err", err)
+	// Every failure had its line from the client's states, but the only
+	// try of --no-reconnect, which is no state.
+	var ce *client.ConnectError
+	if s.opts.NoReconnect && !errors.As(err, &ce) {
+		s.feed.Send(tui.SessionEvent{Time: time.Now(), Kind: "connect_error", Reason: reason})
+	}
+	s.send(tui.ConnEvent{State: tui.StateDisconnected, Reason: reason})
+	s.feed.Close()
 }
 
 // install makes c the session's client and hooks its main namespace; false
@@ -353,7 +313,7 @@ func (s *clientSession) hookLocked(sock *client.Socket) {
 		return
 	}
 	s.hooked[nsp] = true
-	sock.OnAny(func(e *client.Event) { s.onEvent(nsp, e) })
+	sock.OnAny(s.onEvent)
 }
 
 // watch reports the end of a connected client that stops by itself
@@ -409,6 +369,11 @@ func (s *clientSession) onState(st client.State) {
 	case client.StateConnect:
 		s.feed.Send(tui.NamespaceEvent{Time: now, Namespace: st.Namespace, Connected: true, SID: st.SID})
 	case client.StateConnectError:
+		if !isRefusal(st.Err) {
+			// The first connection failed; the client tries again.
+			s.feed.Send(tui.ConnEvent{Time: now, State: tui.StateConnecting, Reason: s.explain(st.Err)})
+			break
+		}
 		msg := "refused"
 		if st.Err != nil {
 			msg = st.Err.Error()
@@ -416,6 +381,8 @@ func (s *clientSession) onState(st client.State) {
 		s.feed.Send(tui.NamespaceEvent{Time: now, Namespace: st.Namespace, Err: msg})
 	case client.StateDisconnect:
 		s.feed.Send(tui.NamespaceEvent{Time: now, Namespace: st.Namespace, Reason: string(st.Reason)})
+		// The server's socket, and the callbacks of its requests, are gone.
+		s.reqs.Forget(st.Namespace)
 	case client.StateReconnectAttempt:
 		s.feed.Send(tui.ConnEvent{Time: now, State: tui.StateReconnecting, Attempt: st.Attempt})
 	case client.StateReconnectError:
@@ -459,8 +426,11 @@ func (s *clientSession) sessionLine(now time.Time, st client.State) tui.SessionE
 			}{true}
 		}
 	case client.StateConnectError:
-		if st.Err != nil {
+		switch {
+		case isRefusal(st.Err):
 			ev.Reason = st.Err.Error()
+		case st.Err != nil:
+			ev.Reason = s.explain(st.Err)
 		}
 	case client.StateReconnectError:
 		if st.Err != nil {
@@ -485,42 +455,18 @@ func attemptData(n int) any {
 	}{n}
 }
 
-// onEvent keeps the server's ack request so the user can answer it.
-func (s *clientSession) onEvent(nsp string, e *client.Event) {
-	if s.ackReplySet || !e.WantsAck() {
-		return
-	}
-	answer := e.TakeAck()
-	if answer == nil {
-		return
-	}
-	k := ackKey{nsp, e.Packet.ID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.acks[k]; !ok {
-		s.ackOrder = append(s.ackOrder, k)
-	}
-	s.acks[k] = answer
-	close(s.ackAdded)
-	s.ackAdded = make(chan struct{})
-	for len(s.acks) > maxPendingAcks && len(s.ackOrder) > 0 {
-		delete(s.acks, s.ackOrder[0])
-		s.ackOrder = s.ackOrder[1:]
-	}
-	if len(s.ackOrder) > 2*maxPendingAcks {
-		s.ackOrder = compactKeys(s.ackOrder, s.acks)
-	}
+// isRefusal reports a namespace's CONNECT answered with a refusal, as
+// opposed to a connection that failed.
+func isRefusal(err error) bool {
+	var ce *client.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, client.ErrServerV4)
 }
 
-// compactKeys drops the keys no longer pending, keeping the order.
-func compactKeys(order []ackKey, live map[ackKey]func(...any) error) []ackKey {
-	out := make([]ackKey, 0, len(live))
-	for _, k := range order {
-		if _, ok := live[k]; ok {
-			out = append(out, k)
-		}
+// onEvent keeps the server's ack request so the user can answer it.
+func (s *clientSession) onEvent(e *client.Event) {
+	if !s.ackReplySet {
+		s.reqs.Hold(e)
 	}
-	return out
 }
 
 // errNotConnected is returned by actions before the first connection.
@@ -586,40 +532,11 @@ func (s *clientSession) AnswerAck(ctx context.Context, nsp string, id uint64, ar
 	if s.ackReplySet {
 		return errors.New("already answered with --ack-reply")
 	}
-	answer, err := s.takeAck(ctx, ackKey{nsp, id})
-	if err != nil {
-		return err
+	if s.reqs == nil {
+		return errNotConnected
 	}
-	return answer(notation(args, atts)...)
-}
-
-// defaultAckWait bounds how long AnswerAck waits for a request it does not hold
-// yet: the Tap shows an event just before its handler keeps the request, so
-// an answer made at once (auto-answer) can arrive first.
-const defaultAckWait = 2 * time.Second
-
-// takeAck removes and returns the answer function of request k, waiting
-// up to s.ackWait for it to be kept.
-func (s *clientSession) takeAck(ctx context.Context, k ackKey) (func(...any) error, error) {
-	timer := time.NewTimer(s.ackWait)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		answer, ok := s.acks[k]
-		delete(s.acks, k)
-		added := s.ackAdded
-		s.mu.Unlock()
-		if ok {
-			return answer, nil
-		}
-		select {
-		case <-added:
-		case <-timer.C:
-			return nil, fmt.Errorf("no ack request %d waiting on %s", k.id, k.nsp)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	_, err := s.reqs.Answer(ctx, nsp, id, notation(args, atts)...)
+	return err
 }
 
 // OpenNamespace connects nsp on the same connection.

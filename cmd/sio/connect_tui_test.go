@@ -113,7 +113,7 @@ func startSession(t *testing.T, url string, args ...string) (*clientSession, *tu
 	feed := tui.NewFeed(0)
 	s := newConnectSession(opts, feed, nil)
 	s.opts.ReconnectDelay, s.opts.ReconnectDelayMax = 5*time.Millisecond, 20*time.Millisecond
-	s.ackWait = 100 * time.Millisecond
+	s.reqsOpts.Wait = 100 * time.Millisecond
 	s.start(t.Context())
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil && !errors.Is(err, client.ErrClosed) {
@@ -304,15 +304,25 @@ func TestClientSessionRetriesTheFirstConnection(t *testing.T) {
 		hs.Close()
 	})
 	_, feed := startSession(t, hs.URL)
-	ev := waitEvent(t, feed, "reconnecting", isConn(tui.StateReconnecting)).(tui.ConnEvent)
-	if ev.Attempt != 1 || !strings.Contains(ev.Reason, "HTTP 503") || strings.Contains(ev.Reason, hs.URL) {
+	// As socket.io-client: connect_error, then reconnect_attempt and
+	// reconnect_error for each try.
+	isLine := func(kind string) func(tui.Event) bool {
+		return func(ev tui.Event) bool {
+			l, ok := ev.(tui.SessionEvent)
+			return ok && l.Kind == kind
+		}
+	}
+	line := waitEvent(t, feed, "connect_error line", isLine("connect_error")).(tui.SessionEvent)
+	ev := waitEvent(t, feed, "connecting", isConn(tui.StateConnecting)).(tui.ConnEvent)
+	if !strings.Contains(ev.Reason, "HTTP 503") || strings.Contains(ev.Reason, hs.URL) || line.Reason != ev.Reason {
+		t.Errorf("connecting event %+v, line %+v", ev, line)
+	}
+	ev = waitEvent(t, feed, "reconnecting", isConn(tui.StateReconnecting)).(tui.ConnEvent)
+	if ev.Attempt != 1 {
 		t.Errorf("reconnecting event %+v", ev)
 	}
-	line := waitEvent(t, feed, "reconnect_error line", func(ev tui.Event) bool {
-		l, ok := ev.(tui.SessionEvent)
-		return ok && l.Kind == "reconnect_error"
-	}).(tui.SessionEvent)
-	if line.Reason != ev.Reason || string(line.Data) != `{"attempt":1}` {
+	line = waitEvent(t, feed, "reconnect_error line", isLine("reconnect_error")).(tui.SessionEvent)
+	if !strings.Contains(line.Reason, "HTTP 503") || string(line.Data) != `{"attempt":1}` {
 		t.Errorf("reconnect_error line %+v", line)
 	}
 	up.Store(true)
