@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -159,11 +160,8 @@ func runAdminAction(ctx context.Context, a *app, o *adminOptions) error {
 		}
 		snap := c.Snapshot()
 		if nsp == "" {
-			nsp = "/"
-			for _, s := range snap.Sockets {
-				if s.ID == filter {
-					nsp = s.Nsp
-				}
+			if nsp, err = targetNamespace(snap.Sockets, filter); err != nil {
+				return err
 			}
 		}
 		targets = adminui.Targets(snap.Sockets, nsp, filter)
@@ -224,6 +222,31 @@ func runAdminAction(ctx context.Context, a *app, o *adminOptions) error {
 	}
 	fmt.Fprintf(a.io.ErrOut, "sio admin: %s: done (%d %s)\n", what, len(targets), socketsWord(len(targets)))
 	return nil
+}
+
+// targetNamespace finds the namespace a filter means without --nsp: the
+// socket's with that id, else the one namespace with that room, else "/".
+func targetNamespace(socks []adminui.SocketInfo, filter string) (string, error) {
+	if filter == "" {
+		return "/", nil
+	}
+	var withRoom []string
+	for _, s := range socks {
+		if s.ID == filter {
+			return s.Nsp, nil
+		}
+		if slices.Contains(s.Rooms, filter) && !slices.Contains(withRoom, s.Nsp) {
+			withRoom = append(withRoom, s.Nsp)
+		}
+	}
+	switch len(withRoom) {
+	case 0:
+		return "/", nil
+	case 1:
+		return withRoom[0], nil
+	}
+	slices.Sort(withRoom)
+	return "", usageErrorf("room %q exists in the namespaces %s: say which with --nsp", filter, strings.Join(withRoom, ", "))
 }
 
 func findAdminSocket(socks []adminui.SocketInfo, nsp, id string) (adminui.SocketInfo, bool) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/pkg/adminui"
 )
 
 // TestAdminFlags checks the parsing half of `sio admin`: what each
@@ -58,5 +59,20 @@ func TestAdminFlags(t *testing.T) {
 	}
 	if _, err := parse(false, "--auth", "user"); err == nil || !strings.Contains(err.Error(), "SIO_ADMIN_PASSWORD") {
 		t.Errorf("--auth user without the env: %v", err)
+	}
+}
+
+func TestTargetNamespace(t *testing.T) {
+	socks := []adminui.SocketInfo{
+		{Socket: adminui.Socket{ID: "a", Nsp: "/chat", Rooms: []string{"a", "r1", "both"}}},
+		{Socket: adminui.Socket{ID: "b", Nsp: "/", Rooms: []string{"b", "both"}}},
+	}
+	for filter, want := range map[string]string{"a": "/chat", "r1": "/chat", "b": "/", "none": "/", "": "/"} {
+		if got, err := targetNamespace(socks, filter); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", filter, got, err, want)
+		}
+	}
+	if _, err := targetNamespace(socks, "both"); err == nil || !strings.Contains(err.Error(), "/, /chat") {
+		t.Errorf("a room in two namespaces: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -259,5 +260,55 @@ func TestCLIProductionAndReadonly(t *testing.T) {
 	c2 := ro.connect("c2", "/", nil)
 	if code, _, errOut := runSio(t, "admin", "disconnect", "-u", ro.URL(), c2); code != 1 || !strings.Contains(errOut, "read-only") {
 		t.Errorf("disconnect on a readonly server: exit %d: %s", code, errOut)
+	}
+}
+
+// TestServeAdminUI: `sio serve --admin-ui --admin-auth` seen and driven by
+// `sio admin`, with a real socket.io-client 4.8 connected to it; each
+// action checked on the Node client.
+func TestServeAdminUI(t *testing.T) {
+	t.Parallel()
+	srv := startProcess(t, exec.Command(sioBinary(t), "serve", "--no-tui", "-p", "0", "-o", "json", "--rooms", "--admin-ui", "--admin-auth", "ops:pa55"), "sio serve: ")
+	r := srv.waitFor("listening", func(r record) bool { return r.str("type") == "listening" })
+	data, _ := r["data"].(map[string]any)
+	url, _ := data["url"].(string)
+	if url == "" {
+		t.Fatalf("no URL in %v", r)
+	}
+	c := startNodeClient(t, url+"/chat")
+	id := c.waitFor("connected", func(r record) bool { return r.str("kind") == "connected" }).str("id")
+	c.send(map[string]any{"op": "emit", "event": "join", "args": []any{"room1"}})
+	srv.waitFor("the join", func(r record) bool { return r.str("type") == "join" && r.str("sid") == id })
+
+	auth := []string{"-u", url, "--auth", "ops:pa55"}
+	code, out, errOut := runSio(t, append([]string{"admin", "sockets", "-o", "json", "--nsp", "/chat"}, auth...)...)
+	socks := jsonLines(t, out)
+	if code != 0 || len(socks) != 1 || socks[0].str("id") != id || socks[0].str("address") != "127.0.0.1" {
+		t.Fatalf("sockets: exit %d: %s\n%s", code, errOut, out)
+	}
+	if rooms, _ := socks[0]["rooms"].([]any); !slices.Contains(rooms, any("room1")) {
+		t.Errorf("rooms %v lack room1", rooms)
+	}
+	if code, _, errOut = runSio(t, append([]string{"admin", "emit", "--to", "room1", "news", `{"n":1}`}, auth...)...); code != 0 || !strings.Contains(errOut, "done (1 socket)") {
+		t.Errorf("emit: exit %d: %s", code, errOut)
+	}
+	ev := c.waitFor("news", func(r record) bool { return r.str("kind") == "client-event" && r.str("event") == "news" })
+	if b, _ := json.Marshal(ev["args"]); string(b) != `[{"n":1}]` {
+		t.Errorf("news args %s", b)
+	}
+	if code, _, errOut = runSio(t, append([]string{"admin", "join", id, "vip"}, auth...)...); code != 0 {
+		t.Errorf("join: exit %d: %s", code, errOut)
+	}
+	if code, out, _ = runSio(t, append([]string{"admin", "rooms", "-o", "json"}, auth...)...); code != 0 || !strings.Contains(out, `"name":"vip"`) {
+		t.Errorf("rooms after join: exit %d\n%s", code, out)
+	}
+	if code, _, errOut = runSio(t, append([]string{"admin", "disconnect", id}, auth...)...); code != 0 {
+		t.Errorf("disconnect: exit %d: %s", code, errOut)
+	}
+	if d := c.waitFor("disconnect", func(r record) bool { return r.str("kind") == "client-disconnect" }); d.str("reason") != "io server disconnect" {
+		t.Errorf("disconnect reason %q", d.str("reason"))
+	}
+	if code, _, errOut = runSio(t, "admin", "sockets", "-u", url); code != 1 || !strings.Contains(errOut, "invalid credentials") {
+		t.Errorf("no login: exit %d: %s", code, errOut)
 	}
 }

@@ -80,7 +80,24 @@ func startPeer(t *testing.T, cfg peerConfig) *peer {
 	if cfg.Readonly {
 		cmd.Env = append(cmd.Env, "ADMIN_READONLY=1")
 	}
-	cmd.Stderr = &testWriter{t: t, prefix: "node: "}
+	p := startProcess(t, cmd, "node: ")
+	r := p.waitFor("listening", func(r record) bool { return r.str("kind") == "listening" })
+	p.port = int(r["port"].(float64))
+	return p
+}
+
+// startNodeClient starts peers/client.mjs against url.
+func startNodeClient(t *testing.T, url string) *peer {
+	t.Helper()
+	return startProcess(t, exec.Command(needNode(t), filepath.Join("peers", "client.mjs"), url), "node client: ")
+}
+
+// startProcess starts cmd, reads its stdout as JSON lines, logs its
+// stderr, and ends it at the end of the test by closing its stdin (or
+// with SIGINT when closeSignal says so), killing it only if it hangs.
+func startProcess(t *testing.T, cmd *exec.Cmd, prefix string) *peer {
+	t.Helper()
+	cmd.Stderr = &testWriter{t: t, prefix: prefix}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +113,8 @@ func startPeer(t *testing.T, cfg peerConfig) *peer {
 	p.cond = sync.NewCond(&p.mu)
 	go p.read(stdout)
 	t.Cleanup(func() {
-		stdin.Close() // the peer exits at the end of its input
+		stdin.Close() // the peers exit at the end of their input
+		_ = cmd.Process.Signal(os.Interrupt)
 		waited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(waited) }()
 		select {
@@ -106,8 +124,6 @@ func startPeer(t *testing.T, cfg peerConfig) *peer {
 			<-waited
 		}
 	})
-	r := p.waitFor("listening", func(r record) bool { return r.str("kind") == "listening" })
-	p.port = int(r["port"].(float64))
 	return p
 }
 
