@@ -616,7 +616,7 @@ func (m *clientModel) header() []string {
 	// Why the connection is down says more than any namespace's note, and
 	// the second line has the room for it.
 	switch cur := m.nsps[m.cur]; {
-	case m.state == StateReconnecting && m.reason != "":
+	case (m.state == StateReconnecting || m.state == StateConnecting) && m.reason != "":
 		l2 = append(l2, st.StateWarn.Render(clean(m.reason)))
 	case m.state == StateDisconnected && m.reason != "":
 		l2 = append(l2, st.StateErr.Render(clean(m.reason)))
