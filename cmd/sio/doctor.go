@@ -26,6 +26,7 @@ type doctorOptions struct {
 	Credentials   bool
 	Auth          string
 	Header        []string
+	Query         []string
 	Insecure      bool
 	Timeout       time.Duration
 	ClientVersion int
@@ -77,6 +78,7 @@ Exit status: 0 when no check fails (a session works end to end), 1 otherwise,
 	fl.BoolVar(&opts.Credentials, "credentials", false, "check CORS for withCredentials: true (cookies)")
 	fl.StringVar(&opts.Auth, "auth", "", "the CONNECT auth payload, a JSON object")
 	fl.StringArrayVarP(&opts.Header, "header", "H", nil, "extra HTTP header 'K: V' (repeatable; the client's extraHeaders)")
+	fl.StringArrayVarP(&opts.Query, "query", "q", nil, "extra query parameter k=v (repeatable; the client's query)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "go on past a TLS certificate that does not verify (reported as !)")
 	fl.DurationVar(&opts.Timeout, "timeout", doctor.DefaultTimeout, "bound of each network step")
 	fl.IntVar(&opts.ClientVersion, "client-version", 0, "the socket.io-client major the app uses (2, 3 or 4): fail if the server cannot serve it")
@@ -111,6 +113,9 @@ func (o *doctorOptions) resolve(a *app, cmd *cobra.Command, args []string) error
 		return usageErrorf("--auth must be a JSON object, not %q", o.Auth)
 	}
 	if _, err := parseHeader(o.Header); err != nil {
+		return err
+	}
+	if _, err := parseQuery(o.Query); err != nil {
 		return err
 	}
 	if o.Timeout <= 0 {
@@ -162,6 +167,9 @@ func (o *doctorOptions) applyProfile(a *app, cmd *cobra.Command) error {
 	for k, v := range p.Headers {
 		o.Header = append([]string{k + ": " + v}, o.Header...)
 	}
+	for k, v := range p.Query {
+		o.Query = append([]string{k + "=" + v}, o.Query...)
+	}
 	if p.TLS.Insecure && !changed("insecure") {
 		o.Insecure = true
 	}
@@ -182,6 +190,9 @@ func (o *doctorOptions) doctorOptions(a *app) (doctor.Options, error) {
 		d.Auth = json.RawMessage(o.Auth)
 	}
 	d.Header, _ = parseHeader(o.Header) // resolve checked them
+	if len(o.Query) > 0 {
+		d.Query, _ = parseQuery(o.Query)
+	}
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)
 		if err != nil {

@@ -39,6 +39,8 @@ type Options struct {
 	Auth json.RawMessage
 	// Header is added to every request (extraHeaders).
 	Header http.Header
+	// Query is added to every request after the URL's own query (query).
+	Query url.Values
 	// Insecure skips TLS verification after reporting it.
 	Insecure bool
 	// RootCAs verifies the server's certificate; nil means the system's.

@@ -25,6 +25,10 @@ func sioServer(t *testing.T, opts server.Options) string {
 	srv := server.New(opts)
 	srv.Of("/").OnConnection(func(s *server.Socket) {
 		s.On("ack", func(e *server.Event) { _ = e.Ack(e.Args.Values()...) })
+		s.On("query", func(e *server.Event) {
+			q := s.Handshake().Query
+			_ = e.Ack(q.Get("from"), q.Get("v"))
+		})
 	})
 	srv.Of("/admin").Use(func(s *server.Socket) error {
 		return &server.ConnectError{Message: "unauthorized", Data: map[string]string{"need": "token"}}
@@ -70,6 +74,19 @@ func TestHealthySioServer(t *testing.T) {
 	}
 	if c, _ := r.Get("cors"); c.Data["preflight"] != "ok" {
 		t.Errorf("cors: %+v", c)
+	}
+}
+
+// The URL's query and Options.Query reach the server, as
+// socket.io-client's query option does.
+func TestQueryReachesServer(t *testing.T) {
+	url := sioServer(t, server.Options{})
+	r := runDoctor(t, Options{URL: url + "/?from=url", Query: map[string][]string{"v": {"1"}}, Pings: -1, EmitEvent: "query"})
+	if e, _ := r.Get("emit"); e.Status != StatusOK || !strings.HasSuffix(e.Summary, `["url","1"]`) {
+		t.Errorf("emit: %s %s %s", e.Status, e.Summary, e.Cause)
+	}
+	if !r.OK() {
+		t.Errorf("not OK: %+v", r.Results)
 	}
 }
 

@@ -64,7 +64,7 @@ func engineErrorText(e protocol.EngineError) string {
 func (d *doctor) endpoint(path string, eio protocol.EIO, transport, sid string) string {
 	u := *d.u
 	u.Path, u.Fragment = path, ""
-	q := url.Values{}
+	q := d.query()
 	q.Set("EIO", strconv.Itoa(int(eio)))
 	q.Set("transport", transport)
 	if sid != "" {
@@ -73,6 +73,19 @@ func (d *doctor) endpoint(path string, eio protocol.EIO, transport, sid string) 
 	q.Set("t", strconv.FormatInt(time.Now().UnixNano(), 36))
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// query is what every request carries besides the Engine.IO parameters,
+// as socket.io-client sends them: the URL's own query, then Options.Query.
+func (d *doctor) query() url.Values {
+	q, _ := url.ParseQuery(d.u.RawQuery)
+	if q == nil {
+		q = url.Values{}
+	}
+	for k, vs := range d.opts.Query {
+		q[k] = append(q[k], vs...)
+	}
+	return q
 }
 
 // poll sends one polling request (GET when body is nil, else POST) and

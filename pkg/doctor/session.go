@@ -56,9 +56,9 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 	}
 	eio := d.bestEIO()
 	u := *d.u
-	u.Path, u.RawQuery, u.Fragment = d.nsp, "", ""
+	u.Path, u.Fragment = d.nsp, "" // the client reads the URL's query itself
 	opts := client.Options{
-		Path: d.path, Transport: s.transport, EIO: eio, Header: d.header, TLSConfig: d.tlsConfig,
+		Path: d.path, Transport: s.transport, EIO: eio, Header: d.header, Query: d.opts.Query, TLSConfig: d.tlsConfig,
 		Auth: d.opts.Auth, NoReconnect: true,
 		Tap: func(t protocol.Trace) {
 			switch {

@@ -194,9 +194,9 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 	got := make(chan struct{}, 1)
 	closed := make(chan error, 1)
 	base := *d.u
-	base.Path = ""
+	base.Path, base.RawQuery = "", "" // Options.Query carries the query
 	conn, err := eioclient.Dial(sctx, &base, eioclient.Options{
-		Path: d.path, Transport: eioclient.TransportPolling, EIO: eio, Header: d.header, TLSConfig: d.tlsConfig,
+		Path: d.path, Transport: eioclient.TransportPolling, EIO: eio, Header: d.header, Query: d.query(), TLSConfig: d.tlsConfig,
 		OnMessage: func([]byte, bool) {
 			select {
 			case got <- struct{}{}:
