@@ -1,35 +1,25 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 )
 
 var noDeadline time.Time
 
-// WebSocket opcodes (RFC 6455, 5.2).
+// The opcodes the wire interface speaks (pkg/internal/wsframe's).
 const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	opText   = wsframe.OpText
+	opBinary = wsframe.OpBinary
 )
 
 const (
@@ -38,7 +28,7 @@ const (
 )
 
 // errMessageTooLarge is a frame or message above the configured limit.
-var errMessageTooLarge = errors.New("websocket message too large")
+var errMessageTooLarge = wsframe.ErrMessageTooBig
 
 // closeError is a close frame from the server.
 type closeError struct {
@@ -51,17 +41,24 @@ func (e *closeError) Error() string {
 }
 
 // wsConn is a minimal WebSocket client connection (RFC 6455) made for the
-// load generator: one reader goroutine calls readMessage; writeText may be
-// called from any goroutine (a mutex serialises writes). Received messages
-// alias the read buffer until the next readMessage; nothing is allocated
-// per message once the buffers have grown.
+// load generator, on pkg/internal/wsframe: one reader goroutine calls
+// readMessage; writeText may be called from any goroutine (a mutex
+// serialises writes). Received messages alias the read buffer until the
+// next readMessage; nothing is allocated per message once the buffers have
+// grown.
 type wsConn struct {
-	nc     net.Conn
-	maxMsg int
+	nc  net.Conn
+	dec wsframe.Decoder
 
 	rbuf []byte
 	r, w int
-	frag []byte // a fragmented message being assembled
+
+	// What the decoder's handler got during one readMessage.
+	msgOp     byte
+	msg       []byte
+	gotMsg    bool
+	peerClose *closeError
+	ctrlErr   error // a pong or close answer that could not be written
 
 	wmu    sync.Mutex
 	wbuf   []byte
@@ -76,20 +73,19 @@ type wsConn struct {
 	beforeRead func() error
 }
 
-// httpStatusError is a handshake answered with something other than 101.
-type httpStatusError struct {
-	StatusCode int
-	Body       string
-}
-
-func (e *httpStatusError) Error() string {
-	if e.Body == "" {
-		return fmt.Sprintf("websocket handshake: HTTP %d", e.StatusCode)
+// newWSConn wraps an open WebSocket; head is what the server sent after its
+// 101 answer, maxMsg bounds a message.
+func newWSConn(nc net.Conn, head []byte, maxMsg int) *wsConn {
+	c := &wsConn{nc: nc, dec: wsframe.Decoder{Limit: int64(maxMsg), FromServer: true}, rbuf: make([]byte, readBufInitial)}
+	if len(head) > 0 {
+		c.grow(len(head))
+		c.w = copy(c.rbuf, head)
 	}
-	return fmt.Sprintf("websocket handshake: HTTP %d: %s", e.StatusCode, e.Body)
+	return c
 }
 
-const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+// httpStatusError is a handshake answered with something other than 101.
+type httpStatusError = wsframe.StatusError
 
 // dialWS opens a WebSocket to u (scheme ws or wss) through d, with extra
 // request headers. ctx bounds the TCP connect and the HTTP handshake.
@@ -125,7 +121,7 @@ func dialWS(ctx context.Context, d *net.Dialer, tlsConf *tls.Config, u *url.URL,
 		nc.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	c, err := handshakeWS(nc, u, header, maxMsg)
+	head, err := wsframe.ClientHandshake(nc, u, header)
 	if !stop() {
 		if err == nil {
 			err = ctx.Err()
@@ -136,56 +132,7 @@ func dialWS(ctx context.Context, d *net.Dialer, tlsConf *tls.Config, u *url.URL,
 		return nil, err
 	}
 	nc.SetDeadline(noDeadline)
-	return c, nil
-}
-
-func handshakeWS(nc net.Conn, u *url.URL, header http.Header, maxMsg int) (*wsConn, error) {
-	var keyRaw [16]byte
-	rand.Read(keyRaw[:])
-	key := base64.StdEncoding.EncodeToString(keyRaw[:])
-	var sb strings.Builder
-	sb.WriteString("GET ")
-	sb.WriteString(u.RequestURI())
-	sb.WriteString(" HTTP/1.1\r\nHost: ")
-	sb.WriteString(u.Host)
-	sb.WriteString("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ")
-	sb.WriteString(key)
-	sb.WriteString("\r\n")
-	for k, vs := range header {
-		for _, v := range vs {
-			sb.WriteString(k)
-			sb.WriteString(": ")
-			sb.WriteString(v)
-			sb.WriteString("\r\n")
-		}
-	}
-	sb.WriteString("\r\n")
-	if _, err := io.WriteString(nc, sb.String()); err != nil {
-		return nil, err
-	}
-	br := bufio.NewReaderSize(nc, 512)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
-	if err != nil {
-		return nil, fmt.Errorf("websocket handshake: %w", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		resp.Body.Close()
-		return nil, &httpStatusError{StatusCode: resp.StatusCode, Body: strings.TrimSpace(string(body))}
-	}
-	sum := sha1.Sum([]byte(key + wsGUID))
-	if resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) ||
-		!strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
-		return nil, errors.New("websocket handshake: bad Sec-WebSocket-Accept or Upgrade header")
-	}
-	c := &wsConn{nc: nc, maxMsg: maxMsg, rbuf: make([]byte, readBufInitial)}
-	// Whatever the server sent right after the 101 is already buffered.
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		c.grow(n)
-		c.w = copy(c.rbuf, b)
-	}
-	return c, nil
+	return newWSConn(nc, head, maxMsg), nil
 }
 
 // grow makes room for at least n unread bytes in rbuf.
@@ -229,6 +176,25 @@ func (c *wsConn) fill(n int) error {
 	return nil
 }
 
+// The wsframe.Handler of the connection's decoder: Message stops the
+// decoding at each message, which readMessage returns.
+
+func (c *wsConn) Message(op byte, data []byte) bool {
+	c.msgOp, c.msg, c.gotMsg = op, data, true
+	return false
+}
+
+func (c *wsConn) Ping(payload []byte) {
+	if err := c.writeSoon(wsframe.OpPong, payload); err != nil && c.ctrlErr == nil {
+		c.ctrlErr = err
+	}
+}
+
+func (c *wsConn) Close(code int, reason []byte) {
+	c.peerClose = &closeError{code: code, reason: string(reason)}
+	c.writeSoon(wsframe.OpClose, wsframe.ClosePayload(code))
+}
+
 // readMessage returns the next data message (text or binary). It answers
 // pings and reassembles fragments. The payload aliases internal buffers and
 // is valid until the next call.
@@ -237,83 +203,29 @@ func (c *wsConn) readMessage() (op byte, payload []byte, err error) {
 		if c.r == c.w {
 			c.r, c.w = 0, 0
 		}
-		if err := c.fill(2); err != nil {
+		used, need, _, err := c.dec.Decode(c.rbuf[c.r:c.w], c)
+		c.r += used
+		if c.gotMsg {
+			c.gotMsg = false
+			m := c.msg
+			c.msg = nil
+			return c.msgOp, m, nil
+		}
+		switch {
+		case errors.Is(err, wsframe.ErrPeerClosed):
+			return 0, nil, c.peerClose
+		case err != nil:
 			return 0, nil, err
+		case c.ctrlErr != nil:
+			return 0, nil, c.ctrlErr
 		}
-		b0, b1 := c.rbuf[c.r], c.rbuf[c.r+1]
-		fin, opcode := b0&0x80 != 0, b0&0x0F
-		masked := b1&0x80 != 0
-		hdr := 2
-		n := uint64(b1 & 0x7F)
-		switch n {
-		case 126:
-			hdr += 2
-		case 127:
-			hdr += 8
+		// An incomplete frame: its size when the header is complete,
+		// else one byte more.
+		if need == 0 {
+			need = c.w - c.r + 1
 		}
-		if masked {
-			hdr += 4
-		}
-		if err := c.fill(hdr); err != nil {
+		if err := c.fill(need); err != nil {
 			return 0, nil, err
-		}
-		h := c.rbuf[c.r : c.r+hdr]
-		switch n {
-		case 126:
-			n = uint64(binary.BigEndian.Uint16(h[2:]))
-		case 127:
-			n = binary.BigEndian.Uint64(h[2:])
-		}
-		if n > uint64(c.maxMsg) {
-			return 0, nil, errMessageTooLarge
-		}
-		if err := c.fill(hdr + int(n)); err != nil {
-			return 0, nil, err
-		}
-		p := c.rbuf[c.r+hdr : c.r+hdr+int(n)]
-		if masked {
-			var key [4]byte
-			copy(key[:], c.rbuf[c.r+hdr-4:])
-			maskBytes(key, p)
-		}
-		c.r += hdr + int(n)
-		switch opcode {
-		case opPing:
-			if err := c.writeSoon(opPong, p); err != nil {
-				return 0, nil, err
-			}
-			continue
-		case opPong:
-			continue
-		case opClose:
-			ce := &closeError{code: 1005}
-			if len(p) >= 2 {
-				ce.code = int(binary.BigEndian.Uint16(p))
-				ce.reason = string(p[2:])
-			}
-			c.writeSoon(opClose, p[:min(len(p), 2)])
-			return 0, nil, ce
-		case opText, opBinary:
-			if fin {
-				return opcode, p, nil
-			}
-			c.frag = append(c.frag[:0], opcode)
-			c.frag = append(c.frag, p...)
-		case opContinuation:
-			if len(c.frag) == 0 {
-				return 0, nil, errors.New("websocket continuation frame without a message")
-			}
-			if len(c.frag)+len(p) > c.maxMsg {
-				return 0, nil, errMessageTooLarge
-			}
-			c.frag = append(c.frag, p...)
-			if fin {
-				m := c.frag
-				c.frag = c.frag[:0]
-				return m[0], m[1:], nil
-			}
-		default:
-			return 0, nil, fmt.Errorf("websocket opcode %d unknown", opcode)
 		}
 	}
 }
@@ -345,7 +257,7 @@ type wire interface {
 	close() error
 }
 
-func (c *wsConn) queue(p []byte) { c.outq = appendFrame(c.outq, opText, p) }
+func (c *wsConn) queue(p []byte) { c.outq = wsframe.AppendClientFrame(c.outq, opText, p) }
 
 func (c *wsConn) flushQueue() error {
 	if len(c.outq) == 0 {
@@ -364,33 +276,11 @@ func (c *wsConn) heartbeat() bool              { return false }
 // writeText sends one text message.
 func (c *wsConn) writeText(p []byte) error { return c.writeFrame(opText, p) }
 
-// appendFrame appends one final client frame, masked with a fresh key as
-// RFC 6455 requires of clients. It is safe for concurrent use.
-func appendFrame(b []byte, op byte, p []byte) []byte {
-	b = append(b, 0x80|op)
-	switch n := len(p); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xFFFF:
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	var key [4]byte
-	binary.LittleEndian.PutUint32(key[:], mrand.Uint32())
-	b = append(b, key[:]...)
-	start := len(b)
-	b = append(b, p...)
-	maskBytes(key, b[start:])
-	return b
-}
-
 // writeFrame sends one frame.
 func (c *wsConn) writeFrame(op byte, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], op, p)
+	c.wbuf = wsframe.AppendClientFrame(c.wbuf[:0], op, p)
 	_, err := c.nc.Write(c.wbuf)
 	return err
 }
@@ -426,23 +316,10 @@ func (c *wsConn) writeSoon(op byte, p []byte) error {
 	return nil
 }
 
-// maskBytes XORs p with the 4-byte key (RFC 6455, 5.3), eight bytes at a time.
-func maskBytes(key [4]byte, p []byte) {
-	k32 := uint64(binary.LittleEndian.Uint32(key[:]))
-	k64 := k32 | k32<<32
-	i := 0
-	for ; i+8 <= len(p); i += 8 {
-		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k64)
-	}
-	for j := 0; i < len(p); i, j = i+1, j+1 {
-		p[i] ^= key[j&3]
-	}
-}
-
 // close sends a close frame (best effort) and closes the connection.
 func (c *wsConn) close() error {
 	c.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	c.writeFrame(opClose, []byte{0x03, 0xE8})
+	c.writeFrame(wsframe.OpClose, wsframe.ClosePayload(wsframe.CloseNormal))
 	err := c.nc.Close()
 	c.bgMu.Lock()
 	c.closed = true

@@ -32,8 +32,8 @@
 //     a lock.
 //
 // Goroutines: an idle WebSocket session has none. Frames are read by
-// this package from the raw connection (gorilla/websocket does the
-// handshake only). On Linux an idle connection waits in the server's epoll
+// this package from the raw connection, with pkg/internal/wsframe's
+// handshake (Node's ws answers) and decoder. On Linux an idle connection waits in the server's epoll
 // set, itself waited for by Go's network poller; when data arrives a worker
 // goroutine (from a small pool that grows while workers are busy, so a slow
 // handler delays only its own connection) reads the socket without

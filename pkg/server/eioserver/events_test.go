@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -121,14 +122,14 @@ func TestOnSessionErrorWebSocket(t *testing.T) {
 		is    error
 		code  int
 	}{
-		{"too big", clientFrame(true, opText, "4"+strings.Repeat("x", 100)), ErrMessageTooBig, closeTooBig},
-		{"not a packet", clientFrame(true, opText, "9"), ErrInvalidPacket, 0},
-		{"reserved bits", append([]byte{0xc1}, clientFrame(true, opText, "4x")[1:]...), ErrWebSocketProtocol, closeProtocolError},
-		{"text not UTF-8", clientFrame(true, opText, "4\xff"), ErrWebSocketProtocol, closeInvalidData},
+		{"too big", clientFrame(true, wsframe.OpText, "4"+strings.Repeat("x", 100)), ErrMessageTooBig, wsframe.CloseTooBig},
+		{"not a packet", clientFrame(true, wsframe.OpText, "9"), ErrInvalidPacket, 0},
+		{"reserved bits", append([]byte{0xc1}, clientFrame(true, wsframe.OpText, "4x")[1:]...), ErrWebSocketProtocol, wsframe.CloseProtocolError},
+		{"text not UTF-8", clientFrame(true, wsframe.OpText, "4\xff"), ErrWebSocketProtocol, wsframe.CloseInvalidData},
 	}
 	for _, tt := range tests {
 		w := dialRaw(t, ts)
-		if op, p := w.frame(); op != opText || p[0] != '0' {
+		if op, p := w.frame(); op != wsframe.OpText || p[0] != '0' {
 			t.Fatalf("%s: first frame %d %q", tt.name, op, p)
 		}
 		w.send(tt.frame, len(tt.frame))

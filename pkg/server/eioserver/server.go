@@ -13,8 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -28,9 +27,8 @@ var ErrQueueFull = errors.New("engine.io send queue full")
 // Server is an Engine.IO server: an http.Handler for the endpoint's path
 // (polling and the WebSocket upgrade) and the set of live sessions.
 type Server struct {
-	cfg      config
-	upgrader websocket.Upgrader
-	onConn   func(*Session)
+	cfg    config
+	onConn func(*Session)
 
 	// mu guards sessions and closed. Lock order: Session.dispatchMu, then
 	// Session.mu, then Server.mu; Server.mu is never held while taking a
@@ -121,22 +119,8 @@ func (ri *RequestInfo) Query() url.Values {
 // NewServer returns a Server for opts.
 func NewServer(opts Options) *Server {
 	s := &Server{cfg: newConfig(opts), sessions: make(map[string]*Session)}
-	s.upgrader = websocket.Upgrader{
-		// Frames are read and written on the raw connection
-		// (wsreader.go, wswriter.go); gorilla does the handshake only.
-		ReadBufferSize:  128,
-		WriteBufferSize: 128,
-		WriteBufferPool: &writeBufferPool,
-		// Node's ws server does not check Origin; CORS is the middleware's job.
-		CheckOrigin: func(*http.Request) bool { return true },
-		Error:       func(http.ResponseWriter, *http.Request, int, error) {},
-	}
 	return s
 }
-
-// writeBufferPool is shared by all connections: an idle WebSocket holds no
-// write buffer.
-var writeBufferPool sync.Pool
 
 // OnConnection sets the function called once per new session, before any of
 // its messages is delivered. Set it before serving.
@@ -358,7 +342,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	upgrade := websocket.IsWebSocketUpgrade(r)
+	upgrade := wsframe.IsUpgrade(r)
 	h := w.Header()
 	if s.cfg.cors != nil {
 		var hdr http.Header

@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // WebSocket transport (PROTOCOL.md §1.6): exactly one engine.io packet per
-// message. gorilla/websocket does the handshake; frames are read in
-// wsreader.go and written in wswriter.go.
+// message. pkg/internal/wsframe does the handshake (as Node's ws) and the
+// framing; frames are read in wsreader.go and written in wswriter.go.
 
 // digits are the type digits of text packets, sliced without allocating.
 var digits = []byte("0123456789")
@@ -25,13 +26,15 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	c, err := s.upgrader.Upgrade(w, r, responseHeader(h))
-	if err != nil { // gorilla has answered
+	nc, head, err := wsframe.Upgrade(w, r, responseHeader(h))
+	if err != nil { // answered as ws does
+		s.cfg.logger.Debug("engine.io websocket handshake", "remote", r.RemoteAddr, "err", err)
 		s.wg.Add(-2)
 		return
 	}
-	t := newWSTransport(c.NetConn(), s.cfg.wsCloseTimeout)
+	t := newWSTransport(nc, s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
+	rd.buf = head
 	rd.handle = sess.onFrame
 	rd.end = sess.onReadEnd
 	sess.wst = t
@@ -62,13 +65,15 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, h http.Hea
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	c, err := s.upgrader.Upgrade(w, r, responseHeader(h))
+	nc, head, err := wsframe.Upgrade(w, r, responseHeader(h))
 	if err != nil {
+		s.cfg.logger.Debug("engine.io websocket handshake", "sid", sess.id, "remote", r.RemoteAddr, "err", err)
 		s.wg.Done()
 		return
 	}
-	t := newWSTransport(c.NetConn(), s.cfg.wsCloseTimeout)
+	t := newWSTransport(nc, s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
+	rd.buf = head
 	rd.handle = func(binary bool, data []byte) bool { return sess.onProbeFrame(t, binary, data) }
 	rd.end = func(error) { sess.dropProbe(t) }
 	if transport != TransportWebSocket || !s.cfg.allowUpgrades || !sess.beginProbe(t) {
@@ -91,7 +96,7 @@ func responseHeader(h http.Header) http.Header {
 func (s *Session) newReader(t *wsTransport) *wsReader {
 	rd := &wsReader{
 		t:      t,
-		limit:  s.srv.cfg.maxPayload,
+		dec:    wsframe.Decoder{Limit: s.srv.cfg.maxPayload},
 		pong:   func(payload []byte) { s.pong(t, payload) },
 		closed: t.setCloseCode,
 		done:   s.srv.wg.Done,
@@ -103,7 +108,7 @@ func (s *Session) newReader(t *wsTransport) *wsReader {
 // pong answers a ping of the peer: through the session's writer once t is
 // the transport, directly on a probe.
 func (s *Session) pong(t *wsTransport, payload []byte) {
-	frame := appendWSHeader(make([]byte, 0, 2+len(payload)), opPong, len(payload))
+	frame := wsframe.AppendHeader(make([]byte, 0, 2+len(payload)), wsframe.OpPong, len(payload))
 	frame = append(frame, payload...)
 	s.mu.Lock()
 	transport := s.wst == t
@@ -134,13 +139,13 @@ func (s *Session) onFrame(binary bool, data []byte) bool {
 // onReadEnd ends the session when its transport's reading fails.
 func (s *Session) onReadEnd(err error) {
 	s.srv.cfg.logger.Debug("engine.io websocket read", "sid", s.id, "err", err)
-	var we *wsError
-	if errors.As(err, &we) && we.code != 0 { // the peer broke RFC 6455, or sent too much
+	var we *wsframe.Error
+	if errors.As(err, &we) { // the peer broke RFC 6455, or sent too much
 		kind := ErrWebSocketProtocol
-		if we.code == closeTooBig {
+		if we.Code == wsframe.CloseTooBig {
 			kind = ErrMessageTooBig
 		}
-		s.peerError(&SessionError{Transport: TransportWebSocket, Err: withCause(kind, we.err), CloseCode: we.code})
+		s.peerError(&SessionError{Transport: TransportWebSocket, Err: withCause(kind, we.Err), CloseCode: we.Code})
 	}
 	s.end(readErrorReason(err), closePacket)
 }

@@ -201,25 +201,3 @@ func (r *wsReader) deregister() {
 	})
 	p.remove(r.token)
 }
-
-// readNonblock reads what the socket holds now; syscall.EAGAIN when empty.
-func readNonblock(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var rerr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), b)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if n < 0 {
-			n = 0
-		}
-		return true
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, rerr
-}

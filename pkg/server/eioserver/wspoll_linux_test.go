@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 )
 
 // Where there is a poller, idle WebSocket sessions wait in its epoll set
@@ -22,7 +24,7 @@ func TestWebSocketIdleSessionsInPoller(t *testing.T) {
 		conns = append(conns, w)
 	}
 	for _, w := range conns { // each still answers
-		w.send(clientFrame(true, opText, "4ok"), 64)
+		w.send(clientFrame(true, wsframe.OpText, "4ok"), 64)
 		if _, p := w.frame(); p != "4ok" {
 			t.Fatalf("got %q", p)
 		}
@@ -53,19 +55,19 @@ func TestWebSocketPollerOneByteReads(t *testing.T) {
 	t.Cleanup(func() { testHookBurstRead = nil })
 	ts := newTestServer(t, Options{MaxPayload: 1 << 20}, true)
 	w := dialRaw(t, ts)
-	if op, p := w.frame(); op != opText || p[0] != '0' {
+	if op, p := w.frame(); op != wsframe.OpText || p[0] != '0' {
 		t.Fatalf("open: %d %q", op, p)
 	}
 	sess := ts.session()
 	long := "4" + strings.Repeat("long ", 60)
 	script := slices.Concat(
-		clientFrame(true, opText, long),
-		clientFrame(false, opText, "4frag"),
-		clientFrame(true, opPing, "hey"),
-		clientFrame(false, opContinuation, "men"),
-		clientFrame(true, opContinuation, "ted"),
-		clientFrame(true, opBinary, "\x00\x01\x02"),
-		clientFrame(true, opPing, ""),
+		clientFrame(true, wsframe.OpText, long),
+		clientFrame(false, wsframe.OpText, "4frag"),
+		clientFrame(true, wsframe.OpPing, "hey"),
+		clientFrame(false, wsframe.OpContinuation, "men"),
+		clientFrame(true, wsframe.OpContinuation, "ted"),
+		clientFrame(true, wsframe.OpBinary, "\x00\x01\x02"),
+		clientFrame(true, wsframe.OpPing, ""),
 	)
 	for i, b := range script {
 		if _, err := w.c.Write([]byte{b}); err != nil {
@@ -83,7 +85,7 @@ func TestWebSocketPollerOneByteReads(t *testing.T) {
 	want := []struct {
 		op byte
 		p  string
-	}{{opText, long}, {opPong, "hey"}, {opText, "4fragmented"}, {opBinary, "\x00\x01\x02"}, {opPong, ""}}
+	}{{wsframe.OpText, long}, {wsframe.OpPong, "hey"}, {wsframe.OpText, "4fragmented"}, {wsframe.OpBinary, "\x00\x01\x02"}, {wsframe.OpPong, ""}}
 	for _, f := range want {
 		if op, p := w.frame(); op != f.op || p != f.p {
 			t.Fatalf("got %d %q, want %d %q", op, p, f.op, f.p)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -33,7 +34,7 @@ func clientFrame(fin bool, op byte, payload string) []byte {
 	f = append(f, key[:]...)
 	start := len(f)
 	f = append(f, payload...)
-	unmask(key, f[start:])
+	wsframe.Mask(key, f[start:])
 	return f
 }
 
@@ -105,7 +106,7 @@ func (w *rawWS) closeCode() int {
 	w.t.Helper()
 	for {
 		op, p := w.frame()
-		if op != opClose {
+		if op != wsframe.OpClose {
 			continue
 		}
 		if len(p) < 2 {
@@ -148,20 +149,20 @@ func TestWebSocketReaderFraming(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, Options{MaxPayload: 1 << 20}, true)
 	w := dialRaw(t, ts)
-	if op, p := w.frame(); op != opText || p[0] != '0' {
+	if op, p := w.frame(); op != wsframe.OpText || p[0] != '0' {
 		t.Fatalf("open: %d %q", op, p)
 	}
 	ts.session()
 
 	// A frame split byte by byte across reads.
-	w.send(clientFrame(true, opText, "4split"), 1)
+	w.send(clientFrame(true, wsframe.OpText, "4split"), 1)
 	if _, p := w.frame(); p != "4split" {
 		t.Fatalf("got %q", p)
 	}
 	// Several frames in one write.
 	var b []byte
 	for _, m := range []string{"4a", "4b", "4c"} {
-		b = append(b, clientFrame(true, opText, m)...)
+		b = append(b, clientFrame(true, wsframe.OpText, m)...)
 	}
 	w.send(b, len(b))
 	for _, want := range []string{"4a", "4b", "4c"} {
@@ -170,12 +171,12 @@ func TestWebSocketReaderFraming(t *testing.T) {
 		}
 	}
 	// A fragmented message with a ping between its fragments.
-	b = clientFrame(false, opText, "4frag")
-	b = append(b, clientFrame(true, opPing, "hey")...)
-	b = append(b, clientFrame(false, opContinuation, "men")...)
-	b = append(b, clientFrame(true, opContinuation, "ted")...)
+	b = clientFrame(false, wsframe.OpText, "4frag")
+	b = append(b, clientFrame(true, wsframe.OpPing, "hey")...)
+	b = append(b, clientFrame(false, wsframe.OpContinuation, "men")...)
+	b = append(b, clientFrame(true, wsframe.OpContinuation, "ted")...)
 	w.send(b, 3)
-	if op, p := w.frame(); op != opPong || p != "hey" {
+	if op, p := w.frame(); op != wsframe.OpPong || p != "hey" {
 		t.Fatalf("pong: %d %q", op, p)
 	}
 	if _, p := w.frame(); p != "4fragmented" {
@@ -184,7 +185,7 @@ func TestWebSocketReaderFraming(t *testing.T) {
 	// Lengths with 16- and 64-bit extensions.
 	for _, n := range []int{200, 70000} {
 		m := "4" + strings.Repeat("y", n)
-		w.send(clientFrame(true, opText, m), 4096)
+		w.send(clientFrame(true, wsframe.OpText, m), 4096)
 		if _, p := w.frame(); p != m {
 			t.Fatalf("%d bytes: got %d", n, len(p))
 		}
@@ -196,7 +197,7 @@ func TestWebSocketReaderFraming(t *testing.T) {
 
 func TestWebSocketReaderViolations(t *testing.T) {
 	t.Parallel()
-	unmasked := clientFrame(true, opText, "4x")
+	unmasked := clientFrame(true, wsframe.OpText, "4x")
 	unmasked[1] &^= 0x80
 	unmasked = append(unmasked[:2], "4x"...)
 	tests := []struct {
@@ -205,16 +206,16 @@ func TestWebSocketReaderViolations(t *testing.T) {
 		code   int
 		reason protocol.DisconnectReason
 	}{
-		{"unmasked", unmasked, closeProtocolError, protocol.ReasonTransportError},
-		{"reserved bits", func() []byte { f := clientFrame(true, opText, "4x"); f[0] |= 0x40; return f }(), closeProtocolError, protocol.ReasonTransportError},
-		{"unknown opcode", clientFrame(true, 0x3, "4x"), closeProtocolError, protocol.ReasonTransportError},
-		{"fragmented ping", clientFrame(false, opPing, ""), closeProtocolError, protocol.ReasonTransportError},
-		{"lone continuation", clientFrame(true, opContinuation, "4x"), closeProtocolError, protocol.ReasonTransportError},
-		{"invalid UTF-8", clientFrame(true, opText, "4\xff\xfe"), closeInvalidData, protocol.ReasonTransportError},
-		{"too big in fragments", append(clientFrame(false, opText, "4"+strings.Repeat("x", 60)), clientFrame(true, opContinuation, strings.Repeat("x", 60))...), closeTooBig, protocol.ReasonTransportError},
-		{"bad close code", clientFrame(true, opClose, "\x03\xed"), closeProtocolError, protocol.ReasonTransportError},
-		{"close 1000", clientFrame(true, opClose, "\x03\xe8bye"), 1000, protocol.ReasonTransportClose},
-		{"empty close", clientFrame(true, opClose, ""), 1005, protocol.ReasonTransportClose},
+		{"unmasked", unmasked, wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"reserved bits", func() []byte { f := clientFrame(true, wsframe.OpText, "4x"); f[0] |= 0x40; return f }(), wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"unknown opcode", clientFrame(true, 0x3, "4x"), wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"fragmented ping", clientFrame(false, wsframe.OpPing, ""), wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"lone continuation", clientFrame(true, wsframe.OpContinuation, "4x"), wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"invalid UTF-8", clientFrame(true, wsframe.OpText, "4\xff\xfe"), wsframe.CloseInvalidData, protocol.ReasonTransportError},
+		{"too big in fragments", append(clientFrame(false, wsframe.OpText, "4"+strings.Repeat("x", 60)), clientFrame(true, wsframe.OpContinuation, strings.Repeat("x", 60))...), wsframe.CloseTooBig, protocol.ReasonTransportError},
+		{"bad close code", clientFrame(true, wsframe.OpClose, "\x03\xed"), wsframe.CloseProtocolError, protocol.ReasonTransportError},
+		{"close 1000", clientFrame(true, wsframe.OpClose, "\x03\xe8bye"), 1000, protocol.ReasonTransportClose},
+		{"empty close", clientFrame(true, wsframe.OpClose, ""), 1005, protocol.ReasonTransportClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

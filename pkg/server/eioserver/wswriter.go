@@ -7,12 +7,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// The WebSocket write side. gorilla writes one frame per syscall and sets a
-// deadline before each; we encode the server's frames ourselves (they are
-// unmasked and simple), so that every packet queued at one time goes out
+// The WebSocket write side. A general WebSocket library writes one frame
+// per syscall and sets a deadline before each; the server's frames are
+// unmasked and simple (wsframe.AppendHeader), so that every packet queued at one time goes out
 // in one write, and we try that write at once, non-blocking, on the
 // goroutine that queued the packets (as Node writes from its event loop).
 // Only when the socket cannot take all of it now (or there is no raw
@@ -46,10 +47,7 @@ func newWSTransport(nc net.Conn, wait time.Duration) *wsTransport {
 // setCloseCode sets the code our close frame carries (the first one set
 // wins): the peer's own when it closed (ws echoes it), or why we close.
 func (t *wsTransport) setCloseCode(code int) {
-	p := []byte{}
-	if code != 1005 {
-		p = []byte{byte(code >> 8), byte(code)}
-	}
+	p := wsframe.ClosePayload(code)
 	t.closeMsg.CompareAndSwap(nil, &p)
 }
 
@@ -83,7 +81,7 @@ func (t *wsTransport) close() {
 	if p := t.closeMsg.Load(); p != nil {
 		payload = *p
 	}
-	frame := appendWSHeader(make([]byte, 0, 2+len(payload)), opClose, len(payload))
+	frame := wsframe.AppendHeader(make([]byte, 0, 2+len(payload)), wsframe.OpClose, len(payload))
 	_ = t.writeNow(append(frame, payload...))
 	_ = t.nc.Close()
 }
@@ -106,33 +104,20 @@ func putFrameBuf(b *[]byte) {
 	frameBufPool.Put(b)
 }
 
-// appendWSHeader appends an unmasked, final frame header.
-func appendWSHeader(dst []byte, opcode byte, n int) []byte {
-	dst = append(dst, 0x80|opcode)
-	switch {
-	case n < 126:
-		return append(dst, byte(n))
-	case n <= 0xffff:
-		return append(dst, 126, byte(n>>8), byte(n))
-	default:
-		return append(dst, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
 // appendWSFrame appends p as one WebSocket message: text "<type><data>", or
 // binary data (v3: preceded by the message type byte 4).
 func appendWSFrame(dst []byte, p protocol.EnginePacket, v protocol.EIO) []byte {
 	if !p.Binary {
-		dst = appendWSHeader(dst, opText, 1+len(p.Data))
+		dst = wsframe.AppendHeader(dst, wsframe.OpText, 1+len(p.Data))
 		dst = append(dst, digits[p.Type])
 		return append(dst, p.Data...)
 	}
 	if v == protocol.EIO3 {
-		dst = appendWSHeader(dst, opBinary, 1+len(p.Data))
+		dst = wsframe.AppendHeader(dst, wsframe.OpBinary, 1+len(p.Data))
 		dst = append(dst, byte(protocol.EngineMessage))
 		return append(dst, p.Data...)
 	}
-	dst = appendWSHeader(dst, opBinary, len(p.Data))
+	dst = wsframe.AppendHeader(dst, wsframe.OpBinary, len(p.Data))
 	return append(dst, p.Data...)
 }
 
@@ -228,7 +213,7 @@ func (s *Session) flush(t *wsTransport) {
 		*bp, batch = s.takeBatchLocked(*bp)
 		s.mu.Unlock()
 		s.tapBatch(batch)
-		n, err := tryWrite(t.raw, *bp)
+		n, err := wsframe.TryWrite(t.raw, *bp)
 		if err != nil {
 			putFrameBuf(bp)
 			s.srv.cfg.logger.Debug("engine.io websocket write", "sid", s.id, "err", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -31,7 +32,7 @@ func TestAppendWSFrame(t *testing.T) {
 		}
 	}
 	for _, n := range []int{125, 126, 0xffff, 0x10000} {
-		h := appendWSHeader(nil, websocket.BinaryMessage, n)
+		h := wsframe.AppendHeader(nil, websocket.BinaryMessage, n)
 		var got int
 		switch h[1] {
 		case 126:
