@@ -43,6 +43,7 @@ type serveOptions struct {
 	Rooms       bool
 	AckReply    json.RawMessage // the ack's one argument ($binary allowed); nil: echo the event's args
 	EIO3        bool
+	Parser      string // "json" (socket.io-parser) or "msgpack" (socket.io-msgpack-parser)
 	Transports  []string
 	PingInterval,
 	PingTimeout time.Duration
@@ -148,6 +149,7 @@ close and sio exits with status 0.`,
 	f.BoolVar(&opts.Broadcast, "broadcast", false, "relay each received event to the other sockets of its namespace")
 	f.BoolVar(&opts.Rooms, "rooms", false, `events "join" ROOM and "leave" ROOM put the sender in / out of ROOM (acked, not relayed)`)
 	f.StringVar(&ackReply, "ack-reply", "", "the argument every acknowledgement carries (JSON, else a string; default: the event's own arguments)")
+	f.StringVar(&opts.Parser, "parser", "json", "the Socket.IO packet format: json (socket.io-parser, the default) or msgpack (socket.io-msgpack-parser: clients must use it too)")
 	f.BoolVar(&opts.EIO3, "eio3", true, "also accept Engine.IO v3 clients (socket.io-client 2.x); --eio3=false refuses them")
 	f.StringSliceVar(&opts.Transports, "transports", []string{"polling", "websocket"}, "enabled transports: polling, websocket or both")
 	f.DurationVar(&opts.PingInterval, "ping-interval", 25*time.Second, "heartbeat interval")
@@ -212,6 +214,9 @@ func (o *serveOptions) check(auth, ackReply string, ackReplySet bool) error {
 		if _, _, err := protocol.ExtractBinary(o.AckReply); err != nil {
 			return usageErrorf("--ack-reply: %v", err)
 		}
+	}
+	if o.Parser != "json" && o.Parser != "msgpack" {
+		return usageErrorf("--parser must be json or msgpack, not %q", o.Parser)
 	}
 	if len(o.Transports) == 0 {
 		return usageErrorf("--transports needs polling, websocket or both")
@@ -451,6 +456,10 @@ func printBanner(w io.Writer, info serveInfo, opts *serveOptions) {
 		sioFlags = append(sioFlags, "--transport "+opts.Transports[0])
 		jsOpts = append(jsOpts, fmt.Sprintf("transports: [%q]", opts.Transports[0]))
 	}
+	if opts.Parser == "msgpack" {
+		sioFlags = append(sioFlags, "--parser msgpack")
+		jsOpts = append(jsOpts, "parser: require(\"socket.io-msgpack-parser\")")
+	}
 	if strings.HasPrefix(info.URL, "https:") {
 		sioFlags = append(sioFlags, "--insecure")
 	}
@@ -496,6 +505,7 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		MaxPayload:   opts.MaxPayload,
 		Transports:   opts.Transports,
 		AllowEIO3:    opts.EIO3,
+		Codec:        serveCodec(opts.Parser),
 		// Credentials: a front end with withCredentials: true works too
 		// (the origin is echoed instead of "*", which browsers refuse then).
 		CORS:     &server.CORS{Origins: opts.CORSOrigins, Credentials: true},
@@ -552,6 +562,14 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		b.Attach(n)
 	}
 	return srv
+}
+
+// serveCodec is the packet format of --parser.
+func serveCodec(parser string) protocol.Codec {
+	if parser == "msgpack" {
+		return protocol.MsgpackCodec{}
+	}
+	return protocol.JSONCodec{}
 }
 
 func connectData(s *server.Socket) json.RawMessage {

@@ -53,7 +53,7 @@ func TestServeFlagDefaults(t *testing.T) {
 	}
 	want := &serveOptions{
 		Port: 3000, Host: "127.0.0.1", Path: "/socket.io/", CORSOrigins: []string{"*"},
-		EIO3: true, Transports: []string{"polling", "websocket"},
+		EIO3: true, Parser: "json", Transports: []string{"polling", "websocket"},
 		PingInterval: 25 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: 1000000,
 		Recovery: 0, Output: "pretty",
 		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second}, // serve_redis.go's flags
@@ -68,7 +68,7 @@ func TestServeFlags(t *testing.T) {
 		"-p", "0", "--host", "::1", "--path", "ws", "--cors-origin", "http://a.test", "--cors-origin", "http://b.test",
 		"--namespace", "admin", "--namespace", "/chat", "--namespace", "/admin",
 		"--auth", `{"token":"abc","n":1}`, "--echo", "--broadcast", "--rooms", "--ack-reply", "ok",
-		"--eio3=false", "--transports", "websocket", "--ping-interval", "2s", "--ping-timeout", "1s",
+		"--eio3=false", "--parser", "msgpack", "--transports", "websocket", "--ping-interval", "2s", "--ping-timeout", "1s",
 		"--max-payload", "500", "--recovery", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem",
 		"--control-token", "T", "--no-tui", "-o", "json", "-v", "--raw")
 	if err != nil {
@@ -79,7 +79,7 @@ func TestServeFlags(t *testing.T) {
 		Namespaces: []string{"/", "/admin", "/chat"},
 		Auth:       map[string]any{"token": "abc", "n": 1.0},
 		Echo:       true, Broadcast: true, Rooms: true, AckReply: json.RawMessage(`"ok"`),
-		EIO3: false, Transports: []string{"websocket"}, PingInterval: 2 * time.Second, PingTimeout: time.Second,
+		EIO3: false, Parser: "msgpack", Transports: []string{"websocket"}, PingInterval: 2 * time.Second, PingTimeout: time.Second,
 		MaxPayload: 500, Recovery: 0, TLSCert: "c.pem", TLSKey: "k.pem",
 		Control: true, ControlToken: "T", Output: "json", Verbose: true, Raw: true,
 		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second},
@@ -134,6 +134,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--ping-interval", "0"}, "must be positive"},
 		{[]string{"--max-payload", "0"}, "--max-payload must be positive"},
 		{[]string{"--recovery", "-1s"}, "--recovery must not be negative"},
+		{[]string{"--parser", "protobuf"}, `--parser must be json or msgpack, not "protobuf"`},
 		{[]string{"--tui", "--no-tui"}, "contradict"},
 		{[]string{"--quiet", "-v"}, "--quiet logs no packets"},
 		{[]string{"--quiet", "--raw"}, "--quiet logs no packets"},
@@ -786,6 +787,9 @@ func TestServeBanner(t *testing.T) {
 			"sio serve: listening on 0.0.0.0:8080, reachable from other machines\n",
 		}},
 		{"IPv6 any", &net.TCPAddr{IP: net.IPv6zero, Port: 1}, []string{"--host", "::"}, false, []string{"http://[::1]:1/"}},
+		{"msgpack", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}, []string{"--parser", "msgpack"}, false, []string{
+			`connect: sio connect --parser msgpack http://127.0.0.1:3000 · JavaScript: io("http://127.0.0.1:3000", { parser: require("socket.io-msgpack-parser") })`,
+		}},
 		{"recovery", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}, []string{"--recovery", "2m"}, false, []string{
 			"connection state recovery on (2m0s): events sent carry their offset as a last argument\n",
 		}},
@@ -858,5 +862,26 @@ func TestServeShutdownWithVanishedPollingClient(t *testing.T) {
 	}
 	if d := time.Since(start); d > defaultShutdownTimeout+time.Second || defaultShutdownTimeout > 2*time.Second {
 		t.Errorf("shutdown took %v (timeout %v)", d, defaultShutdownTimeout)
+	}
+}
+
+// --parser msgpack speaks socket.io-msgpack-parser: a client with the same
+// parser gets its echo and its ack, binary included; the log shows the
+// packets as JSON as with the default parser.
+func TestServeMsgpack(t *testing.T) {
+	checkLeaks(t)
+	r := startServe(t, "--parser", "msgpack", "--echo", "-o", "json")
+	c, got := r.mustDial(t, "/", client.Options{Codec: protocol.MsgpackCodec{}})
+	if ack := emitAck(t, c, "chat", "hi", map[string]any{"b": []byte{1, 2}}); ack != `["hi",{"b":{"$binary":"AQI="}}]` {
+		t.Errorf("ack = %s", ack)
+	}
+	if ev := recvEvent(t, got); ev != `chat ["hi",{"b":{"$binary":"AQI="}}]` {
+		t.Errorf("echo = %s", ev)
+	}
+	r.waitLine(t, `"dir":"in"`, `"type":"BINARY_EVENT"`, `"args":["hi",{"b":{"$binary":"AQI="}}]`)
+	// A client with the default parser cannot connect: the server cannot
+	// decode its CONNECT.
+	if _, _, err := r.dial(t, "/", client.Options{}); err == nil {
+		t.Error("a JSON-parser client connected to --parser msgpack")
 	}
 }
