@@ -24,6 +24,7 @@ type emitOptions struct {
 func newEmitCmd(a *app, runF func(*emitOptions) error) *cobra.Command {
 	opts := &emitOptions{}
 	var urlFlag string
+	var redisOpts emitRedisOptions // --redis (emit_redis.go)
 	cmd := &cobra.Command{
 		Use:   "emit EVENT [ARG...]",
 		Short: "Connect, emit one event, optionally wait for its ack or a reply event, print, exit",
@@ -39,8 +40,14 @@ failure, 2 usage error, 124 timed out waiting.`,
 		Example: `  sio emit chat hello
   sio emit -u http://localhost:3000/admin --ack question '{"q":1}'
   sio emit upload '{"$binary":"AQID"}' --wait done -o json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: emitArgs(&redisOpts),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkEmitRedis(cmd, &redisOpts); err != nil || redisOpts.URL != "" {
+				if err != nil {
+					return err
+				}
+				return runEmitRedis(cmd.Context(), a, &redisOpts, opts.Output, opts.Timeout, args)
+			}
 			opts.Event, opts.Args = args[0], args[1:]
 			opts.URL = resolveURL(a, urlFlag)
 			if err := opts.validate(cmd); err != nil {
@@ -62,6 +69,7 @@ failure, 2 usage error, 124 timed out waiting.`,
 	cmd.Flags().BoolVar(&opts.Ack, "ack", false, "ask for an acknowledgement and print its arguments")
 	cmd.Flags().StringVar(&opts.Wait, "wait", "", "after emitting, wait for this incoming event and print it")
 	addClientFlags(cmd, &opts.clientFlags, "how long to wait for the ack or the --wait event (0: no limit)", 10*time.Second)
+	addEmitRedisFlags(cmd, &redisOpts)
 	return cmd
 }
 

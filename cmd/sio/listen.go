@@ -22,6 +22,7 @@ type listenOptions struct {
 func newListenCmd(a *app, runF func(*listenOptions) error) *cobra.Command {
 	opts := &listenOptions{}
 	var urlFlag string
+	var redisOpts listenRedisOptions // --redis (listen_redis.go)
 	cmd := &cobra.Command{
 		Use:   "listen [EVENT...]",
 		Short: "Connect and print incoming events (all, or only the named ones)",
@@ -33,6 +34,12 @@ getting N events in time exits with status 124; --timeout alone exits 0.`,
 		Example: `  sio listen
   sio listen -u http://localhost:3000/admin chat news --count 1 -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkListenRedis(cmd, &redisOpts); err != nil || redisOpts.URL != "" {
+				if err != nil {
+					return err
+				}
+				return runListenRedis(cmd.Context(), a, &redisOpts, opts.Output, opts.Count, opts.Timeout, args)
+			}
 			opts.Events = args
 			opts.URL = resolveURL(a, urlFlag)
 			if err := opts.validate(cmd); err != nil {
@@ -51,6 +58,7 @@ getting N events in time exits with status 124; --timeout alone exits 0.`,
 	cmd.Flags().IntVar(&opts.Count, "count", 0, "stop after N events (0: no limit)")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
 	addClientFlags(cmd, &opts.clientFlags, "stop listening after DUR (default: until interrupted)", 0)
+	addListenRedisFlags(cmd, &redisOpts)
 	return cmd
 }
 

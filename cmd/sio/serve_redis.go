@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,8 +32,17 @@ func addRedisFlags(cmd *cobra.Command, r *serveRedis) {
 	f.DurationVar(&r.RequestsTimeout, "redis-requests-timeout", 5*time.Second, "how long a cluster request (fetchSockets, serverSideEmit with ack) waits for the other nodes")
 }
 
+// quietRedisLog drops go-redis's own log lines: sio reports each Redis
+// failure itself, in one line, where it matters.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+var quietRedis sync.Once
+
 // redisOptions parses a --redis URL: a bad one is a usage error.
 func redisOptions(flag, rawURL string) (*redis.Options, error) {
+	quietRedis.Do(func() { redis.SetLogger(quietRedisLog{}) })
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, usageErrorf("%s %q: %v", flag, rawURL, err)

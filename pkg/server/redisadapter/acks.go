@@ -81,7 +81,7 @@ func (a *Adapter) onServerSideEmit(r *Request) error {
 				return nil
 			}
 			// Always the shared response channel, as Node.
-			b, err := json.Marshal(struct {
+			b, err := marshalJS(struct {
 				Type      RequestType `json:"type"`
 				RequestID string      `json:"requestId"`
 				Data      any         `json:"data"`
@@ -149,7 +149,7 @@ func sseData(event string, args []any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("serverSideEmit: %q is a reserved event name", event)
 	}
 	vals := append([]any{event}, args...)
-	b, err := json.Marshal(vals)
+	b, err := marshalJS(vals)
 	if err != nil {
 		return nil, fmt.Errorf("serverSideEmit %q: %w", event, err)
 	}
@@ -286,7 +286,7 @@ func (a *Adapter) onBroadcastWithAck(r *Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(struct {
+	b, err := marshalJS(struct {
 		Type        RequestType `json:"type"`
 		RequestID   string      `json:"requestId"`
 		ClientCount int         `json:"clientCount"`

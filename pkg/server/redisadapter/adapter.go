@@ -217,7 +217,7 @@ func reqOpts(opts server.BroadcastOptions) RequestOpts {
 }
 
 func (a *Adapter) publishJSON(channel string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshalJS(v)
 	if err != nil {
 		return fmt.Errorf("redis adapter: %w", err)
 	}
@@ -438,7 +438,7 @@ func nonNil(ss []string) []string {
 
 // respond publishes a response to r (publishResponse).
 func (a *Adapter) respond(r *Request, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshalJS(v)
 	if err != nil {
 		return fmt.Errorf("response: %w", err)
 	}

@@ -361,7 +361,13 @@ func TestDecodeNodeCapture(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %q: %v", m.channel, m.payload, err)
 			}
-			if b.UID == "emitter" {
+			if b.UID == EmitterUID {
+				// What the redis-emitter published, sio emit writes byte
+				// for byte.
+				again, err := AppendEmitterBroadcast(nil, &b.Packet, Target{Rooms: b.Rooms, Except: b.Except, Volatile: b.Flags.Volatile, Compress: b.Flags.Compress})
+				if err != nil || string(again) != string(m.payload) {
+					t.Fatalf("%s: re-encoded\n%q, the emitter wrote\n%q (%v)", m.channel, again, m.payload, err)
+				}
 				continue
 			}
 			// What Node's adapter published, sio writes byte for byte.

@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -350,9 +351,21 @@ func appendStr(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
+// marshalJS is JSON.stringify's text of v: json.Marshal without its
+// escaping of <, > and &.
+func marshalJS(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
+}
+
 // appendJSONValue writes a Go value as msgpack through its JSON form.
 func appendJSONValue(dst []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := marshalJS(v)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -353,7 +355,11 @@ func TestCluster(t *testing.T) {
 	}
 	t.Run("redis-emitter", func(t *testing.T) {
 		t.Parallel()
-		testEmitter(t, c)
+		testEmitter(t, c, "/redis-emitter", nodeEmitter(c))
+	})
+	t.Run("sio emit --redis", func(t *testing.T) {
+		t.Parallel()
+		testEmitter(t, c, "/sio-emit", sioEmitter(c))
 	})
 }
 
@@ -528,13 +534,51 @@ func waitRooms(t *testing.T, m sender, nsp string, cond func(map[string][]string
 	}
 }
 
-// testEmitter: @socket.io/redis-emitter reaches the clients of every node.
-func testEmitter(t *testing.T, c *testCluster) {
-	nsp := "/emitter"
+// emitFunc publishes one emitter broadcast to nsp.
+type emitFunc func(t *testing.T, nsp string, rooms, except []string, volatile bool, event string, args ...any)
+
+// nodeEmitter publishes with @socket.io/redis-emitter in the Node peer.
+func nodeEmitter(c *testCluster) emitFunc {
+	return func(t *testing.T, nsp string, rooms, except []string, volatile bool, event string, args ...any) {
+		c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "rooms": rooms, "except": except, "volatile": volatile, "event": event, "args": wireArgs(args)})
+	}
+}
+
+// sioEmitter publishes with `sio emit --redis`.
+func sioEmitter(c *testCluster) emitFunc {
+	return func(t *testing.T, nsp string, rooms, except []string, volatile bool, event string, args ...any) {
+		cmdArgs := []string{"emit", "--redis", c.redis.URL(), "--namespace", nsp}
+		for _, r := range rooms {
+			cmdArgs = append(cmdArgs, "--room", r)
+		}
+		for _, r := range except {
+			cmdArgs = append(cmdArgs, "--except", r)
+		}
+		if volatile {
+			cmdArgs = append(cmdArgs, "--volatile")
+		}
+		cmdArgs = append(cmdArgs, event)
+		for _, a := range args {
+			if b, ok := a.([]byte); ok {
+				a = map[string]string{"$binary": base64.StdEncoding.EncodeToString(b)}
+			}
+			j, _ := json.Marshal(a)
+			cmdArgs = append(cmdArgs, string(j))
+		}
+		out, err := exec.Command(sioBinary(t), cmdArgs...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sio %v: %v\n%s", cmdArgs, err, out)
+		}
+	}
+}
+
+// testEmitter: an emitter (the redis-emitter or sio emit --redis)
+// reaches the clients of every node.
+func testEmitter(t *testing.T, c *testCluster, nsp string, emit emitFunc) {
 	c.connectAll(t, nsp)
-	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "rooms": []string{"r1"}, "event": "fromEmitter", "args": wireArgs([]any{"x", []byte("hi")})})
-	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "except": []string{"r1"}, "volatile": true, "event": "notR1"})
-	c.clients.call(t, map[string]any{"op": "emitter", "nsp": nsp, "event": "end"})
+	emit(t, nsp, []string{"r1"}, nil, false, "fromEmitter", "x", []byte("hi"))
+	emit(t, nsp, nil, []string{"r1"}, false, "notR1")
+	emit(t, nsp, nil, nil, false, "end")
 	for i, m := range c.members {
 		c.waitEvent(t, nsp, m, "end")
 		want := []string{"notR1", "end"}
@@ -548,5 +592,10 @@ func testEmitter(t *testing.T, c *testCluster) {
 		if got := c.eventNames(nsp, m); !slices.Equal(got, want) {
 			t.Errorf("the client on %s got %v, want %v", m.label(), got, want)
 		}
+	}
+	// Volatile once everything has arrived (see testOperations).
+	emit(t, nsp, nil, nil, true, "volatile")
+	for _, m := range c.members {
+		c.waitEvent(t, nsp, m, "volatile")
 	}
 }
