@@ -55,6 +55,16 @@ var rules = []rule{
 		deny:    []string{"pkg/server", "pkg/loadgen"},
 	},
 	{
+		why:     "pkg/internal/wsframe is the WebSocket wire alone: it knows no Engine.IO and no other part of sio, and needs no library beyond golang.org/x/sys",
+		applies: under("pkg/internal/wsframe"),
+		deny:    []string{"pkg", "internal", "tui", "cmd", "bench", "github.com/", "charm.land/"},
+	},
+	{
+		why:     "the server engine and the load generator speak WebSocket through pkg/internal/wsframe: one framer (gorilla is the client's)",
+		applies: under("pkg/server", "pkg/loadgen"),
+		deny:    []string{"github.com/gorilla/websocket"},
+	},
+	{
 		why:     "pkg/ is the library: it stands alone, without the CLI's internals, the TUI or UI libraries",
 		applies: under("pkg"),
 		deny:    []string{"internal", "tui", "cmd", "bench", "github.com/spf13/cobra", "charm.land/"},
@@ -62,7 +72,7 @@ var rules = []rule{
 	{
 		why:     "tui declares the interfaces it needs and imports no engine, server or client: cmd/sio adapts them",
 		applies: under("tui"),
-		deny:    []string{"pkg/server", "pkg/client", "pkg/loadgen", "internal/control", "cmd", "bench", "github.com/gorilla/websocket"},
+		deny:    []string{"pkg/server", "pkg/client", "pkg/loadgen", "pkg/internal", "pkg/proxy", "pkg/doctor", "pkg/adminui", "internal/control", "cmd", "bench", "github.com/gorilla/websocket"},
 	},
 	{
 		why:     "internal/ helps the commands; it never imports them or the TUI",
@@ -138,13 +148,26 @@ func TestRulesBite(t *testing.T) {
 		{"tui", module + "pkg/client/eioclient"},
 		{"internal/render", module + "tui"},
 		{"cmd/sio", module + "bench/soak"},
+		{"pkg/internal/wsframe", module + "pkg/protocol"},
+		{"pkg/internal/wsframe", "github.com/gorilla/websocket"},
+		{"pkg/server/eioserver", "github.com/gorilla/websocket"},
+		{"pkg/loadgen", "github.com/gorilla/websocket"},
+		{"tui", module + "pkg/internal/wsframe"},
 	}
 	for _, c := range cases {
 		if len(broken(c.from, c.imp)) == 0 {
 			t.Errorf("%s importing %s passes every rule", c.from, c.imp)
 		}
 	}
-	if why := broken("cmd/sio", module+"pkg/server"); len(why) != 0 {
-		t.Errorf("cmd/sio importing pkg/server is refused: %v", why)
+	for _, ok := range []struct{ from, imp string }{
+		{"cmd/sio", module + "pkg/server"},
+		{"pkg/server/eioserver", module + "pkg/internal/wsframe"},
+		{"pkg/loadgen", module + "pkg/internal/wsframe"},
+		{"pkg/internal/wsframe", "golang.org/x/sys/unix"},
+		{"pkg/client/eioclient", "github.com/gorilla/websocket"},
+	} {
+		if why := broken(ok.from, ok.imp); len(why) != 0 {
+			t.Errorf("%s importing %s is refused: %v", ok.from, ok.imp, why)
+		}
 	}
 }
