@@ -15,6 +15,7 @@ import (
 	"github.com/sio-dev/sio/internal/profile"
 	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/doctor"
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 type doctorOptions struct {
@@ -31,6 +32,7 @@ type doctorOptions struct {
 	Timeout       time.Duration
 	ClientVersion int
 	Pings         int
+	Parser        string
 	Emit          string
 	EmitArgs      []string
 	Output        string
@@ -83,6 +85,7 @@ Exit status: 0 when no check fails (a session works end to end), 1 otherwise,
 	fl.DurationVar(&opts.Timeout, "timeout", doctor.DefaultTimeout, "bound of each network step")
 	fl.IntVar(&opts.ClientVersion, "client-version", 0, "the socket.io-client major the app uses (2, 3 or 4): fail if the server cannot serve it")
 	fl.IntVar(&opts.Pings, "pings", 1, "heartbeats to wait for (0: only read the announced values)")
+	fl.StringVar(&opts.Parser, "parser", "json", "the Socket.IO packet format: json (socket.io-parser, the default) or msgpack (socket.io-msgpack-parser)")
 	fl.StringVar(&opts.Emit, "emit", "", "emit this event with the arguments after URL and wait for its ack")
 	fl.StringVarP(&opts.Output, "output", "o", render.FormatPretty, "output format: pretty or json (one JSON object per check)")
 	return cmd
@@ -120,6 +123,11 @@ func (o *doctorOptions) resolve(a *app, cmd *cobra.Command, args []string) error
 	}
 	if o.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive")
+	}
+	switch o.Parser {
+	case "json", "msgpack":
+	default:
+		return usageErrorf("--parser must be json or msgpack, not %q", o.Parser)
 	}
 	switch o.ClientVersion {
 	case 0, 2, 3, 4:
@@ -170,6 +178,9 @@ func (o *doctorOptions) applyProfile(a *app, cmd *cobra.Command) error {
 	for k, v := range p.Query {
 		o.Query = append([]string{k + "=" + v}, o.Query...)
 	}
+	if p.Parser != "" && !changed("parser") {
+		o.Parser = p.Parser
+	}
 	if p.TLS.Insecure && !changed("insecure") {
 		o.Insecure = true
 	}
@@ -181,6 +192,9 @@ func (o *doctorOptions) doctorOptions(a *app) (doctor.Options, error) {
 	d := doctor.Options{
 		URL: o.URL, Path: o.Path, Namespace: o.Namespace, Origin: o.Origin, Credentials: o.Credentials,
 		Insecure: o.Insecure, Timeout: o.Timeout, ClientVersion: o.ClientVersion, EmitEvent: o.Emit,
+	}
+	if o.Parser == "msgpack" {
+		d.Codec = protocol.MsgpackCodec{}
 	}
 	d.Pings = o.Pings
 	if o.Pings == 0 {

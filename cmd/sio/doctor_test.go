@@ -13,7 +13,7 @@ import (
 
 func TestDoctorFlags(t *testing.T) {
 	dir := t.TempDir()
-	yaml := "profiles:\n  staging:\n    url: https://staging.example/admin\n    path: /rt/\n    auth: '{\"token\":\"p\"}'\n    headers:\n      X-Team: blue\n    query:\n      v: \"2\"\n    tls:\n      insecure: true\n"
+	yaml := "profiles:\n  staging:\n    url: https://staging.example/admin\n    path: /rt/\n    auth: '{\"token\":\"p\"}'\n    headers:\n      X-Team: blue\n    query:\n      v: \"2\"\n    parser: msgpack\n    tls:\n      insecure: true\n"
 	if err := os.WriteFile(filepath.Join(dir, "profiles.yaml"), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestDoctorFlags(t *testing.T) {
 		{name: "profile fills what flags leave", args: []string{"-P", "staging", "--path", "/mine/"},
 			check: func(t *testing.T, o *doctorOptions) {
 				if o.URL != "https://staging.example/admin" || o.Path != "/mine/" || o.Auth != `{"token":"p"}` || !o.Insecure ||
-					strings.Join(o.Header, ",") != "X-Team: blue" || strings.Join(o.Query, ",") != "v=2" {
+					strings.Join(o.Header, ",") != "X-Team: blue" || strings.Join(o.Query, ",") != "v=2" || o.Parser != "msgpack" {
 					t.Errorf("%+v", o)
 				}
 			}},
@@ -50,6 +50,7 @@ func TestDoctorFlags(t *testing.T) {
 		{name: "bad origin", args: []string{"http://h", "--origin", "app.example"}, err: "want scheme://host[:port]"},
 		{name: "bad output", args: []string{"http://h", "-o", "yaml"}, err: "--output must be pretty or json"},
 		{name: "bad header", args: []string{"http://h", "-H", "nocolon"}, err: "want 'Key: value'"},
+		{name: "bad parser", args: []string{"http://h", "--parser", "cbor"}, err: "--parser must be json or msgpack"},
 		{name: "bad query", args: []string{"http://h", "-q", "novalue"}, err: "want k=v"},
 	}
 	for _, tt := range tests {

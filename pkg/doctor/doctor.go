@@ -37,6 +37,10 @@ type Options struct {
 	Credentials bool
 	// Auth is the CONNECT payload, a JSON object.
 	Auth json.RawMessage
+	// Codec is the Socket.IO packet format, as the client's parser
+	// option: nil means socket.io-parser's JSON; protocol.MsgpackCodec
+	// speaks socket.io-msgpack-parser.
+	Codec protocol.Codec
 	// Header is added to every request (extraHeaders).
 	Header http.Header
 	// Query is added to every request after the URL's own query (query).
@@ -130,6 +134,9 @@ func newDoctor(opts Options) (*doctor, error) {
 		}
 	}
 	d := &doctor{opts: opts, u: u, timeout: opts.Timeout, goOn: map[string]bool{}}
+	if d.opts.Codec == nil {
+		d.opts.Codec = protocol.JSONCodec{}
+	}
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
 	}
@@ -276,6 +283,25 @@ func (d *doctor) add(r Result) {
 // stepCtx bounds one network step.
 func (d *doctor) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d.timeout)
+}
+
+// connectPackets is the CONNECT of "/" as the client's parser encodes it:
+// the message that asks Socket.IO for an answer in the round trips.
+func (d *doctor) connectPackets() []protocol.EnginePacket {
+	pkts, err := d.opts.Codec.Encode(&protocol.Packet{Type: protocol.PacketConnect, Namespace: "/"})
+	if err != nil { // cannot happen: a CONNECT without data always encodes
+		return []protocol.EnginePacket{{Type: protocol.EngineMessage, Data: []byte("0")}}
+	}
+	return pkts
+}
+
+// parserFixes name the other parser after a server closed the session
+// in answer to our CONNECT, as Node does when it cannot decode it.
+func (d *doctor) parserFixes() []Fix {
+	if d.opts.Codec.Name() == "msgpack" {
+		return []Fix{{FixClient, "use the default parser (drop parser: customParser)"}, {FixSio, "--parser json"}}
+	}
+	return []Fix{{FixClient, "parser: require(\"socket.io-msgpack-parser\"), as the server has"}, {FixSio, "--parser msgpack"}}
 }
 
 // bestEIO is the revision the later checks speak: v4 when accepted.

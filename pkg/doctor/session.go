@@ -59,7 +59,7 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 	u.Path, u.Fragment = d.nsp, "" // the client reads the URL's query itself
 	opts := client.Options{
 		Path: d.path, Transport: s.transport, EIO: eio, Header: d.header, Query: d.opts.Query, TLSConfig: d.tlsConfig,
-		Auth: d.opts.Auth, NoReconnect: true,
+		Auth: d.opts.Auth, NoReconnect: true, Codec: d.opts.Codec,
 		Tap: func(t protocol.Trace) {
 			switch {
 			case t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EnginePing && eio == protocol.EIO4,
@@ -109,6 +109,7 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 
 func (d *doctor) explainConnect(err error) (Result, bool) {
 	var ce *client.ConnectError
+	var closed *client.ClosedOnConnectError
 	switch {
 	case errors.As(err, &ce):
 		seen := "CONNECT_ERROR message " + quoteJS(ce.Message)
@@ -141,6 +142,9 @@ func (d *doctor) explainConnect(err error) (Result, bool) {
 		}
 		r.Data = data
 		return r, true
+	case errors.As(err, &closed):
+		return fail("the server closed the connection in answer to the CONNECT", closed.Error()+
+			": Node does this when it cannot decode the CONNECT: the server uses another parser than "+closed.Parser, d.parserFixes()...)
 	case errors.Is(err, client.ErrNoConnectReply):
 		return fail("namespace "+d.nsp+" did not answer CONNECT within "+d.timeout.String(),
 			"the Engine.IO session is open but no Socket.IO answers: an Engine.IO server without Socket.IO, or a middleware that never calls next()",

@@ -116,20 +116,30 @@ func (d *doctor) wsOpen(ctx context.Context, eio protocol.EIO, sid string) wsRes
 
 // roundTrip proves that messages flow on an open WebSocket session: v3
 // answers a client ping with pong; v4 answers a Socket.IO CONNECT.
-func roundTrip(ctx context.Context, conn *websocket.Conn, eio protocol.EIO) error {
+func (d *doctor) roundTrip(ctx context.Context, conn *websocket.Conn, eio protocol.EIO) error {
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
-	msg, want := "40", protocol.EngineMessage
+	send, want := d.connectPackets(), protocol.EngineMessage
 	if eio == protocol.EIO3 {
-		msg, want = "2", protocol.EnginePong
+		send, want = []protocol.EnginePacket{{Type: protocol.EnginePing}}, protocol.EnginePong
 	}
-	if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-		return err
+	for _, p := range send {
+		frame, binary := protocol.AppendEngineFrame(nil, p, eio)
+		mt := websocket.TextMessage
+		if binary {
+			mt = websocket.BinaryMessage
+		}
+		if err := conn.WriteMessage(mt, frame); err != nil {
+			return err
+		}
 	}
 	for {
-		_, data, err := conn.ReadMessage()
+		mt, data, err := conn.ReadMessage()
 		if err != nil {
 			return err
+		}
+		if mt == websocket.BinaryMessage && want == protocol.EngineMessage {
+			return nil // a msgpack answer
 		}
 		if p, err := protocol.ParseEngineText(data); err == nil && p.Type == want {
 			return nil
@@ -192,7 +202,11 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 	defer cancel()
 	eio := d.bestEIO()
 	got := make(chan struct{}, 1)
-	closed := make(chan error, 1)
+	type ended struct {
+		reason protocol.DisconnectReason
+		err    error
+	}
+	closed := make(chan ended, 1)
 	base := *d.u
 	base.Path, base.RawQuery = "", "" // Options.Query carries the query
 	conn, err := eioclient.Dial(sctx, &base, eioclient.Options{
@@ -203,7 +217,7 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 			default:
 			}
 		},
-		OnClose: func(_ protocol.DisconnectReason, err error) { closed <- err },
+		OnClose: func(reason protocol.DisconnectReason, err error) { closed <- ended{reason, err} },
 	})
 	if err != nil {
 		return fail("the polling handshake failed", err.Error())
@@ -213,14 +227,15 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 		<-conn.Done()
 	}()
 	if eio == protocol.EIO4 {
-		if err := conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: []byte("0")}); err != nil {
+		if err := conn.Send(d.connectPackets()...); err != nil {
 			return fail("cannot send over polling", err.Error())
 		}
 	}
 	select {
 	case <-got:
 		return ok(fmt.Sprintf("polling session %s: handshake and a message round trip", conn.SID()), nil)
-	case err := <-closed:
+	case end := <-closed:
+		err := end.err
 		var he *eioclient.HTTPError
 		if errors.As(err, &he) {
 			if ee, isEngine := he.EngineError(); isEngine && ee.Code == protocol.ErrSessionIDUnknown.Code {
@@ -230,7 +245,12 @@ func (d *doctor) checkPolling(ctx context.Context) (Result, bool) {
 					Fix{FixClient, "transports: [\"websocket\"]"})
 			}
 		}
-		return fail("the polling session ended at once", fmt.Sprint(err))
+		if eio == protocol.EIO4 && end.reason == protocol.ReasonForcedClose {
+			d.goOn["polling"] = true // the transport works; the parser does not
+			return fail("the server closed the polling session in answer to our CONNECT",
+				"Node does this when it cannot decode the CONNECT: the server uses another parser", d.parserFixes()...)
+		}
+		return fail("the polling session ended at once", fmt.Sprintf("%s: %v", end.reason, err))
 	case <-sctx.Done():
 		// The session stayed open: Engine.IO works, only no Socket.IO
 		// answered (the namespace check tells), or a proxy holds it back.
@@ -252,12 +272,17 @@ func (d *doctor) checkWebSocket(ctx context.Context) (Result, bool) {
 		cause, fixes := d.explainWS(w)
 		return fail("a WebSocket session does not open", cause, fixes...)
 	}
-	if err := roundTrip(sctx, w.conn, eio); err != nil {
+	if err := d.roundTrip(sctx, w.conn, eio); err != nil {
 		if sctx.Err() != nil {
 			d.websocket = true // the session is open; only no answer came
 			return warn("the WebSocket session stays open, but no message came back within "+d.timeout.String(),
 				"nothing answered the Socket.IO CONNECT: an Engine.IO server without Socket.IO (see the namespace check), or a proxy that passes frames one way only",
 				Fix{FixProxy, "pass WebSocket frames through in both directions"})
+		}
+		if eio == protocol.EIO4 {
+			d.websocket = true // the transport works; the parser does not
+			return fail("the server closed the WebSocket session in answer to our CONNECT", err.Error()+
+				": Node does this when it cannot decode the CONNECT: the server uses another parser", d.parserFixes()...)
 		}
 		return fail("the WebSocket session ended at once", err.Error(),
 			Fix{FixProxy, "pass WebSocket frames through in both directions"})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/doctor"
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 func TestMain(m *testing.M) {
@@ -113,12 +114,17 @@ func TestHealthyServers(t *testing.T) {
 		{"socket.io 4.8", peer{"version": 4, "cors": map[string]any{"origin": origin}}, "socket.io 4.x", []any{"3.x", "4.x"}},
 		{"socket.io 3.1", peer{"version": 3, "cors": map[string]any{"origin": origin}}, "socket.io 3.x or 4.0", []any{"3.x", "4.x"}},
 		{"socket.io 2.5", peer{"version": 2}, "socket.io 2.x", []any{"1.x", "2.x"}},
+		{"socket.io 4.8 with socket.io-msgpack-parser", peer{"version": 4, "cors": map[string]any{"origin": origin}, "parser": "msgpack"}, "socket.io 4.x", []any{"3.x", "4.x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			port := start(t, with(with(peer{"kind": "socketio"}, fastHeartbeat), tt.cfg))
-			r := run(t, doctor.Options{URL: url(port, "/"), Origin: origin, EmitEvent: "echo", EmitArgs: []any{"hi", map[string]any{"n": 1}}})
+			opts := doctor.Options{URL: url(port, "/"), Origin: origin, EmitEvent: "echo", EmitArgs: []any{"hi", map[string]any{"n": 1}}}
+			if tt.cfg["parser"] == "msgpack" {
+				opts.Codec = protocol.MsgpackCodec{}
+			}
+			r := run(t, opts)
 			want := []string{"dns", "tcp", "http", "path", "version", "polling", "websocket", "upgrade", "sticky", "cors", "namespace", "heartbeat", "emit"}
 			var got []string
 			for _, res := range r.Results {
@@ -297,6 +303,15 @@ func TestBrokenServers(t *testing.T) {
 			want:  []string{"did not answer CONNECT within 2s", "an Engine.IO server without Socket.IO", "use engine.io-client instead of socket.io-client"},
 			also: map[string]doctor.Status{"path": doctor.StatusFail, "version": doctor.StatusOK,
 				"polling": doctor.StatusWarn, "websocket": doctor.StatusWarn, "upgrade": doctor.StatusOK},
+		},
+		{
+			name: "a server with socket.io-msgpack-parser and a default client",
+			setup: func(t *testing.T) doctor.Options {
+				return doctor.Options{URL: url(start(t, with(sio4, peer{"parser": "msgpack"})), "/")}
+			},
+			check: "namespace",
+			want:  []string{"closed the connection in answer to the CONNECT", "another parser than json", `client: parser: require("socket.io-msgpack-parser")`, "sio: --parser msgpack"},
+			also:  map[string]doctor.Status{"polling": doctor.StatusFail, "websocket": doctor.StatusFail, "upgrade": doctor.StatusOK},
 		},
 		{
 			name: "middleware refuses the auth (socket.io 4.8)",

@@ -4,7 +4,7 @@
 //
 // kind "socketio": socket.io 4.8 / 3.1 / 2.5 ("version": 4, 3 or 2) with
 //   "path", "transports", "cors" (3/4), "origins" (2), "pingInterval",
-//   "pingTimeout", "auth" (the "/" middleware wants auth.token "secret"
+//   "pingTimeout", "parser": "msgpack" (socket.io-msgpack-parser), "auth" (the "/" middleware wants auth.token "secret"
 //   (2: the query's token) and refuses with a message and data), "tls"
 //   ({cert, key} file names: https). Every server acks "echo" with its
 //   arguments.
@@ -42,6 +42,7 @@ function socketio() {
   for (const k of ["path", "transports", "cors", "origins", "pingInterval", "pingTimeout"]) {
     if (cfg[k] !== undefined) opts[k] = cfg[k];
   }
+  if (cfg.parser === "msgpack") opts.parser = require("socket.io-msgpack-parser");
   let io;
   if (version === 2) {
     io = require("socket.io-v2")(httpServer, opts);
