@@ -270,7 +270,11 @@ func (d *doctor) checkWebSocket(ctx context.Context) (Result, bool) {
 	defer w.close()
 	if w.hs == nil {
 		cause, fixes := d.explainWS(w)
-		return fail("a WebSocket session does not open", cause, fixes...)
+		summary := "a WebSocket session does not open"
+		if w.noOpen {
+			summary = "the WebSocket opens (101) but no frame arrives"
+		}
+		return fail(summary, cause, fixes...)
 	}
 	if err := d.roundTrip(sctx, w.conn, eio); err != nil {
 		if sctx.Err() != nil {

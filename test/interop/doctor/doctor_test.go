@@ -239,6 +239,16 @@ func TestBrokenServers(t *testing.T) {
 			also:  map[string]doctor.Status{"websocket": doctor.StatusFail, "polling": doctor.StatusOK, "sticky": doctor.StatusOK, "namespace": doctor.StatusOK},
 		},
 		{
+			name: "a proxy accepts the WebSocket but passes no frames",
+			setup: func(t *testing.T) doctor.Options {
+				backend := start(t, sio4)
+				return doctor.Options{URL: url(start(t, peer{"kind": "proxy", "backends": []int{backend}, "wsNoFrames": true}), "/"), Timeout: 2 * time.Second}
+			},
+			check: "websocket",
+			want:  []string{"101 Switching Protocols, then no open packet", "does not pass its frames", "proxy: pass WebSocket frames through"},
+			also:  map[string]doctor.Status{"upgrade": doctor.StatusFail, "polling": doctor.StatusOK, "namespace": doctor.StatusOK},
+		},
+		{
 			name: "two nodes behind a round-robin balancer, no sticky sessions",
 			setup: func(t *testing.T) doctor.Options {
 				a, b := start(t, sio4), start(t, sio4)

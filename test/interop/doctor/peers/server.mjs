@@ -15,7 +15,9 @@
 //   request and per WebSocket, as a load balancer without sticky
 //   sessions; "stripUpgrade" forwards upgrade requests as plain HTTP
 //   without Upgrade and Connection, as nginx does without
-//   proxy_set_header Upgrade.
+//   proxy_set_header Upgrade; "wsNoFrames" answers the upgrade with 101
+//   itself and then passes nothing, as a proxy that buffers frames.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -108,6 +110,17 @@ function proxy() {
   });
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => {});
+    if (cfg.wsNoFrames) {
+      const accept = crypto
+        .createHash("sha1")
+        .update(req.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+        .digest("base64");
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      return; // and nothing more: the frames never reach the backend
+    }
     if (cfg.stripUpgrade) {
       const headers = { ...req.headers };
       for (const h of ["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]) {
