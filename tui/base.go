@@ -37,16 +37,17 @@ const (
 // feed, the log, the inspector, the composer, the prompt, the status and
 // help lines.
 type base struct {
-	c        Common
-	ctx      context.Context
-	feed     *Feed
-	batch    int
-	now      func() time.Time
-	loc      *time.Location
-	save     SaveFunc
-	timeout  time.Duration
-	histFile string
-	logger   *slog.Logger
+	c         Common
+	ctx       context.Context
+	feed      *Feed
+	batch     int
+	now       func() time.Time
+	loc       *time.Location
+	save      SaveFunc
+	timeout   time.Duration
+	histFile  string
+	marksFile string
+	logger    *slog.Logger
 
 	log     *logView
 	insp    *inspector
@@ -82,6 +83,8 @@ type baseOptions struct {
 	timeout     time.Duration
 	historyFile string
 	history     []HistoryItem
+	marksFile   string
+	marks       EventMarks
 	logger      *slog.Logger
 	verbose     bool
 	server      bool
@@ -117,6 +120,8 @@ func newBase(ctx context.Context, c Common, o baseOptions) base {
 		helpScr: newHelpScreen(c),
 	}
 	b.log.showEngine = o.verbose
+	b.marksFile = o.marksFile
+	b.log.setMarks(o.marks)
 	b.log.focused = true
 	b.help.Styles = c.Styles.Help
 	return b
@@ -247,6 +252,57 @@ func (b *base) historyCmd(it HistoryItem) tea.Cmd {
 	}
 }
 
+// toggleMark mutes (or highlights) the selected event by name, or takes
+// the mark off.
+func (b *base) toggleMark(mute bool) tea.Cmd {
+	e := b.log.selected()
+	name := ""
+	if e != nil {
+		name = b.log.eventOf(e)
+	}
+	if name == "" {
+		b.setStatus("select an event (or M / B edit the lists)", true)
+		return nil
+	}
+	m := b.log.marks
+	var added bool
+	verb := "muted"
+	if mute {
+		m.Mute, added = toggleName(m.Mute, name)
+	} else {
+		verb = "highlighted"
+		m.Highlight, added = toggleName(m.Highlight, name)
+	}
+	if !added {
+		verb = "un" + verb
+	}
+	return b.setMarks(m, verb+" "+strconv.Quote(name))
+}
+
+// setMarks applies new marks to the log and saves them.
+func (b *base) setMarks(m EventMarks, status string) tea.Cmd {
+	b.log.setMarks(m)
+	b.setStatus(status, false)
+	if b.marksFile == "" {
+		return nil
+	}
+	path := b.marksFile
+	return func() tea.Msg {
+		if err := saveMarks(path, m); err != nil {
+			return errMsg{op: "save marks", err: err}
+		}
+		return nil
+	}
+}
+
+// orNone joins names, or says none.
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
 // handleShared handles the messages both models treat alike. It reports
 // whether msg was consumed.
 func (b *base) handleShared(msg tea.Msg) (tea.Cmd, bool) {
@@ -375,11 +431,20 @@ func (b *base) handlePrompt(k tea.KeyPressMsg, apply func(kind promptKind, value
 	case "enter":
 		kind, v := b.prompt.kind, strings.TrimSpace(b.prompt.input.Value())
 		b.prompt.close()
-		if kind == promptSave {
+		switch kind {
+		case promptSave:
 			if v == "" {
 				return nil
 			}
 			return b.saveCmd(v)
+		case promptMute, promptHighlight:
+			m := b.log.marks
+			if kind == promptMute {
+				m.Mute = parseNames(v)
+			} else {
+				m.Highlight = parseNames(v)
+			}
+			return b.setMarks(m, "muted: "+orNone(m.Mute)+"; highlighted: "+orNone(m.Highlight))
 		}
 		return apply(kind, v)
 	case "esc":
@@ -423,6 +488,12 @@ func (b *base) handleLogKeys(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(k, keys.Zoom):
 		b.zoom = !b.zoom
 		return nil, true
+	case key.Matches(k, keys.Mute), key.Matches(k, keys.Highlight):
+		return b.toggleMark(key.Matches(k, keys.Mute)), true
+	case key.Matches(k, keys.MuteList):
+		return b.prompt.open(promptMute, "mute events › ", strings.Join(b.log.marks.Mute, " ")), true
+	case key.Matches(k, keys.HighlightList):
+		return b.prompt.open(promptHighlight, "highlight events › ", strings.Join(b.log.marks.Highlight, " ")), true
 	}
 	if b.focus == paneInspector {
 		if key.Matches(k, keys.Back) {

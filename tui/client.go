@@ -57,6 +57,11 @@ type ClientOptions struct {
 	// HistoryFile keeps the composer history across runs (JSON lines);
 	// empty means no persistence.
 	HistoryFile string
+	// MarksFile keeps the muted and highlighted events across runs
+	// (EventMarks); empty means no persistence. RunClient loads it into
+	// Marks, the marks at start.
+	MarksFile string
+	Marks     EventMarks
 	// Save writes the log when the user asks; nil disables saving.
 	Save SaveFunc
 	// Timeout bounds each action: an emit waiting for its ack, opening a
@@ -119,7 +124,7 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 		base: newBase(ctx, c, baseOptions{
 			feed: o.Feed, capacity: o.LogCapacity, now: o.Now, loc: o.Location, save: o.Save,
 			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
-			verbose: o.Verbose,
+			verbose: o.Verbose, marksFile: o.MarksFile, marks: o.Marks,
 		}),
 		session:  o.Session,
 		url:      o.URL,

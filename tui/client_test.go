@@ -455,7 +455,7 @@ func TestClientHelpSectionsScroll(t *testing.T) {
 		}
 	}
 	seen := first
-	for range 10 {
+	for range 20 {
 		press(t, m, "pgdown")
 		seen += screen(m)
 	}

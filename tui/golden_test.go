@@ -98,6 +98,7 @@ func TestGoldenClient(t *testing.T) {
 		{"client_answer", []string{"a"}},
 		{"client_help", []string{"?"}},
 		{"client_zoom", []string{"enter", "z"}},
+		{"client_marks", []string{"k", "m", "G", "b"}},
 	}
 	goldenSteps(t, newModel, steps)
 }

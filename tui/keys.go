@@ -27,6 +27,11 @@ type KeyMap struct {
 	NextNsp  key.Binding
 	PrevNsp  key.Binding
 	Zoom     key.Binding
+	// Per-event marks, by the selected event's name or edited as a list.
+	Mute          key.Binding
+	Highlight     key.Binding
+	MuteList      key.Binding
+	HighlightList key.Binding
 
 	// Lists and the log.
 	Up       key.Binding
@@ -93,6 +98,11 @@ func NewKeyMap() *KeyMap {
 		NextNsp:   b([]string{"]"}, "]", "next namespace"),
 		PrevNsp:   b([]string{"["}, "[", "previous namespace"),
 		Zoom:      b([]string{"z"}, "z", "zoom pane"),
+
+		Mute:          b([]string{"m"}, "m", "mute event"),
+		Highlight:     b([]string{"b"}, "b", "highlight event"),
+		MuteList:      b([]string{"M"}, "M", "muted list"),
+		HighlightList: b([]string{"B"}, "B", "highlighted list"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),

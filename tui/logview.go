@@ -39,7 +39,10 @@ type logView struct {
 
 	filter     string // lower case
 	showEngine bool
-	scopeSID   string // only this socket's traffic (dashboard)
+	marks      EventMarks      // muted and highlighted events
+	muted      map[string]bool // marks.Mute, for lookups
+	hot        map[string]bool // marks.Highlight
+	scopeSID   string          // only this socket's traffic (dashboard)
 
 	follow   bool
 	sel      uint64 // the selected seq when not following
@@ -176,7 +179,34 @@ func (l *logView) pass(e *entry) bool {
 	if l.scopeSID != "" && e.tr.SID != l.scopeSID {
 		return false
 	}
+	if len(l.muted) > 0 && l.muted[l.eventOf(e)] {
+		return false
+	}
 	return e.matches(l.filter)
+}
+
+// eventOf is the event name of an event, or of the request an ack
+// answers: muting an event hides its acks too.
+func (l *logView) eventOf(e *entry) string {
+	if e.event == "" && e.pair != 0 {
+		if req := l.bySeq(e.pair); req != nil {
+			return req.event
+		}
+	}
+	return e.event
+}
+
+// setMarks replaces the muted and highlighted events and re-indexes.
+func (l *logView) setMarks(m EventMarks) {
+	l.marks = m
+	l.muted, l.hot = make(map[string]bool), make(map[string]bool)
+	for _, n := range m.Mute {
+		l.muted[n] = true
+	}
+	for _, n := range m.Highlight {
+		l.hot[n] = true
+	}
+	l.reindex()
 }
 
 // reindex rebuilds the filter index after the filter changed.
@@ -386,6 +416,9 @@ func (l *logView) title() []string {
 	if l.filter != "" {
 		parts = append(parts, "filter "+strconv.Quote(l.filter))
 	}
+	if n := len(l.marks.Mute); n > 0 {
+		parts = append(parts, strconv.Itoa(n)+" muted")
+	}
 	if l.showEngine {
 		parts = append(parts, "engine.io")
 	}
@@ -434,6 +467,8 @@ func (l *logView) emptyText() string {
 		return "nothing matches " + strconv.Quote(l.filter) + " in " + strconv.Itoa(n) + " entries (esc clears the filter)"
 	case l.scopeSID != "":
 		return "no traffic of socket " + clean(l.scopeSID) + " yet"
+	case len(l.marks.Mute) > 0:
+		return "only muted events so far: " + clean(strings.Join(l.marks.Mute, ", ")) + " (M edits the list)"
 	case !l.showEngine:
 		return "only Engine.IO packets so far (v shows them)"
 	}
@@ -457,8 +492,14 @@ func (l *logView) row(e *entry, width int, selected bool) string {
 	var parts []string
 	ts := e.tr.Time.In(l.loc).Format("15:04:05.000")
 	label := e.label
-	if len(label) < 10 {
-		label += strings.Repeat(" ", 10-len(label))
+	hot := len(l.hot) > 0 && l.hot[l.eventOf(e)]
+	if hot {
+		// A mark that shows without colours too.
+		label = "★" + label
+		labelStyle = st.Highlight
+	}
+	if w := ansi.StringWidth(label); w < 10 {
+		label += strings.Repeat(" ", 10-w)
 	}
 	var suffix string
 	switch {
@@ -478,7 +519,7 @@ func (l *logView) row(e *entry, width int, selected bool) string {
 	// is cut to leave room for it (12+1+1+1 for the time and direction, 9
 	// for the socket id, 11 for the label).
 	body := e.body
-	prefix := 15 + len(label) + 1
+	prefix := 15 + ansi.StringWidth(label) + 1
 	if l.server {
 		prefix += 9
 	}
@@ -605,5 +646,5 @@ func (l *logView) ShortHelp() []key.Binding {
 
 func (l *logView) FullHelp() [][]key.Binding {
 	k := l.c.Keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Filter, k.Pause, k.Clear, k.Engine, k.Save}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Filter, k.Pause, k.Clear, k.Engine, k.Save}, {k.Mute, k.Highlight, k.MuteList, k.HighlightList}}
 }

@@ -17,6 +17,8 @@ const (
 	promptJoin                 // a room for the target to join
 	promptLeave                // a room for the target to leave
 	promptConfirm              // y to confirm a disconnect
+	promptMute                 // the muted events, as a list
+	promptHighlight            // the highlighted events, as a list
 )
 
 // prompt is the one-line input on the status line.

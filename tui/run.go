@@ -18,6 +18,7 @@ func RunClient(ctx context.Context, o ClientOptions) error {
 		return errors.New("tui: RunClient needs a Session and a Feed")
 	}
 	logger := orDiscard(o.Logger)
+	o.Marks = loadMarks(logger, o.MarksFile, o.Marks)
 	err := runModel(ctx, logger, o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
 		m := newClientModel(ctx, NewCommon(o.Color, 80, 24), o, history)
 		m.statusTTL = DefaultStatusTimeout
@@ -35,11 +36,26 @@ func RunServer(ctx context.Context, o ServerOptions) error {
 	if o.Control == nil || o.Feed == nil {
 		return errors.New("tui: RunServer needs a Control and a Feed")
 	}
+	o.Marks = loadMarks(orDiscard(o.Logger), o.MarksFile, o.Marks)
 	return runModel(ctx, orDiscard(o.Logger), o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
 		m := newServerModel(ctx, NewCommon(o.Color, 80, 24), o, history)
 		m.statusTTL = DefaultStatusTimeout
 		return m
 	})
+}
+
+// loadMarks reads the marks file when there is one; a file that cannot
+// be read leaves the marks given (it is rewritten at the next change).
+func loadMarks(logger *slog.Logger, path string, m EventMarks) EventMarks {
+	if path == "" {
+		return m
+	}
+	loaded, err := LoadMarks(path)
+	if err != nil {
+		logger.Warn("load marks", "path", path, "err", err)
+		return m
+	}
+	return loaded
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {

@@ -104,6 +104,8 @@ type ServerOptions struct {
 	// token: shown at the end of the header and on the help screen.
 	ControlAPI     string
 	HistoryFile    string
+	MarksFile      string
+	Marks          EventMarks
 	Save           SaveFunc
 	Timeout        time.Duration
 	LogCapacity    int
@@ -169,7 +171,7 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 		base: newBase(ctx, c, baseOptions{
 			feed: o.Feed, capacity: o.LogCapacity, now: o.Now, loc: o.Location, save: o.Save,
 			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
-			verbose: o.Verbose, server: true,
+			verbose: o.Verbose, server: true, marksFile: o.MarksFile, marks: o.Marks,
 		}),
 		ctl: o.Control, addr: o.Addr, ctlAPI: o.ControlAPI, refresh: o.Refresh,
 		nsps:   []string{"/"},

@@ -24,17 +24,19 @@ type Styles struct {
 	TabActive    lipgloss.Style
 	Tab          lipgloss.Style
 
-	Time     lipgloss.Style
-	In       lipgloss.Style // received
-	Out      lipgloss.Style // sent
-	Engine   lipgloss.Style // Engine.IO-level packets
-	EventNm  lipgloss.Style // event names
-	Ack      lipgloss.Style // ack marks and round trips
-	Pending  lipgloss.Style // ack requests not answered yet
-	Selected lipgloss.Style // the selected row
-	Dim      lipgloss.Style
-	Error    lipgloss.Style
-	Status   lipgloss.Style
+	Time    lipgloss.Style
+	In      lipgloss.Style // received
+	Out     lipgloss.Style // sent
+	Engine  lipgloss.Style // Engine.IO-level packets
+	EventNm lipgloss.Style // event names
+	Ack     lipgloss.Style // ack marks and round trips
+	Pending lipgloss.Style // ack requests not answered yet
+	// Highlight marks the events the user highlighted by name.
+	Highlight lipgloss.Style
+	Selected  lipgloss.Style // the selected row
+	Dim       lipgloss.Style
+	Error     lipgloss.Style
+	Status    lipgloss.Style
 
 	JSONKey    lipgloss.Style
 	JSONString lipgloss.Style
@@ -62,6 +64,7 @@ func NewStyles(color bool) *Styles {
 		s.Selected = plain.Reverse(true)
 		s.StateErr = plain.Bold(true)
 		s.Error = plain.Bold(true)
+		s.Highlight = plain.Bold(true)
 		s.Help = help.Styles{}
 		s.Input = textinput.Styles{Cursor: textinput.CursorStyle{Blink: false}}
 		s.Area = textarea.Styles{Cursor: textarea.CursorStyle{Blink: false}}
@@ -94,6 +97,7 @@ func NewStyles(color bool) *Styles {
 	s.EventNm = plain.Bold(true)
 	s.Ack = plain.Foreground(blue)
 	s.Pending = plain.Foreground(yellow)
+	s.Highlight = plain.Bold(true).Foreground(yellow).Reverse(true)
 	s.Selected = plain.Reverse(true)
 	s.Dim = plain.Foreground(dim)
 	s.Error = plain.Foreground(red)

@@ -45,6 +45,7 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 		URL:            opts.URL,
 		Namespaces:     []string{s.mainNsp},
 		HistoryFile:    historyPath(dir, "history"),
+		MarksFile:      historyPath(dir, "marks.json"),
 		Save:           saveLog,
 		Timeout:        timeout,
 		Verbose:        opts.Verbose,

@@ -58,6 +58,7 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 		Addr:           info.URL + o.Path,
 		ControlAPI:     ctlAPI,
 		HistoryFile:    historyPath(dir, "serve-history"),
+		MarksFile:      historyPath(dir, "serve-marks.json"),
 		Save:           saveLog,
 		Verbose:        opts.Verbose,
 		Color:          a.io.ColorEnabled(),
