@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -105,9 +108,12 @@ func (d *doctor) checkVersion(ctx context.Context) (Result, bool) {
 		// Polling is off (transports: ["websocket"]): ask over WebSocket.
 		w4 := d.wsOpen(sctx, protocol.EIO4, "")
 		w3 := d.wsOpen(sctx, protocol.EIO3, "")
+		// The open packet reads the same in v3 and v4 over WebSocket: only
+		// v4's maxPayload, or how the server takes a client ping, tells.
+		v3Only := w4.hs != nil && w4.hs.MaxPayload == 0 && answersPing(sctx, w4)
 		w4.close()
 		w3.close()
-		v4, v3 = answer{hs: w4.hs}, answer{hs: w3.hs, v3Format: w3.hs != nil}
+		v4, v3 = answer{hs: w4.hs, v3Format: v3Only}, answer{hs: w3.hs, v3Format: w3.hs != nil}
 	}
 	switch {
 	case v4.hs != nil && v4.v3Format:
@@ -159,6 +165,26 @@ func (d *doctor) checkVersion(ctx context.Context) (Result, bool) {
 		return r, true
 	}
 	return ok(summary, data)
+}
+
+// answersPing sends a client ping on a new WebSocket session: a v3 server
+// (socket.io 2, which ignores EIO=4) answers pong; a v4 one closes the
+// session ("invalid heartbeat direction").
+func answersPing(ctx context.Context, w wsResult) bool {
+	stop := context.AfterFunc(ctx, func() { w.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if w.conn.WriteMessage(websocket.TextMessage, []byte("2")) != nil {
+		return false
+	}
+	for {
+		_, data, err := w.conn.ReadMessage()
+		if err != nil {
+			return false
+		}
+		if p, err := protocol.ParseEngineText(data); err == nil && p.Type == protocol.EnginePong {
+			return true
+		}
+	}
 }
 
 func isForbidden(a answer) bool {

@@ -167,6 +167,8 @@ func TestBrokenServers(t *testing.T) {
 		want []string
 		// also are other checks' expected statuses.
 		also map[string]doctor.Status
+		// says are substrings of other checks' summaries.
+		says map[string]string
 		ok   bool // the run still reports a working session
 	}{
 		{
@@ -227,6 +229,16 @@ func TestBrokenServers(t *testing.T) {
 			check: "polling",
 			want:  []string{"refuses the polling transport", `client: transports: ["websocket"]`, `server: transports: ["polling", "websocket"]`},
 			also:  map[string]doctor.Status{"websocket": doctor.StatusOK, "upgrade": doctor.StatusSkip, "namespace": doctor.StatusOK, "heartbeat": doctor.StatusOK},
+		},
+		{
+			name: "websocket-only socket.io 2.5",
+			setup: func(t *testing.T) doctor.Options {
+				return doctor.Options{URL: url(start(t, with(fastHeartbeat, peer{"kind": "socketio", "version": 2, "transports": []string{"websocket"}})), "/")}
+			},
+			check: "polling",
+			want:  []string{"refuses the polling transport", `client: transports: ["websocket"]`},
+			also:  map[string]doctor.Status{"version": doctor.StatusOK, "websocket": doctor.StatusOK, "namespace": doctor.StatusOK, "heartbeat": doctor.StatusOK},
+			says:  map[string]string{"version": "EIO 3: socket.io 2.x", "heartbeat": "our ping answered"},
 		},
 		{
 			name: "a proxy strips the WebSocket upgrade",
@@ -408,6 +420,11 @@ func TestBrokenServers(t *testing.T) {
 					t.Errorf("%s ran (%s), want not listed", id, got.Status)
 				} else if st != "" && got.Status != st {
 					t.Errorf("%s: %q, want %s", id, got.Status, st)
+				}
+			}
+			for id, want := range tt.says {
+				if got, _ := r.Get(id); !strings.Contains(got.Summary, want) {
+					t.Errorf("%s says %q, want %q", id, got.Summary, want)
 				}
 			}
 			if r.OK() != tt.ok {
