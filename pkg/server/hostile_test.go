@@ -269,10 +269,15 @@ func TestHostileInput(t *testing.T) {
 			h.bystander.expect(`2["alive",` + strconv.Itoa(i) + `]`)
 			h.hc.CloseIdleConnections()
 			// The engine's idle workers and its poller stay for the next
-			// connections (until the server closes).
+			// connections (until the server closes). net/http lingers 500 ms
+			// after answering a request it will not read to its end (the
+			// 413 of an oversized body) before it closes the connection: a
+			// bounded wait of its own, not a leak, which a loaded machine
+			// can stretch past goleak's retries.
 			goleak.VerifyNone(t, ignore,
 				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/eioserver.(*poller).worker"),
-				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/eioserver.(*poller).run"))
+				goleak.IgnoreAnyFunction("github.com/sio-dev/sio/pkg/server/eioserver.(*poller).run"),
+				goleak.IgnoreAnyFunction("net/http.(*conn).closeWriteAndWait"))
 		})
 	}
 }
