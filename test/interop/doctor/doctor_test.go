@@ -158,6 +158,10 @@ func TestBrokenServers(t *testing.T) {
 	testutil.RequireNode(t)
 	certFile, keyFile := testutil.WriteSelfSignedCert(t)
 	sio4 := with(peer{"kind": "socketio", "version": 4}, fastHeartbeat)
+	// One default socket.io 4.8 serves every case that needs no special
+	// server: each run has its own sessions, and a Node start is the
+	// slowest part of a case on a busy machine.
+	shared4 := start(t, sio4)
 	tests := []struct {
 		name string
 		// setup starts the servers and returns doctor's options.
@@ -182,7 +186,7 @@ func TestBrokenServers(t *testing.T) {
 		},
 		{
 			name:  "wrong --path",
-			setup: func(t *testing.T) doctor.Options { return doctor.Options{URL: url(start(t, sio4), "/"), Path: "/ws/"} },
+			setup: func(t *testing.T) doctor.Options { return doctor.Options{URL: url(shared4, "/"), Path: "/ws/"} },
 			check: "path",
 			want:  []string{"GET /ws/?EIO=4&transport=polling: HTTP 404 Not Found", "it is at /socket.io/", `client: path: "/socket.io/"`},
 			also:  map[string]doctor.Status{"namespace": doctor.StatusOK},
@@ -216,7 +220,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "socket.io 4.8 without allowEIO3 and a socket.io-client 2",
 			setup: func(t *testing.T) doctor.Options {
-				return doctor.Options{URL: url(start(t, sio4), "/"), ClientVersion: 2}
+				return doctor.Options{URL: url(shared4, "/"), ClientVersion: 2}
 			},
 			check: "version",
 			want:  []string{"EIO 4: socket.io 4.x", "socket.io-client 2.x speaks Engine.IO v3", "server: allowEIO3: true"},
@@ -243,7 +247,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "a proxy strips the WebSocket upgrade",
 			setup: func(t *testing.T) doctor.Options {
-				backend := start(t, sio4)
+				backend := shared4
 				return doctor.Options{URL: url(start(t, peer{"kind": "proxy", "backends": []int{backend}, "stripUpgrade": true}), "/")}
 			},
 			check: "upgrade",
@@ -253,7 +257,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "a proxy accepts the WebSocket but passes no frames",
 			setup: func(t *testing.T) doctor.Options {
-				backend := start(t, sio4)
+				backend := shared4
 				return doctor.Options{URL: url(start(t, peer{"kind": "proxy", "backends": []int{backend}, "wsNoFrames": true}), "/"), Timeout: 2 * time.Second}
 			},
 			check: "websocket",
@@ -263,7 +267,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "two nodes behind a round-robin balancer, no sticky sessions",
 			setup: func(t *testing.T) doctor.Options {
-				a, b := start(t, sio4), start(t, sio4)
+				a, b := shared4, start(t, sio4)
 				return doctor.Options{URL: url(start(t, peer{"kind": "proxy", "backends": []int{a, b}}), "/")}
 			},
 			check: "sticky",
@@ -283,7 +287,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "CORS: socket.io 4 without a cors option",
 			setup: func(t *testing.T) doctor.Options {
-				return doctor.Options{URL: url(start(t, sio4), "/"), Origin: origin}
+				return doctor.Options{URL: url(shared4, "/"), Origin: origin}
 			},
 			check: "cors",
 			want:  []string{"no Access-Control-Allow-Origin for http://app.example", "xhr poll error", `server: new Server(httpServer, { cors: { origin: "http://app.example" } })`},
@@ -355,7 +359,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "no such namespace",
 			setup: func(t *testing.T) doctor.Options {
-				return doctor.Options{URL: url(start(t, sio4), "/admin")}
+				return doctor.Options{URL: url(shared4, "/admin")}
 			},
 			check: "namespace",
 			want:  []string{"the server has no namespace /admin", `CONNECT_ERROR message "Invalid namespace"`, `server: io.of("/admin")`},
@@ -363,7 +367,7 @@ func TestBrokenServers(t *testing.T) {
 		{
 			name: "emit without an ack",
 			setup: func(t *testing.T) doctor.Options {
-				return doctor.Options{URL: url(start(t, sio4), "/"), EmitEvent: "nobody-listens", Timeout: 2 * time.Second}
+				return doctor.Options{URL: url(shared4, "/"), EmitEvent: "nobody-listens", Timeout: 2 * time.Second}
 			},
 			check: "emit",
 			want:  []string{`no ack for "nobody-listens" within 2s`, `socket.on("nobody-listens", (...args) => { const callback = args.pop()`},
