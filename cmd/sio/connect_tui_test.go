@@ -475,7 +475,7 @@ func TestSaveLog(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("%d records, want 3", len(recs))
 	}
-	if r := recs[0]; r.Type != "EVENT" || r.Event != "chat" || string(r.Args) != `["hi"]` || r.ID == nil || *r.ID != 3 || r.Raw != `23["chat","hi"]` || r.Dir != "out" {
+	if r := recs[0]; r.Type != "EVENT" || r.Event != "chat" || string(r.Args) != `["hi"]` || r.ID == nil || *r.ID != 3 || r.Raw != `423["chat","hi"]` || r.Dir != "out" {
 		t.Errorf("event record %+v", r)
 	}
 	if r := recs[1]; r.Layer != render.LayerEngine || r.Type != "ping" {
