@@ -141,8 +141,19 @@ func (d *doctor) roundTrip(ctx context.Context, conn *websocket.Conn, eio protoc
 		if mt == websocket.BinaryMessage && want == protocol.EngineMessage {
 			return nil // a msgpack answer
 		}
-		if p, err := protocol.ParseEngineText(data); err == nil && p.Type == want {
+		p, err := protocol.ParseEngineText(data)
+		if err != nil {
+			continue
+		}
+		if p.Type == want {
 			return nil
+		}
+		if p.Type == protocol.EnginePing && eio == protocol.EIO4 {
+			// Answer the server's heartbeat, or it closes the session
+			// after pingInterval + pingTimeout, while we still wait.
+			if err := conn.WriteMessage(websocket.TextMessage, []byte("3")); err != nil {
+				return err
+			}
 		}
 	}
 }
