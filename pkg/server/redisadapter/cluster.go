@@ -242,8 +242,21 @@ func (c *Cluster) Close() error {
 
 var errClosed = errors.New("redis adapter: closed")
 
-// publish sends msg on channel, bounded by the requests' timeout.
+// errDown is the error of a publish while the subscription connection is
+// lost: Redis is down, and waiting for the client's dial attempts on every
+// broadcast would stall the sender for nothing.
+var errDown = errors.New("redis is unreachable (reconnecting)")
+
+// publish sends msg on channel, bounded by the requests' timeout; it
+// fails at once while Redis is known to be down.
 func (c *Cluster) publish(ctx context.Context, channel string, msg []byte) error {
+	c.downMu.Lock()
+	down := !c.downSince.IsZero()
+	c.downMu.Unlock()
+	if down {
+		c.publishErrs.Add(1)
+		return fmt.Errorf("redis adapter: publish to %s: %w", channel, errDown)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
 	defer cancel()
 	if err := c.client.Publish(ctx, channel, msg).Err(); err != nil {
@@ -256,6 +269,9 @@ func (c *Cluster) publish(ctx context.Context, channel string, msg []byte) error
 
 // numSub is the number of nodes subscribed to channel (serverCount).
 func (c *Cluster) numSub(ctx context.Context, channel string) (int, error) {
+	if c.Stats().Down {
+		return 0, fmt.Errorf("redis adapter: PUBSUB NUMSUB: %w", errDown)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
 	defer cancel()
 	m, err := c.client.PubSubNumSub(ctx, channel).Result()

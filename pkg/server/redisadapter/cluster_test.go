@@ -18,7 +18,16 @@ import (
 	"github.com/sio-dev/sio/pkg/server"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// quietLog drops go-redis's own log lines (its dial failures while a
+// test has Redis down).
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLog{})
+	goleak.VerifyTestMain(m)
+}
 
 // testWait bounds a wait for an event that should come: generous, since
 // the machine is shared; an event that comes returns at once.

@@ -2,6 +2,7 @@ package redisadapter
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -18,9 +19,24 @@ type monitorMsg struct {
 // is quoted the way Redis's sdscatrepr writes it.
 func readMonitor(t *testing.T, path string) []monitorMsg {
 	t.Helper()
-	f, err := os.Open(path)
+	msgs, err := parseMonitor(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return msgs
+}
+
+// readMonitorFile is readMonitor for a fuzz seed corpus: no capture, no
+// seeds.
+func readMonitorFile(path string) []monitorMsg {
+	msgs, _ := parseMonitor(path)
+	return msgs
+}
+
+func parseMonitor(path string) ([]monitorMsg, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var out []monitorMsg
@@ -32,17 +48,16 @@ func readMonitor(t *testing.T, path string) []monitorMsg {
 		if i < 0 {
 			continue
 		}
-		args := unquoteArgs(t, line[i+len(`] "PUBLISH" `):])
-		if len(args) != 2 {
-			t.Fatalf("PUBLISH with %d arguments: %s", len(args), line)
+		args, err := unquoteArgs(line[i+len(`] "PUBLISH" `):])
+		if err != nil || len(args) != 2 {
+			return nil, fmt.Errorf("PUBLISH line %q: %d arguments, %v", line, len(args), err)
 		}
 		out = append(out, monitorMsg{channel: string(args[0]), payload: args[1]})
 	}
-	return out
+	return out, sc.Err()
 }
 
-func unquoteArgs(t *testing.T, s string) [][]byte {
-	t.Helper()
+func unquoteArgs(s string) ([][]byte, error) {
 	var args [][]byte
 	for len(s) > 0 {
 		if s[0] == ' ' {
@@ -50,7 +65,7 @@ func unquoteArgs(t *testing.T, s string) [][]byte {
 			continue
 		}
 		if s[0] != '"' {
-			t.Fatalf("unquoted argument in %q", s)
+			return nil, fmt.Errorf("unquoted argument in %q", s)
 		}
 		var b []byte
 		i := 1
@@ -74,7 +89,7 @@ func unquoteArgs(t *testing.T, s string) [][]byte {
 			case 'x':
 				v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
 				if err != nil {
-					t.Fatal(err)
+					return nil, err
 				}
 				b = append(b, byte(v))
 				i += 2
@@ -85,5 +100,5 @@ func unquoteArgs(t *testing.T, s string) [][]byte {
 		args = append(args, b)
 		s = s[i+1:]
 	}
-	return args
+	return args, nil
 }
