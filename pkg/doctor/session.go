@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ type session struct {
 	sentPing  chan time.Time // v3: our pings
 	connOut   chan time.Time
 	connIn    chan time.Time
+	openedAt  chan time.Time // the open packet: the server's heartbeat clock starts
 }
 
 func (s *session) close() { s.c.Close() }
@@ -52,7 +54,7 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 	s := &session{
 		transport: d.bestTransport(),
 		beats:     make(chan time.Time, 16), sentPing: make(chan time.Time, 16),
-		connOut: make(chan time.Time, 1), connIn: make(chan time.Time, 1),
+		connOut: make(chan time.Time, 1), connIn: make(chan time.Time, 1), openedAt: make(chan time.Time, 1),
 	}
 	eio := d.bestEIO()
 	u := *d.u
@@ -65,6 +67,8 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 			case t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EnginePing && eio == protocol.EIO4,
 				t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EnginePong && eio == protocol.EIO3:
 				nonBlocking(s.beats, t.Time)
+			case t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EngineOpen:
+				nonBlocking(s.openedAt, t.Time)
 			case t.Layer == protocol.LayerEngine && t.Dir == protocol.Out && t.Engine.Type == protocol.EnginePing:
 				nonBlocking(s.sentPing, t.Time)
 			case t.Layer == protocol.LayerSocket && t.Packet.Type == protocol.PacketConnect && t.Dir == protocol.Out:
@@ -186,6 +190,11 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 	ctx := d.parent
 	s := d.sess
 	last := s.opened
+	select {
+	case t := <-s.openedAt:
+		last = t
+	default:
+	}
 	var gaps []time.Duration
 	var rtts []time.Duration
 	for i := 0; i < pings; i++ {
@@ -230,6 +239,15 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 		}
 	}
 	r, _ := ok(summary, data)
+	if late := slices.Max(gaps); d.bestEIO() == protocol.EIO4 && late > interval+interval/2+d.timeout/5 {
+		// The server pings on its own clock: a ping this late means its
+		// event loop is blocked, or something holds the frames back.
+		r.Status = StatusWarn
+		r.Cause = fmt.Sprintf("a ping came %s after the previous one for a pingInterval of %s: the server's event loop lags (a blocking handler) or a proxy delays frames; at pingInterval + pingTimeout the client disconnects with \"ping timeout\"", ms(late), interval)
+		r.Fixes = []Fix{{FixServer, "keep handlers from blocking the event loop (move heavy work to a worker)"},
+			{FixProxy, "pass frames through at once (no buffering)"}}
+		return r, true
+	}
 	if interval+timeout > 60*time.Second {
 		r.Status = StatusWarn
 		r.Cause = "pingInterval + pingTimeout exceeds 60s, the idle timeout of many proxies (nginx proxy_read_timeout, AWS ALB idle timeout): they may cut quiet connections"

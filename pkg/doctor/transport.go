@@ -90,6 +90,7 @@ func (d *doctor) wsOpen(ctx context.Context, eio protocol.EIO, sid string) wsRes
 		return w
 	}
 	w.conn = conn
+	conn.SetReadLimit(maxBody) // doctor reads handshakes and short answers only
 	if sid != "" {
 		return w
 	}
