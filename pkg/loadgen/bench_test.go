@@ -4,8 +4,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/sio-dev/sio/pkg/internal/wsframe"
 )
 
 // loopConn is a net.Conn whose reads return the same server frame forever
@@ -42,7 +40,7 @@ func BenchmarkAckHotPath(b *testing.B) {
 	ack = append(ack, ']')
 	frame := append([]byte{0x81, byte(len(ack))}, ack...)
 	conn := &loopConn{frame: frame}
-	c.s = &session{w: &wsConn{nc: conn, dec: wsframe.Decoder{Limit: 1 << 20, FromServer: true}, rbuf: make([]byte, 4096)}, eio: 4}
+	c.s = &session{w: &wsConn{nc: conn, dec: newDecoder(1 << 20), rbuf: make([]byte, 4096)}, eio: 4}
 	c.s.w.setBeforeRead(c.flush)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -73,10 +73,18 @@ type wsConn struct {
 	beforeRead func() error
 }
 
+// newDecoder reads a server's frames. It skips the UTF-8 check (as the
+// loader did before wsframe; ws's skipUTF8Validation): the loader parses
+// every message it counts, and its CPU per message bounds what it can
+// measure.
+func newDecoder(maxMsg int) wsframe.Decoder {
+	return wsframe.Decoder{Limit: int64(maxMsg), FromServer: true, SkipUTF8Validation: true}
+}
+
 // newWSConn wraps an open WebSocket; head is what the server sent after its
 // 101 answer, maxMsg bounds a message.
 func newWSConn(nc net.Conn, head []byte, maxMsg int) *wsConn {
-	c := &wsConn{nc: nc, dec: wsframe.Decoder{Limit: int64(maxMsg), FromServer: true}, rbuf: make([]byte, readBufInitial)}
+	c := &wsConn{nc: nc, dec: newDecoder(maxMsg), rbuf: make([]byte, readBufInitial)}
 	if len(head) > 0 {
 		c.grow(len(head))
 		c.w = copy(c.rbuf, head)

@@ -33,6 +33,11 @@ type Decoder struct {
 	// FromServer decodes a server's frames: unmasked (a masked one is a
 	// protocol error, RFC 6455 §5.1); else a client's, which must be.
 	FromServer bool
+	// SkipUTF8Validation hands text messages on without checking that
+	// they are UTF-8 (ws's skipUTF8Validation): for a reader that checks
+	// what it uses itself, like the load generator, which parses every
+	// message it counts. Close reasons are still checked.
+	SkipUTF8Validation bool
 
 	// A fragmented message being put together.
 	msg      []byte
@@ -83,8 +88,8 @@ func (d *Decoder) Decode(b []byte, h Handler) (used, need int, stop bool, err er
 				return used, 0, false, nil
 			}
 			u := binary.BigEndian.Uint64(rest[2:])
-			if u>>63 != 0 {
-				return used, 0, false, protocolError("invalid frame length")
+			if u > 1<<53-1 { // ws's answer, the top bit (which RFC 6455 reserves) included
+				return used, 0, false, &Error{CloseTooBig, errors.New("websocket: frame length over 2^53-1")}
 			}
 			n = int64(u)
 			hdr = 10
@@ -124,7 +129,7 @@ func (d *Decoder) Decode(b []byte, h Handler) (used, need int, stop bool, err er
 			return used, 0, true, peerClose(payload, h)
 		}
 		if fin && op != OpContinuation { // the usual case: a whole message in one frame
-			if err := deliver(op, payload, h, &stop); err != nil || stop {
+			if err := d.deliver(op, payload, h, &stop); err != nil || stop {
 				return used, 0, stop, err
 			}
 			continue
@@ -137,7 +142,7 @@ func (d *Decoder) Decode(b []byte, h Handler) (used, need int, stop bool, err er
 		if fin {
 			msg, typ := d.msg, d.msgType
 			d.inMsg, d.msgBytes = false, 0
-			err := deliver(typ, msg, h, &stop)
+			err := d.deliver(typ, msg, h, &stop)
 			if cap(d.msg) > fragmentKeep {
 				d.msg = nil
 			}
@@ -150,8 +155,8 @@ func (d *Decoder) Decode(b []byte, h Handler) (used, need int, stop bool, err er
 
 // deliver hands a whole message to h; text must be UTF-8 (ws closes with
 // 1007 otherwise).
-func deliver(op byte, data []byte, h Handler, stop *bool) error {
-	if op == OpText && !utf8.Valid(data) {
+func (d *Decoder) deliver(op byte, data []byte, h Handler, stop *bool) error {
+	if op == OpText && !d.SkipUTF8Validation && !utf8.Valid(data) {
 		return &Error{CloseInvalidData, errors.New("websocket: invalid UTF-8 in a text message")}
 	}
 	*stop = !h.Message(op, data)

@@ -139,7 +139,8 @@ func TestDecodeViolations(t *testing.T) {
 		{"ping over 125 bytes", clientFrame(true, OpPing, strings.Repeat("p", 126)), 0, CloseProtocolError},
 		{"lone continuation", clientFrame(true, OpContinuation, "4x"), 0, CloseProtocolError},
 		{"message inside a message", slices.Concat(clientFrame(false, OpText, "4"), clientFrame(true, OpText, "4")), 0, CloseProtocolError},
-		{"64-bit length with the top bit", []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 0, CloseProtocolError},
+		{"64-bit length with the top bit", []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 0, CloseTooBig},
+		{"64-bit length of 2^53", []byte{0x82, 0xff, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, CloseTooBig},
 		{"invalid UTF-8", clientFrame(true, OpText, "4\xff\xfe"), 0, CloseInvalidData},
 		{"invalid UTF-8 across fragments", slices.Concat(clientFrame(false, OpText, "4\xe2\x82"), clientFrame(true, OpContinuation, "x")), 0, CloseInvalidData},
 		{"too big", clientFrame(true, OpText, strings.Repeat("x", 101)), 100, CloseTooBig},
@@ -176,6 +177,17 @@ func TestDecodeFromServer(t *testing.T) {
 
 // The handler's stop ends Decode right after that message: the next frame
 // stays in the buffer.
+func TestDecodeSkipUTF8Validation(t *testing.T) {
+	var l decodeLog
+	more, err := feed(t, &Decoder{SkipUTF8Validation: true}, &l, clientFrame(true, OpText, "4\xff"), nil)
+	if !more || err != nil || !slices.Equal(l.msgs, []string{"t:4\xff"}) {
+		t.Fatalf("more=%v err=%v %q", more, err, l.msgs)
+	}
+	if _, err := feed(t, &Decoder{SkipUTF8Validation: true}, &l, clientFrame(true, OpClose, "\x03\xe8\xff"), nil); closeCodeOf(err) != CloseInvalidData {
+		t.Fatalf("close reason not UTF-8: %v", err)
+	}
+}
+
 func TestDecodeStop(t *testing.T) {
 	input := slices.Concat(clientFrame(true, OpText, "a"), clientFrame(true, OpText, "b"))
 	l := decodeLog{stopAfter: 1}

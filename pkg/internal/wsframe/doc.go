@@ -18,5 +18,8 @@
 // statuses and texts of a bad upgrade, the close codes (1002 for a
 // protocol violation, 1007 for text that is not UTF-8, 1009 for a message
 // over the limit), the close codes a peer may send (isValidStatusCode),
-// and the answer to a close frame (the same code).
+// and the answer to a close frame (the same code and reason).
+// test/interop/wsframe sends the same frames and handshakes to ws and to an
+// echo server on this package (pkg/internal/wsecho) and compares the
+// answers.
 package wsframe

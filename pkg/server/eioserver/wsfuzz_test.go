@@ -43,7 +43,7 @@ func newLoggedReader(limit int64, log *readerLog) *wsReader {
 			log.err = err
 		},
 		pong: func(p []byte) { log.pongs = append(log.pongs, string(p)) },
-		closed: func(code int) {
+		closed: func(code int, _ []byte) {
 			if log.closeCode == 0 {
 				log.closeCode = code
 			}

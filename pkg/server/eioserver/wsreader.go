@@ -30,9 +30,9 @@ type wsReader struct {
 	dec    wsframe.Decoder // Limit: the server's MaxPayload
 	handle func(binary bool, data []byte) bool
 	end    func(err error)
-	pong   func(payload []byte) // answers a ping
-	closed func(code int)       // the code our close frame answers with
-	done   func()               // reading has stopped, whatever the cause (once)
+	pong   func(payload []byte)          // answers a ping
+	closed func(code int, reason []byte) // what our close frame answers with
+	done   func()                        // reading has stopped, whatever the cause (once)
 
 	// Unhandled bytes (an incomplete frame) between bursts; before reading
 	// starts, what the client sent with its upgrade request.
@@ -64,13 +64,13 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 func (r *wsReader) Message(op byte, data []byte) bool { return r.handle(op == wsframe.OpBinary, data) }
 func (r *wsReader) Ping(payload []byte)               { r.pong(payload) }
-func (r *wsReader) Close(code int, _ []byte)          { r.closed(code) }
+func (r *wsReader) Close(code int, reason []byte)     { r.closed(code, reason) }
 
 // fail reports err once; a close code in it is what the session answers.
 func (r *wsReader) fail(err error) {
 	var we *wsframe.Error
 	if errors.As(err, &we) {
-		r.closed(we.Code)
+		r.closed(we.Code, nil)
 	}
 	r.end(err)
 }

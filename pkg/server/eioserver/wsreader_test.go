@@ -234,3 +234,22 @@ func TestWebSocketReaderViolations(t *testing.T) {
 		})
 	}
 }
+
+// The close frame answering the peer's carries its code and reason, as
+// Node's ws echoes them (test/interop/wsframe compares wsframe with ws).
+func TestWebSocketCloseEchoesReason(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, Options{}, true)
+	w := dialRaw(t, ts)
+	w.frame() // open
+	w.send(clientFrame(true, wsframe.OpClose, "\x0f\xa0going"), 64)
+	for {
+		op, p := w.frame()
+		if op == wsframe.OpClose {
+			if p != "\x0f\xa0going" {
+				t.Fatalf("close frame %q, want 4000 \"going\"", p)
+			}
+			return
+		}
+	}
+}

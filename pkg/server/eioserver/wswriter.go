@@ -44,10 +44,11 @@ func newWSTransport(nc net.Conn, wait time.Duration) *wsTransport {
 	return t
 }
 
-// setCloseCode sets the code our close frame carries (the first one set
-// wins): the peer's own when it closed (ws echoes it), or why we close.
-func (t *wsTransport) setCloseCode(code int) {
-	p := wsframe.ClosePayload(code)
+// setCloseCode sets the code and reason our close frame carries (the
+// first ones set win): the peer's own when it closed (ws echoes both), or
+// why we close.
+func (t *wsTransport) setCloseCode(code int, reason []byte) {
+	p := append(wsframe.ClosePayload(code), reason...)
 	t.closeMsg.CompareAndSwap(nil, &p)
 }
 
