@@ -243,7 +243,7 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 		// The server pings on its own clock: a ping this late means its
 		// event loop is blocked, or something holds the frames back.
 		r.Status = StatusWarn
-		r.Cause = fmt.Sprintf("a ping came %s after the previous one for a pingInterval of %s: the server's event loop lags (a blocking handler) or a proxy delays frames; at pingInterval + pingTimeout the client disconnects with \"ping timeout\"", ms(late), interval)
+		r.Cause = fmt.Sprintf("a ping came %s after the previous one (or the open packet), for a pingInterval of %s: the server's event loop lags (a blocking handler) or a proxy delays frames; at pingInterval + pingTimeout the client disconnects with \"ping timeout\"", ms(late), interval)
 		r.Fixes = []Fix{{FixServer, "keep handlers from blocking the event loop (move heavy work to a worker)"},
 			{FixProxy, "pass frames through at once (no buffering)"}}
 		return r, true

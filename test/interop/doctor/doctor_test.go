@@ -379,6 +379,16 @@ func TestBrokenServers(t *testing.T) {
 			also:  map[string]doctor.Status{"heartbeat": doctor.StatusOK},
 		},
 		{
+			name: "a blocked event loop makes pings late",
+			setup: func(t *testing.T) doctor.Options {
+				port := start(t, peer{"kind": "socketio", "version": 4, "pingInterval": 300, "pingTimeout": 5000})
+				return doctor.Options{URL: url(port, "/"), Auth: json.RawMessage(`{"block":2500}`)}
+			},
+			check: "heartbeat",
+			want:  []string{"for a pingInterval of 300ms", "the server's event loop lags", "server: keep handlers from blocking the event loop"},
+			ok:    true,
+		},
+		{
 			name: "TLS with a self-signed certificate",
 			setup: func(t *testing.T) doctor.Options {
 				port := start(t, with(sio4, peer{"tls": map[string]string{"cert": certFile, "key": keyFile}}))

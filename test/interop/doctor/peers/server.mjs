@@ -62,6 +62,14 @@ function socketio() {
     });
   }
   io.on("connection", (socket) => {
+    // auth.block (ms) blocks the event loop once, as a slow synchronous
+    // handler does: the heartbeat's pings come late. Only doctor's
+    // namespace check sends auth, so its earlier sessions are not slowed.
+    const block = version === 2 ? 0 : Number(socket.handshake.auth && socket.handshake.auth.block);
+    if (block > 0) {
+      const end = Date.now() + block;
+      while (Date.now() < end);
+    }
     socket.on("echo", (...args) => {
       const cb = args.pop();
       if (typeof cb === "function") cb(...args);
