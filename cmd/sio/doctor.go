@@ -239,6 +239,9 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 	w := newDoctorWriter(a.io.Out, o.Output == render.FormatJSON, a.io.ColorEnabled())
 	w.header(opts)
 	opts.OnResult = w.result
+	if a.io.IsStdoutTTY() && w.json == nil {
+		opts.OnWait = w.wait
+	}
 	report, err := doctor.Run(ctx, opts)
 	if err != nil {
 		return &usageError{err}
@@ -256,9 +259,10 @@ func runDoctor(ctx context.Context, a *app, o *doctorOptions) error {
 // doctorWriter prints results as they come: text lines, or one JSON
 // object per check.
 type doctorWriter struct {
-	w     io.Writer
-	json  *json.Encoder
-	color bool
+	w       io.Writer
+	json    *json.Encoder
+	color   bool
+	waiting bool // a transient "waiting" line is on the terminal
 }
 
 func newDoctorWriter(w io.Writer, asJSON, color bool) *doctorWriter {
@@ -293,10 +297,21 @@ func (d *doctorWriter) header(o doctor.Options) {
 	fmt.Fprintln(d.w, d.paint(ansiBold, "sio doctor "+o.URL))
 }
 
+// wait shows, on a terminal, why the run pauses; the check's result
+// overwrites it.
+func (d *doctorWriter) wait(check, what string) {
+	fmt.Fprint(d.w, d.paint(ansiDim, fmt.Sprintf("… %-9s %s (--pings 0 skips)", check, what)))
+	d.waiting = true
+}
+
 func (d *doctorWriter) result(r doctor.Result) {
 	if d.json != nil {
 		_ = d.json.Encode(r)
 		return
+	}
+	if d.waiting {
+		fmt.Fprint(d.w, "\r\x1b[K")
+		d.waiting = false
 	}
 	mark := map[doctor.Status]string{doctor.StatusOK: ansiGreen, doctor.StatusFail: ansiRed, doctor.StatusWarn: ansiYellow, doctor.StatusSkip: ansiDim}[r.Status]
 	line := fmt.Sprintf("%s %-9s %s", d.paint(mark, r.Status.Symbol()), r.ID, r.Summary)

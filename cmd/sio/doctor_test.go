@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/pkg/server"
 )
 
 func TestDoctorFlags(t *testing.T) {
@@ -88,6 +91,12 @@ func TestDoctorHealthy(t *testing.T) {
 		ios.SetStdoutTTY(tc.tty)
 		ios.SetColorEnabled(tc.color)
 		code := run([]string{"doctor", url + "/admin", "--auth", `{"token":"secret"}`, "--pings", "0", "--emit", "ack", "hi"}, ios)
+		if tc.tty {
+			// --pings 0 does not wait: no transient line to clear.
+			if strings.Contains(out.String(), "\r") {
+				t.Errorf("a waiting line without a wait: %q", out)
+			}
+		}
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
@@ -111,6 +120,27 @@ func TestDoctorHealthy(t *testing.T) {
 		if !strings.Contains(text, `ack acked in `) || !strings.Contains(text, `: ["hi"]`) || !strings.Contains(text, "EIO 4 and 3") {
 			t.Errorf("output:\n%s", text)
 		}
+	}
+}
+
+// On a terminal the heartbeat's wait is announced, then overwritten by
+// its result.
+func TestDoctorWaitLine(t *testing.T) {
+	srv := server.New(server.Options{PingInterval: 200 * time.Millisecond})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	url := hs.URL
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetStdoutTTY(true)
+	if code := run([]string{"doctor", url, "--pings", "1"}, ios); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	want := "… heartbeat waiting for 1 ping(s), pingInterval 200ms (--pings 0 skips)\r\x1b[K✓ heartbeat pingInterval 200ms"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%q\nwant %q", out, want)
 	}
 }
 

@@ -63,6 +63,10 @@ type Options struct {
 	EmitArgs  []any
 	// OnResult, when set, receives each result as soon as it is known.
 	OnResult func(Result)
+	// OnWait, when set, is told before a check waits long on purpose
+	// (the heartbeat waits for the server's pings), so that a terminal
+	// can say why nothing happens.
+	OnWait func(check, what string)
 }
 
 // Run checks the server of opts.URL. It returns an error only for options

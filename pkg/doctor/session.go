@@ -188,6 +188,9 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 		return r, true
 	}
 	ctx := d.parent
+	if d.opts.OnWait != nil {
+		d.opts.OnWait("heartbeat", fmt.Sprintf("waiting for %d ping(s), pingInterval %s", pings, interval))
+	}
 	s := d.sess
 	last := s.opened
 	select {
