@@ -63,6 +63,9 @@ func (d *doctor) checkNamespace(ctx context.Context) (Result, bool) {
 		Path: d.path, Transport: s.transport, EIO: eio, Header: d.header, Query: d.opts.Query, TLSConfig: d.tlsConfig,
 		Auth: d.opts.Auth, NoReconnect: true, Codec: d.opts.Codec,
 		Tap: func(t protocol.Trace) {
+			if t.Layer == protocol.LayerEngine && string(t.Engine.Data) == "probe" {
+				return // the upgrade's 2probe / 3probe, not the heartbeat
+			}
 			switch {
 			case t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EnginePing && eio == protocol.EIO4,
 				t.Layer == protocol.LayerEngine && t.Dir == protocol.In && t.Engine.Type == protocol.EnginePong && eio == protocol.EIO3:
