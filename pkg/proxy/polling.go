@@ -21,6 +21,10 @@ import (
 // server sent) on the way, applying the faults.
 type pollingTransport struct{ p *Proxy }
 
+// abortGrace is how long a poll the client aborted is kept open towards
+// the server, for the client's last POST to land first.
+const abortGrace = 250 * time.Millisecond
+
 // errKilled answers the requests of a session the proxy killed.
 var errKilled = errors.New("session killed by the proxy")
 
@@ -36,10 +40,22 @@ func (t *pollingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	s := p.session(sid)
 	if s != nil {
 		s.touch()
-		ctx, cancel := context.WithCancel(req.Context())
+		// The request to the server outlives a client that aborts its
+		// poll by a moment: a closing client sends its last packets in a
+		// POST and aborts its GET at once, and through the extra hop the
+		// abort could reach the server first, which a server reports as a
+		// transport error instead of the client's own disconnect.
+		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
 		defer cancel()
-		stop := context.AfterFunc(ctxOf(s.killed), cancel)
-		defer stop()
+		stopKill := context.AfterFunc(ctxOf(s.killed), cancel)
+		defer stopKill()
+		stopAbort := context.AfterFunc(req.Context(), func() {
+			s.postMu.Lock() // a POST in flight lands first
+			s.postMu.Unlock()
+			wait(abortGrace, s.ended)
+			cancel()
+		})
+		defer stopAbort()
 		req = req.WithContext(ctx)
 	}
 	if req.Method == http.MethodPost && s != nil && !jsonp && req.Body != nil {

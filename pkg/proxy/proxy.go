@@ -152,7 +152,14 @@ func New(opts Options) (*Proxy, error) {
 		// SetURL joins the query of the target (none) with the request's.
 	}
 	errorHandler := func(w http.ResponseWriter, r *http.Request, err error) {
-		p.emitError(r, err)
+		if r.Context().Err() != nil {
+			// The client went away (a closing client aborts its poll):
+			// nobody is waiting for an answer, and nothing went wrong.
+			return
+		}
+		if !errors.Is(err, errKilled) {
+			p.emitError(r, err)
+		}
 		w.WriteHeader(http.StatusBadGateway)
 	}
 	p.plain = &httputil.ReverseProxy{Rewrite: rewrite, Transport: p.transport, ErrorHandler: errorHandler, FlushInterval: -1}

@@ -48,6 +48,7 @@ type session struct {
 	// killed is closed by kill: polling requests in flight are cancelled.
 	killed   chan struct{}
 	killOnce sync.Once
+	ended    chan struct{} // closed by end
 }
 
 type sideDecoder struct {
@@ -87,7 +88,7 @@ type heldAnswer struct {
 }
 
 func newSession(p *Proxy, sid string, v protocol.EIO, transport, client string, hs protocol.Handshake) *session {
-	s := &session{p: p, sid: sid, eio: v, client: client, created: time.Now(), hs: hs, transport: transport, sockets: map[string]string{}, killed: make(chan struct{})}
+	s := &session{p: p, sid: sid, eio: v, client: client, created: time.Now(), hs: hs, transport: transport, sockets: map[string]string{}, killed: make(chan struct{}), ended: make(chan struct{})}
 	for i := range s.dec {
 		s.dec[i].dec = p.opts.Codec.NewDecoder(v, decodeLimits)
 		s.acks[i] = map[ackKey]*pendingAck{}
@@ -321,6 +322,7 @@ func (s *session) end(from Side, reason string) {
 		return
 	}
 	s.closed = true
+	close(s.ended)
 	if s.idle != nil {
 		s.idle.Stop()
 	}

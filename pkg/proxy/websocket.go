@@ -244,20 +244,22 @@ func (l *wsLink) open(now time.Time, typ int, data []byte) *session {
 // ended handles the end of from's connection: a close frame is passed on
 // to the other end as it came; a dropped connection drops the other one.
 func (l *wsLink) ended(from Side, err error) {
-	reason := "transport close"
-	var ce *websocket.CloseError
 	select {
 	case <-l.done:
-		reason = "transport closed by the proxy"
+		// The other direction (or Kill) ended the link and reported it.
+		l.p.removeLink(l)
+		return
 	default:
-		if errors.As(err, &ce) {
-			reason += " (" + from.String() + " sent close " + strconv.Itoa(ce.Code) + ")"
-			if ce.Code != websocket.CloseAbnormalClosure { // 1006 is no frame at all
-				l.closeFrame(from.other(), ce.Code, ce.Text)
-			}
-		} else {
-			reason += " (" + from.String() + " connection: " + err.Error() + ")"
+	}
+	reason := "transport close"
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		reason += " (" + from.String() + " sent close " + strconv.Itoa(ce.Code) + ")"
+		if ce.Code != websocket.CloseAbnormalClosure { // 1006 is no frame at all
+			l.closeFrame(from.other(), ce.Code, ce.Text)
 		}
+	} else {
+		reason += " (" + from.String() + " connection: " + err.Error() + ")"
 	}
 	l.close()
 	l.p.removeLink(l)
@@ -272,9 +274,12 @@ func (l *wsLink) ended(from Side, err error) {
 		s.ws = nil
 	}
 	s.mu.Unlock()
-	if current && upgraded {
+	switch {
+	case current && upgraded:
 		s.end(from, reason)
-	} else if !upgraded {
-		s.lifecycle(time.Now(), KindError, from, "upgrade abandoned: "+reason, nil)
+	case current:
+		// The probe connection went before the upgrade completed: the
+		// session goes on (or ends) on polling.
+		s.lifecycle(time.Now(), KindUpgrade, from, "not completed: "+reason, nil)
 	}
 }
