@@ -41,7 +41,16 @@ func RequireNode(t testing.TB) {
 func StartNodePeer(t testing.TB, script, arg string) int {
 	t.Helper()
 	RequireNode(t)
-	cmd := exec.Command("node", script, arg)
+	return StartPeer(t, "node", script, arg)
+}
+
+// StartPeer runs the program name with args, a peer that, like the Node
+// peers, prints {"port":N} on its first stdout line once it listens and
+// exits when its stdin closes, and returns N. The peer is stopped (killed
+// after 5s) when the test ends.
+func StartPeer(t testing.TB, name string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -81,11 +90,11 @@ func StartNodePeer(t testing.TB, script, arg string) int {
 	case line, ok := <-lines:
 		var info struct{ Port int }
 		if !ok || json.Unmarshal([]byte(line), &info) != nil || info.Port == 0 {
-			t.Fatalf("node peer %s %s said %q", script, arg, line)
+			t.Fatalf("peer %s %v said %q", name, args, line)
 		}
 		return info.Port
 	case <-time.After(nodeStartTimeout):
-		t.Fatalf("node peer %s %s did not listen within %s", script, arg, nodeStartTimeout)
+		t.Fatalf("peer %s %v did not listen within %s", name, args, nodeStartTimeout)
 	}
 	return 0
 }

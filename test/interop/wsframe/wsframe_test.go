@@ -11,18 +11,15 @@ package wsframe_test
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,32 +45,7 @@ func startGoEcho(t *testing.T) int {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build wsecho: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-limit", strconv.Itoa(limit))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			stdin.Close()
-			_ = cmd.Wait()
-		})
-	})
-	var info struct{ Port int }
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || json.Unmarshal([]byte(line), &info) != nil || info.Port == 0 {
-		t.Fatalf("wsecho said %q (%v)", line, err)
-	}
-	return info.Port
+	return testutil.StartPeer(t, bin, "-limit", strconv.Itoa(limit))
 }
 
 // frame builds a client frame, masked unless unmasked is set.
