@@ -22,6 +22,9 @@ const adminWatchBuffer = 4096
 func runAdmin(ctx context.Context, a *app, o *adminOptions) error {
 	switch o.Action {
 	case "":
+		if o.TUI {
+			return runAdminTUI(ctx, a, o)
+		}
 		return runAdminWatch(ctx, a, o)
 	case "sockets", "rooms", "servers":
 		return runAdminList(ctx, a, o)

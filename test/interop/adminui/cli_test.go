@@ -99,7 +99,8 @@ func TestCLIDevelopment(t *testing.T) {
 	base := []string{"-u", p.URL(), "--auth", "admin:s3cret"}
 	admin := func(args ...string) (int, string, string) {
 		t.Helper()
-		return runSio(t, append(append([]string{"admin"}, args...), base...)...)
+		// The flags first: socket ids may start with "-", so they go after "--".
+		return runSio(t, append(append([]string{"admin", args[0]}, base...), args[1:]...)...)
 	}
 
 	code, out, errOut := admin("sockets", "-o", "json")
@@ -124,7 +125,7 @@ func TestCLIDevelopment(t *testing.T) {
 		t.Errorf("sockets --nsp /chat: exit %d\n%s", code, out)
 	}
 
-	code, _, errOut = admin("join", c1, "vip")
+	code, _, errOut = admin("join", "--", c1, "vip")
 	if code != 0 || !strings.Contains(errOut, "done (1 socket)") {
 		t.Errorf("join: exit %d: %s", code, errOut)
 	}
@@ -147,7 +148,7 @@ func TestCLIDevelopment(t *testing.T) {
 		t.Errorf("notice reached %s with %s", r.str("name"), b)
 	}
 
-	if code, _, errOut = admin("leave", c1, "vip"); code != 0 {
+	if code, _, errOut = admin("leave", "--", c1, "vip"); code != 0 {
 		t.Errorf("leave: exit %d: %s", code, errOut)
 	}
 	p.waitFor("c1 leaving vip", func(r record) bool {
@@ -155,7 +156,7 @@ func TestCLIDevelopment(t *testing.T) {
 	})
 
 	// The namespace is found from the list: c2 is on /chat.
-	if code, _, errOut = admin("disconnect", c2); code != 0 {
+	if code, _, errOut = admin("disconnect", "--", c2); code != 0 {
 		t.Errorf("disconnect: exit %d: %s", code, errOut)
 	}
 	p.waitFor("c2 disconnected", func(r record) bool { return r.str("kind") == "client-disconnect" && r.str("name") == "c2" })
@@ -249,7 +250,7 @@ func TestCLIProductionAndReadonly(t *testing.T) {
 	if code, _, errOut := runSio(t, "admin", "sockets", "-u", prod.URL()); code != 1 || !strings.Contains(errOut, "production mode") {
 		t.Errorf("sockets in production mode: exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := runSio(t, "admin", "join", "-u", prod.URL(), c1, "ops"); code != 0 || !strings.Contains(errOut, "production mode") {
+	if code, _, errOut := runSio(t, "admin", "join", "-u", prod.URL(), "--", c1, "ops"); code != 0 || !strings.Contains(errOut, "production mode") {
 		t.Errorf("join in production mode: exit %d: %s", code, errOut)
 	}
 	prod.waitFor("c1 joining ops", func(r record) bool {
@@ -258,7 +259,7 @@ func TestCLIProductionAndReadonly(t *testing.T) {
 
 	ro := startPeer(t, peerConfig{Readonly: true})
 	c2 := ro.connect("c2", "/", nil)
-	if code, _, errOut := runSio(t, "admin", "disconnect", "-u", ro.URL(), c2); code != 1 || !strings.Contains(errOut, "read-only") {
+	if code, _, errOut := runSio(t, "admin", "disconnect", "-u", ro.URL(), "--", c2); code != 1 || !strings.Contains(errOut, "read-only") {
 		t.Errorf("disconnect on a readonly server: exit %d: %s", code, errOut)
 	}
 }
@@ -296,13 +297,13 @@ func TestServeAdminUI(t *testing.T) {
 	if b, _ := json.Marshal(ev["args"]); string(b) != `[{"n":1}]` {
 		t.Errorf("news args %s", b)
 	}
-	if code, _, errOut = runSio(t, append([]string{"admin", "join", id, "vip"}, auth...)...); code != 0 {
+	if code, _, errOut = runSio(t, append(append([]string{"admin", "join"}, auth...), "--", id, "vip")...); code != 0 {
 		t.Errorf("join: exit %d: %s", code, errOut)
 	}
 	if code, out, _ = runSio(t, append([]string{"admin", "rooms", "-o", "json"}, auth...)...); code != 0 || !strings.Contains(out, `"name":"vip"`) {
 		t.Errorf("rooms after join: exit %d\n%s", code, out)
 	}
-	if code, _, errOut = runSio(t, append([]string{"admin", "disconnect", id}, auth...)...); code != 0 {
+	if code, _, errOut = runSio(t, append(append([]string{"admin", "disconnect"}, auth...), "--", id)...); code != 0 {
 		t.Errorf("disconnect: exit %d: %s", code, errOut)
 	}
 	if d := c.waitFor("disconnect", func(r record) bool { return r.str("kind") == "client-disconnect" }); d.str("reason") != "io server disconnect" {
