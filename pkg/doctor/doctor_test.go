@@ -2,6 +2,9 @@ package doctor
 
 import (
 	"context"
+	"crypto/x509"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -219,5 +222,37 @@ func TestCORSHelpers(t *testing.T) {
 	h := http.Header{"Origin": {"x"}, "X-Token": {"t"}, "Content-Type": {"text/plain"}, "Authorization": {"b"}}
 	if got := strings.Join(preflightHeaders(h), ","); got != "authorization,x-token" {
 		t.Errorf("preflightHeaders: %s", got)
+	}
+}
+
+// Over TLS with the server's CA in RootCAs every check passes, WebSocket
+// included; under another name the certificate is refused for it.
+func TestTLS(t *testing.T) {
+	srv := server.New(server.Options{PingInterval: 200 * time.Millisecond})
+	hs := httptest.NewUnstartedServer(srv)
+	// The tcp check connects and hangs up before any TLS: not an error here.
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.StartTLS()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+	r := runDoctor(t, Options{URL: hs.URL, RootCAs: roots})
+	for _, res := range r.Results {
+		if res.Status != StatusOK {
+			t.Errorf("%s %s: %s %s", res.Status.Symbol(), res.ID, res.Summary, res.Cause)
+		}
+	}
+	if tl, _ := r.Get("tls"); !strings.Contains(tl.Summary, "certificate for 127.0.0.1 valid until") {
+		t.Errorf("tls: %s", tl.Summary)
+	}
+
+	_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+	r = runDoctor(t, Options{URL: "https://localhost:" + port, RootCAs: roots})
+	tl, _ := r.Get("tls")
+	if tl.Status != StatusFail || tl.Summary != "certificate is not for localhost" || len(tl.Fixes) != 3 || tl.Fixes[2].Change != "--insecure" {
+		t.Errorf("tls under another name: %+v", tl)
 	}
 }
