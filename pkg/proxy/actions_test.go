@@ -58,7 +58,9 @@ func TestInject(t *testing.T) {
 					t.Fatalf("still waiting for %v", want)
 				}
 			}
-			f.rec.waitFor(t, "the inject event", func(e proxy.Event) bool { return e.Kind == proxy.KindInject && e.Trace.Packet.EventName() == "to-client" })
+			f.rec.waitFor(t, "the inject event", func(e proxy.Event) bool {
+				return e.Kind == proxy.KindInject && e.Trace.Packet.EventName() == "to-client"
+			})
 			if err := f.px.Inject("nope", proxy.FromClient, "/", "x", nil, nil); !errors.Is(err, proxy.ErrNoSession) {
 				t.Errorf("inject into an unknown session: %v", err)
 			}
