@@ -93,6 +93,22 @@ func TestQueryReachesServer(t *testing.T) {
 	}
 }
 
+// An app under a prefix: io("https://host/api") with the endpoint at
+// /api/socket.io/ is found, and the URL's path is not taken for a
+// namespace.
+func TestPathUnderPrefix(t *testing.T) {
+	url := sioServer(t, server.Options{Path: "/api/socket.io/"})
+	r := runDoctor(t, Options{URL: url + "/api", Pings: -1})
+	p, _ := r.Get("path")
+	if p.Status != StatusFail || p.Summary != "no Engine.IO endpoint at /socket.io/; it is at /api/socket.io/" ||
+		!strings.Contains(p.Cause, "the URL's path is the namespace") || p.Fixes[0].Change != `path: "/api/socket.io/"` {
+		t.Errorf("path: %+v", p)
+	}
+	if n, _ := r.Get("namespace"); n.Status != StatusOK || n.Data["namespace"] != "/" {
+		t.Errorf("namespace: %+v", n)
+	}
+}
+
 func TestConnectErrorDataAndFlag(t *testing.T) {
 	url := sioServer(t, server.Options{})
 	r := runDoctor(t, Options{URL: url + "/admin", Auth: []byte(`{"token":"it's"}`)})
@@ -139,7 +155,7 @@ func TestSilentServer(t *testing.T) {
 	if h.Status != StatusWarn || p.Status != StatusFail {
 		t.Fatalf("http %s, path %s", h.Status, p.Status)
 	}
-	if !strings.Contains(p.Cause, "GET /socket.io/?EIO=4&transport=polling: no answer; nothing at /engine.io/, /chat/ either") {
+	if !strings.Contains(p.Cause, "GET /socket.io/?EIO=4&transport=polling: no answer; nothing at /engine.io/, /chat/, /chat/socket.io/ either") {
 		t.Errorf("path cause: %s", p.Cause)
 	}
 }

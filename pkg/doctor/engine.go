@@ -19,7 +19,11 @@ import (
 func (d *doctor) checkPath(ctx context.Context) (Result, bool) {
 	want := d.path
 	candidates := []string{want}
-	for _, c := range []string{"/socket.io/", "/engine.io/", normalizePath(d.u.Path)} {
+	own := normalizePath(d.u.Path)
+	// The URL's own path, and below it the default one: an app served
+	// under a prefix (https://host/api) often has Socket.IO at
+	// /api/socket.io/.
+	for _, c := range []string{"/socket.io/", "/engine.io/", own, own + "socket.io/"} {
 		if c != "/" && !contains(candidates, c) {
 			candidates = append(candidates, c)
 		}
@@ -60,7 +64,7 @@ func (d *doctor) checkPath(ctx context.Context) (Result, bool) {
 	d.path = found
 	d.goOn["path"] = true
 	cause := seen + "; the Engine.IO endpoint is at " + found
-	if found == normalizePath(d.u.Path) && d.opts.Namespace == "" {
+	if (found == own || found == own+"socket.io/") && own != "/" && d.opts.Namespace == "" {
 		// io("http://host/realtime") means namespace /realtime on /socket.io/.
 		cause += ": in io(URL) the URL's path is the namespace, not the endpoint"
 		d.nsp = "/"
