@@ -160,6 +160,18 @@ func TestSilentServer(t *testing.T) {
 	}
 }
 
+// http:// that redirects to https:// is named, with the URL to use.
+func TestRedirect(t *testing.T) {
+	hs := httptest.NewServer(http.RedirectHandler("https://secure.example/socket.io/", http.StatusMovedPermanently))
+	t.Cleanup(hs.Close)
+	r := runDoctor(t, Options{URL: hs.URL})
+	p, _ := r.Get("path")
+	if p.Status != StatusFail || p.Summary != "the server redirects the Engine.IO path" ||
+		!strings.Contains(p.Cause, "HTTP 301 Moved Permanently to https://secure.example/socket.io/") {
+		t.Errorf("path: %+v", p)
+	}
+}
+
 func TestInvalidOptions(t *testing.T) {
 	for _, tt := range []struct{ opts Options }{
 		{Options{URL: "ftp://h"}},

@@ -52,6 +52,12 @@ func (d *doctor) checkPath(ctx context.Context) (Result, bool) {
 		}
 	}
 	seen := fmt.Sprintf("GET %s?EIO=4&transport=polling: %s", want, answers[0].describe())
+	if loc := answers[0].header.Get("Location"); found == "" && loc != "" && answers[0].status/100 == 3 {
+		// A WebSocket handshake does not follow redirects: the URL the
+		// client is given must be the final one.
+		return fail("the server redirects the Engine.IO path", seen+": the WebSocket handshake does not follow redirects",
+			Fix{FixClient, "connect to the URL the server redirects to (often https:// instead of http://)"})
+	}
 	if found == "" {
 		others := strings.Join(candidates[1:], ", ")
 		return fail("no Engine.IO endpoint at "+want,

@@ -50,6 +50,9 @@ func (a answer) describe() string {
 		return fmt.Sprintf("HTTP %d, an open packet", a.status)
 	}
 	s := fmt.Sprintf("HTTP %d %s", a.status, http.StatusText(a.status))
+	if loc := a.header.Get("Location"); loc != "" && a.status/100 == 3 {
+		return s + " to " + loc
+	}
 	if ct := a.header.Get("Content-Type"); ct != "" {
 		s += ", " + ct
 	}
