@@ -197,6 +197,17 @@ func answersPing(ctx context.Context, w wsResult) bool {
 	}
 }
 
+// pollingHandshake opens a polling session for a check that needs a sid,
+// or returns the check's failure.
+func (d *doctor) pollingHandshake(ctx context.Context, eio protocol.EIO) (string, *Result) {
+	a := d.poll(ctx, d.path, eio, "", nil)
+	if a.hs == nil {
+		r, _ := fail("the polling handshake failed", a.describe())
+		return "", &r
+	}
+	return a.hs.SID, nil
+}
+
 func isForbidden(a answer) bool {
 	return a.engErr != nil && a.engErr.Code == protocol.ErrForbidden.Code
 }
@@ -261,11 +272,10 @@ func (d *doctor) checkSticky(ctx context.Context) (Result, bool) {
 	sctx, cancel := d.stepCtx(ctx)
 	defer cancel()
 	eio := d.bestEIO()
-	a := d.poll(sctx, d.path, eio, "", nil)
-	if a.hs == nil {
-		return fail("the polling handshake failed", a.describe())
+	sid, failed := d.pollingHandshake(sctx, eio)
+	if failed != nil {
+		return *failed, true
 	}
-	sid := a.hs.SID
 	defer d.closeSession(d.path, eio, sid)
 	noop := encodePayload(eio, protocol.EnginePacket{Type: protocol.EngineNoop})
 	for i := 1; i <= requests; i++ {

@@ -319,11 +319,10 @@ func (d *doctor) checkUpgrade(ctx context.Context) (Result, bool) {
 	sctx, cancel := d.stepCtx(ctx)
 	defer cancel()
 	eio := d.bestEIO()
-	a := d.poll(sctx, d.path, eio, "", nil)
-	if a.hs == nil {
-		return fail("the polling handshake failed", a.describe())
+	sid, failed := d.pollingHandshake(sctx, eio)
+	if failed != nil {
+		return *failed, true
 	}
-	sid := a.hs.SID
 	w := d.wsOpen(sctx, eio, sid)
 	defer w.close()
 	if w.conn == nil {
