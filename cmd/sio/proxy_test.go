@@ -145,3 +145,61 @@ func TestProxyLogAndRecord(t *testing.T) {
 		t.Errorf("banner %q", stderr)
 	}
 }
+
+func TestReplayUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"f.jsonl"}, "--target is required"},
+		{[]string{"f.jsonl", "--target", "http://x", "--speed", "0"}, "--speed must be positive"},
+		{[]string{"--target", "http://x"}, "missing arguments"},
+	} {
+		ios, _, _, stderr := iostreams.Test()
+		if code := run(append([]string{"replay"}, tt.args...), ios); code != exitUsage || !strings.Contains(stderr.String(), tt.msg) {
+			t.Errorf("%v: status %d, stderr %q; want %d and %q", tt.args, code, stderr, exitUsage, tt.msg)
+		}
+	}
+}
+
+// TestReplayExitStatus replays a recording against a server that answers
+// differently: the difference is printed and the status is 1; against the
+// same behaviour, 0.
+func TestReplayExitStatus(t *testing.T) {
+	serve := func(suffix string) string {
+		srv := server.New(server.Options{})
+		srv.Of("/").OnConnection(func(s *server.Socket) {
+			s.On("echo", func(e *server.Event) { _ = e.Ack(append(e.Args.Values(), suffix)...) })
+		})
+		hs := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			srv.Close()
+			hs.Close()
+		})
+		return hs.URL
+	}
+	rec := `{"time":"2026-12-05T10:00:00.000000Z","dir":"out","sid":"S1","transport":"websocket","layer":"session","type":"open"}
+{"time":"2026-12-05T10:00:00.001000Z","dir":"in","sid":"S1","transport":"websocket","type":"CONNECT","nsp":"/"}
+{"time":"2026-12-05T10:00:00.002000Z","dir":"out","sid":"S1","transport":"websocket","type":"CONNECT","nsp":"/","data":{"sid":"x"}}
+{"time":"2026-12-05T10:00:00.010000Z","dir":"in","sid":"S1","transport":"websocket","type":"EVENT","nsp":"/","event":"echo","args":["hi"],"id":0}
+{"time":"2026-12-05T10:00:00.011000Z","dir":"out","sid":"S1","transport":"websocket","type":"ACK","nsp":"/","args":["hi","v1"],"id":0}
+`
+	file := filepath.Join(t.TempDir(), "rec.jsonl")
+	if err := os.WriteFile(file, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		suffix string
+		code   int
+		out    string
+	}{
+		{"v1", exitOK, "the server sent 1 of the 1 recorded"},
+		{"v2", exitFailure, `missing:    ACK / of echo ["hi","v1"]`},
+	} {
+		ios, _, stdout, stderr := iostreams.Test()
+		code := run([]string{"replay", file, "--target", serve(tc.suffix), "--settle", "100ms"}, ios)
+		if code != tc.code || !strings.Contains(stdout.String(), tc.out) {
+			t.Errorf("%s: status %d, stdout %q, stderr %q", tc.suffix, code, stdout, stderr)
+		}
+	}
+}

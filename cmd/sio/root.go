@@ -77,7 +77,7 @@ decode raw frames and load-test.`,
 		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
 		newBenchCmd(a, nil),
-		newProxyCmd(a, nil),
+		newProxyCmd(a, nil), newReplayCmd(a, nil),
 		newDoctorCmd(a, nil),
 		newAdminCmd(a, nil),
 	)

@@ -8,7 +8,8 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// Record renders e in sio serve's JSON-lines / pretty schema (CLI.md):
+// Record renders e in sio serve's JSON-lines / pretty schema (CLI.md),
+// with "sid" the Engine.IO session id:
 // packets as sio serve logs them in the app server's place ("dir" "in" is
 // client→server, "out" server→client), session steps as "session" lines
 // whose "dir" tells which side they concern. What the proxy did itself
@@ -18,6 +19,9 @@ func (e Event) Record(raw bool) render.Record {
 	switch e.Kind {
 	case KindPacket, KindInject, KindDrop, KindHold:
 		r := render.FromTrace(e.Trace, raw)
+		// The proxy names sessions by their Engine.IO id (as Sessions and
+		// the control API do), so that every line of a session carries it.
+		r.SID = e.SID
 		switch {
 		case e.Kind == KindInject:
 			r.Reason = "injected by the proxy"
