@@ -21,6 +21,7 @@ import (
 // Socket.IO cluster (@socket.io/redis-adapter's).
 type serveRedis struct {
 	URL             string
+	Sharded         bool
 	Key             string
 	RequestsTimeout time.Duration
 }
@@ -28,6 +29,7 @@ type serveRedis struct {
 func addRedisFlags(cmd *cobra.Command, r *serveRedis) {
 	f := cmd.Flags()
 	f.StringVar(&r.URL, "redis", "", "join the Socket.IO cluster on this Redis (redis://[user:pass@]host:port[/db]), as @socket.io/redis-adapter does")
+	f.BoolVar(&r.Sharded, "redis-sharded", false, "with --redis: the sharded adapter's protocol (createShardedAdapter: Redis 7 SPUBLISH/SSUBSCRIBE)")
 	f.StringVar(&r.Key, "redis-key", "socket.io", "the cluster's channel prefix (the adapter's key option)")
 	f.DurationVar(&r.RequestsTimeout, "redis-requests-timeout", 5*time.Second, "how long a cluster request (fetchSockets, serverSideEmit with ack) waits for the other nodes")
 }
@@ -67,6 +69,9 @@ type serveCluster struct {
 func joinCluster(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveObserver, logger *slog.Logger) (*serveCluster, error) {
 	r := opts.Redis
 	if r.URL == "" {
+		if r.Sharded {
+			return nil, usageErrorf("--redis-sharded goes with --redis")
+		}
 		return nil, nil
 	}
 	ro, err := redisOptions("--redis", r.URL)
@@ -83,6 +88,7 @@ func joinCluster(ctx context.Context, errOut io.Writer, opts *serveOptions, obs 
 	c := &serveCluster{client: client}
 	c.cluster = redisadapter.New(client, redisadapter.Options{
 		Key:             r.Key,
+		Sharded:         r.Sharded,
 		RequestsTimeout: r.RequestsTimeout,
 		Logger:          logger,
 		OnBroadcast: func(nsp string, m *redisadapter.Broadcast) {
@@ -107,7 +113,11 @@ func joinCluster(ctx context.Context, errOut io.Writer, opts *serveOptions, obs 
 			}
 		},
 	})
-	fmt.Fprintf(errOut, "sio serve: joined the Socket.IO cluster on redis %s as node %s (channels %s#...)\n", ro.Addr, c.cluster.UID(), r.Key)
+	mode := "classic"
+	if r.Sharded {
+		mode = "sharded"
+	}
+	fmt.Fprintf(errOut, "sio serve: joined the Socket.IO cluster on redis %s as node %s (%s adapter, channels %s#...)\n", ro.Addr, c.cluster.UID(), mode, r.Key)
 	return c, nil
 }
 

@@ -62,6 +62,23 @@ func (a *Adapter) onRequestMore(r *Request) error {
 }
 
 func (a *Adapter) onServerSideEmit(r *Request) error {
+	return a.onServerSideEmitFrom(r, func(v any) error {
+		// Always the shared response channel, as Node.
+		b, err := marshalJS(struct {
+			Type      RequestType `json:"type"`
+			RequestID string      `json:"requestId"`
+			Data      any         `json:"data"`
+		}{ReqServerSideEmit, r.RequestID, v})
+		if err != nil {
+			return fmt.Errorf("serverSideEmit ack: %w", err)
+		}
+		return a.c.publish(a.c.ctx, a.responseChannel, b)
+	})
+}
+
+// onServerSideEmitFrom hands a server-side event to OnServerSideEmit;
+// send answers it when the sender asked for an ack.
+func (a *Adapter) onServerSideEmitFrom(r *Request, send func(v any) error) error {
 	elems, err := protocol.SplitArray(r.Data)
 	if err != nil || len(elems) == 0 {
 		return errors.New("SERVER_SIDE_EMIT: data is not [event, ...args]")
@@ -80,16 +97,7 @@ func (a *Adapter) onServerSideEmit(r *Request) error {
 			if !first {
 				return nil
 			}
-			// Always the shared response channel, as Node.
-			b, err := marshalJS(struct {
-				Type      RequestType `json:"type"`
-				RequestID string      `json:"requestId"`
-				Data      any         `json:"data"`
-			}{ReqServerSideEmit, r.RequestID, v})
-			if err != nil {
-				return fmt.Errorf("serverSideEmit ack: %w", err)
-			}
-			return a.c.publish(a.c.ctx, a.responseChannel, b)
+			return send(v)
 		}
 	}
 	h := a.c.opts.OnServerSideEmit
@@ -104,6 +112,10 @@ func (a *Adapter) onServerSideEmit(r *Request) error {
 func (a *Adapter) ServerSideEmit(event string, args ...any) error {
 	data, err := sseData(event, args)
 	if err != nil {
+		return err
+	}
+	if a.c.opts.Sharded {
+		_, err := a.shardedServerSideEmit(a.c.ctx, data, false)
 		return err
 	}
 	return a.publishJSON(a.requestChannel, struct {
@@ -121,6 +133,13 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
+	if a.c.opts.Sharded {
+		answers, err := a.shardedServerSideEmit(ctx, data, true)
+		if err != nil {
+			return answers, fmt.Errorf("serverSideEmit %q: %w", event, err)
+		}
+		return answers, nil
+	}
 	numSub, err := a.c.numSub(ctx, a.requestChannel)
 	if err != nil {
 		return nil, err
@@ -130,12 +149,13 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, event string, args 
 	}
 	id := uid2(6)
 	p := &pending{typ: ReqServerSideEmit, numSub: numSub, msgCount: 1, done: make(chan struct{})}
-	err = a.request(ctx, id, p, struct {
+	req := struct {
 		UID       string          `json:"uid"`
 		RequestID string          `json:"requestId"`
 		Type      RequestType     `json:"type"`
 		Data      json.RawMessage `json:"data"`
-	}{a.c.uid, id, ReqServerSideEmit, data})
+	}{a.c.uid, id, ReqServerSideEmit, data}
+	err = a.request(ctx, id, p, func() error { return a.publishJSON(a.requestChannel, req) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err != nil {
@@ -200,11 +220,19 @@ func (a *Adapter) BroadcastWithAckCluster(ctx context.Context, p protocol.Packet
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(d), time.Millisecond)
 	}
-	numSub, err := a.c.numSub(ctx, a.requestChannel)
+	count := a.c.numSub
+	channel := a.requestChannel
+	if a.c.opts.Sharded {
+		count, channel = a.c.shardNumSub, a.channel
+	}
+	numSub, err := count(ctx, channel)
 	if err != nil {
 		numSub = 1 // this node's sockets still get it
 	}
 	id := uid2(6)
+	if a.c.opts.Sharded {
+		id = shardedUID()
+	}
 	a.mu.Lock()
 	a.ackRequests[id] = &ackRequest{clientCount: clientCount, ack: ack}
 	a.mu.Unlock()
@@ -214,7 +242,11 @@ func (a *Adapter) BroadcastWithAckCluster(ctx context.Context, p protocol.Packet
 		delete(a.ackRequests, id)
 		a.mu.Unlock()
 	})
-	if err == nil && numSub > 1 {
+	if err == nil && numSub > 1 && a.c.opts.Sharded {
+		if perr := a.shardedBroadcastWithAck(ctx, id, p, opts, timeout); perr != nil {
+			err, numSub = perr, 1
+		}
+	} else if err == nil && numSub > 1 {
 		ms := math.Ceil(float64(timeout) / float64(time.Millisecond))
 		msg, encErr := appendBroadcastRequest(a.c.uid, id, &p, a.nsp.Name(), RequestOpts{
 			Rooms: dedupe(opts.Rooms), Except: dedupe(opts.Except),

@@ -62,7 +62,22 @@ func newAdapter(c *Cluster, nsp *server.Namespace) *Adapter {
 }
 
 func (a *Adapter) subChannels() []string {
+	if a.c.opts.Sharded {
+		return []string{a.channel, a.roomChannel(a.c.uid)}
+	}
 	return []string{a.requestChannel, a.responseChannel, a.specificChannel}
+}
+
+// roomChannels are the channels of the public rooms of this node
+// (sharded).
+func (a *Adapter) roomChannels() []string {
+	var out []string
+	for _, r := range a.MemoryAdapter.Rooms() {
+		if !a.isSocketRoom(r.Name) {
+			out = append(out, a.roomChannel(r.Name))
+		}
+	}
+	return out
 }
 
 // Close leaves the namespace's channels (Node closes the adapter of a
@@ -77,7 +92,11 @@ func (a *Adapter) Close() {
 // got the packet all the same.
 func (a *Adapter) Broadcast(out *server.Outgoing, opts server.BroadcastOptions) error {
 	var err error
-	if !opts.Local {
+	switch {
+	case opts.Local:
+	case a.c.opts.Sharded:
+		err = a.shardedBroadcast(out, opts)
+	default:
 		err = a.publishBroadcast(out, opts)
 	}
 	_ = a.MemoryAdapter.Broadcast(out, opts)
@@ -164,7 +183,12 @@ func (a *Adapter) hasRoom(room string) bool {
 // this node too. When it cannot be published this node applies it alone.
 func (a *Adapter) AddSockets(opts server.BroadcastOptions, rooms []string) error {
 	if opts.Local {
-		return a.MemoryAdapter.AddSockets(opts, rooms)
+		return a.localAdd(opts, rooms)
+	}
+	if a.c.opts.Sharded {
+		err := a.shardedOp(MsgSocketsJoin, opts, dedupe(rooms), false)
+		_ = a.localAdd(opts, rooms)
+		return err
 	}
 	err := a.publishJSON(a.requestChannel, struct {
 		UID   string      `json:"uid"`
@@ -173,7 +197,7 @@ func (a *Adapter) AddSockets(opts server.BroadcastOptions, rooms []string) error
 		Rooms []string    `json:"rooms"`
 	}{a.c.uid, ReqRemoteJoin, reqOpts(opts), dedupe(rooms)})
 	if err != nil {
-		_ = a.MemoryAdapter.AddSockets(opts, rooms)
+		_ = a.localAdd(opts, rooms)
 	}
 	return err
 }
@@ -181,7 +205,12 @@ func (a *Adapter) AddSockets(opts server.BroadcastOptions, rooms []string) error
 // DelSockets is AddSockets' leave.
 func (a *Adapter) DelSockets(opts server.BroadcastOptions, rooms []string) error {
 	if opts.Local {
-		return a.MemoryAdapter.DelSockets(opts, rooms)
+		return a.localDel(opts, rooms)
+	}
+	if a.c.opts.Sharded {
+		err := a.shardedOp(MsgSocketsLeave, opts, dedupe(rooms), false)
+		_ = a.localDel(opts, rooms)
+		return err
 	}
 	err := a.publishJSON(a.requestChannel, struct {
 		UID   string      `json:"uid"`
@@ -190,7 +219,7 @@ func (a *Adapter) DelSockets(opts server.BroadcastOptions, rooms []string) error
 		Rooms []string    `json:"rooms"`
 	}{a.c.uid, ReqRemoteLeave, reqOpts(opts), dedupe(rooms)})
 	if err != nil {
-		_ = a.MemoryAdapter.DelSockets(opts, rooms)
+		_ = a.localDel(opts, rooms)
 	}
 	return err
 }
@@ -199,6 +228,11 @@ func (a *Adapter) DelSockets(opts server.BroadcastOptions, rooms []string) error
 func (a *Adapter) DisconnectSockets(opts server.BroadcastOptions, close bool) error {
 	if opts.Local {
 		return a.MemoryAdapter.DisconnectSockets(opts, close)
+	}
+	if a.c.opts.Sharded {
+		err := a.shardedOp(MsgDisconnectSockets, opts, nil, close)
+		_ = a.MemoryAdapter.DisconnectSockets(opts, close)
+		return err
 	}
 	err := a.publishJSON(a.requestChannel, struct {
 		UID   string      `json:"uid"`
@@ -232,6 +266,9 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts server.BroadcastOptions
 	if opts.Local {
 		return local, nil
 	}
+	if a.c.opts.Sharded {
+		return a.shardedFetch(ctx, opts, local)
+	}
 	numSub, err := a.c.numSub(ctx, a.requestChannel)
 	if err != nil {
 		return local, err
@@ -247,7 +284,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts server.BroadcastOptions
 		Type      RequestType `json:"type"`
 		Opts      RequestOpts `json:"opts"`
 	}{a.c.uid, id, ReqRemoteFetch, reqOpts(opts)}
-	if err := a.request(ctx, id, p, req); err != nil {
+	if err := a.request(ctx, id, p, func() error { return a.publishJSON(a.requestChannel, req) }); err != nil {
 		return p.sockets, fmt.Errorf("fetchSockets: %w", err)
 	}
 	return p.sockets, nil
@@ -267,6 +304,17 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 		sort.Strings(out)
 		return out
 	}
+	if a.c.opts.Sharded {
+		// The ClusterAdapter has no ALL_ROOMS request: the rooms of the
+		// others are those of the sockets fetchSockets returns.
+		socks, err := a.FetchSockets(ctx, server.BroadcastOptions{})
+		for _, s := range socks {
+			for _, r := range s.Rooms {
+				rooms[r] = struct{}{}
+			}
+		}
+		return list(), err
+	}
 	numSub, err := a.c.numSub(ctx, a.requestChannel)
 	if err != nil {
 		return list(), err
@@ -281,7 +329,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 		RequestID string      `json:"requestId"`
 		Type      RequestType `json:"type"`
 	}{a.c.uid, id, ReqAllRooms}
-	err = a.request(ctx, id, p, req)
+	err = a.request(ctx, id, p, func() error { return a.publishJSON(a.requestChannel, req) })
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err != nil {
@@ -290,9 +338,9 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	return list(), nil
 }
 
-// request registers p under id, publishes req and waits for p's
-// responses, RequestsTimeout or ctx.
-func (a *Adapter) request(ctx context.Context, id string, p *pending, req any) error {
+// request registers p under id, publishes the request and waits for
+// p's responses, RequestsTimeout or ctx.
+func (a *Adapter) request(ctx context.Context, id string, p *pending, publish func() error) error {
 	a.mu.Lock()
 	a.requests[id] = p
 	a.mu.Unlock()
@@ -302,7 +350,7 @@ func (a *Adapter) request(ctx context.Context, id string, p *pending, req any) e
 		p.finished = true
 		a.mu.Unlock()
 	}()
-	if err := a.publishJSON(a.requestChannel, req); err != nil {
+	if err := publish(); err != nil {
 		return err
 	}
 	t := time.NewTimer(a.c.opts.RequestsTimeout)
@@ -405,9 +453,9 @@ func (a *Adapter) onRemoteOp(r *Request) error {
 		opts := server.BroadcastOptions{Rooms: r.Opts.Rooms, Except: r.Opts.Except}
 		switch r.Type {
 		case ReqRemoteJoin:
-			return a.MemoryAdapter.AddSockets(opts, r.Rooms)
+			return a.localAdd(opts, r.Rooms)
 		case ReqRemoteLeave:
-			return a.MemoryAdapter.DelSockets(opts, r.Rooms)
+			return a.localDel(opts, r.Rooms)
 		}
 		return a.MemoryAdapter.DisconnectSockets(opts, r.Close)
 	}

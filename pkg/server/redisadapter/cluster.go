@@ -48,6 +48,11 @@ type Options struct {
 	// node before it is delivered to this node's sockets (sio serve logs
 	// them). It must not block.
 	OnBroadcast func(nsp string, m *Broadcast)
+	// Sharded speaks createShardedAdapter's protocol (Redis 7 sharded
+	// pub/sub, SPUBLISH/SSUBSCRIBE, socket.io-adapter's ClusterAdapter
+	// messages) instead of createAdapter's, with its "dynamic"
+	// subscription mode: a channel per public room.
+	Sharded bool
 	// OnServerSideEmit gets the events other nodes send with
 	// serverSideEmit (Node's io.on(event) / nsp.on(event)); one sent with
 	// an ack waits for e.Ack. Called on the receiving goroutine: it must
@@ -116,9 +121,13 @@ func New(client redis.UniversalClient, opts Options) *Cluster {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	uid := uid2(6)
+	if opts.Sharded {
+		uid = shardedUID()
+	}
 	c := &Cluster{
 		client:    client,
-		uid:       uid2(6),
+		uid:       uid,
 		opts:      opts,
 		log:       opts.Logger,
 		ctx:       ctx,
@@ -175,10 +184,13 @@ func (c *Cluster) Adapter(nsp *server.Namespace) server.Adapter {
 	c.mu.Unlock()
 	// A failure is logged: go-redis keeps the subscriptions and makes
 	// them again when the connection comes back.
-	if err := c.ps.PSubscribe(c.ctx, a.pattern); err != nil && c.ctx.Err() == nil {
-		c.log.Warn("redis adapter: subscribe (retried on reconnection)", "nsp", nsp.Name(), "err", oneLine(err))
+	var err error
+	if c.opts.Sharded {
+		err = c.ps.SSubscribe(c.ctx, a.subChannels()...)
+	} else if err = c.ps.PSubscribe(c.ctx, a.pattern); err == nil {
+		err = c.ps.Subscribe(c.ctx, a.subChannels()...)
 	}
-	if err := c.ps.Subscribe(c.ctx, a.subChannels()...); err != nil && c.ctx.Err() == nil {
+	if err != nil && c.ctx.Err() == nil {
 		c.log.Warn("redis adapter: subscribe (retried on reconnection)", "nsp", nsp.Name(), "err", oneLine(err))
 	}
 	return a
@@ -213,8 +225,36 @@ func (c *Cluster) forget(a *Adapter) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestsTimeout)
 	defer cancel()
+	if c.opts.Sharded {
+		_ = c.ps.SUnsubscribe(ctx, append(a.subChannels(), a.roomChannels()...)...)
+		return
+	}
 	_ = c.ps.PUnsubscribe(ctx, a.pattern)
 	_ = c.ps.Unsubscribe(ctx, a.subChannels()...)
+}
+
+// roomSubscription subscribes a to a room's channel, or leaves it.
+func (c *Cluster) roomSubscription(a *Adapter, channel string, on bool) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if on {
+		c.byChannel[channel] = a
+	} else if c.byChannel[channel] == a {
+		delete(c.byChannel, channel)
+	}
+	c.mu.Unlock()
+	var err error
+	if on {
+		err = c.ps.SSubscribe(c.ctx, channel)
+	} else {
+		err = c.ps.SUnsubscribe(c.ctx, channel)
+	}
+	if err != nil && c.ctx.Err() == nil {
+		c.log.Warn("redis adapter: room channel (retried on reconnection)", "channel", channel, "err", oneLine(err))
+	}
 }
 
 // Close leaves the cluster: it stops receiving, and fails the requests
@@ -247,9 +287,14 @@ var errClosed = errors.New("redis adapter: closed")
 // broadcast would stall the sender for nothing.
 var errDown = errors.New("redis is unreachable (reconnecting)")
 
-// publish sends msg on channel, bounded by the requests' timeout; it
-// fails at once while Redis is known to be down.
+// publish sends msg on channel with PUBLISH.
 func (c *Cluster) publish(ctx context.Context, channel string, msg []byte) error {
+	return c.send(ctx, channel, msg, false)
+}
+
+// send sends msg on channel (SPUBLISH when sharded), bounded by the
+// requests' timeout; it fails at once while Redis is known to be down.
+func (c *Cluster) send(ctx context.Context, channel string, msg []byte, sharded bool) error {
 	c.downMu.Lock()
 	down := !c.downSince.IsZero()
 	c.downMu.Unlock()
@@ -259,7 +304,13 @@ func (c *Cluster) publish(ctx context.Context, channel string, msg []byte) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
 	defer cancel()
-	if err := c.client.Publish(ctx, channel, msg).Err(); err != nil {
+	var err error
+	if sharded {
+		err = c.client.SPublish(ctx, channel, msg).Err()
+	} else {
+		err = c.client.Publish(ctx, channel, msg).Err()
+	}
+	if err != nil {
 		c.publishErrs.Add(1)
 		return fmt.Errorf("redis adapter: publish to %s: %s", channel, oneLine(err))
 	}
@@ -277,6 +328,21 @@ func (c *Cluster) numSub(ctx context.Context, channel string) (int, error) {
 	m, err := c.client.PubSubNumSub(ctx, channel).Result()
 	if err != nil {
 		return 0, fmt.Errorf("redis adapter: PUBSUB NUMSUB: %s", oneLine(err))
+	}
+	return int(m[channel]), nil
+}
+
+// shardNumSub is the number of nodes subscribed to a shard channel
+// (the sharded adapter's serverCount).
+func (c *Cluster) shardNumSub(ctx context.Context, channel string) (int, error) {
+	if c.Stats().Down {
+		return 0, fmt.Errorf("redis adapter: PUBSUB SHARDNUMSUB: %w", errDown)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
+	defer cancel()
+	m, err := c.client.PubSubShardNumSub(ctx, channel).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis adapter: PUBSUB SHARDNUMSUB: %s", oneLine(err))
 	}
 	return int(m[channel]), nil
 }
@@ -356,7 +422,9 @@ func (c *Cluster) dispatch(m *redis.Message) {
 	}
 	payload := []byte(m.Payload)
 	var err error
-	if m.Pattern != "" {
+	if c.opts.Sharded {
+		err = a.onSharded(payload)
+	} else if m.Pattern != "" {
 		err = a.onBroadcast(m.Channel, payload)
 	} else {
 		err = a.onRequest(m.Channel, payload)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -73,16 +74,35 @@ func newNode(t *testing.T, r *testutil.RedisServer, opts Options) *node {
 	})
 	// The adapter of "/" subscribes when the namespace is made; wait
 	// until Redis counts this node.
-	waitNumSub(t, rc, "socket.io-request#/#", 0)
+	waitNodes(t, rc, opts.Sharded, 0)
 	return n
+}
+
+// waitNodes waits until more than atLeast nodes listen on the channel
+// that counts the nodes of "/" (the request channel; the namespace's
+// shard channel when sharded).
+func waitNodes(t *testing.T, rc *redis.Client, sharded bool, atLeast int) {
+	t.Helper()
+	if sharded {
+		waitCount(t, func() (map[string]int64, error) {
+			return rc.PubSubShardNumSub(context.Background(), "socket.io#/#").Result()
+		}, "socket.io#/#", atLeast)
+		return
+	}
+	waitNumSub(t, rc, "socket.io-request#/#", atLeast)
 }
 
 // waitNumSub waits until at least min+1 nodes listen on channel.
 func waitNumSub(t *testing.T, rc *redis.Client, channel string, atLeast int) {
 	t.Helper()
+	waitCount(t, func() (map[string]int64, error) { return rc.PubSubNumSub(context.Background(), channel).Result() }, channel, atLeast)
+}
+
+func waitCount(t *testing.T, count func() (map[string]int64, error), channel string, atLeast int) {
+	t.Helper()
 	deadline := time.Now().Add(testWait)
 	for {
-		m, err := rc.PubSubNumSub(context.Background(), channel).Result()
+		m, err := count()
 		if err == nil && int(m[channel]) > atLeast {
 			return
 		}
@@ -167,13 +187,34 @@ func mark(t *testing.T, n *node, i int, peers ...*peer) {
 	}
 }
 
-func TestBroadcastBetweenNodes(t *testing.T) {
+// modes runs a test with the classic adapter and with the sharded one.
+func modes(t *testing.T, test func(t *testing.T, opts Options)) {
+	for _, sharded := range []bool{false, true} {
+		name := "classic"
+		if sharded {
+			name = "sharded"
+		}
+		t.Run(name, func(t *testing.T) { test(t, Options{Sharded: sharded}) })
+	}
+}
+
+func TestBroadcastBetweenNodes(t *testing.T) { modes(t, testBroadcastBetweenNodes) }
+
+func testBroadcastBetweenNodes(t *testing.T, opts Options) {
 	r := testutil.StartRedis(t)
-	a, b := newNode(t, r, Options{}), newNode(t, r, Options{})
+	a, b := newNode(t, r, opts), newNode(t, r, opts)
 	pa := newPeer(t, a.url)
 	pb1 := newPeer(t, b.url, "r1")
 	pb2 := newPeer(t, b.url, "r2")
 	all := []*peer{pa, pb1, pb2}
+	if opts.Sharded {
+		// B subscribes to its rooms' channels as its sockets join them.
+		rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
+		defer rc.Close()
+		for _, ch := range []string{"socket.io#/#r1#", "socket.io#/#r2#"} {
+			waitCount(t, func() (map[string]int64, error) { return rc.PubSubShardNumSub(context.Background(), ch).Result() }, ch, 0)
+		}
+	}
 	nspA := a.srv.Of("/")
 
 	// To all, with binary.
@@ -220,9 +261,11 @@ func TestBroadcastBetweenNodes(t *testing.T) {
 	mark(t, b, 4, all...)
 }
 
-func TestRequestsBetweenNodes(t *testing.T) {
+func TestRequestsBetweenNodes(t *testing.T) { modes(t, testRequestsBetweenNodes) }
+
+func testRequestsBetweenNodes(t *testing.T, opts Options) {
 	r := testutil.StartRedis(t)
-	a, b := newNode(t, r, Options{}), newNode(t, r, Options{})
+	a, b := newNode(t, r, opts), newNode(t, r, opts)
 	pa := newPeer(t, a.url)
 	pb := newPeer(t, b.url, "r1")
 	nspA := a.srv.Of("/")
@@ -250,6 +293,14 @@ func TestRequestsBetweenNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return slices.Contains(roomsOf(b, pb.c.SID()), "joined") })
+	if opts.Sharded {
+		// B subscribes to the new room's channel once the room exists.
+		rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
+		defer rc.Close()
+		waitCount(t, func() (map[string]int64, error) {
+			return rc.PubSubShardNumSub(context.Background(), "socket.io#/#joined#").Result()
+		}, "socket.io#/#joined#", 0)
+	}
 	if err := nspA.To("joined").Emit("inJoined"); err != nil {
 		t.Fatal(err)
 	}
@@ -355,6 +406,55 @@ func TestFetchSocketsTimeout(t *testing.T) {
 	socks, err := a.srv.Of("/").FetchSockets(context.Background())
 	if err == nil || len(socks) != 1 || socks[0].ID != pa.c.SID() {
 		t.Fatalf("fetchSockets with a mute node: %v, %v", socks, err)
+	}
+}
+
+// TestDecodeShardedCapture: every message two Node servers with
+// createShardedAdapter exchanged decodes, and sio writes those of its
+// own kinds byte for byte.
+func TestDecodeShardedCapture(t *testing.T) {
+	msgs := readMonitor(t, "testdata/node-sharded-monitor.txt")
+	if len(msgs) < 13 {
+		t.Fatalf("%d messages in the capture", len(msgs))
+	}
+	for _, m := range msgs {
+		if m.channel == "socket.io#/#r1#" && m.payload[0] == 0x93 {
+			continue // the redis-emitter's (classic) message
+		}
+		sm, err := DecodeSharded(m.payload)
+		if err != nil {
+			t.Fatalf("%s %q: %v", m.channel, m.payload, err)
+		}
+		var again []byte
+		switch sm.Type {
+		case MsgBroadcast:
+			data := []byte(`{"packet":`)
+			data = append(data, packetJSON(sm.Packet)...)
+			if sm.RequestID != "" {
+				data = append(append(data, `,"requestId":`...), protocol.AppendString(nil, sm.RequestID)...)
+			}
+			flags := Flags{}
+			if sm.Opts.Flags != nil {
+				flags = *sm.Opts.Flags
+			}
+			data = append(append(data, `,"opts":`...), optsJSON(sm.Opts.Rooms, sm.Opts.Except, flags)...)
+			data = append(data, '}')
+			again, err = encodeSharded(sm.Type, data, sm.Packet.Attachments, sm.UID, sm.Nsp)
+		case MsgSocketsJoin, MsgSocketsLeave:
+			r, _ := marshalJS(sm.Rooms)
+			data := append(append(append([]byte(`{"opts":`), optsJSON(sm.Opts.Rooms, sm.Opts.Except, Flags{})...), `,"rooms":`...), r...)
+			again, err = encodeSharded(sm.Type, append(data, '}'), nil, sm.UID, sm.Nsp)
+		case MsgBroadcastAck:
+			if string(sm.Value) != `{"ok":7}` {
+				t.Fatalf("BROADCAST_ACK %s", sm.Value)
+			}
+			continue
+		default:
+			continue
+		}
+		if err != nil || string(again) != string(m.payload) {
+			t.Fatalf("%s re-encoded\n%q, Node wrote\n%q (%v)", sm.Type, again, m.payload, err)
+		}
 	}
 }
 

@@ -44,11 +44,15 @@ func parseMonitor(path string) ([]monitorMsg, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		i := strings.Index(line, `] "PUBLISH" `)
+		cmd := `] "PUBLISH" `
+		i := strings.Index(line, cmd)
 		if i < 0 {
-			continue
+			cmd = `] "SPUBLISH" `
+			if i = strings.Index(line, cmd); i < 0 {
+				continue
+			}
 		}
-		args, err := unquoteArgs(line[i+len(`] "PUBLISH" `):])
+		args, err := unquoteArgs(line[i+len(cmd):])
 		if err != nil || len(args) != 2 {
 			return nil, fmt.Errorf("PUBLISH line %q: %d arguments, %v", line, len(args), err)
 		}

@@ -45,7 +45,7 @@ func TestRedisRestart(t *testing.T) {
 	pb := newPeer(t, b.url)
 	rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
 	defer rc.Close()
-	waitNumSub(t, rc, "socket.io-request#/#", 1)
+	waitNodes(t, rc, false, 1)
 	if err := a.srv.Of("/").Emit("before"); err != nil {
 		t.Fatal(err)
 	}

@@ -43,13 +43,14 @@ type sseSeen struct {
 	args       []json.RawMessage
 }
 
-func startSio(t *testing.T, name, addr string) *sioNode {
+func startSio(t *testing.T, name, addr string, sharded bool) *sioNode {
 	t.Helper()
 	rc := redis.NewClient(&redis.Options{Addr: addr})
 	n := &sioNode{name: name}
 	n.cond = sync.NewCond(&n.mu)
 	n.cluster = redisadapter.New(rc, redisadapter.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Sharded: sharded,
+		Logger:  slog.New(slog.DiscardHandler),
 		OnServerSideEmit: func(nsp string, e *redisadapter.ServerEvent) {
 			if e.WantsAck() {
 				_ = e.Ack(map[string]string{"pong": e.Name})
@@ -267,20 +268,21 @@ func (n sioMember) emitWithAck(t *testing.T, nsp, event string) []string {
 // testCluster is two Node nodes and two sio nodes on one Redis, and the
 // Node process (the first Node node) that hosts every client.
 type testCluster struct {
+	sharded bool
 	redis   *testutil.RedisServer
 	members []member
 	clients *nodePeer
 	rc      *redis.Client
 }
 
-func startCluster(t *testing.T) *testCluster {
+func startCluster(t *testing.T, sharded bool) *testCluster {
 	t.Helper()
 	nodeBinary(t)
 	r := testutil.StartRedis(t)
-	c := &testCluster{redis: r}
-	n1 := startNode(t, "N1", r.URL(), false)
-	n2 := startNode(t, "N2", r.URL(), false)
-	c.members = []member{nodeMember{n1}, nodeMember{n2}, sioMember{startSio(t, "S1", r.Addr())}, startServe(t, "S2", r.URL())}
+	c := &testCluster{redis: r, sharded: sharded}
+	n1 := startNode(t, "N1", r.URL(), sharded)
+	n2 := startNode(t, "N2", r.URL(), sharded)
+	c.members = []member{nodeMember{n1}, nodeMember{n2}, sioMember{startSio(t, "S1", r.Addr(), sharded)}, startServe(t, "S2", r.URL(), sharded)}
 	c.clients = n1
 	c.rc = redis.NewClient(&redis.Options{Addr: r.Addr()})
 	t.Cleanup(func() { _ = c.rc.Close() })
@@ -303,27 +305,47 @@ func (c *testCluster) connectAll(t *testing.T, nsp string) map[string]string {
 		if _, ok := m.(*serveMember); ok {
 			cmd["joinEvents"] = true
 		}
-		c.clients.send(cmd)
+		c.clients.send(t, cmd)
 	}
 	ids := map[string]string{}
 	for _, m := range c.members {
 		name := clientName(nsp, m)
-		l := c.clients.await(name+" connected", func(l line) bool { return l.str("kind") == "connected" && l.str("name") == name })
+		l := c.clients.await(t, name+" connected", func(l line) bool { return l.str("kind") == "connected" && l.str("name") == name })
 		ids[m.label()] = l.str("id")
 	}
-	channel := "socket.io-request#" + nsp + "#"
-	deadline := time.Now().Add(patience)
-	for {
-		n, err := c.rc.PubSubNumSub(context.Background(), channel).Result()
-		if err == nil && n[channel] == int64(len(c.members)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v subscribers (%v), want %d", channel, n, err, len(c.members))
-		}
-		time.Sleep(10 * time.Millisecond)
+	c.waitSubscribers(t, nsp, "", len(c.members))
+	if c.sharded {
+		// The nodes of r1's sockets subscribe to its channel.
+		c.waitSubscribers(t, nsp, "r1", 2)
 	}
 	return ids
+}
+
+// waitSubscribers waits until want nodes listen to nsp: on its request
+// channel (classic) or its shard channel (sharded), or with a room on
+// that room's shard channel.
+func (c *testCluster) waitSubscribers(t *testing.T, nsp, room string, want int) {
+	t.Helper()
+	count := c.rc.PubSubNumSub
+	channel := "socket.io-request#" + nsp + "#"
+	if c.sharded {
+		count = c.rc.PubSubShardNumSub
+		channel = "socket.io#" + nsp + "#"
+		if room != "" {
+			channel += room + "#"
+		}
+	}
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := count(context.Background(), channel).Result()
+		if err == nil && n[channel] == int64(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v subscribers (%v), want %d", channel, n, err, want)
+		}
+		time.Sleep(10 * time.Millisecond) // Redis has no event for a subscription
+	}
 }
 
 // eventNames returns the names of the events the client got, with args
@@ -340,27 +362,42 @@ func (c *testCluster) eventNames(nsp string, m member) []string {
 func (c *testCluster) waitEvent(t *testing.T, nsp string, m member, event string) line {
 	t.Helper()
 	name := clientName(nsp, m)
-	return c.clients.await(name+" got "+event, func(l line) bool {
+	return c.clients.await(t, name+" got "+event, func(l line) bool {
 		return l.str("kind") == "event" && l.str("name") == name && l.str("event") == event
 	})
 }
 
+// TestCluster runs every operation in a cluster of the classic adapter
+// (createAdapter) and in one of the sharded adapter
+// (createShardedAdapter), each with its own redis-server.
 func TestCluster(t *testing.T) {
-	c := startCluster(t)
-	for _, sender := range []sender{c.members[0].(sender), c.members[2].(sender)} {
-		t.Run("from "+sender.label(), func(t *testing.T) {
+	for _, sharded := range []bool{false, true} {
+		name := "classic"
+		if sharded {
+			name = "sharded"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			testOperations(t, c, sender)
+			c := startCluster(t, sharded)
+			for _, sender := range []sender{c.members[0].(sender), c.members[2].(sender)} {
+				t.Run("from "+sender.label(), func(t *testing.T) {
+					t.Parallel()
+					testOperations(t, c, sender)
+				})
+			}
+			if sharded {
+				return // the emitters PUBLISH: only classic nodes hear them
+			}
+			t.Run("redis-emitter", func(t *testing.T) {
+				t.Parallel()
+				testEmitter(t, c, "/redis-emitter", nodeEmitter(c))
+			})
+			t.Run("sio emit --redis", func(t *testing.T) {
+				t.Parallel()
+				testEmitter(t, c, "/sio-emit", sioEmitter(c))
+			})
 		})
 	}
-	t.Run("redis-emitter", func(t *testing.T) {
-		t.Parallel()
-		testEmitter(t, c, "/redis-emitter", nodeEmitter(c))
-	})
-	t.Run("sio emit --redis", func(t *testing.T) {
-		t.Parallel()
-		testEmitter(t, c, "/sio-emit", sioEmitter(c))
-	})
 }
 
 // testOperations runs every adapter operation from sender, checked on the
@@ -432,6 +469,9 @@ func testOperations(t *testing.T, c *testCluster, sender sender) {
 	waitRooms(t, sender, nsp, func(s map[string][]string) bool {
 		return slices.Contains(s[ids["N2"]], "r2") && slices.Contains(s[ids["S2"]], "r2")
 	})
+	if c.sharded {
+		c.waitSubscribers(t, nsp, "r2", 2)
+	}
 	sender.broadcast(t, bcast{nsp: nsp, rooms: []string{"r2"}, event: "toR2"})
 	c.waitEvent(t, nsp, c.members[1], "toR2")
 	c.waitEvent(t, nsp, c.members[3], "toR2")
@@ -462,7 +502,7 @@ func testOperations(t *testing.T, c *testCluster, sender sender) {
 	sender.disconnect(t, nsp, []string{"r2"})
 	for _, i := range []int{1, 3} {
 		name := clientName(nsp, c.members[i])
-		c.clients.await(name+" disconnected", func(l line) bool { return l.str("kind") == "disconnected" && l.str("name") == name })
+		c.clients.await(t, name+" disconnected", func(l line) bool { return l.str("kind") == "disconnected" && l.str("name") == name })
 	}
 }
 
@@ -471,14 +511,14 @@ func waitSSE(t *testing.T, c *testCluster, m member, nsp, event, args string) {
 	t.Helper()
 	switch m := m.(type) {
 	case nodeMember:
-		l := m.await(m.name+" serverSideEmit "+event, func(l line) bool {
+		l := m.await(t, m.name+" serverSideEmit "+event, func(l line) bool {
 			return l.str("kind") == "sse" && l.str("nsp") == nsp && l.str("event") == event
 		})
 		if b, _ := json.Marshal(l["args"]); string(b) != args {
 			t.Errorf("%s: serverSideEmit %s%s, want %s", m.name, event, b, args)
 		}
 	case *serveMember:
-		l := m.await(m.name+" serverSideEmit "+event, func(l line) bool {
+		l := m.await(t, m.name+" serverSideEmit "+event, func(l line) bool {
 			d, _ := l["data"].(map[string]any)
 			return l.str("type") == "cluster-event" && l.str("nsp") == nsp && d["event"] == event
 		})
@@ -597,5 +637,40 @@ func testEmitter(t *testing.T, c *testCluster, nsp string, emit emitFunc) {
 	emit(t, nsp, nil, nil, true, "volatile")
 	for _, m := range c.members {
 		c.waitEvent(t, nsp, m, "volatile")
+	}
+}
+
+// TestClusterRedisRestart restarts redis-server under a running cluster:
+// every node, Node and sio, reconnects and subscribes again by itself,
+// and broadcasts cross the cluster in both directions afterwards.
+func TestClusterRedisRestart(t *testing.T) {
+	c := startCluster(t, false)
+	nsp := "/restart"
+	c.connectAll(t, nsp)
+	n1, s1 := c.members[0].(sender), c.members[2].(sender)
+	n1.broadcast(t, bcast{nsp: nsp, event: "before"})
+	for _, m := range c.members {
+		c.waitEvent(t, nsp, m, "before")
+	}
+	c.redis.Restart()
+	// Every node's adapter of nsp listens again.
+	channel := "socket.io-request#" + nsp + "#"
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := c.rc.PubSubNumSub(context.Background(), channel).Result()
+		if err == nil && n[channel] == int64(len(c.members)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart %s has %v subscribers (%v), want %d", channel, n, err, len(c.members))
+		}
+		time.Sleep(10 * time.Millisecond) // Redis has no event for a subscription
+	}
+	for _, s := range []sender{n1, s1} {
+		ev := "after-" + s.label()
+		s.broadcast(t, bcast{nsp: nsp, event: ev})
+		for _, m := range c.members {
+			c.waitEvent(t, nsp, m, ev)
+		}
 	}
 }

@@ -50,7 +50,6 @@ func (l line) str(k string) string {
 // proc is a child process whose stdout is JSON lines, kept for the test
 // to wait on.
 type proc struct {
-	t    *testing.T
 	name string
 
 	mu    sync.Mutex
@@ -72,7 +71,7 @@ func startProc(t *testing.T, name string, cmd *exec.Cmd, stop func()) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: name}
+	p := &proc{name: name}
 	p.cond = sync.NewCond(&p.mu)
 	go p.read(stdout)
 	t.Cleanup(func() {
@@ -112,7 +111,7 @@ func startNode(t *testing.T, name, redisURL string, sharded bool) *nodePeer {
 	}
 	p := &nodePeer{stdin: stdin}
 	p.proc = startProc(t, name, cmd, func() { stdin.Close() })
-	l := p.await("listening", func(l line) bool { return l.str("kind") == "listening" })
+	l := p.await(t, "listening", func(l line) bool { return l.str("kind") == "listening" })
 	p.port = int(l["port"].(float64))
 	return p
 }
@@ -139,8 +138,8 @@ func (p *proc) read(r io.Reader) {
 }
 
 // send writes a command and returns its id.
-func (p *nodePeer) send(cmd map[string]any) string {
-	p.t.Helper()
+func (p *nodePeer) send(t *testing.T, cmd map[string]any) string {
+	t.Helper()
 	id := fmt.Sprint(p.ids.Add(1))
 	cmd["id"] = id
 	b, _ := json.Marshal(cmd)
@@ -148,7 +147,7 @@ func (p *nodePeer) send(cmd map[string]any) string {
 	_, err := p.stdin.Write(append(b, '\n'))
 	p.stdinMu.Unlock()
 	if err != nil {
-		p.t.Fatalf("%s stdin: %v", p.name, err)
+		t.Fatalf("%s stdin: %v", p.name, err)
 	}
 	return id
 }
@@ -156,8 +155,8 @@ func (p *nodePeer) send(cmd map[string]any) string {
 // call sends a command and waits for its result.
 func (p *nodePeer) call(t *testing.T, cmd map[string]any) line {
 	t.Helper()
-	id := p.send(cmd)
-	l := p.await(fmt.Sprintf("the answer to %v", cmd), func(l line) bool {
+	id := p.send(t, cmd)
+	l := p.await(t, fmt.Sprintf("the answer to %v", cmd), func(l line) bool {
 		return (l.str("kind") == "result" || l.str("kind") == "error") && l.str("id") == id
 	})
 	if l.str("kind") == "error" {
@@ -167,11 +166,11 @@ func (p *nodePeer) call(t *testing.T, cmd map[string]any) line {
 }
 
 // await returns the first line from the start that match accepts.
-func (p *proc) await(what string, match func(line) bool) line {
-	p.t.Helper()
+func (p *proc) await(t *testing.T, what string, match func(line) bool) line {
+	t.Helper()
 	l, ok := p.find(match, patience)
 	if !ok {
-		p.t.Fatalf("%s never reported %s; it said:\n%s", p.name, what, p.dump())
+		t.Fatalf("%s never reported %s; it said:\n%s", p.name, what, p.dump())
 	}
 	return l
 }

@@ -63,13 +63,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startServe(t *testing.T, name, redisURL string) *serveMember {
+func startServe(t *testing.T, name, redisURL string, sharded bool) *serveMember {
 	t.Helper()
-	cmd := exec.Command(sioBinary(t), "serve", "--no-tui", "-p", "0", "-o", "json", "--rooms",
-		"--ack-reply", `{"pong":"hey"}`, "--redis", redisURL)
+	args := []string{"serve", "--no-tui", "-p", "0", "-o", "json", "--rooms", "--ack-reply", `{"pong":"hey"}`, "--redis", redisURL}
+	if sharded {
+		args = append(args, "--redis-sharded")
+	}
+	cmd := exec.Command(sioBinary(t), args...)
 	s := &serveMember{}
 	s.proc = startProc(t, name, cmd, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
-	l := s.await("listening", func(l line) bool { return l.str("type") == "listening" })
+	l := s.await(t, "listening", func(l line) bool { return l.str("type") == "listening" })
 	s.url = l["data"].(map[string]any)["url"].(string)
 	return s
 }
