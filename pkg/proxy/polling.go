@@ -162,7 +162,7 @@ func (p *Proxy) handshake(req *http.Request, v protocol.EIO, body []byte, conten
 				ep.Data, edit = withoutUpgrades(ep.Data), true
 			}
 			s.observe(now, FromServer, "polling", ep, nil)
-			s.lifecycle(now, KindOpen, FromServer, "", ep.Data)
+			s.lifecycle(now, KindOpen, FromServer, "client "+req.RemoteAddr, ep.Data)
 			kept = append(kept, ep)
 			continue
 		}

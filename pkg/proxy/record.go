@@ -45,9 +45,6 @@ func (e Event) Record(raw bool) render.Record {
 	if e.Kind != KindError && e.Kind != KindOpen {
 		r.Reason = e.From.String() + ": " + e.Reason
 	}
-	if e.Kind == KindOpen {
-		r.Reason = "handshake through the proxy"
-	}
 	return r
 }
 
