@@ -39,8 +39,14 @@ func TestAdminFlags(t *testing.T) {
 	if o, _ = parse(false, "emit", "-u", "http://h:1", "--to", "vip", "news", "1", "x"); o.Action != "emit" || o.To != "vip" || strings.Join(o.Args, " ") != "news 1 x" {
 		t.Errorf("emit: %+v", o)
 	}
-	if o, _ = parse(false, "disconnect", "--close", "abc"); o.Action != "disconnect" || !o.Close || o.Args[0] != "abc" || o.URL != defaultURL {
+	if o, _ = parse(false, "disconnect", "--close", "abc"); o.Action != "disconnect" || !o.Close || o.Args[0] != "abc" || o.URL != defaultURL || o.Transport != "polling" {
 		t.Errorf("disconnect: %+v", o)
+	}
+	if o, _ = parse(false, "join", "--transport", "websocket", "a", "r"); o.Transport != "websocket" {
+		t.Errorf("join --transport websocket: %+v", o)
+	}
+	if o, _ = parse(false, "sockets"); o.Transport != "auto" {
+		t.Errorf("sockets: %+v", o)
 	}
 	for _, bad := range [][]string{
 		{"-o", "yaml"},

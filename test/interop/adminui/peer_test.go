@@ -65,13 +65,14 @@ type peerConfig struct {
 	Production bool
 	Readonly   bool
 	ServerID   string
+	RedisURL   string // a cluster node on this Redis
 }
 
 func startPeer(t *testing.T, cfg peerConfig) *peer {
 	t.Helper()
 	node := needNode(t)
 	cmd := exec.Command(node, filepath.Join("peers", "server.mjs"))
-	cmd.Env = append(os.Environ(), "ADMIN_AUTH="+cfg.Auth, "SERVER_ID="+cfg.ServerID)
+	cmd.Env = append(os.Environ(), "ADMIN_AUTH="+cfg.Auth, "SERVER_ID="+cfg.ServerID, "REDIS_URL="+cfg.RedisURL)
 	if cfg.Production {
 		cmd.Env = append(cmd.Env, "ADMIN_MODE=production")
 	} else {

@@ -4,7 +4,8 @@
 // side sees (so every admin command is checked where it takes effect).
 //
 // Environment: ADMIN_AUTH=user:pass (basic auth; unset: auth false),
-// ADMIN_MODE=development|production, ADMIN_READONLY=1, SERVER_ID.
+// ADMIN_MODE=development|production, ADMIN_READONLY=1, SERVER_ID, and
+// REDIS_URL to join a cluster through @socket.io/redis-adapter 8.3.
 //
 // Commands (one JSON object a line):
 //   {"op":"connect","name":"c1","nsp":"/chat","query":{...},"auth":{...}}
@@ -27,8 +28,21 @@ const bcrypt = require("bcryptjs");
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
+let adapter; // the default in-memory one
+const redisClients = [];
+if (process.env.REDIS_URL) {
+  // Given to the Server: each namespace takes its adapter when it is made.
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const { createClient } = require("redis");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => out({ kind: "redis-error", message: String(e) }));
+  await Promise.all([pub.connect(), sub.connect()]);
+  redisClients.push(pub, sub);
+  adapter = createAdapter(pub, sub);
+}
 const http = createServer();
-const io = new Server(http);
+const io = new Server(http, adapter ? { adapter } : {});
 let auth = false;
 if (process.env.ADMIN_AUTH) {
   const [username, password] = process.env.ADMIN_AUTH.split(":");
@@ -94,5 +108,8 @@ const handle = (cmd) => {
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim()) handle(JSON.parse(line));
 });
-process.stdin.on("end", () => process.exit(0));
+process.stdin.on("end", () => {
+  for (const c of redisClients) c.disconnect();
+  process.exit(0);
+});
 http.listen(0, "127.0.0.1", () => out({ kind: "listening", port: port() }));
