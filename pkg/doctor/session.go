@@ -149,6 +149,8 @@ func (d *doctor) explainConnect(err error) (Result, bool) {
 		}
 		r.Data = data
 		return r, true
+	case errors.As(err, &closed) && closed.Reason == string(protocol.ReasonPingTimeout):
+		return fail("the connection timed out (\"ping timeout\") before the CONNECT was answered", noBeatCause, noBeatFixes...)
 	case errors.As(err, &closed):
 		return fail("the server closed the connection in answer to the CONNECT", closed.Error()+
 			": Node does this when it cannot decode the CONNECT: the server uses another parser than "+closed.Parser, d.parserFixes()...)
@@ -159,6 +161,14 @@ func (d *doctor) explainConnect(err error) (Result, bool) {
 			Fix{FixClient, "for a bare engine.io server, use engine.io-client instead of socket.io-client"})
 	}
 	return fail("the Socket.IO connection failed", err.Error())
+}
+
+// noBeatCause and noBeatFixes explain a heartbeat that never comes.
+const noBeatCause = "the server's event loop is blocked (a synchronous handler), or a proxy holds the frames back: socket.io-client disconnects with \"ping timeout\" and reconnects"
+
+var noBeatFixes = []Fix{
+	{FixServer, "keep handlers from blocking the event loop (move heavy work to a worker), or raise pingTimeout"},
+	{FixProxy, "pass frames through at once (no buffering) and keep idle connections open longer than pingInterval + pingTimeout"},
 }
 
 // maxBeatWait bounds the wait for one heartbeat.
@@ -219,11 +229,14 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 			}
 		case <-s.c.Done():
 			timer.Stop()
-			return fail("the connection ended while waiting for the heartbeat", fmt.Sprint(s.c.Err()))
+			err := s.c.Err()
+			if errors.Is(err, protocol.ReasonPingTimeout) {
+				return fail(fmt.Sprintf("no ping within pingInterval + pingTimeout (%s): the client closed with \"ping timeout\"", interval+timeout),
+					noBeatCause, noBeatFixes...)
+			}
+			return fail("the connection ended while waiting for the heartbeat", fmt.Sprint(err))
 		case <-timer.C:
-			return fail(fmt.Sprintf("no heartbeat within %s (%s)", wait, announced),
-				"the client would close the connection with \"ping timeout\": the server's event loop is blocked, or a proxy holds the frames back",
-				Fix{FixProxy, "pass frames through at once (no buffering) and keep idle connections open longer than pingInterval + pingTimeout"})
+			return fail(fmt.Sprintf("no heartbeat within %s (%s)", wait, announced), noBeatCause, noBeatFixes...)
 		case <-ctx.Done():
 			timer.Stop()
 			return warn("heartbeat not observed: "+ctxReason(ctx), announced)
@@ -236,7 +249,14 @@ func (d *doctor) checkHeartbeat(context.Context) (Result, bool) {
 	data["observed_ms"] = gapsMS
 	// v4: the server pings, so the gap shows its clock; v3: the client
 	// pings, so only the answer's delay tells anything.
-	summary := fmt.Sprintf("%s; first ping after %s", announced, ms(gaps[0]))
+	shown := make([]string, len(gaps))
+	for i, g := range gaps {
+		shown[i] = ms(g)
+	}
+	summary := fmt.Sprintf("%s; first ping after %s", announced, shown[0])
+	if len(gaps) > 1 {
+		summary = fmt.Sprintf("%s; pings after %s", announced, strings.Join(shown, ", "))
+	}
 	if d.bestEIO() == protocol.EIO3 {
 		summary = announced + "; our ping answered"
 		if len(rtts) > 0 {

@@ -382,11 +382,20 @@ func TestBrokenServers(t *testing.T) {
 			name: "a blocked event loop makes pings late",
 			setup: func(t *testing.T) doctor.Options {
 				port := start(t, peer{"kind": "socketio", "version": 4, "pingInterval": 300, "pingTimeout": 5000})
-				return doctor.Options{URL: url(port, "/"), Auth: json.RawMessage(`{"block":2500}`)}
+				return doctor.Options{URL: url(port, "/"), Auth: json.RawMessage(`{"block":2500}`), Pings: 2}
 			},
 			check: "heartbeat",
 			want:  []string{"for a pingInterval of 300ms", "the server's event loop lags", "server: keep handlers from blocking the event loop"},
 			ok:    true,
+		},
+		{
+			name: "a blocked event loop past pingTimeout",
+			setup: func(t *testing.T) doctor.Options {
+				port := start(t, peer{"kind": "socketio", "version": 4, "pingInterval": 300, "pingTimeout": 1000})
+				return doctor.Options{URL: url(port, "/"), Auth: json.RawMessage(`{"block":4000}`), Pings: 2}
+			},
+			check: "heartbeat",
+			want:  []string{`the client closed with "ping timeout"`, "the server's event loop is blocked", "or raise pingTimeout"},
 		},
 		{
 			name: "TLS with a self-signed certificate",

@@ -62,13 +62,21 @@ function socketio() {
     });
   }
   io.on("connection", (socket) => {
-    // auth.block (ms) blocks the event loop once, as a slow synchronous
-    // handler does: the heartbeat's pings come late. Only doctor's
-    // namespace check sends auth, so its earlier sessions are not slowed.
+    // auth.block (ms) blocks the event loop once, right after the first
+    // ping, as a slow synchronous handler does: the second ping comes
+    // late. Only doctor's namespace check sends auth, so its earlier
+    // sessions are not slowed.
     const block = version === 2 ? 0 : Number(socket.handshake.auth && socket.handshake.auth.block);
     if (block > 0) {
-      const end = Date.now() + block;
-      while (Date.now() < end);
+      const onPacket = (packet) => {
+        if (packet.type !== "ping") return;
+        socket.conn.off("packetCreate", onPacket);
+        setImmediate(() => {
+          const end = Date.now() + block;
+          while (Date.now() < end);
+        });
+      };
+      socket.conn.on("packetCreate", onPacket);
     }
     socket.on("echo", (...args) => {
       const cb = args.pop();
