@@ -340,14 +340,14 @@ func (m *adminModel) sync() {
 	s := &m.snap
 	m.tables[adminServers].setRows(len(s.Servers), func(i int) []string {
 		v := s.Servers[i]
-		return []string{clean(v.ID), clean(v.Hostname), fmt.Sprint(v.PID), shortDuration(v.Uptime),
+		return []string{clean(v.ID), clean(v.Hostname), fmt.Sprint(v.PID), fmtAge(v.Uptime),
 			fmt.Sprintf("%d/%d", v.Clients, v.Polling), clean(v.Namespaces)}
 	})
 	m.tables[adminSockets].setRows(len(s.Sockets), func(i int) []string {
 		v := s.Sockets[i]
 		since := "-"
 		if !v.ConnectedAt.IsZero() {
-			since = shortDuration(now.Sub(v.ConnectedAt))
+			since = fmtAge(now.Sub(v.ConnectedAt))
 		}
 		return []string{clean(v.ID), clean(v.Nsp), v.Transport, clean(v.Address), since, clean(strings.Join(v.Rooms, ","))}
 	})
@@ -448,18 +448,4 @@ func (m *adminModel) render() string {
 	}
 	lines = append(lines, fit(st.Dim.Render("1-4 tabs • ↑↓ select • J join • L leave • D disconnect • E emit • q quit"), w))
 	return block(lines, w, m.c.Height)
-}
-
-// shortDuration prints d coarsely: 42s, 5m12s, 3h04m, 2d05h.
-func shortDuration(d time.Duration) string {
-	s := int64(max(d, 0) / time.Second)
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%ds", s)
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case s < 86400:
-		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
-	}
-	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sio-dev/sio/internal/testutil"
 )
 
 // patience bounds each wait for something the peers or sio do: generous,
@@ -19,21 +21,14 @@ import (
 // for it unless something is wrong.
 const patience = 60 * time.Second
 
-// needNode returns node's path; it skips without Node or the interop
-// packages, and fails when CI is set.
+// needNode returns node's path; testutil.RequireNode skips without Node
+// or the interop packages, and fails under CI.
 func needNode(t *testing.T) string {
 	t.Helper()
+	testutil.RequireNode(t)
 	node, err := exec.LookPath("node")
-	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/admin-ui", "bcryptjs"} {
-		if err == nil {
-			_, err = os.Stat(filepath.Join("..", "node_modules", pkg))
-		}
-	}
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("admin-ui interop needs node and test/interop/node_modules (run npm ci in test/interop): %v", err)
-		}
-		t.Skipf("skipping admin-ui interop: node or test/interop/node_modules missing (%v)", err)
+		t.Fatal(err)
 	}
 	return node
 }
