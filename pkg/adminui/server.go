@@ -1,12 +1,14 @@
 package adminui
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -210,7 +212,12 @@ func (in *Instrument) Wrap(so *server.Options) {
 		} else {
 			inner = server.NewMemoryAdapter(n)
 		}
-		return &roomsAdapter{Adapter: inner, in: in, nsp: n.Name()}
+		ra := &roomsAdapter{Adapter: inner, in: in, nsp: n.Name()}
+		if ca, ok := inner.(server.ClusterAcker); ok {
+			// Keep what a multi-node adapter adds: the server looks for it.
+			return &roomsClusterAdapter{roomsAdapter: ra, ClusterAcker: ca}
+		}
+		return ra
 	}
 }
 
@@ -426,20 +433,47 @@ func (in *Instrument) onAdminConnection(s *server.Socket) {
 	}
 	_ = s.Emit(EventConfig, in.config)
 	if in.dev() {
-		var all []Socket
-		for _, info := range in.srv.Sockets() {
-			if n, ok := in.srv.Namespace(info.Namespace); ok {
-				if so, ok := n.Socket(info.ID); ok {
-					all = append(all, serializeSocket(so))
-				}
-			}
-		}
-		if all == nil {
-			all = []Socket{}
-		}
-		_ = s.Emit(EventAllSockets, all)
+		_ = s.Emit(EventAllSockets, in.allSockets())
 	}
 }
+
+// allSockets lists the sockets of every namespace, of the whole cluster
+// with a multi-node adapter (Node's fetchSockets), this server's fully
+// and the others' as their adapter describes them (no transport).
+func (in *Instrument) allSockets() []Socket {
+	all := []Socket{}
+	for _, name := range in.srv.Namespaces() {
+		n, ok := in.srv.Namespace(name)
+		if !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+		remote, err := n.FetchSockets(ctx)
+		cancel()
+		if err != nil {
+			in.opts.Logger.Warn("admin-ui: fetch the cluster's sockets", "nsp", name, "err", err)
+		}
+		seen := map[string]bool{}
+		for _, r := range remote {
+			if so, ok := n.Socket(r.ID); ok {
+				all = append(all, serializeSocket(so))
+			} else {
+				all = append(all, serializeRemote(r))
+			}
+			seen[r.ID] = true
+		}
+		// Without an answer from the cluster, this server's own still count.
+		for _, info := range n.SocketInfos() {
+			if so, ok := n.Socket(info.ID); ok && !seen[info.ID] {
+				all = append(all, serializeSocket(so))
+			}
+		}
+	}
+	return all
+}
+
+// fetchTimeout bounds the wait for the other nodes' sockets.
+const fetchTimeout = 5 * time.Second
 
 // targets returns this server's sockets of nsp that filter (a room, a
 // socket id being its own room; "" for all) selects.
@@ -483,13 +517,22 @@ func (in *Instrument) onRoomCommand(e *server.Event, join bool) {
 	if !ok {
 		return
 	}
-	// Socket by socket, so that each change goes through the adapter's
-	// AddAll/Del, which report room_joined and room_left.
-	for _, s := range in.targets(args[0], filter) {
+	// This server's sockets one by one, so that each change goes through
+	// the adapter's AddAll/Del, which report room_joined and room_left;
+	// the other nodes' through the adapter.
+	local := in.targets(args[0], filter)
+	for _, s := range local {
 		if join {
 			s.Join(args[1])
 		} else {
 			s.Leave(args[1])
+		}
+	}
+	if op, ok := in.remote(args[0], filter, local); ok {
+		if join {
+			_ = op.SocketsJoin(args[1])
+		} else {
+			_ = op.SocketsLeave(args[1])
 		}
 	}
 }
@@ -501,9 +544,31 @@ func (in *Instrument) onDisconnectCommand(e *server.Event) {
 	}
 	var closeConn bool
 	_ = e.Args.Decode(1, &closeConn)
-	for _, s := range in.targets(args[0], filter) {
+	local := in.targets(args[0], filter)
+	for _, s := range local {
 		s.Disconnect(closeConn)
 	}
+	if op, ok := in.remote(args[0], filter, local); ok {
+		_ = op.DisconnectSockets(closeConn)
+	}
+}
+
+// remote selects the sockets filter selects on the other nodes: the
+// local ones, already done, are excepted (a socket id is a room).
+func (in *Instrument) remote(nsp, filter string, local []*server.Socket) (server.BroadcastOperator, bool) {
+	n, ok := in.srv.Namespace(nsp)
+	if !ok {
+		return server.BroadcastOperator{}, false
+	}
+	ids := make([]string, len(local))
+	for i, s := range local {
+		ids[i] = s.ID()
+	}
+	op := n.Except(ids...)
+	if filter != "" {
+		op = op.In(filter)
+	}
+	return op, true
 }
 
 func (in *Instrument) onEmitCommand(e *server.Event) {
@@ -570,6 +635,13 @@ func (a *roomsAdapter) DelAll(id string) {
 	}
 }
 
+// roomsClusterAdapter is a roomsAdapter around a multi-node adapter,
+// which keeps its acknowledged broadcasts to the whole cluster.
+type roomsClusterAdapter struct {
+	*roomsAdapter
+	server.ClusterAcker
+}
+
 // Close closes the wrapped adapter when it has a Close method (the server
 // calls it on a namespace it removes).
 func (a *roomsAdapter) Close() error {
@@ -584,7 +656,28 @@ func (a *roomsAdapter) Close() error {
 
 // serializeSocket is Node's serialize(socket, nsp).
 func serializeSocket(s *server.Socket) Socket {
-	h := s.Handshake()
+	data := s.Data()
+	delete(data, adminKey)
+	raw, err := json.Marshal(data)
+	if err != nil || data == nil {
+		raw = json.RawMessage(`{}`)
+	}
+	rooms := s.Rooms()
+	if rooms == nil {
+		rooms = []string{}
+	}
+	clientID := s.EngineID()
+	if len(clientID) > 12 {
+		clientID = clientID[:12]
+	}
+	return Socket{
+		ID: s.ID(), ClientID: clientID, Transport: s.Transport(), Nsp: s.Namespace().Name(),
+		Data: raw, Handshake: serializeHandshake(s.Handshake()), Rooms: rooms,
+	}
+}
+
+// serializeHandshake is the handshake part of Node's serialize().
+func serializeHandshake(h server.Handshake) Handshake {
 	headers := make(map[string]any, len(h.Headers))
 	for k, vs := range h.Headers {
 		// Node joins repeated headers with ", " (set-cookie aside).
@@ -608,30 +701,29 @@ func serializeSocket(s *server.Socket) Socket {
 			break
 		}
 	}
-	data := s.Data()
+	return Handshake{
+		Address: address, Headers: headers, Query: query,
+		Issued: h.Time.UnixMilli(), Secure: h.Secure, Time: jsDateString(h.Time),
+		URL: h.URL, XDomain: h.Headers.Get("Origin") != "",
+	}
+}
+
+// serializeRemote serializes a socket of another node from what its
+// adapter tells: no transport nor engine id.
+func serializeRemote(r server.RemoteSocket) Socket {
+	data := maps.Clone(r.Data)
 	delete(data, adminKey)
 	raw, err := json.Marshal(data)
 	if err != nil || data == nil {
 		raw = json.RawMessage(`{}`)
 	}
-	rooms := s.Rooms()
-	if rooms == nil {
-		rooms = []string{}
+	h := r.Handshake
+	so := Socket{ID: r.ID, Nsp: r.Namespace, Data: raw, Rooms: r.Rooms}
+	if so.Rooms == nil {
+		so.Rooms = []string{}
 	}
-	clientID := s.EngineID()
-	if len(clientID) > 12 {
-		clientID = clientID[:12]
-	}
-	return Socket{
-		ID: s.ID(), ClientID: clientID, Transport: s.Transport(), Nsp: s.Namespace().Name(),
-		Data: raw,
-		Handshake: Handshake{
-			Address: address, Headers: headers, Query: query,
-			Issued: h.Time.UnixMilli(), Secure: h.Secure, Time: jsDateString(h.Time),
-			URL: h.URL, XDomain: h.Headers.Get("Origin") != "",
-		},
-		Rooms: rooms,
-	}
+	so.Handshake = serializeHandshake(h)
+	return so
 }
 
 // jsDateString formats t as Node's Date.prototype.toString() in UTC (the

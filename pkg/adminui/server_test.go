@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -265,5 +266,37 @@ func TestNewInstrumentChecks(t *testing.T) {
 		if _, err := NewInstrument(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+// clusterAdapter stands for a multi-node adapter: the server looks for
+// its ClusterAcker method.
+type clusterAdapter struct{ *server.MemoryAdapter }
+
+func (clusterAdapter) BroadcastWithAckCluster(context.Context, protocol.Packet, server.BroadcastOptions, func(int), func(server.Args)) (int, error) {
+	return 0, nil
+}
+
+// TestWrapKeepsClusterAcker: the adapter that reports rooms must not hide
+// what a multi-node adapter adds (acks from the whole cluster).
+func TestWrapKeepsClusterAcker(t *testing.T) {
+	in, err := NewInstrument(ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := server.Options{Adapter: func(n *server.Namespace) server.Adapter {
+		return clusterAdapter{server.NewMemoryAdapter(n)}
+	}}
+	in.Wrap(&so)
+	srv := server.New(so)
+	in.Attach(srv)
+	defer in.Close()
+	defer srv.Close()
+	a := srv.Of("/chat").Adapter()
+	if _, ok := a.(server.ClusterAcker); !ok {
+		t.Errorf("the wrapped adapter %T lost ClusterAcker", a)
+	}
+	if _, ok := a.(*roomsClusterAdapter); !ok {
+		t.Errorf("the adapter %T does not report rooms", a)
 	}
 }
