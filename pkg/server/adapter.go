@@ -24,11 +24,28 @@ type BroadcastOptions struct {
 	// not forward it to the others (socket.io's local flag).
 	Local bool
 
+	// Batch, when set and open, defers the writes to the end of the
+	// batch, as a broadcast from a socket is deferred to the end of its
+	// read: an adapter delivering several messages from other nodes
+	// writes each target once.
+	Batch *Batch
+
 	// flush is the sending socket's engine.io FlushBatch (a broadcast from
 	// a socket): while its reader handles one read, each target is written
 	// once at the end of it. Nil: write at once.
 	flush *eioserver.FlushBatch
 }
+
+// Batch groups the writes of several broadcasts (BroadcastOptions.Batch):
+// between Open and Close, each socket sent to is written once, at Close.
+// One goroutine owns it.
+type Batch struct{ fb eioserver.FlushBatch }
+
+// Open starts deferring the writes of the broadcasts given the batch.
+func (b *Batch) Open() { b.fb.Open() }
+
+// Close writes the sockets the broadcasts reached since Open.
+func (b *Batch) Close() { b.fb.Close() }
 
 // Room is a room of a namespace and its members' ids, sorted.
 type Room struct {
@@ -372,6 +389,9 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 // Broadcast snapshots the targets under the read lock, then queues the
 // shared frames on each with no lock held.
 func (a *MemoryAdapter) Broadcast(out *Outgoing, opts BroadcastOptions) error {
+	if opts.flush == nil && opts.Batch != nil {
+		opts.flush = &opts.Batch.fb
+	}
 	var socks []*Socket
 	a.mu.RLock()
 	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {

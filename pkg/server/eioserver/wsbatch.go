@@ -63,6 +63,15 @@ func (b *FlushBatch) end() {
 	b.mu.Unlock()
 }
 
+// Open starts a batch owned by a goroutine other than a WebSocket reader
+// (a cluster adapter delivering several messages from another node): the
+// sessions SendDeferred records are written at Close. Open and Close are
+// called by the owner only, in pairs.
+func (b *FlushBatch) Open() { b.begin() }
+
+// Close ends a batch started with Open, writing the sessions it recorded.
+func (b *FlushBatch) Close() { b.end() }
+
 // FlushBatch returns the batch of the session's WebSocket reader (nil over
 // polling). Pass it to SendDeferred on the sessions a handler of this
 // session sends to.

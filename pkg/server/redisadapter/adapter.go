@@ -170,6 +170,7 @@ func (a *Adapter) onBroadcast(channel string, msg []byte) error {
 	}
 	return a.MemoryAdapter.Broadcast(out, server.BroadcastOptions{
 		Rooms: m.Rooms, Except: m.Except, Volatile: m.Flags.Volatile, Compress: m.Flags.Compress,
+		Batch: &a.c.batch, // on the dispatching goroutine
 	})
 }
 

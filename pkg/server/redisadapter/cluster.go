@@ -93,6 +93,13 @@ type Cluster struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// msgs hands the received messages to the dispatching goroutine,
+	// which delivers those already waiting under one batch (one write per
+	// socket for all of them). Bounded: a full queue holds the receiver,
+	// and Redis buffers.
+	msgs  chan *redis.Message
+	batch server.Batch // the dispatcher's
+
 	mu        sync.Mutex
 	byPattern map[string]*Adapter // broadcast pattern → adapter
 	byChannel map[string]*Adapter // request/response channels → adapter
@@ -134,13 +141,50 @@ func New(client redis.UniversalClient, opts Options) *Cluster {
 		cancel:    cancel,
 		byPattern: make(map[string]*Adapter),
 		byChannel: make(map[string]*Adapter),
+		msgs:      make(chan *redis.Message, dispatchQueue),
 	}
 	// A PubSub with no channel yet: the adapters subscribe as the
 	// namespaces are made.
 	c.ps = client.Subscribe(ctx)
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.receive()
+	go c.dispatchLoop()
 	return c
+}
+
+// dispatchQueue is how many received messages may wait for delivery;
+// dispatchBatch how many of them are delivered under one write batch.
+const (
+	dispatchQueue = 64
+	dispatchBatch = 64
+)
+
+// dispatchLoop delivers the received messages in order. Those that
+// arrived while the previous ones were delivered go out together: each
+// socket is written once for all of them, as a socket's own broadcasts
+// are once per read.
+func (c *Cluster) dispatchLoop() {
+	defer c.wg.Done()
+	for {
+		var m *redis.Message
+		select {
+		case <-c.ctx.Done():
+			return
+		case m = <-c.msgs:
+		}
+		c.batch.Open()
+		c.dispatch(m)
+	more:
+		for range dispatchBatch - 1 {
+			select {
+			case m = <-c.msgs:
+				c.dispatch(m)
+			default:
+				break more
+			}
+		}
+		c.batch.Close()
+	}
 }
 
 // UID is this node's id in the cluster (the adapter's uid, six random
@@ -375,7 +419,11 @@ func (c *Cluster) receive() {
 		case *redis.Message:
 			c.markUp()
 			c.received.Add(1)
-			c.dispatch(m)
+			select {
+			case c.msgs <- m:
+			case <-c.ctx.Done():
+				return
+			}
 		}
 	}
 }

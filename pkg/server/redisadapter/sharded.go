@@ -386,7 +386,9 @@ func (a *Adapter) onSharded(msg []byte) error {
 			if err != nil {
 				return fmt.Errorf("broadcast: %w", err)
 			}
-			return a.MemoryAdapter.Broadcast(out, selected())
+			opts := selected()
+			opts.Batch = &a.c.batch // on the dispatching goroutine
+			return a.MemoryAdapter.Broadcast(out, opts)
 		}
 		timeout := a.c.opts.RequestsTimeout
 		if m.Opts != nil && m.Opts.Flags != nil && m.Opts.Flags.Timeout != nil && *m.Opts.Flags.Timeout > 0 && *m.Opts.Flags.Timeout < float64(24*time.Hour/time.Millisecond) {
