@@ -109,6 +109,7 @@ func Run(ctx context.Context, recs []render.Record, opts Options) (*Report, erro
 	var (
 		steps    []step
 		expected []string
+		seenAt   []time.Duration // when each expected line was recorded
 		start    time.Time
 		asked    = map[string]string{} // "nsp id" of the client's ack requests → event name
 		answers  = map[string]json.RawMessage{}
@@ -140,12 +141,15 @@ func Run(ctx context.Context, recs []render.Record, opts Options) (*Report, erro
 			switch {
 			case isEvent(r.Type):
 				expected = append(expected, eventLine(r.Nsp, r.Event, r.Args))
+				seenAt = append(seenAt, t.Sub(start))
 			case isAck(r.Type) && r.ID != nil:
 				if ev, ok := asked[ackKey(r.Nsp, *r.ID)]; ok {
 					expected = append(expected, ackLine(r.Nsp, ev, r.Args))
+					seenAt = append(seenAt, t.Sub(start))
 				}
 			case r.Type == "CONNECT_ERROR":
 				expected = append(expected, "CONNECT_ERROR "+r.Nsp+" "+errorMessage(r.Data))
+				seenAt = append(seenAt, t.Sub(start))
 			}
 		}
 	}
@@ -156,7 +160,7 @@ func Run(ctx context.Context, recs []render.Record, opts Options) (*Report, erro
 		transport = "auto"
 	}
 	rep := &Report{Session: sid, Expected: len(expected)}
-	got, err := play(ctx, steps, answers, transport, opts, rep)
+	got, err := play(ctx, steps, answers, transport, opts, rep, expected, seenAt)
 	if err != nil {
 		return rep, err
 	}
@@ -204,16 +208,59 @@ func compact(raw json.RawMessage) string {
 }
 
 // play runs the steps on a client and collects what the server sends.
-func play(ctx context.Context, steps []step, answers map[string]json.RawMessage, transport string, opts Options, rep *Report) ([]string, error) {
+//
+// Before each step it waits (up to Settle) for what the server had sent
+// before that step in the recording: the recorded client acted after
+// seeing it, and a replayed one must not run ahead of a slower server.
+func play(ctx context.Context, steps []step, answers map[string]json.RawMessage, transport string, opts Options, rep *Report, expected []string, seenAt []time.Duration) ([]string, error) {
 	var (
-		mu  sync.Mutex
-		got []string
-		wg  sync.WaitGroup
+		mu      sync.Mutex
+		got     []string
+		wg      sync.WaitGroup
+		changed = make(chan struct{}, 1)
 	)
 	add := func(s string) {
 		mu.Lock()
 		got = append(got, s)
 		mu.Unlock()
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	// caughtUp reports whether every line recorded before at was received
+	// (lines a wait already gave up on excepted: a server that differs
+	// costs one Settle per difference, not one per step).
+	var gaveUp time.Duration = -1
+	caughtUp := func(at time.Duration) bool {
+		var want []string
+		for i, w := range expected {
+			if seenAt[i] < at && seenAt[i] >= gaveUp {
+				want = append(want, w)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range diff(want, got) {
+			if strings.HasPrefix(d, "missing:") {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor := func(at time.Duration) {
+		deadline := time.NewTimer(opts.Settle)
+		defer deadline.Stop()
+		for !caughtUp(at) {
+			select {
+			case <-changed:
+			case <-deadline.C:
+				gaveUp = at
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
 	first := "/"
 	var auth json.RawMessage
@@ -265,6 +312,9 @@ func play(ctx context.Context, steps []step, answers map[string]json.RawMessage,
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
+		}
+		if connected {
+			waitFor(s.at)
 		}
 		r := s.rec
 		switch {
