@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestServeRedisCluster(t *testing.T) {
 	checkLeaks(t)
 	r := testutil.StartRedis(t)
 	peer, peerCluster, peerURL := clusterPeer(t, r)
-	s := startServe(t, "-o", "json", "--broadcast", "--ack-reply", `"pong"`, "--redis", r.URL())
+	s := startServe(t, "-o", "json", "--broadcast", "--ack-reply", `"pong"`, "--control-token", "tok", "--redis", r.URL())
 	if !strings.Contains(s.stderr.String(), "joined the Socket.IO cluster on redis "+r.Addr()) {
 		t.Fatalf("stderr: %s", s.stderr)
 	}
@@ -129,6 +130,61 @@ func TestServeRedisCluster(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("fetchSockets: sio serve's socket %s not marked with its node in %+v", c.SID(), socks)
+	}
+
+	// The control API lists the cluster's sockets and rooms with
+	// ?cluster=1, the other node's marked with its uid.
+	if err := peer.Of("/").In(pc.SID()).SocketsJoin("lobby"); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Sockets []struct {
+			ID    string   `json:"id"`
+			Node  string   `json:"node"`
+			Rooms []string `json:"rooms"`
+		} `json:"sockets"`
+	}
+	waitCond(t, func() bool {
+		controlGet(t, s, "/_sio/sockets?cluster=1", &list)
+		return len(list.Sockets) == 2 && len(list.Sockets[1].Rooms) == 1
+	})
+	if list.Sockets[0].ID != c.SID() || list.Sockets[0].Node != "" || list.Sockets[1].ID != pc.SID() || list.Sockets[1].Node != peerCluster.UID() || list.Sockets[1].Rooms[0] != "lobby" {
+		t.Fatalf("cluster sockets: %+v", list.Sockets)
+	}
+	var rooms struct {
+		Rooms []struct {
+			Name    string   `json:"name"`
+			Members []string `json:"members"`
+		} `json:"rooms"`
+	}
+	controlGet(t, s, "/_sio/rooms?cluster=1", &rooms)
+	if len(rooms.Rooms) != 1 || rooms.Rooms[0].Name != "lobby" || len(rooms.Rooms[0].Members) != 1 || rooms.Rooms[0].Members[0] != pc.SID() {
+		t.Fatalf("cluster rooms: %+v", rooms.Rooms)
+	}
+	controlGet(t, s, "/_sio/sockets", &list)
+	if len(list.Sockets) != 1 {
+		t.Fatalf("without ?cluster=1 only this server's sockets: %+v", list.Sockets)
+	}
+}
+
+// controlGet GETs a control API path and decodes its JSON into v.
+func controlGet(t *testing.T, s *running, path string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.info.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.info.Token)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -61,6 +61,11 @@ type Socket struct {
 	Recovered   bool      `json:"recovered"`
 	PacketsIn   uint64    `json:"packetsIn"`
 	PacketsOut  uint64    `json:"packetsOut"`
+	// Node is the cluster node of a socket on another server
+	// (?cluster=1 with sio serve --redis): its adapter uid, or "remote"
+	// when that server does not say. Transport, EIO and the packet counts
+	// are only known for this server's sockets.
+	Node string `json:"node,omitempty"`
 }
 
 // Room is a room of a namespace with its members' socket ids.

@@ -103,7 +103,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) sockets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	socks, err := h.ctl.Sockets(Target{Namespace: q.Get("namespace"), Room: q.Get("room"), Socket: q.Get("socket")})
+	t := Target{Namespace: q.Get("namespace"), Room: q.Get("room"), Socket: q.Get("socket")}
+	var socks []Socket
+	var err error
+	if q.Get("cluster") == "1" { // every node's (cluster.go)
+		socks, err = h.ctl.ClusterSockets(r.Context(), t)
+	} else {
+		socks, err = h.ctl.Sockets(t)
+	}
 	if err != nil {
 		writeControlError(w, err)
 		return
@@ -118,7 +125,13 @@ func (h *handler) stats(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) rooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := h.ctl.Rooms(r.URL.Query().Get("namespace"))
+	var rooms []Room
+	var err error
+	if q := r.URL.Query(); q.Get("cluster") == "1" { // every node's (cluster.go)
+		rooms, err = h.ctl.ClusterRooms(r.Context(), q.Get("namespace"))
+	} else {
+		rooms, err = h.ctl.Rooms(q.Get("namespace"))
+	}
 	if err != nil {
 		writeControlError(w, err)
 		return
