@@ -340,3 +340,34 @@ func TestProduction(t *testing.T) {
 		t.Errorf("c1 closed for %q", r.str("reason"))
 	}
 }
+
+// TestSocketIO3: on a socket.io 3.1 server the admin UI has no M features:
+// commands need a socket id, which the client says before sending, and
+// with one they work.
+func TestSocketIO3(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, peerConfig{SocketIO3: true})
+	c1 := p.connect("c1", "/", nil)
+	a, _ := dial(t, p, "", "")
+	cfg := a.Config()
+	if cfg.Has(adminui.FeatureMJoin) || !cfg.Has(adminui.FeatureJoin) || !cfg.Development() {
+		t.Fatalf("config %v", cfg.SupportedFeatures)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := a.WaitSockets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := findSocket(a.Snapshot(), "/", c1); !ok {
+		t.Errorf("c1 not listed")
+	}
+	if err := a.Join("/", "all", ""); err == nil || !strings.Contains(err.Error(), "MJOIN") {
+		t.Errorf("join without a filter on socket.io 3: %v", err)
+	}
+	if err := a.Join("/", "v3room", c1); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("c1 joining v3room", func(r record) bool {
+		return r.str("kind") == "join-room" && r.str("room") == "v3room" && r.str("id") == c1
+	})
+}

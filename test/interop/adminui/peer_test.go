@@ -61,6 +61,7 @@ type peerConfig struct {
 	Readonly   bool
 	ServerID   string
 	RedisURL   string // a cluster node on this Redis
+	SocketIO3  bool   // socket.io 3.1 instead of 4.8
 }
 
 func startPeer(t *testing.T, cfg peerConfig) *peer {
@@ -75,6 +76,9 @@ func startPeer(t *testing.T, cfg peerConfig) *peer {
 	}
 	if cfg.Readonly {
 		cmd.Env = append(cmd.Env, "ADMIN_READONLY=1")
+	}
+	if cfg.SocketIO3 {
+		cmd.Env = append(cmd.Env, "SOCKETIO=3")
 	}
 	p := startProcess(t, cmd, "node: ")
 	r := p.waitFor("listening", func(r record) bool { return r.str("kind") == "listening" })

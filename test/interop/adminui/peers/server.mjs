@@ -5,7 +5,8 @@
 //
 // Environment: ADMIN_AUTH=user:pass (basic auth; unset: auth false),
 // ADMIN_MODE=development|production, ADMIN_READONLY=1, SERVER_ID, and
-// REDIS_URL to join a cluster through @socket.io/redis-adapter 8.3.
+// REDIS_URL to join a cluster through @socket.io/redis-adapter 8.3, and
+// SOCKETIO=3 for a socket.io 3.1 server instead of 4.8.
 //
 // Commands (one JSON object a line):
 //   {"op":"connect","name":"c1","nsp":"/chat","query":{...},"auth":{...}}
@@ -21,7 +22,7 @@ import { createInterface } from "node:readline";
 import { createRequire } from "node:module";
 
 const require = createRequire(new URL("../../package.json", import.meta.url));
-const { Server } = require("socket.io");
+const { Server } = require(process.env.SOCKETIO === "3" ? "socket.io-v3" : "socket.io");
 const { io: ioc } = require("socket.io-client");
 const { instrument } = require("@socket.io/admin-ui");
 const bcrypt = require("bcryptjs");
