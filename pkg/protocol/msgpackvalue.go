@@ -23,6 +23,10 @@ func ReadMsgpackValue(b []byte) (data []byte, atts [][]byte, n int, err error) {
 	return out, r.atts, r.off, nil
 }
 
+// AppendMsgpackString appends s as a msgpack string (the shortest str
+// form, as notepack.io writes it).
+func AppendMsgpackString(dst []byte, s string) []byte { return mpAppendStr(dst, s) }
+
 // AppendMsgpackValue appends the JSON value raw as notepack.io writes it,
 // each placeholder as a bin value holding its attachment.
 func AppendMsgpackValue(dst, raw []byte, atts [][]byte) ([]byte, error) {

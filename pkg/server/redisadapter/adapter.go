@@ -183,34 +183,24 @@ func (a *Adapter) hasRoom(room string) bool {
 // sockets join rooms: like Node, the request comes back through Redis to
 // this node too. When it cannot be published this node applies it alone.
 func (a *Adapter) AddSockets(opts server.BroadcastOptions, rooms []string) error {
-	if opts.Local {
-		return a.localAdd(opts, rooms)
-	}
-	if a.c.opts.Sharded {
-		err := a.shardedOp(MsgSocketsJoin, opts, dedupe(rooms), false)
-		_ = a.localAdd(opts, rooms)
-		return err
-	}
-	err := a.publishJSON(a.requestChannel, struct {
-		UID   string      `json:"uid"`
-		Type  RequestType `json:"type"`
-		Opts  RequestOpts `json:"opts"`
-		Rooms []string    `json:"rooms"`
-	}{a.c.uid, ReqRemoteJoin, reqOpts(opts), dedupe(rooms)})
-	if err != nil {
-		_ = a.localAdd(opts, rooms)
-	}
-	return err
+	return a.roomsOp(ReqRemoteJoin, MsgSocketsJoin, opts, rooms, a.localAdd)
 }
 
 // DelSockets is AddSockets' leave.
 func (a *Adapter) DelSockets(opts server.BroadcastOptions, rooms []string) error {
+	return a.roomsOp(ReqRemoteLeave, MsgSocketsLeave, opts, rooms, a.localDel)
+}
+
+// roomsOp publishes a join or leave of rooms (classic: req, which comes
+// back to this node; sharded: msg, applied here at once) and applies it
+// with local where the protocol or a failed publish wants it.
+func (a *Adapter) roomsOp(req RequestType, msg MessageType, opts server.BroadcastOptions, rooms []string, local func(server.BroadcastOptions, []string) error) error {
 	if opts.Local {
-		return a.localDel(opts, rooms)
+		return local(opts, rooms)
 	}
 	if a.c.opts.Sharded {
-		err := a.shardedOp(MsgSocketsLeave, opts, dedupe(rooms), false)
-		_ = a.localDel(opts, rooms)
+		err := a.shardedOp(msg, opts, dedupe(rooms), false)
+		_ = local(opts, rooms)
 		return err
 	}
 	err := a.publishJSON(a.requestChannel, struct {
@@ -218,9 +208,9 @@ func (a *Adapter) DelSockets(opts server.BroadcastOptions, rooms []string) error
 		Type  RequestType `json:"type"`
 		Opts  RequestOpts `json:"opts"`
 		Rooms []string    `json:"rooms"`
-	}{a.c.uid, ReqRemoteLeave, reqOpts(opts), dedupe(rooms)})
+	}{a.c.uid, req, reqOpts(opts), dedupe(rooms)})
 	if err != nil {
-		_ = a.localDel(opts, rooms)
+		_ = local(opts, rooms)
 	}
 	return err
 }

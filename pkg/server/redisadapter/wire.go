@@ -336,20 +336,7 @@ func appendPacket(dst []byte, p *protocol.Packet) ([]byte, error) {
 }
 
 // appendStr writes a msgpack string.
-func appendStr(dst []byte, s string) []byte {
-	n := len(s)
-	switch {
-	case n < 32:
-		dst = append(dst, 0xa0|byte(n))
-	case n < 1<<8:
-		dst = append(dst, 0xd9, byte(n))
-	case n < 1<<16:
-		dst = binary.BigEndian.AppendUint16(append(dst, 0xda), uint16(n))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
-	}
-	return append(dst, s...)
-}
+func appendStr(dst []byte, s string) []byte { return protocol.AppendMsgpackString(dst, s) }
 
 // marshalJS is JSON.stringify's text of v: json.Marshal without its
 // escaping of <, > and &.

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sio-dev/sio/internal/testutil"
 )
 
 // patience bounds each wait for something a peer should do: generous,
@@ -20,22 +22,21 @@ import (
 // for it unless something is wrong.
 const patience = 60 * time.Second
 
-// nodeBinary returns node's path; it skips without Node or the interop
-// packages, and fails under CI=true, where every peer must be present.
+// nodeBinary returns node's path once testutil.RequireNode is satisfied
+// and the cluster's packages are installed: missing ones skip the test,
+// or fail it under CI.
 func nodeBinary(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	for _, pkg := range []string{"socket.io", "socket.io-client", "@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"} {
-		if err == nil {
-			_, err = os.Stat(filepath.Join("..", "node_modules", pkg))
+	testutil.RequireNode(t)
+	for _, pkg := range []string{"@socket.io/redis-adapter", "@socket.io/redis-emitter", "redis"} {
+		if _, err := os.Stat(filepath.Join("..", "node_modules", pkg)); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("cluster interop needs %s (npm ci in test/interop): %v", pkg, err)
+			}
+			t.Skipf("cluster interop: %s missing (%v)", pkg, err)
 		}
 	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cluster interop needs node and test/interop/node_modules (npm ci in test/interop): %v", err)
-		}
-		t.Skipf("cluster interop: node or test/interop/node_modules missing (%v)", err)
-	}
+	node, _ := exec.LookPath("node")
 	return node
 }
 
