@@ -50,8 +50,7 @@ func (t *pollingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		stopKill := context.AfterFunc(ctxOf(s.killed), cancel)
 		defer stopKill()
 		stopAbort := context.AfterFunc(req.Context(), func() {
-			s.postMu.Lock() // a POST in flight lands first
-			s.postMu.Unlock()
+			s.waitPosts()
 			wait(abortGrace, s.ended)
 			cancel()
 		})
@@ -293,4 +292,11 @@ func (c chanContext) Err() error {
 	default:
 		return nil
 	}
+}
+
+// waitPosts returns once no POST of the session is in flight (one that
+// starts later is not waited for).
+func (s *session) waitPosts() {
+	s.postMu.Lock()
+	defer s.postMu.Unlock() // taking the lock is the wait
 }

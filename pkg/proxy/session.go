@@ -349,14 +349,7 @@ func (s *session) kill(reason string) {
 	s.end(FromClient, "killed by the proxy: "+reason)
 }
 
-// isClosed reports whether the session ended.
-func (s *session) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-// msSince is a duration in milliseconds with microsecond precision.
+// ms is a duration in milliseconds with microsecond precision.
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
 }

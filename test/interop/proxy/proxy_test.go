@@ -25,30 +25,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sio-dev/sio/internal/render"
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/proxy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// requireNode skips without Node or the interop packages, and fails when
-// CI is set.
-func requireNode(t *testing.T) {
-	t.Helper()
-	miss := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		miss = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join("..", "node_modules", "socket.io")); err != nil {
-		miss = "test/interop/node_modules is missing (run npm ci in test/interop)"
-	}
-	if miss == "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal(miss)
-	}
-	t.Skip(miss)
-}
 
 // nodeServer is peers/server.mjs: an app server that prints what it sees.
 type nodeServer struct {
@@ -62,7 +44,7 @@ type nodeServer struct {
 
 func startServer(t *testing.T, cfg string) *nodeServer {
 	t.Helper()
-	requireNode(t)
+	testutil.RequireNode(t)
 	cmd := exec.Command("node", filepath.Join("peers", "server.mjs"), cfg)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -306,7 +288,7 @@ func TestBothEndsSeeTheSame(t *testing.T) {
 	for _, c := range combos {
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
-			requireNode(t)
+			testutil.RequireNode(t)
 			dc, ds, _ := session(t, c, false)
 			pc, ps, events := session(t, c, true)
 			if !slices.Equal(dc, pc) {
