@@ -74,6 +74,12 @@ func joinCluster(ctx context.Context, errOut io.Writer, opts *serveOptions, obs 
 		}
 		return nil, nil
 	}
+	if opts.Recovery > 0 {
+		// Node's Redis adapters are not session-aware: recovery does not
+		// work with them, and offsets would reach the other nodes'
+		// clients as an extra argument.
+		return nil, usageErrorf("--recovery cannot be combined with --redis: the Redis adapter keeps no session state (as in Node)")
+	}
 	ro, err := redisOptions("--redis", r.URL)
 	if err != nil {
 		return nil, err

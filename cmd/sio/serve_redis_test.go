@@ -192,6 +192,14 @@ func TestServeRedisErrors(t *testing.T) {
 	if _, err := parseServe(t, false, "--redis", "http://x"); err != nil {
 		t.Fatal(err) // checked when it connects, as every URL
 	}
+	for _, args := range [][]string{{"--redis-sharded"}, {"--redis", "redis://127.0.0.1:1", "--recovery", "1m"}} {
+		ios, _, _, _ := iostreams.Test()
+		opts, _ := parseServe(t, false, append([]string{"--port", "0"}, args...)...)
+		var ue *usageError
+		if err := runServe(context.Background(), &app{io: ios, getenv: func(string) string { return "" }}, opts); !errors.As(err, &ue) {
+			t.Fatalf("%v: %v, want a usage error", args, err)
+		}
+	}
 	// A URL that is not redis:// is a usage error.
 	ios, _, _, _ := iostreams.Test()
 	opts, _ := parseServe(t, false, "--port", "0", "--redis", "http://x")

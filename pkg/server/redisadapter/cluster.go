@@ -9,6 +9,10 @@
 // one pub/sub connection, which go-redis re-establishes (and
 // re-subscribes) after Redis restarts; what was published meanwhile is
 // lost, as with the Node adapter, and Cluster reports it.
+//
+// Like Node's Redis adapters, it keeps no session state: a server using
+// it should not turn on connection state recovery (server.Options.Recovery),
+// whose offsets would reach the other nodes' clients as an extra argument.
 package redisadapter
 
 import (
