@@ -19,13 +19,16 @@ if (cfg.version === 2) {
 } else {
   const { Server } = require("socket.io");
   const opts = {};
+  // "recovery": connection state recovery, and a broadcast "news" N every
+  // 50 ms that recovered clients must receive without a gap.
+  if (cfg.recovery) opts.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
   if (cfg.parser === "msgpack") opts.parser = require("socket.io-msgpack-parser");
   io = new Server(httpServer, opts);
 }
 
 function setup(socket) {
   const nsp = socket.nsp.name;
-  out("connect", { nsp });
+  out("connect", { nsp, recovered: socket.recovered || undefined });
   socket.on("disconnect", (reason) => out("disconnect", { nsp, reason }));
   const record = (name, args) => out("recv", { nsp, name, args: plain(args) });
   socket.on("echo", (...args) => {
@@ -52,6 +55,10 @@ function setup(socket) {
 }
 
 io.on("connection", setup);
+if (cfg.recovery) {
+  let n = 0;
+  setInterval(() => io.emit("news", n++), 50).unref();
+}
 const admin = io.of("/admin");
 admin.use((socket, next) => {
   const token = (socket.handshake.auth && socket.handshake.auth.token) || socket.handshake.query.token;
