@@ -224,3 +224,62 @@ func TestListenRedis(t *testing.T) {
 		}
 	}
 }
+
+func TestListenRedisSharded(t *testing.T) {
+	checkLeaks(t)
+	r := testutil.StartRedis(t)
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr()})
+	defer rc.Close()
+	cl := redisadapter.New(rc, redisadapter.Options{Sharded: true})
+	defer cl.Close()
+	srv := server.New(server.Options{Adapter: cl.Adapter})
+	defer srv.Close()
+	nsp := srv.Of("/")
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, err := client.New(hs.URL+"/", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	nsp.OnConnection(func(s *server.Socket) { s.Join("r1") })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, code := runSio(t, "", false, "listen", "--redis", r.URL(), "--redis-sharded", "-o", "json", "--count", "2", "--timeout", "60s")
+		done <- result{out, errOut, code}
+	}()
+	// The listener finds the namespace's and the room's shard channels.
+	for _, ch := range []string{"socket.io#/#", "socket.io#/#r1#"} {
+		waitCond(t, func() bool {
+			n, err := rc.PubSubShardNumSub(context.Background(), ch).Result()
+			return err == nil && n[ch] >= 2
+		})
+	}
+	if err := nsp.To("r1").Emit("news", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := nsp.In("r1").SocketsJoin("r2"); err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("sio listen did not end")
+	}
+	lines := strings.Split(strings.TrimSpace(res.out), "\n")
+	if res.code != 0 || len(lines) != 2 ||
+		!strings.Contains(lines[0], `"kind":"sharded"`) || !strings.Contains(lines[0], `"type":"BROADCAST"`) || !strings.Contains(lines[0], `"data":["news",1]`) || !strings.Contains(lines[0], `"node":"`+cl.UID()+`"`) ||
+		!strings.Contains(lines[1], `"type":"SOCKETS_JOIN"`) || !strings.Contains(lines[1], `"detail":{"rooms":["r2"]}`) {
+		t.Fatalf("exit %d, stdout\n%s\nstderr %s", res.code, res.out, res.errOut)
+	}
+}

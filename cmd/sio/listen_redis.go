@@ -20,14 +20,90 @@ import (
 // listenRedisOptions are the flags of `sio listen --redis`: watch the
 // adapter traffic of a Redis-backed cluster, decoded.
 type listenRedisOptions struct {
-	URL string
-	Key string
+	URL     string
+	Key     string
+	Sharded bool
 }
 
 func addListenRedisFlags(cmd *cobra.Command, o *listenRedisOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.URL, "redis", "", "watch the traffic between the nodes of the Socket.IO cluster on this Redis (redis://host:port): broadcasts, requests and responses, decoded")
 	f.StringVar(&o.Key, "redis-key", "socket.io", "with --redis: the cluster's channel prefix")
+	f.BoolVar(&o.Sharded, "redis-sharded", false, "with --redis: watch a sharded cluster (createShardedAdapter: SSUBSCRIBE to the channels PUBSUB SHARDCHANNELS lists)")
+}
+
+// shardedDiscovery is how often sio listen --redis-sharded looks for new
+// shard channels: sharded pub/sub has no patterns, so a channel (a
+// namespace, a room, a node's responses) is seen once it exists, and what
+// is published on it before is not.
+const shardedDiscovery = 500 * time.Millisecond
+
+// decodeShardedMessage decodes a message of the sharded adapter.
+func decodeShardedMessage(channel string, payload []byte, now time.Time) clusterMessage {
+	m := clusterMessage{Time: render.FormatTime(now), Channel: channel, Bytes: len(payload), Kind: "sharded"}
+	sm, err := redisadapter.DecodeSharded(payload)
+	if err != nil {
+		m.Kind, m.Error = "malformed", err.Error()
+		return m
+	}
+	m.Type, m.Node, m.Nsp, m.RequestID = sm.Type.String(), sm.UID, sm.Nsp, sm.RequestID
+	if sm.Opts != nil {
+		m.Rooms, m.Except = sm.Opts.Rooms, sm.Opts.Except
+		if sm.Opts.Flags != nil {
+			m.Flags, _ = json.Marshal(sm.Opts.Flags)
+		}
+	}
+	if sm.Packet != nil {
+		m.Data = protocol.InlineBinary(sm.Packet.Data, sm.Packet.Attachments)
+	}
+	d := map[string]any{}
+	switch {
+	case sm.Value != nil:
+		d["data"] = protocol.InlineBinary(sm.Value, sm.Atts)
+	case sm.Sockets != nil:
+		d["sockets"] = sm.Sockets
+	}
+	if sm.Type == redisadapter.MsgBroadcastClientCount {
+		d["clientCount"] = sm.Count
+	}
+	if len(sm.Rooms) > 0 {
+		d["rooms"] = sm.Rooms
+	}
+	if sm.Type == redisadapter.MsgDisconnectSockets {
+		d["close"] = sm.Close
+	}
+	if len(d) > 0 {
+		m.Detail, _ = json.Marshal(d)
+	}
+	return m
+}
+
+// discoverShards subscribes ps to the shard channels of key as they
+// appear, until ctx ends.
+func discoverShards(ctx context.Context, client *redis.Client, ps *redis.PubSub, pattern string) {
+	seen := map[string]bool{}
+	t := time.NewTicker(shardedDiscovery)
+	defer t.Stop()
+	for {
+		chans, err := client.PubSubShardChannels(ctx, pattern).Result()
+		if err == nil {
+			var fresh []string
+			for _, ch := range chans {
+				if !seen[ch] {
+					seen[ch] = true
+					fresh = append(fresh, ch)
+				}
+			}
+			if len(fresh) > 0 {
+				_ = ps.SSubscribe(ctx, fresh...) // kept by go-redis across reconnections
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // clusterMessage is one decoded message of the cluster's channels.
@@ -160,7 +236,7 @@ func (m clusterMessage) pretty() string {
 // eventName is a broadcast's or serverSideEmit's event name.
 func (m clusterMessage) eventName() (string, bool) {
 	data := m.Data
-	if m.Type == redisadapter.ReqServerSideEmit.String() && m.Kind == "request" {
+	if m.Type == redisadapter.ReqServerSideEmit.String() && (m.Kind == "request" || m.Kind == "sharded") {
 		var d struct {
 			Data json.RawMessage `json:"data"`
 		}
@@ -207,12 +283,22 @@ func runListenRedis(ctx context.Context, a *app, o *listenRedisOptions, output s
 	}
 	// Glob-escaped patterns: a key with * or ? matches its own channels.
 	esc := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(o.Key)
-	ps := client.PSubscribe(ctx, esc+"#*", esc+"-request#*", esc+"-response#*")
+	var ps *redis.PubSub
+	if o.Sharded {
+		ps = client.SSubscribe(ctx)
+		dctx, stopDiscovery := context.WithCancel(ctx)
+		discovered := make(chan struct{})
+		go func() { defer close(discovered); discoverShards(dctx, client, ps, esc+"#*") }()
+		defer func() { stopDiscovery(); <-discovered }()
+		fmt.Fprintf(a.io.ErrOut, "sio listen: watching the sharded Socket.IO cluster on redis %s (shard channels %s#*, found every %s)\n", ro.Addr, o.Key, shardedDiscovery)
+	} else {
+		ps = client.PSubscribe(ctx, esc+"#*", esc+"-request#*", esc+"-response#*")
+		fmt.Fprintf(a.io.ErrOut, "sio listen: watching the Socket.IO cluster on redis %s (channels %s#*, %s-request#*, %s-response#*)\n", ro.Addr, o.Key, o.Key, o.Key)
+	}
 	defer ps.Close()
 	// A blocked read does not watch ctx: closing the subscription ends it.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
-	fmt.Fprintf(a.io.ErrOut, "sio listen: watching the Socket.IO cluster on redis %s (channels %s#*, %s-request#*, %s-response#*)\n", ro.Addr, o.Key, o.Key, o.Key)
 	seen := 0
 	var downSince time.Time
 	delay := 10 * time.Millisecond
@@ -245,7 +331,12 @@ func runListenRedis(ctx context.Context, a *app, o *listenRedisOptions, output s
 		if !ok {
 			continue
 		}
-		cm := decodeClusterMessage(o.Key, m.Channel, []byte(m.Payload), time.Now())
+		var cm clusterMessage
+		if o.Sharded {
+			cm = decodeShardedMessage(m.Channel, []byte(m.Payload), time.Now())
+		} else {
+			cm = decodeClusterMessage(o.Key, m.Channel, []byte(m.Payload), time.Now())
+		}
 		if len(events) > 0 {
 			name, ok := cm.eventName()
 			if !ok || !slices.Contains(events, name) {
@@ -268,8 +359,10 @@ func runListenRedis(ctx context.Context, a *app, o *listenRedisOptions, output s
 // checkListenRedis refuses flags that need a Socket.IO connection.
 func checkListenRedis(cmd *cobra.Command, o *listenRedisOptions) error {
 	if o.URL == "" {
-		if cmd.Flags().Changed("redis-key") {
-			return usageErrorf("--redis-key goes with --redis")
+		for _, name := range []string{"redis-key", "redis-sharded"} {
+			if cmd.Flags().Changed(name) {
+				return usageErrorf("--%s goes with --redis", name)
+			}
 		}
 		return nil
 	}
