@@ -7,19 +7,30 @@ import (
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
-// FuzzDecode feeds the decoders of the adapter's messages arbitrary
+// FuzzDecode feeds the decoders of the adapter's messages (classic and
+// sharded) arbitrary
 // bytes, as Redis delivers whatever anyone publishes: no panic, no
 // unbounded allocation, and what decodes re-encodes to a message that
 // decodes to the same.
 func FuzzDecode(f *testing.F) {
-	for _, m := range readMonitorFile("testdata/node-monitor.txt") {
-		f.Add(m.payload)
+	for _, file := range []string{"testdata/node-monitor.txt", "testdata/node-sharded-monitor.txt"} {
+		for _, m := range readMonitorFile(file) {
+			f.Add(m.payload)
+		}
 	}
 	f.Add([]byte(`{"uid":"a","type":2,"opts":{"rooms":[1,"x"],"except":[]},"rooms":["r"]}`))
 	f.Add([]byte{0x93, 0xa1, 'a', 0x83, 0xa4, 't', 'y', 'p', 'e', 0x02, 0xa4, 'd', 'a', 't', 'a', 0x91, 0xa1, 'e', 0xa3, 'n', 's', 'p', 0xa1, '/', 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := DecodeRequest(b); err == nil && r.Packet != nil {
 			checkPacket(t, r.Packet)
+		}
+		if sm, err := DecodeSharded(b); err == nil {
+			if sm.Packet != nil {
+				checkPacket(t, sm.Packet)
+			}
+			if sm.Value != nil && !json.Valid(sm.Value) {
+				t.Fatalf("sharded value %q", sm.Value)
+			}
 		}
 		m, err := DecodeBroadcast(b)
 		if err != nil {
