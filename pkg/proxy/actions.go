@@ -131,7 +131,7 @@ const maxQueuedToClient = 1024
 // places in args marked with placeholders (protocol.Deconstruct, or
 // control.ParseArgs for {"$binary":...}). Over WebSocket it is written at
 // once; towards a polling server it is POSTed at once; towards a polling
-// client it goes out with the answer to its next poll.
+// client it answers the poll the client has waiting (or its next one).
 func (p *Proxy) Inject(sid string, to Side, nsp, event string, args []json.RawMessage, atts [][]byte) error {
 	if event == "" {
 		return fmt.Errorf("%w: an event name is required", ErrInvalid)
@@ -288,6 +288,10 @@ func (s *session) send(to Side, eps []protocol.EnginePacket) error {
 		}
 		s.toClient = append(s.toClient, eps...)
 		s.mu.Unlock()
+		select {
+		case s.injected <- struct{}{}:
+		default:
+		}
 		return nil
 	}
 	s.mu.Unlock()

@@ -38,6 +38,15 @@ func (t *pollingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	v := protocol.ParseEIO(q.Get("EIO"))
 	jsonp := q.Has("j") // EIO3 JSONP polling: forwarded, not decoded
 	s := p.session(sid)
+	if s != nil && req.Method == http.MethodGet && !jsonp {
+		s.touch()
+		if s.pollMu.TryLock() {
+			defer s.pollMu.Unlock()
+			return s.poll(req)
+		}
+		// A second GET at once: forwarded, for the server to answer it
+		// as it does (400, and the session closes).
+	}
 	if s != nil {
 		s.touch()
 		// The request to the server outlives a client that aborts its
@@ -109,7 +118,7 @@ func (t *pollingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			s.end(FromServer, fmt.Sprintf("server answered %s %s", resp.Status, bytes.TrimSpace(body)))
 		}
 	case sid == "":
-		out = p.handshake(req, v, body, resp.Header.Get("Content-Type"))
+		out = p.handshake(req, v, body, resp.Header)
 	case s != nil:
 		out = s.observePayload(FromServer, body, resp.Header.Get("Content-Type"), true)
 		if !wait(p.faults.delay(), s.killed) {
@@ -130,8 +139,8 @@ func setBody(resp *http.Response, b []byte) {
 // handshake starts tracking the session a polling handshake opened, and
 // reports the rest of its payload (socket.io 2.x puts the main
 // namespace's CONNECT right after the open packet).
-func (p *Proxy) handshake(req *http.Request, v protocol.EIO, body []byte, contentType string) []byte {
-	format := payloadFormat(v, contentType)
+func (p *Proxy) handshake(req *http.Request, v protocol.EIO, body []byte, header http.Header) []byte {
+	format := payloadFormat(v, header.Get("Content-Type"))
 	var (
 		s    *session
 		kept []protocol.EnginePacket
@@ -157,6 +166,11 @@ func (p *Proxy) handshake(req *http.Request, v protocol.EIO, body []byte, conten
 			if s == nil {
 				return body
 			}
+			h := header.Clone()
+			h.Del("Content-Length")
+			s.mu.Lock()
+			s.pollHeader = h
+			s.mu.Unlock()
 			if p.opts.NoWebSocket && len(hs.Upgrades) > 0 {
 				ep.Data, edit = withoutUpgrades(ep.Data), true
 			}
@@ -299,4 +313,119 @@ func (c chanContext) Err() error {
 func (s *session) waitPosts() {
 	s.postMu.Lock()
 	defer s.postMu.Unlock() // taking the lock is the wait
+}
+
+// serverPoll is a GET the proxy has in flight to the server for a polling
+// session. It is not tied to the client's request: when the proxy answers
+// the client's poll with injected packets first, or the client aborts
+// it, the server's answer is kept for the client's next poll, and no
+// second GET reaches the server meanwhile (it would close the session).
+type serverPoll struct {
+	done   chan struct{}
+	status int
+	header http.Header
+	body   []byte
+	whole  bool
+	err    error
+}
+
+// poll answers a client's GET of a tracked polling session: with the
+// server's answer, or at once with packets injected towards the client.
+// The caller holds s.pollMu.
+func (s *session) poll(req *http.Request) (*http.Response, error) {
+	p := s.p
+	s.mu.Lock()
+	sp := s.inflight
+	if sp == nil {
+		sp = &serverPoll{done: make(chan struct{})}
+		s.inflight = sp
+		out := req.Clone(context.WithoutCancel(req.Context()))
+		p.wg.Add(1)
+		go s.runPoll(sp, out)
+	}
+	s.mu.Unlock()
+	for {
+		select {
+		case <-sp.done:
+			s.mu.Lock()
+			s.inflight = nil
+			s.mu.Unlock()
+			if sp.err != nil {
+				return nil, sp.err
+			}
+			resp := &http.Response{StatusCode: sp.status, Status: fmt.Sprintf("%d %s", sp.status, http.StatusText(sp.status)),
+				Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: sp.header.Clone(), Request: req}
+			body := sp.body
+			switch {
+			case !sp.whole:
+				s.lifecycle(time.Now(), KindError, FromServer, "poll body over "+strconv.FormatInt(p.opts.MaxMessage, 10)+" bytes: forwarded without decoding", nil)
+			case sp.status == http.StatusOK:
+				body = s.observePayload(FromServer, body, sp.header.Get("Content-Type"), true)
+				if !wait(p.faults.delay(), s.killed) {
+					return nil, errKilled
+				}
+			case sp.status == http.StatusBadRequest:
+				s.end(FromServer, fmt.Sprintf("server answered %d %s", sp.status, bytes.TrimSpace(body)))
+			}
+			setBody(resp, body)
+			return resp, nil
+		case <-s.injected:
+			s.mu.Lock()
+			pkts := s.toClient
+			s.toClient = nil
+			header := s.pollHeader.Clone()
+			s.mu.Unlock()
+			if len(pkts) == 0 {
+				continue // taken by a poll that just completed
+			}
+			format := payloadV4
+			contentType := "text/plain; charset=UTF-8"
+			if s.eio == protocol.EIO3 {
+				format = payloadV3Text // every v3 client reads text payloads
+			}
+			if header == nil {
+				header = http.Header{}
+			}
+			header.Set("Content-Type", contentType)
+			resp := &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: header, Request: req}
+			setBody(resp, encodePayload(format, pkts))
+			return resp, nil
+		case <-req.Context().Done():
+			return nil, req.Context().Err() // the server's answer waits for the next poll
+		case <-s.killed:
+			return nil, errKilled
+		}
+	}
+}
+
+// runPoll performs a server poll and keeps its answer in sp.
+func (s *session) runPoll(sp *serverPoll, req *http.Request) {
+	defer s.p.wg.Done()
+	defer close(sp.done)
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	stopKill := context.AfterFunc(ctxOf(s.killed), cancel)
+	defer stopKill()
+	stopClose := context.AfterFunc(ctxOf(s.p.done), cancel)
+	defer stopClose()
+	resp, err := s.p.transport.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		sp.err = err
+		return
+	}
+	defer resp.Body.Close()
+	sp.status, sp.header = resp.StatusCode, resp.Header
+	sp.body, sp.whole, sp.err = readBounded(resp.Body, s.p.opts.MaxMessage)
+	if sp.err == nil && !sp.whole {
+		// Too big to decode: the rest is read too, to be forwarded as is.
+		rest, err := io.ReadAll(resp.Body)
+		sp.body, sp.err = append(sp.body, rest...), err
+	}
+	if sp.status == http.StatusOK {
+		h := resp.Header.Clone()
+		h.Del("Content-Length")
+		s.mu.Lock()
+		s.pollHeader = h
+		s.mu.Unlock()
+	}
 }

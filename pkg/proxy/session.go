@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"math"
 	"sync"
 	"time"
@@ -43,6 +44,15 @@ type session struct {
 	closed    bool
 	idle      *time.Timer
 	toClient  []protocol.EnginePacket // injected packets waiting for the next poll (polling only)
+	// injected is signalled when toClient gains packets, to answer a
+	// waiting poll at once.
+	injected chan struct{}
+	// pollMu is held by the client's GET being answered; inflight is the
+	// proxy's GET to the server, and pollHeader the headers of the
+	// server's last poll answer (CORS...), for answers the proxy makes.
+	pollMu     sync.Mutex
+	inflight   *serverPoll
+	pollHeader http.Header
 	held      []heldAnswer
 
 	// killed is closed by kill: polling requests in flight are cancelled.
@@ -88,7 +98,7 @@ type heldAnswer struct {
 }
 
 func newSession(p *Proxy, sid string, v protocol.EIO, transport, client string, hs protocol.Handshake) *session {
-	s := &session{p: p, sid: sid, eio: v, client: client, created: time.Now(), hs: hs, transport: transport, sockets: map[string]string{}, killed: make(chan struct{}), ended: make(chan struct{})}
+	s := &session{p: p, sid: sid, eio: v, client: client, created: time.Now(), hs: hs, transport: transport, sockets: map[string]string{}, killed: make(chan struct{}), ended: make(chan struct{}), injected: make(chan struct{}, 1)}
 	for i := range s.dec {
 		s.dec[i].dec = p.opts.Codec.NewDecoder(v, decodeLimits)
 		s.acks[i] = map[ackKey]*pendingAck{}
