@@ -3,8 +3,8 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"net/http"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 
@@ -53,7 +53,7 @@ type session struct {
 	pollMu     sync.Mutex
 	inflight   *serverPoll
 	pollHeader http.Header
-	held      []heldAnswer
+	held       []heldAnswer
 
 	// killed is closed by kill: polling requests in flight are cancelled.
 	killed   chan struct{}
