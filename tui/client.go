@@ -62,6 +62,9 @@ type ClientOptions struct {
 	// Marks, the marks at start.
 	MarksFile string
 	Marks     EventMarks
+	// MessagesFile holds the saved messages (internal/saved: the profiles
+	// file); empty disables saving them and the picker.
+	MessagesFile string
 	// Save writes the log when the user asks; nil disables saving.
 	Save SaveFunc
 	// Timeout bounds each action: an emit waiting for its ack, opening a
@@ -114,6 +117,9 @@ type clientModel struct {
 	cur     int
 	autoAck bool
 
+	msgsFile string
+	picker   *picker // the saved messages, while the picker is open
+
 	// A tick re-draws the age of held ack requests while there are any.
 	ageTicking bool
 	ageEvery   time.Duration
@@ -130,6 +136,7 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 		url:      o.URL,
 		autoAck:  o.AutoAck,
 		ageEvery: time.Second,
+		msgsFile: o.MessagesFile,
 	}
 	nsps := o.Namespaces
 	if len(nsps) == 0 {
@@ -310,6 +317,17 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		}
 		m.setStatus("closed "+msg.nsp, false)
 		return nil
+	case pickerLoadedMsg:
+		if msg.err != nil {
+			m.setStatus("saved messages: "+msg.err.Error(), true)
+			return nil
+		}
+		m.picker = newPicker(m.c, msg.msgs)
+		m.layout()
+		return nil
+	case messageSavedMsg:
+		m.setStatus("saved "+strconv.Quote(msg.name)+" in "+msg.path+" (o lists them)", false)
+		return nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.MouseClickMsg, tea.MouseWheelMsg:
@@ -391,13 +409,19 @@ func (m *clientModel) ingest(evs []Event) []tea.Cmd {
 
 func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 	keys := m.c.Keys
+	if m.picker != nil && !key.Matches(k, keys.ForceQuit) {
+		return m.pickerKey(k)
+	}
 	if cmd, ok := m.handleOverlay(k, m.applyPrompt); ok {
 		return cmd
 	}
 	if m.focus == paneComposer {
-		if key.Matches(k, keys.CycleNsp) {
+		switch {
+		case key.Matches(k, keys.CycleNsp):
 			m.cycleNsp(1)
 			return nil
+		case key.Matches(k, keys.SaveMsg):
+			return m.saveMessagePrompt()
 		}
 		return m.composerKey(k)
 	}
@@ -437,6 +461,8 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 			}
 		}
 		return tea.Batch(cmds...)
+	case key.Matches(k, keys.Saved):
+		return m.openPicker()
 	case key.Matches(k, keys.OpenNsp):
 		return m.prompt.open(promptNamespace, "open namespace [auth {…}] › ", "/")
 	case key.Matches(k, keys.CloseNsp):
@@ -543,6 +569,8 @@ func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 		m.comp.nsp = nsp
 		m.setStatus("opening "+nsp+"…", false)
 		return m.openCmd(nsp, auth)
+	case promptSaveMsg:
+		return m.saveMessage(v)
 	}
 	return nil
 }
@@ -575,6 +603,9 @@ func (m *clientModel) layout() {
 	if m.showHelp {
 		m.helpScr.SetSize(w, m.bodyHeight(4))
 		m.helpScr.setSections(m.helpSections())
+	}
+	if m.picker != nil {
+		m.picker.SetSize(w, m.bodyHeight(4))
 	}
 }
 
@@ -644,6 +675,9 @@ func (m *clientModel) header() []string {
 
 func (m *clientModel) shortHelp() []key.Binding {
 	k := m.c.Keys
+	if m.picker != nil {
+		return m.picker.ShortHelp()
+	}
 	if bs, ok := m.inputHelp(); ok {
 		return bs
 	}
@@ -662,7 +696,7 @@ func (m *clientModel) helpSections() []helpSection {
 	k := m.c.Keys
 	return []helpSection{
 		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom}},
-		{"Session", []key.Binding{k.Compose, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp}},
+		{"Session", []key.Binding{k.Compose, k.Saved, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp}},
 		section("Log", m.log.FullHelp(), k.Select, k.Back),
 		section("Inspector", m.insp.FullHelp()[1:], k.Back),
 		section("Composer", m.comp.FullHelp()),
@@ -681,9 +715,12 @@ func (m *clientModel) render() string {
 		return s
 	}
 	var body string
-	if m.showHelp {
+	switch {
+	case m.picker != nil:
+		body = m.picker.View()
+	case m.showHelp:
 		body = m.helpScr.View()
-	} else {
+	default:
 		body = m.logAndInspector()
 	}
 	return m.frame(body, m.shortHelp(), block(m.header(), w, 2))

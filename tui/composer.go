@@ -391,5 +391,5 @@ func (cp *composer) FullHelp() [][]key.Binding {
 	if cp.target != "" {
 		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.Newline, k.Format}, {k.HistPrev, k.HistNext, k.LeaveInput}}
 	}
-	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.Newline, k.Format}, {k.HistPrev, k.HistNext, k.LeaveInput}}
+	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.Newline, k.Format}, {k.SaveMsg, k.HistPrev, k.HistNext, k.LeaveInput}}
 }

@@ -32,6 +32,9 @@ type KeyMap struct {
 	Highlight     key.Binding
 	MuteList      key.Binding
 	HighlightList key.Binding
+	// Saved messages: the picker, and saving the composer's message.
+	Saved   key.Binding
+	SaveMsg key.Binding
 
 	// Lists and the log.
 	Up       key.Binding
@@ -103,6 +106,8 @@ func NewKeyMap() *KeyMap {
 		Highlight:     b([]string{"b"}, "b", "highlight event"),
 		MuteList:      b([]string{"M"}, "M", "muted list"),
 		HighlightList: b([]string{"B"}, "B", "highlighted list"),
+		Saved:         b([]string{"o"}, "o", "saved messages"),
+		SaveMsg:       b([]string{"ctrl+s"}, "ctrl+s", "save message"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),

@@ -19,6 +19,7 @@ const (
 	promptConfirm              // y to confirm a disconnect
 	promptMute                 // the muted events, as a list
 	promptHighlight            // the highlighted events, as a list
+	promptSaveMsg              // the name to save the composer's message under
 )
 
 // prompt is the one-line input on the status line.

@@ -17,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sio-dev/sio/internal/render"
+	"github.com/sio-dev/sio/internal/saved"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/tui"
@@ -46,6 +47,7 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 		Namespaces:     []string{s.mainNsp},
 		HistoryFile:    historyPath(dir, "history"),
 		MarksFile:      historyPath(dir, "marks.json"),
+		MessagesFile:   messagesPath(a.getenv),
 		Save:           saveLog,
 		Timeout:        timeout,
 		Verbose:        opts.Verbose,
@@ -77,6 +79,16 @@ func stateDir(getenv func(string) string) string {
 		return filepath.Join(d, "sio")
 	}
 	return ""
+}
+
+// messagesPath is where saved messages are kept (the profiles file), ""
+// when there is no config directory.
+func messagesPath(getenv func(string) string) string {
+	p, err := saved.DefaultPath(getenv)
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // historyPath is the composer history file in dir ("" disables history).
