@@ -39,7 +39,8 @@ With --ack it waits for the acknowledgement and prints its arguments; with
 failure, 2 usage error, 124 timed out waiting.`,
 		Example: `  sio emit chat hello
   sio emit -u http://localhost:3000/admin --ack question '{"q":1}'
-  sio emit upload '{"$binary":"AQID"}' --wait done -o json`,
+  sio emit upload '{"$binary":"AQID"}' --wait done -o json
+  sio emit @greet    # the message saved as "greet" in the TUI's composer`,
 		Args: emitArgs(&redisOpts),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkEmitRedis(cmd, &redisOpts); err != nil || redisOpts.URL != "" {
@@ -51,6 +52,9 @@ failure, 2 usage error, 124 timed out waiting.`,
 			opts.Event, opts.Args = args[0], args[1:]
 			opts.URL = resolveURL(a, urlFlag)
 			if err := opts.validate(cmd); err != nil {
+				return err
+			}
+			if err := applySavedMessage(a, opts); err != nil { // emit_saved.go
 				return err
 			}
 			if opts.Ack && opts.Wait != "" {
