@@ -30,7 +30,19 @@ import (
 	"github.com/sio-dev/sio/pkg/proxy"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sioBin != "" {
+		os.RemoveAll(filepath.Dir(sioBin))
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // nodeServer is peers/server.mjs: an app server that prints what it sees.
 type nodeServer struct {

@@ -3,7 +3,9 @@
 // binary, a server question it answers with binary, a room event), prints
 // one JSON line per thing it sees, disconnects and prints {"event":"done"};
 // it exits when its stdin closes.
-// Usage: node client.mjs '{"client":4|3|2,"url":"http://...","transport":"polling"|"websocket"|"upgrade","parser":"json"|"msgpack"}'
+// With "serve": true the scenario is the one sio serve --echo --rooms
+// --auth '{"token":"secret"}' answers.
+// Usage: node client.mjs '{"client":4|3|2,"url":"http://...","transport":"polling"|"websocket"|"upgrade","parser":"json"|"msgpack","serve":false}'
 import { createRequire } from "node:module";
 import { out, plain, fail } from "./lib.mjs";
 
@@ -37,6 +39,15 @@ function emitAck(socket, ...args) {
 
 async function scenario(socket, nsp) {
   const record = (what, name, args) => out(what, { nsp, name, args: plain(args) });
+  if (cfg.serve) {
+    // sio serve --echo --rooms: acks carry the event's arguments, and the
+    // event comes back; "join" is acked.
+    const echoed = once(socket, "echo");
+    record("ack", "echo", await emitAck(socket, "echo", "hi", Buffer.from([1, 2, 3]), { n: 1, s: "é\u2028" }));
+    record("recv", "echo", await echoed);
+    record("ack", "join", await emitAck(socket, "join", "r1"));
+    return;
+  }
   socket.on("question", (...args) => {
     const cb = args.pop();
     record("recv", "question", args);
@@ -63,7 +74,13 @@ async function refused() {
   bad.close();
 }
 
-const main = io(cfg.url, opts);
+// sio serve --auth checks every namespace, "/" too.
+const mainOpts = { ...opts };
+if (cfg.serve) {
+  if (cfg.client === 2) mainOpts.query = { token: "secret" };
+  else mainOpts.auth = { token: "secret" };
+}
+const main = io(cfg.url, mainOpts);
 const mainConnected = once(main, "connect");
 async function run() {
   await refused();
