@@ -254,7 +254,7 @@ func TestListenRedisSharded(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, errOut, code := runSio(t, "", false, "listen", "--redis", r.URL(), "--redis-sharded", "-o", "json", "--count", "2", "--timeout", "60s")
+		out, errOut, code := runSio(t, "", false, "listen", "--redis", r.URL(), "--redis-sharded", "--namespace-channels", "-o", "json", "--count", "2", "--timeout", "60s")
 		done <- result{out, errOut, code}
 	}()
 	// The listener finds the namespace's and the room's shard channels.
@@ -281,5 +281,31 @@ func TestListenRedisSharded(t *testing.T) {
 		!strings.Contains(lines[0], `"kind":"sharded"`) || !strings.Contains(lines[0], `"type":"BROADCAST"`) || !strings.Contains(lines[0], `"data":["news",1]`) || !strings.Contains(lines[0], `"node":"`+cl.UID()+`"`) ||
 		!strings.Contains(lines[1], `"type":"SOCKETS_JOIN"`) || !strings.Contains(lines[1], `"detail":{"rooms":["r2"]}`) {
 		t.Fatalf("exit %d, stdout\n%s\nstderr %s", res.code, res.out, res.errOut)
+	}
+
+	// Without --namespace-channels the listener stays off the channel the
+	// nodes count: a room's broadcast is seen, and fetchSockets does not
+	// wait for the listener.
+	go func() {
+		out, errOut, code := runSio(t, "", false, "listen", "--redis", r.URL(), "--redis-sharded", "-o", "json", "--count", "1", "--timeout", "60s")
+		done <- result{out, errOut, code}
+	}()
+	waitCond(t, func() bool {
+		n, err := rc.PubSubShardNumSub(context.Background(), "socket.io#/#r1#").Result()
+		return err == nil && n["socket.io#/#r1#"] >= 2
+	})
+	if n, err := rc.PubSubShardNumSub(context.Background(), "socket.io#/#").Result(); err != nil || n["socket.io#/#"] != 1 {
+		t.Fatalf("the namespace's channel has %v subscribers (%v), want the node alone", n, err)
+	}
+	if err := nsp.To("r1").Emit("more"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("sio listen did not end")
+	}
+	if res.code != 0 || !strings.Contains(res.out, `"data":["more"]`) {
+		t.Fatalf("exit %d, stdout %s, stderr %s", res.code, res.out, res.errOut)
 	}
 }

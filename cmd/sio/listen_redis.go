@@ -23,13 +23,18 @@ type listenRedisOptions struct {
 	URL     string
 	Key     string
 	Sharded bool
+	// NamespaceChannels: with Sharded, also the namespaces' own channels,
+	// which the nodes count (SHARDNUMSUB) to know how many answers a
+	// request waits for.
+	NamespaceChannels bool
 }
 
 func addListenRedisFlags(cmd *cobra.Command, o *listenRedisOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.URL, "redis", "", "watch the traffic between the nodes of the Socket.IO cluster on this Redis (redis://host:port): broadcasts, requests and responses, decoded")
 	f.StringVar(&o.Key, "redis-key", "socket.io", "with --redis: the cluster's channel prefix")
-	f.BoolVar(&o.Sharded, "redis-sharded", false, "with --redis: watch a sharded cluster (createShardedAdapter: SSUBSCRIBE to the channels PUBSUB SHARDCHANNELS lists)")
+	f.BoolVar(&o.Sharded, "redis-sharded", false, "with --redis: watch a sharded cluster (createShardedAdapter: SSUBSCRIBE to the room and response channels PUBSUB SHARDCHANNELS lists)")
+	f.BoolVar(&o.NamespaceChannels, "namespace-channels", false, "with --redis-sharded: also the namespaces' channels (broadcasts to all, requests); the nodes then count sio listen as one of them, and their fetchSockets and serverSideEmit with acks wait for it until their timeout")
 }
 
 // shardedDiscovery is how often sio listen --redis-sharded looks for new
@@ -78,9 +83,17 @@ func decodeShardedMessage(channel string, payload []byte, now time.Time) cluster
 	return m
 }
 
+// isNamespaceChannel reports whether a shard channel under key is a
+// namespace's own (KEY#NSP#), not a room's or a node's responses
+// (KEY#NSP#NAME#).
+func isNamespaceChannel(key, channel string) bool {
+	return strings.Count(strings.TrimPrefix(channel, key+"#"), "#") == 1
+}
+
 // discoverShards subscribes ps to the shard channels of key as they
-// appear, until ctx ends.
-func discoverShards(ctx context.Context, client *redis.Client, ps *redis.PubSub, pattern string) {
+// appear, until ctx ends; the namespaces' own channels only with
+// withNamespaces.
+func discoverShards(ctx context.Context, client *redis.Client, ps *redis.PubSub, key, pattern string, withNamespaces bool) {
 	seen := map[string]bool{}
 	t := time.NewTicker(shardedDiscovery)
 	defer t.Stop()
@@ -89,6 +102,9 @@ func discoverShards(ctx context.Context, client *redis.Client, ps *redis.PubSub,
 		if err == nil {
 			var fresh []string
 			for _, ch := range chans {
+				if !withNamespaces && isNamespaceChannel(key, ch) {
+					continue
+				}
 				if !seen[ch] {
 					seen[ch] = true
 					fresh = append(fresh, ch)
@@ -288,9 +304,16 @@ func runListenRedis(ctx context.Context, a *app, o *listenRedisOptions, output s
 		ps = client.SSubscribe(ctx)
 		dctx, stopDiscovery := context.WithCancel(ctx)
 		discovered := make(chan struct{})
-		go func() { defer close(discovered); discoverShards(dctx, client, ps, esc+"#*") }()
+		go func() {
+			defer close(discovered)
+			discoverShards(dctx, client, ps, o.Key, esc+"#*", o.NamespaceChannels)
+		}()
 		defer func() { stopDiscovery(); <-discovered }()
-		fmt.Fprintf(a.io.ErrOut, "sio listen: watching the sharded Socket.IO cluster on redis %s (shard channels %s#*, found every %s)\n", ro.Addr, o.Key, shardedDiscovery)
+		what := "rooms' and responses' shard channels; --namespace-channels for the rest"
+		if o.NamespaceChannels {
+			what = "every shard channel; the nodes count this listener in their requests"
+		}
+		fmt.Fprintf(a.io.ErrOut, "sio listen: watching the sharded Socket.IO cluster on redis %s (%s %s#*, found every %s)\n", ro.Addr, what, o.Key, shardedDiscovery)
 	} else {
 		ps = client.PSubscribe(ctx, esc+"#*", esc+"-request#*", esc+"-response#*")
 		fmt.Fprintf(a.io.ErrOut, "sio listen: watching the Socket.IO cluster on redis %s (channels %s#*, %s-request#*, %s-response#*)\n", ro.Addr, o.Key, o.Key, o.Key)
@@ -359,12 +382,15 @@ func runListenRedis(ctx context.Context, a *app, o *listenRedisOptions, output s
 // checkListenRedis refuses flags that need a Socket.IO connection.
 func checkListenRedis(cmd *cobra.Command, o *listenRedisOptions) error {
 	if o.URL == "" {
-		for _, name := range []string{"redis-key", "redis-sharded"} {
+		for _, name := range []string{"redis-key", "redis-sharded", "namespace-channels"} {
 			if cmd.Flags().Changed(name) {
 				return usageErrorf("--%s goes with --redis", name)
 			}
 		}
 		return nil
+	}
+	if o.NamespaceChannels && !o.Sharded {
+		return usageErrorf("--namespace-channels goes with --redis-sharded")
 	}
 	for _, name := range []string{"url", "transport", "auth", "query", "header", "no-reconnect", "ack-reply"} {
 		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
