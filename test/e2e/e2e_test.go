@@ -82,6 +82,7 @@ type term struct {
 	scr     *screen
 	changed chan struct{} // a signal after each read
 	eof     chan struct{} // closed when the output ended
+	home    string        // its HOME; its config (saved messages) is in home/config
 }
 
 // maxOutput bounds what a test keeps of the terminal output.
@@ -91,12 +92,13 @@ func startTerm(t *testing.T, args ...string) *term {
 	t.Helper()
 	cmd := exec.Command(sioBin, args...)
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "HOME="+home, "XDG_STATE_HOME="+filepath.Join(home, "state"), "NO_COLOR=", "SIO_URL=")
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "HOME="+home, "XDG_STATE_HOME="+filepath.Join(home, "state"),
+		"SIO_CONFIG_DIR="+filepath.Join(home, "config"), "NO_COLOR=", "SIO_URL=")
 	p, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &term{t: t, cmd: cmd, pty: p, scr: newScreen(cols, rows), changed: make(chan struct{}, 1), eof: make(chan struct{})}
+	tm := &term{t: t, cmd: cmd, pty: p, scr: newScreen(cols, rows), changed: make(chan struct{}, 1), eof: make(chan struct{}), home: home}
 	go tm.read()
 	t.Cleanup(func() {
 		if tm.cmd.ProcessState == nil {
