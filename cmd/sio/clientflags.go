@@ -496,10 +496,10 @@ func isSocketTrace(t protocol.Trace, dir protocol.Direction, nsp string, types .
 // lifecyclePrinter reports client states: as session lines on the printer
 // when show is set, and connection trouble on stderr otherwise.
 func lifecyclePrinter(a *app, p *render.Printer, show bool) func(client.State) {
+	lines := &sessionLines{}
 	return func(s client.State) {
 		if show {
-			kind, detail := s.Kind.String(), stateDetail(s)
-			p.Lifecycle(time.Now(), s.SID, kind, detail)
+			p.Record(lines.record(time.Now(), s))
 			return
 		}
 		if s.Reason == protocol.ReasonIOClientDisconnect || s.Reason == protocol.ReasonIOServerDisconnect {
@@ -511,34 +511,4 @@ func lifecyclePrinter(a *app, p *render.Printer, show bool) func(client.State) {
 			fmt.Fprintf(a.io.ErrOut, "sio: %s\n", s)
 		}
 	}
-}
-
-func stateDetail(s client.State) string {
-	switch s.Kind {
-	case client.StateOpen:
-		return fmt.Sprintf("eio=%d transport=%s", int(s.EIO), s.Transport)
-	case client.StateUpgrade:
-		return s.Transport
-	case client.StateClose, client.StateDisconnect:
-		d := string(s.Reason)
-		if s.Namespace != "" {
-			d = s.Namespace + " " + d
-		}
-		if s.Err != nil {
-			d += ": " + s.Err.Error()
-		}
-		return d
-	case client.StateConnect:
-		if s.Recovered {
-			return s.Namespace + " recovered"
-		}
-		return s.Namespace
-	case client.StateConnectError:
-		return s.Namespace + " " + s.Err.Error()
-	case client.StateReconnectAttempt, client.StateReconnect:
-		return fmt.Sprintf("attempt %d", s.Attempt)
-	case client.StateReconnectError:
-		return fmt.Sprintf("attempt %d: %v", s.Attempt, s.Err)
-	}
-	return ""
 }

@@ -112,7 +112,7 @@ func listenSession(t *testing.T, peer *process, url string, s session, v version
 		case r.str("layer") != "session":
 		case r.str("type") == "upgrade":
 			// The upgrade may complete before the namespace's CONNECT.
-			upgrades = append(upgrades, r.str("reason"))
+			upgrades = append(upgrades, r.str("transport"))
 		case !connected:
 			// What comes before the first connect is the dial's (the
 			// Engine.IO version detection may dial twice).
