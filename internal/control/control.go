@@ -287,26 +287,28 @@ func (c *Control) Emit(ctx context.Context, t Target, event string, args []json.
 	if protocol.IsReservedEvent(event) {
 		return Result{}, fmt.Errorf("event %q is reserved by Socket.IO: %w", event, ErrInvalid)
 	}
-	values, err := Values(args, attachments)
-	if err != nil {
+	// Values checks the placeholders; what is sent is the arguments as
+	// given (EmitArgs): key order and number spelling are the caller's.
+	if _, err := Values(args, attachments); err != nil {
 		return Result{}, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
 	socks, err := c.resolve(t)
 	if err != nil {
 		return Result{}, err
 	}
+	a := server.Args{Raw: args, Attachments: attachments}
 	if ack <= 0 {
-		return c.emit(t, socks, event, values)
+		return c.emit(t, socks, event, a)
 	}
-	return emitWithAck(ctx, socks, event, values, ack)
+	return emitWithAck(ctx, socks, event, a, ack)
 }
 
 // emit sends without acks: one broadcast per namespace, encoded once.
-func (c *Control) emit(t Target, socks []*server.Socket, event string, values []any) (Result, error) {
+func (c *Control) emit(t Target, socks []*server.Socket, event string, a server.Args) (Result, error) {
 	if t.Socket != "" {
 		var errs []error
 		for _, s := range socks {
-			errs = append(errs, s.Emit(event, values...))
+			errs = append(errs, s.EmitArgs(event, a))
 		}
 		return Result{Sent: len(socks)}, errors.Join(errs...)
 	}
@@ -317,15 +319,15 @@ func (c *Control) emit(t Target, socks []*server.Socket, event string, values []
 	var errs []error
 	for _, n := range nsps {
 		if t.Room != "" {
-			errs = append(errs, n.To(t.Room).Emit(event, values...))
+			errs = append(errs, n.To(t.Room).EmitArgs(event, a))
 		} else {
-			errs = append(errs, n.Emit(event, values...))
+			errs = append(errs, n.EmitArgs(event, a))
 		}
 	}
 	return Result{Sent: len(socks)}, errors.Join(errs...)
 }
 
-func emitWithAck(ctx context.Context, socks []*server.Socket, event string, values []any, timeout time.Duration) (Result, error) {
+func emitWithAck(ctx context.Context, socks []*server.Socket, event string, args server.Args, timeout time.Duration) (Result, error) {
 	type reply struct {
 		i    int
 		args server.Args
@@ -338,9 +340,9 @@ func emitWithAck(ctx context.Context, socks []*server.Socket, event string, valu
 	waiting := 0
 	for i, s := range socks {
 		res.Acks[i] = Answer{Socket: s.ID(), Error: "timeout"}
-		err := s.EmitWithAckFunc(event, timeout, func(a server.Args, err error) {
+		err := s.EmitArgsWithAckFunc(event, args, timeout, func(a server.Args, err error) {
 			replies <- reply{i, a, err}
-		}, values...)
+		})
 		if err != nil {
 			res.Acks[i].Error = errorText(err)
 			continue

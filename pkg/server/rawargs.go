@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -84,3 +85,12 @@ func receivedArgs(args []any) (Args, bool) {
 // EmitArgs sends an event to every socket of the main namespace with a's
 // arguments exactly as they are (see Socket.EmitArgs).
 func (s *Server) EmitArgs(event string, a Args) error { return s.Of("/").EmitArgs(event, a) }
+
+// EmitArgsWithAckFunc is EmitWithAckFunc with a's arguments sent exactly
+// as they are (see EmitArgs).
+func (s *Socket) EmitArgsWithAckFunc(event string, a Args, timeout time.Duration, fn func(Args, error)) error {
+	if err := checkArgs(a); err != nil {
+		return fmt.Errorf("emit %q: %w", event, err)
+	}
+	return s.EmitWithAckFunc(event, timeout, fn, received{a})
+}
