@@ -388,14 +388,6 @@ func (n *Namespace) lookupSockets(dst []*Socket, ids []string) []*Socket {
 	return dst
 }
 
-// deliver sends an encoded packet to the local sockets with these ids.
-func (n *Namespace) deliver(ids []string, out *Outgoing, volatile bool) {
-	socks := n.lookupSockets(make([]*Socket, 0, len(ids)), ids)
-	for _, s := range socks {
-		_ = s.send(out, volatile)
-	}
-}
-
 // BroadcastOperator helpers on the namespace itself.
 
 func (n *Namespace) op() BroadcastOperator { return BroadcastOperator{nsp: n} }
