@@ -668,7 +668,20 @@ func (c *testCluster) checkVolatile(t *testing.T, nsp string, volatile, marker f
 // every node, Node and sio, reconnects and subscribes again by itself,
 // and broadcasts cross the cluster in both directions afterwards.
 func TestClusterRedisRestart(t *testing.T) {
-	c := startCluster(t, false)
+	for _, sharded := range []bool{false, true} {
+		name := "classic"
+		if sharded {
+			name = "sharded"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testRedisRestart(t, sharded)
+		})
+	}
+}
+
+func testRedisRestart(t *testing.T, sharded bool) {
+	c := startCluster(t, sharded)
 	nsp := "/restart"
 	c.connectAll(t, nsp)
 	n1, s1 := c.members[0].(sender), c.members[2].(sender)
@@ -678,18 +691,7 @@ func TestClusterRedisRestart(t *testing.T) {
 	}
 	c.redis.Restart()
 	// Every node's adapter of nsp listens again.
-	channel := "socket.io-request#" + nsp + "#"
-	deadline := time.Now().Add(patience)
-	for {
-		n, err := c.rc.PubSubNumSub(context.Background(), channel).Result()
-		if err == nil && n[channel] == int64(len(c.members)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the restart %s has %v subscribers (%v), want %d", channel, n, err, len(c.members))
-		}
-		time.Sleep(10 * time.Millisecond) // Redis has no event for a subscription
-	}
+	c.waitSubscribers(t, nsp, "", len(c.members))
 	for _, s := range []sender{n1, s1} {
 		ev := "after-" + s.label()
 		s.broadcast(t, bcast{nsp: nsp, event: ev})
