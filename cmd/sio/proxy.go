@@ -234,7 +234,10 @@ func serveProxy(ctx context.Context, errOut io.Writer, opts *proxyOptions, tap f
 		Handler:           p,
 		IdleTimeout:       server.KeepAliveTimeout,
 		ReadHeaderTimeout: server.HeadersTimeout,
-		ErrorLog:          log.New(io.Discard, "", 0),
+		// A request must arrive whole in Node's time (a long poll's wait
+		// is the server's answer, not reading; WebSocket legs clear it).
+		ReadTimeout: server.RequestTimeout,
+		ErrorLog:    log.New(io.Discard, "", 0),
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -325,7 +325,7 @@ type serverPoll struct {
 	status int
 	header http.Header
 	body   []byte
-	whole  bool
+	rest   io.ReadCloser // the unread rest of a body over MaxMessage
 	err    error
 }
 
@@ -357,8 +357,15 @@ func (s *session) poll(req *http.Request) (*http.Response, error) {
 				Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: sp.header.Clone(), Request: req}
 			body := sp.body
 			switch {
-			case !sp.whole:
+			case sp.rest != nil:
 				s.lifecycle(time.Now(), KindError, FromServer, "poll body over "+strconv.FormatInt(p.opts.MaxMessage, 10)+" bytes: forwarded without decoding", nil)
+				resp.Body = struct {
+					io.Reader
+					io.Closer
+				}{io.MultiReader(bytes.NewReader(body), sp.rest), sp.rest}
+				resp.Header.Del("Content-Length")
+				resp.ContentLength = -1
+				return resp, nil
 			case sp.status == http.StatusOK:
 				body = s.observePayload(FromServer, body, sp.header.Get("Content-Type"), true)
 				if !wait(p.faults.delay(), s.killed) {
@@ -403,7 +410,12 @@ func (s *session) runPoll(sp *serverPoll, req *http.Request) {
 	defer s.p.wg.Done()
 	defer close(sp.done)
 	ctx, cancel := context.WithCancel(req.Context())
-	defer cancel()
+	streaming := false
+	defer func() {
+		if !streaming {
+			cancel()
+		}
+	}()
 	stopKill := context.AfterFunc(ctxOf(s.killed), cancel)
 	defer stopKill()
 	stopClose := context.AfterFunc(ctxOf(s.p.done), cancel)
@@ -413,13 +425,16 @@ func (s *session) runPoll(sp *serverPoll, req *http.Request) {
 		sp.err = err
 		return
 	}
-	defer resp.Body.Close()
 	sp.status, sp.header = resp.StatusCode, resp.Header
-	sp.body, sp.whole, sp.err = readBounded(resp.Body, s.p.opts.MaxMessage)
-	if sp.err == nil && !sp.whole {
-		// Too big to decode: the rest is read too, to be forwarded as is.
-		rest, err := io.ReadAll(resp.Body)
-		sp.body, sp.err = append(sp.body, rest...), err
+	var whole bool
+	sp.body, whole, sp.err = readBounded(resp.Body, s.p.opts.MaxMessage)
+	if sp.err == nil && !whole {
+		// Too big to decode: the rest is streamed to the client as it
+		// comes, not held; the request lives until poll closes it.
+		streaming = true
+		sp.rest = cancelOnClose{resp.Body, cancel}
+	} else {
+		resp.Body.Close()
 	}
 	if sp.status == http.StatusOK {
 		h := resp.Header.Clone()
@@ -428,4 +443,16 @@ func (s *session) runPoll(sp *serverPoll, req *http.Request) {
 		s.pollHeader = h
 		s.mu.Unlock()
 	}
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

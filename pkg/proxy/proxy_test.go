@@ -385,3 +385,33 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("strict proxy to a self-signed target: %d", rec.Code)
 	}
 }
+
+// TestOverMaxMessage: polling bodies over MaxMessage are forwarded whole
+// without being decoded, both ways.
+func TestOverMaxMessage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, proxy.Options{MaxMessage: 200})
+	c := dial(t, f.hs.URL, client.Options{Transport: "polling"})
+	big := strings.Repeat("x", 5000)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	ack, err := c.EmitWithAck(ctx, "echo", big)
+	if err != nil {
+		for _, e := range f.rec.snapshot() {
+			if e.Kind != proxy.KindPacket {
+				t.Logf("%s %s %s", e.Kind, e.From, e.Reason)
+			} else {
+				t.Logf("packet %s %s %.80q", e.From, e.Trace.Engine.Type, e.Trace.Raw)
+			}
+		}
+		t.Fatal(err)
+	}
+	if got := string(ack.Inline()); got != `["`+big+`"]` {
+		t.Fatalf("ack of %d bytes", len(got))
+	}
+	for _, from := range []proxy.Side{proxy.FromClient, proxy.FromServer} {
+		f.rec.waitFor(t, "the undecoded body from the "+from.String(), func(e proxy.Event) bool {
+			return e.Kind == proxy.KindError && e.From == from && strings.Contains(e.Reason, "forwarded without decoding")
+		})
+	}
+}
