@@ -153,7 +153,7 @@ func TestReplayUsageErrors(t *testing.T) {
 	}{
 		{[]string{"f.jsonl"}, "--target is required"},
 		{[]string{"f.jsonl", "--target", "http://x", "--speed", "0"}, "--speed must be positive"},
-		{[]string{"--target", "http://x"}, "missing arguments"},
+		{[]string{"--target", "http://x"}, "usage: sio replay FILE --target URL"},
 	} {
 		ios, _, _, stderr := iostreams.Test()
 		if code := run(append([]string{"replay"}, tt.args...), ios); code != exitUsage || !strings.Contains(stderr.String(), tt.msg) {
