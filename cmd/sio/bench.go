@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/sio-dev/sio/internal/profile"
 	"github.com/sio-dev/sio/pkg/loadgen"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -36,6 +37,9 @@ type benchOptions struct {
 	Insecure       bool
 	ConnectTimeout time.Duration
 	Timeout        time.Duration
+	Parser         string
+	ProfileName    string
+	TLS            profile.TLS
 
 	Scenario           string
 	Clients            int
@@ -62,6 +66,8 @@ type benchOptions struct {
 	// Set by a parent `sio bench --procs N` for its workers.
 	WorkerOffset int
 	worker       bool
+	// flags are the parsed flags, which the workers get again.
+	flags *pflag.FlagSet
 
 	config loadgen.Config // built by validate
 }
@@ -126,7 +132,14 @@ message number and the client number (use them so replies can be matched).`,
 				arg = args[0]
 				o.MoreURLs = args[1:]
 			}
-			o.URL = resolveURL(a, arg)
+			o.flags = cmd.Flags()
+			o.TLS.Insecure = o.Insecure
+			if err := applyProfileAndEnv(cmd, a, o.ProfileName, arg, connSettings{
+				URL: &o.URL, Path: &o.Path, Transport: &o.Transport, EIO: &o.EIO, Parser: &o.Parser, Auth: &o.Auth,
+				Query: &o.Query, Header: &o.Header, TLS: &o.TLS,
+			}); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -146,6 +159,8 @@ message number and the client number (use them so replies can be matched).`,
 	fl.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long one connection's handshake may take")
 	fl.DurationVar(&o.Timeout, "timeout", 5*time.Second, "how long a reply may take before it counts as lost")
+	fl.StringVar(&o.Parser, "parser", "json", "the Socket.IO packet format: json (socket.io-parser) or msgpack (socket.io-msgpack-parser)")
+	addProfileFlag(cmd, a, &o.ProfileName)
 
 	fl.StringVarP(&o.Scenario, "scenario", "s", loadgen.ScenarioAck, "connect, emit, ack, echo or fanout")
 	fl.IntVarP(&o.Clients, "clients", "c", 10, "number of connections")
@@ -171,6 +186,8 @@ message number and the client number (use them so replies can be matched).`,
 	fl.IntVar(&o.WorkerOffset, "worker-offset", 0, "internal: index of this worker's first client")
 	fl.MarkHidden("worker-offset")
 	cmd.PreRun = func(cmd *cobra.Command, args []string) { o.worker = cmd.Flags().Changed("worker-offset") }
+	cmd.ValidArgsFunction = completeProfileURLs(a)
+	registerConnCompletions(cmd, a)
 	return cmd
 }
 
@@ -198,6 +215,15 @@ func (o *benchOptions) validate() error {
 		c.EIO = protocol.EIO4
 	default:
 		return usageErrorf("--eio must be 3, 4 or auto, not %q", o.EIO)
+	}
+	switch o.Parser {
+	case "json":
+	case "msgpack":
+		// The load generator writes pre-encoded socket.io-parser frames
+		// and validates replies in that text form.
+		return usageErrorf("--parser msgpack: sio bench's load generator speaks socket.io-parser (json) only")
+	default:
+		return usageErrorf("--parser must be json or msgpack, not %q", o.Parser)
 	}
 	switch o.Output {
 	case "pretty", "json":
@@ -280,8 +306,8 @@ func (o *benchOptions) validate() error {
 		}
 		c.SourceAddrs = append(c.SourceAddrs, addrs...)
 	}
-	if o.Insecure {
-		c.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	if c.TLSConfig, err = tlsConfig(o.TLS); err != nil {
+		return err
 	}
 	c.URL, c.MoreURLs, c.Path, c.Scenario = o.URL, o.MoreURLs, o.Path, o.Scenario
 	c.Clients, c.Rate, c.Duration, c.Ramp = o.Clients, o.Rate, o.Duration, o.Ramp
@@ -378,7 +404,7 @@ func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*loadgen.Res
 		return nil, fmt.Errorf("find sio executable: %w", err)
 	}
 	connectRate := o.Scenario == loadgen.ScenarioConnect && o.Rate > 0
-	args := workerArgs(os.Args[1:], connectRate)
+	args := workerArgs(o.flags, connectRate)
 	results := make([]*loadgen.Result, o.Procs)
 	errs := make([]error, o.Procs)
 	var wg sync.WaitGroup
@@ -394,6 +420,8 @@ func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*loadgen.Res
 		if connectRate {
 			wargs = append(wargs, "--rate", strconv.FormatFloat(o.Rate*float64(n)/float64(o.Clients), 'f', -1, 64))
 		}
+		// "--" keeps a URL from being read as a flag.
+		wargs = append(append(wargs, "--", o.URL), o.MoreURLs...)
 		offset += n
 		wg.Add(1)
 		go func() {
@@ -427,26 +455,31 @@ func runBenchWorkers(ctx context.Context, a *app, o *benchOptions) (*loadgen.Res
 	return loadgen.Merge(ok...), nil
 }
 
-// workerArgs drops the flags the parent sets itself for each worker;
-// dropRate also drops --rate (connect splits it between workers).
-func workerArgs(args []string, dropRate bool) []string {
-	drop := map[string]bool{"--clients": true, "-c": true, "--procs": true, "--output": true, "-o": true,
-		"--progress": true, "--max-errors": true, "--worker-offset": true, "--cpuprofile": true}
+// workerArgs rebuilds a worker's flags from the parent's parsed flags
+// (the ones set on its command line), without the
+// flags the parent sets itself for each worker; dropRate also drops
+// --rate (connect splits it between workers). A worker resolves -P and
+// the environment as the parent did: it inherits both, and secrets stay
+// out of its argv.
+func workerArgs(fs *pflag.FlagSet, dropRate bool) []string {
+	drop := map[string]bool{"clients": true, "procs": true, "output": true,
+		"progress": true, "max-errors": true, "worker-offset": true, "cpuprofile": true}
 	if dropRate {
-		drop["--rate"], drop["-r"] = true, true
+		drop["rate"] = true
 	}
-	var out []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, _, hasValue := strings.Cut(a, "=")
-		if drop[name] {
-			if !hasValue && i+1 < len(args) {
-				i++
-			}
-			continue
+	out := []string{"bench"}
+	fs.Visit(func(f *pflag.Flag) {
+		if drop[f.Name] {
+			return
 		}
-		out = append(out, a)
-	}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				out = append(out, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
 	return out
 }
 

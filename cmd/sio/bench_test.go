@@ -108,12 +108,33 @@ func TestBenchFlags(t *testing.T) {
 
 func TestWorkerArgs(t *testing.T) {
 	t.Parallel()
-	args := []string{"bench", "-c", "100", "--procs=4", "-s", "connect", "--rate", "50", "-o", "pretty", "--cpuprofile", "x", "http://h"}
-	if got := workerArgs(args, true); !slices.Equal(got, []string{"bench", "-s", "connect", "http://h"}) {
-		t.Errorf("connect: %q", got)
+	var got *benchOptions
+	ios, _, _, _ := iostreams.Test()
+	a := &app{io: ios, getenv: func(string) string { return "" }}
+	cmd := newBenchCmd(a, func(o *benchOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"-c", "100", "--procs=4", "-s", "connect", "--rate", "50", "-o", "pretty", "--cpuprofile", "x",
+		"-q", "a=1", "-q", "b=2", "-H", "X-A: 1", "-P", "", "http://h", "http://h2"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
 	}
-	if got := workerArgs(args, false); !slices.Equal(got, []string{"bench", "-s", "connect", "--rate", "50", "http://h"}) {
-		t.Errorf("other: %q", got)
+	want := []string{"bench", "--header=X-A: 1", "--profile=", "--query=a=1", "--query=b=2", "--scenario=connect"}
+	if args := workerArgs(got.flags, true); !slices.Equal(args, want) {
+		t.Errorf("connect:\n got %q\nwant %q", args, want)
+	}
+	want = slices.Insert(want, 5, "--rate=50")
+	if args := workerArgs(got.flags, false); !slices.Equal(args, want) {
+		t.Errorf("other:\n got %q\nwant %q", args, want)
+	}
+	// The worker's command line parses back to the same options.
+	var again *benchOptions
+	cmd = newBenchCmd(a, func(o *benchOptions) error { again = o; return nil })
+	cmd.SetArgs(append(workerArgs(got.flags, false)[1:], "-c", "25", "--", "http://h", "http://h2"))
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if again.URL != "http://h" || !slices.Equal(again.MoreURLs, []string{"http://h2"}) || again.Rate != 50 ||
+		!slices.Equal(again.Query, got.Query) || !slices.Equal(again.Header, got.Header) || again.Scenario != "connect" {
+		t.Errorf("worker options %+v", again)
 	}
 }
 

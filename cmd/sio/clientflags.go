@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sio-dev/sio/internal/profile"
 	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/client/eioclient"
@@ -48,11 +49,18 @@ type clientFlags struct {
 	Raw            bool
 	NoReconnect    bool
 	AckReply       string
+	// ProfileName is -P: a stored connection whose settings apply where
+	// the command line and the environment leave them unset.
+	ProfileName string
+	// TLS holds the profile's TLS options, with --insecure.
+	TLS profile.TLS
+	// tlsConf is built from TLS by validate.
+	tlsConf *tls.Config
 }
 
 // addClientFlags registers the shared flags; timeoutUsage and
 // timeoutDefault describe --timeout, whose meaning differs per command.
-func addClientFlags(cmd *cobra.Command, f *clientFlags, timeoutUsage string, timeoutDefault time.Duration) {
+func addClientFlags(cmd *cobra.Command, a *app, f *clientFlags, timeoutUsage string, timeoutDefault time.Duration) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
 	fl.StringVar(&f.Transport, "transport", "auto", "auto (polling, then upgrade to WebSocket), polling or websocket")
@@ -67,12 +75,23 @@ func addClientFlags(cmd *cobra.Command, f *clientFlags, timeoutUsage string, tim
 	fl.StringVarP(&f.Output, "output", "o", render.FormatPretty, "output format: pretty or json (JSON lines)")
 	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "also show Engine.IO-level packets")
 	fl.BoolVar(&f.Raw, "raw", false, "also show the exact frames")
+	addProfileFlag(cmd, a, &f.ProfileName)
 	fl.StringVar(&f.AckReply, "ack-reply", "", "JSON array: the arguments of the answer to the server's ack requests (default: no arguments)")
+	registerConnCompletions(cmd, a)
 }
 
-// validate checks the flags that need no connection; errors are usage errors.
-func (f *clientFlags) validate(cmd *cobra.Command) error {
+// validate applies the profile and the environment under the command
+// line (urlArg is the URL it gave, "" for none), then checks the flags
+// that need no connection; errors are usage errors.
+func (f *clientFlags) validate(cmd *cobra.Command, a *app, urlArg string) error {
 	f.TimeoutSet = cmd.Flags().Changed("timeout")
+	f.TLS.Insecure = f.Insecure
+	if err := applyProfileAndEnv(cmd, a, f.ProfileName, urlArg, connSettings{
+		URL: &f.URL, Path: &f.Path, Transport: &f.Transport, EIO: &f.EIO, Parser: &f.Parser, Auth: &f.Auth,
+		Query: &f.Query, Header: &f.Header, TLS: &f.TLS,
+	}); err != nil {
+		return err
+	}
 	if f.Output != render.FormatPretty && f.Output != render.FormatJSON {
 		return usageErrorf("--output must be pretty or json, not %q", f.Output)
 	}
@@ -123,7 +142,8 @@ func (f *clientFlags) validate(cmd *cobra.Command) error {
 	if u.Host == "" {
 		return usageErrorf("URL %q: missing host", f.URL)
 	}
-	return nil
+	f.tlsConf, err = tlsConfig(f.TLS)
+	return err
 }
 
 // resolveURL picks the URL: the argument, else $SIO_URL, else the default.
@@ -195,9 +215,7 @@ func (f *clientFlags) clientOptions() client.Options {
 	if len(f.Header) > 0 {
 		o.Header, _ = parseHeader(f.Header)
 	}
-	if f.Insecure {
-		o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
-	}
+	o.TLSConfig = f.tlsConf
 	if f.AckReply != "" {
 		args, _ := protocol.SplitArray(json.RawMessage(f.AckReply))
 		reply := make([]any, len(args))

@@ -52,8 +52,7 @@ most --timeout more), so that what it sends in answer is printed too.`,
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			opts.URL = resolveURL(a, arg)
-			if err := opts.validate(cmd); err != nil {
+			if err := opts.validate(cmd, a, arg); err != nil {
 				return err
 			}
 			opts.TUI = !opts.NoTUI && a.io.CanPrompt()
@@ -63,9 +62,15 @@ most --timeout more), so that what it sends in answer is printed too.`,
 			return runConnect(cmd.Context(), a, opts)
 		},
 	}
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return completeProfileURLs(a)(cmd, args, toComplete)
+	}
 	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "line mode even on a terminal")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
-	addClientFlags(cmd, &opts.clientFlags, "line mode: how long to wait for each ack, and at end of input for the server to fall silent (0: no limit)", 10*time.Second)
+	addClientFlags(cmd, a, &opts.clientFlags, "line mode: how long to wait for each ack, and at end of input for the server to fall silent (0: no limit)", 10*time.Second)
 	return cmd
 }
 

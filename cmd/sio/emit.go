@@ -50,8 +50,7 @@ failure, 2 usage error, 124 timed out waiting.`,
 				return runEmitRedis(cmd.Context(), a, &redisOpts, opts.Output, opts.Timeout, args)
 			}
 			opts.Event, opts.Args = args[0], args[1:]
-			opts.URL = resolveURL(a, urlFlag)
-			if err := opts.validate(cmd); err != nil {
+			if err := opts.validate(cmd, a, urlFlag); err != nil {
 				return err
 			}
 			if err := applySavedMessage(a, opts); err != nil { // emit_saved.go
@@ -72,7 +71,7 @@ failure, 2 usage error, 124 timed out waiting.`,
 	cmd.Flags().StringVarP(&urlFlag, "url", "u", "", "server URL; its path is the namespace (default $SIO_URL, else "+defaultURL+")")
 	cmd.Flags().BoolVar(&opts.Ack, "ack", false, "ask for an acknowledgement and print its arguments")
 	cmd.Flags().StringVar(&opts.Wait, "wait", "", "after emitting, wait for this incoming event and print it")
-	addClientFlags(cmd, &opts.clientFlags, "how long to wait for the ack or the --wait event (0: no limit)", 10*time.Second)
+	addClientFlags(cmd, a, &opts.clientFlags, "how long to wait for the ack or the --wait event (0: no limit)", 10*time.Second)
 	addEmitRedisFlags(cmd, &redisOpts)
 	return cmd
 }

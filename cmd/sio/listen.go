@@ -41,8 +41,7 @@ getting N events in time exits with status 124; --timeout alone exits 0.`,
 				return runListenRedis(cmd.Context(), a, &redisOpts, opts.Output, opts.Count, opts.Timeout, args)
 			}
 			opts.Events = args
-			opts.URL = resolveURL(a, urlFlag)
-			if err := opts.validate(cmd); err != nil {
+			if err := opts.validate(cmd, a, urlFlag); err != nil {
 				return err
 			}
 			if opts.Count < 0 {
@@ -57,7 +56,7 @@ getting N events in time exits with status 124; --timeout alone exits 0.`,
 	cmd.Flags().StringVarP(&urlFlag, "url", "u", "", "server URL; its path is the namespace (default $SIO_URL, else "+defaultURL+")")
 	cmd.Flags().IntVar(&opts.Count, "count", 0, "stop after N events (0: no limit)")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
-	addClientFlags(cmd, &opts.clientFlags, "stop listening after DUR (default: until interrupted)", 0)
+	addClientFlags(cmd, a, &opts.clientFlags, "stop listening after DUR (default: until interrupted)", 0)
 	addListenRedisFlags(cmd, &redisOpts)
 	return cmd
 }

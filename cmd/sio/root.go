@@ -106,15 +106,22 @@ func inOwnWords(cmd *cobra.Command, err error) error {
 	}
 	msg := err.Error()
 	var what string
+	var want, got int
 	switch {
 	case strings.HasPrefix(msg, "requires at least"):
 		what = "missing arguments"
-	case strings.HasPrefix(msg, "accepts ") || strings.HasPrefix(msg, "requires at most"):
+	case strings.HasPrefix(msg, "requires at most"):
 		what = "too many arguments"
+	case strings.HasPrefix(msg, "accepts "):
+		what = "too many arguments"
+		if _, serr := fmt.Sscanf(msg, "accepts %d arg(s), received %d", &want, &got); serr == nil && got < want {
+			what = "missing arguments"
+		}
 	default:
 		return err
 	}
-	return usageErrorf("%s %s: usage: %s (see %s --help)", cmd.CommandPath(), what, cmd.UseLine(), cmd.CommandPath())
+	use := strings.TrimSuffix(cmd.UseLine(), " [flags]")
+	return usageErrorf("%s: %s; usage: %s (see %s --help)", strings.TrimPrefix(cmd.CommandPath(), "sio "), what, use, cmd.CommandPath())
 }
 
 func exitStatus(a *app, err error) int {
