@@ -60,7 +60,10 @@ run a logging test server, connect to any server, emit events from scripts,
 decode raw frames and load-test.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// sio --version prints what sio version prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(a.io.In)
 	root.SetOut(a.io.Out)
 	root.SetErr(a.io.ErrOut)
@@ -69,6 +72,7 @@ decode raw frames and load-test.`,
 	})
 	root.AddCommand(
 		newVersionCmd(a),
+		newProfileCmd(a),
 		newServeCmd(a, nil),
 		newConnectCmd(a, nil), newEmitCmd(a, nil), newListenCmd(a, nil),
 		newDecodeCmd(a, nil),
