@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,6 +27,7 @@ const (
 type captureScreen struct {
 	title  string
 	server bool
+	tabs   bool // the client with a second tab open
 	keys   []string
 	typed  string // typed after the keys
 	after  []string
@@ -41,6 +43,7 @@ var captureScreens = []captureScreen{
 	{title: "Client: answering the server's ack request (a)", keys: []string{"a"}},
 	{title: "Client: a muted and a highlighted event (m, b)", keys: []string{"k", "m", "G", "b"}},
 	{title: "Client: saved messages (o)", keys: []string{"o"}},
+	{title: "Client: a second connection in a tab (T @staging)", tabs: true, keys: []string{"T"}, typed: "@staging", after: []string{"enter"}},
 	{title: "Client: help (?)", keys: []string{"?"}},
 	{title: "Client: zoomed inspector (z)", keys: []string{"enter", "z"}},
 	{title: "Server: sockets", server: true},
@@ -61,6 +64,18 @@ func captureClient(t *testing.T, w, h int, msgs string) tea.Model {
 	}, nil)
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(eventsMsg{events: sessionTraffic()})
+	return m
+}
+
+func captureTabs(t *testing.T, w, h int) tea.Model {
+	open := func(context.Context, string) (Tab, error) {
+		return Tab{Session: &fakeSession{}, URL: "https://staging.example.com/admin", Namespaces: []string{"/admin"}}, nil
+	}
+	m := newTabsModel(t.Context(), NewCommon(false, w, h), ClientOptions{
+		Session: &fakeSession{}, URL: "http://localhost:3000", Now: fixedNow, Location: time.UTC, OpenTab: open,
+	}, nil)
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.Update(tabMsg{id: m.tabs[0].id, msg: eventsMsg{events: sessionTraffic()}})
 	return m
 }
 
@@ -97,9 +112,12 @@ func renderCaptures(t *testing.T) string {
 		for _, size := range captureSizes {
 			w, h := size[0], size[1]
 			var m tea.Model
-			if sc.server {
+			switch {
+			case sc.server:
 				m = captureServer(t, w, h)
-			} else {
+			case sc.tabs:
+				m = captureTabs(t, w, h)
+			default:
 				m = captureClient(t, w, h, msgs)
 			}
 			for _, k := range sc.keys {

@@ -65,6 +65,8 @@ type ClientOptions struct {
 	// MessagesFile holds the saved messages (internal/saved: the profiles
 	// file); empty disables saving them and the picker.
 	MessagesFile string
+	// OpenTab, when set, lets T open more connections in tabs.
+	OpenTab OpenTabFunc
 	// Save writes the log when the user asks; nil disables saving.
 	Save SaveFunc
 	// Timeout bounds each action: an emit waiting for its ack, opening a
@@ -120,6 +122,8 @@ type clientModel struct {
 	msgsFile string
 	picker   *picker // the saved messages, while the picker is open
 
+	canTab bool // T opens a tab (ClientOptions.OpenTab)
+
 	// A tick re-draws the age of held ack requests while there are any.
 	ageTicking bool
 	ageEvery   time.Duration
@@ -137,6 +141,7 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 		autoAck:  o.AutoAck,
 		ageEvery: time.Second,
 		msgsFile: o.MessagesFile,
+		canTab:   o.OpenTab != nil,
 	}
 	nsps := o.Namespaces
 	if len(nsps) == 0 {
@@ -463,6 +468,12 @@ func (m *clientModel) key(k tea.KeyPressMsg) tea.Cmd {
 		return tea.Batch(cmds...)
 	case key.Matches(k, keys.Saved):
 		return m.openPicker()
+	case key.Matches(k, keys.OpenTab):
+		if !m.canTab {
+			m.setStatus("tabs are not available here", true)
+			return nil
+		}
+		return m.prompt.open(promptTab, "open tab (URL or @profile) › ", "")
 	case key.Matches(k, keys.OpenNsp):
 		return m.prompt.open(promptNamespace, "open namespace [auth {…}] › ", "/")
 	case key.Matches(k, keys.CloseNsp):
@@ -571,6 +582,11 @@ func (m *clientModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 		return m.openCmd(nsp, auth)
 	case promptSaveMsg:
 		return m.saveMessage(v)
+	case promptTab:
+		if v == "" {
+			return nil
+		}
+		return func() tea.Msg { return openTabMsg{spec: v} }
 	}
 	return nil
 }
@@ -694,13 +710,17 @@ func (m *clientModel) shortHelp() []key.Binding {
 // under its name.
 func (m *clientModel) helpSections() []helpSection {
 	k := m.c.Keys
-	return []helpSection{
+	secs := []helpSection{
 		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.NextPane, k.Zoom}},
 		{"Session", []key.Binding{k.Compose, k.Saved, k.Repeat, k.Edit, k.Answer, k.AutoAck, k.OpenNsp, k.CloseNsp, k.NextNsp, k.PrevNsp}},
 		section("Log", m.log.FullHelp(), k.Select, k.Back),
 		section("Inspector", m.insp.FullHelp()[1:], k.Back),
 		section("Composer", m.comp.FullHelp()),
 	}
+	if m.canTab {
+		secs = append(secs, helpSection{"Tabs", []key.Binding{k.OpenTab, k.NextTab, k.PrevTab, k.CloseTab}})
+	}
+	return secs
 }
 
 // render returns the screen as a string of exactly Width×Height cells.
@@ -725,5 +745,14 @@ func (m *clientModel) render() string {
 	}
 	return m.frame(body, m.shortHelp(), block(m.header(), w, 2))
 }
+
+// typing reports whether keys go to an input or an overlay, not to the
+// tabs.
+func (m *clientModel) typing() bool {
+	return m.focus == paneComposer || m.prompt.active() || m.picker != nil || m.showHelp
+}
+
+// keyIs is key.Matches for one binding.
+func keyIs(k tea.KeyPressMsg, b key.Binding) bool { return key.Matches(k, b) }
 
 func (m *clientModel) View() tea.View { return view(m.render(), "sio connect "+m.url) }

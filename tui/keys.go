@@ -35,6 +35,11 @@ type KeyMap struct {
 	// Saved messages: the picker, and saving the composer's message.
 	Saved   key.Binding
 	SaveMsg key.Binding
+	// Tabs: more connections in one session.
+	OpenTab  key.Binding
+	NextTab  key.Binding
+	PrevTab  key.Binding
+	CloseTab key.Binding
 
 	// Lists and the log.
 	Up       key.Binding
@@ -108,6 +113,10 @@ func NewKeyMap() *KeyMap {
 		HighlightList: b([]string{"B"}, "B", "highlighted list"),
 		Saved:         b([]string{"o"}, "o", "saved messages"),
 		SaveMsg:       b([]string{"ctrl+s"}, "ctrl+s", "save message"),
+		OpenTab:       b([]string{"T"}, "T", "new tab (URL or @profile)"),
+		NextTab:       b([]string{"}"}, "}", "next tab"),
+		PrevTab:       b([]string{"{"}, "{", "previous tab"),
+		CloseTab:      b([]string{"W"}, "W", "close tab"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),

@@ -20,6 +20,7 @@ const (
 	promptMute                 // the muted events, as a list
 	promptHighlight            // the highlighted events, as a list
 	promptSaveMsg              // the name to save the composer's message under
+	promptTab                  // a URL or @profile to open in a new tab
 )
 
 // prompt is the one-line input on the status line.

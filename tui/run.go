@@ -19,11 +19,21 @@ func RunClient(ctx context.Context, o ClientOptions) error {
 	}
 	logger := orDiscard(o.Logger)
 	o.Marks = loadMarks(logger, o.MarksFile, o.Marks)
+	var tabs *tabsModel
 	err := runModel(ctx, logger, o.HistoryFile, o.ProgramOptions, func(ctx context.Context, history []HistoryItem) tea.Model {
+		if o.OpenTab != nil {
+			tabs = newTabsModel(ctx, NewCommon(o.Color, 80, 24), o, history)
+			tabs.statusTTL = DefaultStatusTimeout
+			tabs.tabs[0].m.statusTTL = DefaultStatusTimeout
+			return tabs
+		}
 		m := newClientModel(ctx, NewCommon(o.Color, 80, 24), o, history)
 		m.statusTTL = DefaultStatusTimeout
 		return m
 	})
+	if tabs != nil {
+		tabs.closeExtra()
+	}
 	if cerr := o.Session.Close(); cerr != nil {
 		logger.Warn("close session", "err", cerr)
 	}

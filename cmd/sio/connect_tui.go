@@ -48,6 +48,7 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 		HistoryFile:    historyPath(dir, "history"),
 		MarksFile:      historyPath(dir, "marks.json"),
 		MessagesFile:   messagesPath(a.getenv),
+		OpenTab:        connectTabOpener(a, opts, logger),
 		Save:           saveLog,
 		Timeout:        timeout,
 		Verbose:        opts.Verbose,
