@@ -113,3 +113,38 @@ func TestEmitArgsRefusesBadArgs(t *testing.T) {
 	}
 	c.expect(`2["x"]`)
 }
+
+// The echo and ack of sio serve's handlers (internal/behaviour) per
+// incoming event: as they were, through Values and Emit/Ack, and as they
+// are, through EmitArgs/AckArgs.
+func BenchmarkEchoAckValues(b *testing.B) {
+	benchEchoAck(b, func(s *Socket, e *Event) {
+		v := e.Values()
+		_ = s.Emit(e.Name, v...)
+		_ = e.Ack(v...)
+	})
+}
+
+func BenchmarkEchoAckArgs(b *testing.B) {
+	benchEchoAck(b, func(s *Socket, e *Event) {
+		_ = s.EmitArgs(e.Name, e.Args)
+		_ = e.AckArgs(e.Args)
+	})
+}
+
+func benchEchoAck(b *testing.B, handle func(*Socket, *Event)) {
+	srv := newServer(Options{})
+	defer srv.Close()
+	srv.Of("/").OnConnection(func(s *Socket) {
+		s.OnAny(func(e *Event) { handle(s, e) })
+	})
+	d, _ := benchConn(b, srv, false)
+	msg := []byte(`27["echo",` + payload64 + `,{"seq":12345,"client":7}]`)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.c.onMessage(msg, false)
+	}
+	if d.sent.Load() == 0 {
+		b.Fatal("nothing sent")
+	}
+}
