@@ -65,6 +65,11 @@ type ClientOptions struct {
 	// MessagesFile holds the saved messages (internal/saved: the profiles
 	// file); empty disables saving them and the picker.
 	MessagesFile string
+	// ServerAckTimeout is how long the server waits for the answers to its
+	// ack requests (socket.timeout(ms) in Node), when the user knows it:
+	// the header counts down to it and a later answer is called late.
+	// 0: unknown (the protocol does not say).
+	ServerAckTimeout time.Duration
 	// OpenTab, when set, lets T open more connections in tabs.
 	OpenTab OpenTabFunc
 	// Save writes the log when the user asks; nil disables saving.
@@ -124,6 +129,8 @@ type clientModel struct {
 
 	canTab bool // T opens a tab (ClientOptions.OpenTab)
 
+	serverAckTimeout time.Duration // ClientOptions.ServerAckTimeout
+
 	// A tick re-draws the age of held ack requests while there are any.
 	ageTicking bool
 	ageEvery   time.Duration
@@ -142,6 +149,8 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 		ageEvery: time.Second,
 		msgsFile: o.MessagesFile,
 		canTab:   o.OpenTab != nil,
+
+		serverAckTimeout: o.ServerAckTimeout,
 	}
 	nsps := o.Namespaces
 	if len(nsps) == 0 {
@@ -298,6 +307,10 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		switch {
 		case msg.err != nil:
 			m.setStatus("answer ack "+strconv.FormatUint(msg.id, 10)+": "+msg.err.Error(), true)
+		case !msg.auto && m.serverAckTimeout > 0 && msg.late >= m.serverAckTimeout:
+			// Node drops an answer after its timeout without a word.
+			m.setStatus("answered ack "+strconv.FormatUint(msg.id, 10)+" on "+msg.nsp+" "+fmtAge(msg.late)+
+				" after the request: late, the server gave up after "+fmtAge(m.serverAckTimeout)+" and ignores it", true)
 		case !msg.auto:
 			m.setStatus("answered ack "+strconv.FormatUint(msg.id, 10)+" on "+msg.nsp+" "+fmtAge(msg.late)+" after the request", false)
 		}
@@ -680,8 +693,19 @@ func (m *clientModel) header() []string {
 	if reqs := m.log.pendingRequests(protocol.In); len(reqs) > 0 {
 		// The protocol does not say how long the server waits: the age of
 		// the oldest request tells whether an answer can still count.
-		age := fmtAge(m.now().Sub(reqs[0].tr.Time))
-		l2 = append(l2, st.Pending.Render(strconv.Itoa(len(reqs))+" ack request(s) waiting "+age+" (a)"))
+		waited := m.now().Sub(reqs[0].tr.Time)
+		text := strconv.Itoa(len(reqs)) + " ack request(s) waiting " + fmtAge(waited)
+		style := st.Pending
+		if t := m.serverAckTimeout; t > 0 {
+			// The oldest request's countdown to the server's timeout.
+			if left := t - waited; left > 0 {
+				text += ", the server gives up in " + fmtAge(left+time.Second-1)
+			} else {
+				text += ", the server gave up"
+				style = st.Error
+			}
+		}
+		l2 = append(l2, style.Render(text+" (a)"))
 	}
 	if m.autoAck {
 		l2 = append(l2, st.Ack.Render("auto-ack"))

@@ -24,6 +24,9 @@ type connectOptions struct {
 	// TUI is true when the interactive UI should run: stdin and stdout
 	// are terminals and --no-tui is not given.
 	TUI bool
+	// ServerAckTimeout is how long the server waits for the answers to its
+	// ack requests, for the TUI's countdown (connect_tui.go).
+	ServerAckTimeout time.Duration
 }
 
 func newConnectCmd(a *app, runF func(*connectOptions) error) *cobra.Command {
@@ -69,6 +72,7 @@ most --timeout more), so that what it sends in answer is printed too.`,
 		return completeProfileURLs(a)(cmd, args, toComplete)
 	}
 	cmd.Flags().BoolVar(&opts.NoTUI, "no-tui", false, "line mode even on a terminal")
+	cmd.Flags().DurationVar(&opts.ServerAckTimeout, "server-ack-timeout", 0, "TUI: how long the server waits for the answer to each of its ack requests (its socket.timeout(ms)), for the countdown; 0: unknown")
 	cmd.Flags().BoolVar(&opts.NoReconnect, "no-reconnect", false, "exit instead of reconnecting when the connection is lost")
 	addClientFlags(cmd, a, &opts.clientFlags, "line mode: how long to wait for each ack, and at end of input for the server to fall silent (0: no limit)", 10*time.Second)
 	return cmd

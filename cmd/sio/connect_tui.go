@@ -41,20 +41,21 @@ func runConnectTUI(ctx context.Context, a *app, opts *connectOptions) error {
 		timeout = opts.Timeout
 	}
 	err := tui.RunClient(ctx, tui.ClientOptions{
-		Session:        s,
-		Feed:           feed,
-		URL:            opts.URL,
-		Namespaces:     []string{s.mainNsp},
-		HistoryFile:    historyPath(dir, "history"),
-		MarksFile:      historyPath(dir, "marks.json"),
-		MessagesFile:   messagesPath(a.getenv),
-		OpenTab:        connectTabOpener(a, opts, logger),
-		Save:           saveLog,
-		Timeout:        timeout,
-		Verbose:        opts.Verbose,
-		Color:          a.io.ColorEnabled(),
-		Logger:         logger,
-		ProgramOptions: terminalOptions(a),
+		Session:          s,
+		Feed:             feed,
+		URL:              opts.URL,
+		Namespaces:       []string{s.mainNsp},
+		HistoryFile:      historyPath(dir, "history"),
+		MarksFile:        historyPath(dir, "marks.json"),
+		MessagesFile:     messagesPath(a.getenv),
+		OpenTab:          connectTabOpener(a, opts, logger),
+		ServerAckTimeout: opts.ServerAckTimeout,
+		Save:             saveLog,
+		Timeout:          timeout,
+		Verbose:          opts.Verbose,
+		Color:            a.io.ColorEnabled(),
+		Logger:           logger,
+		ProgramOptions:   terminalOptions(a),
 	})
 	// RunClient closed the session: no Tap runs any more.
 	feed.Close()
@@ -222,6 +223,7 @@ func newConnectSession(opts *connectOptions, feed *tui.Feed, logger *slog.Logger
 	copts.ConnectTimeout = opts.ConnectTimeout
 	s := newClientSession(opts.URL, copts, feed, logger)
 	s.ackReplySet = opts.AckReply != ""
+	s.reqsOpts.ServerTimeout = opts.ServerAckTimeout
 	s.explain = func(err error) string {
 		return strings.TrimPrefix(explainConnectError(&opts.clientFlags, err).Error(), "connect "+opts.URL+": ")
 	}

@@ -547,3 +547,26 @@ func TestBareEmitError(t *testing.T) {
 		t.Error("nil became an error")
 	}
 }
+
+// --server-ack-timeout reaches the registry of the server's ack requests,
+// which then gives each a deadline.
+func TestClientSessionServerAckTimeout(t *testing.T) {
+	url, _ := startSessionServer(t)
+	s, feed := startSession(t, url, "--server-ack-timeout", "3s")
+	waitEvent(t, feed, "connected", isConn(tui.StateConnected))
+	if _, err := s.Emit(t.Context(), "/", "ask-me", nil, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for s.reqs.Len() == 0 {
+		select {
+		case <-feed.Events():
+		case <-deadline:
+			t.Fatal("the server's ack request was not held")
+		}
+	}
+	p := s.reqs.Pending()[0]
+	if got := p.Deadline.Sub(p.At); got != 3*time.Second {
+		t.Errorf("deadline %v after the request, want 3s", got)
+	}
+}
