@@ -253,7 +253,7 @@ func (p *Proxy) sendPacket(sid string, to Side, pkt protocol.Packet, atts [][]by
 	if err := s.send(to, eps); err != nil {
 		return err
 	}
-	if tap := p.opts.Tap; tap != nil {
+	if tap := p.tapper(); tap != nil {
 		now := time.Now()
 		s.mu.Lock()
 		tr, sockID := s.transport, s.sockets[pkt.Namespace]

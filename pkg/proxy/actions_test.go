@@ -304,3 +304,33 @@ func TestControlAPI(t *testing.T) {
 	}
 	f.rec.waitFor(t, "the kill", func(e proxy.Event) bool { return e.Kind == proxy.KindKill })
 }
+
+// TestSubscribe: a subscriber gets copies of the events, alongside Tap,
+// and its channel closes on cancel.
+func TestSubscribe(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, proxy.Options{})
+	events, cancel := f.px.Subscribe(1024)
+	c := dial(t, f.hs.URL, client.Options{Transport: "websocket"})
+	ctx, cancelCtx := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancelCtx()
+	if _, err := c.EmitWithAck(ctx, "echo", "sub"); err != nil {
+		t.Fatal(err)
+	}
+	var opened, acked bool
+	for !opened || !acked {
+		select {
+		case e := <-events:
+			opened = opened || e.Kind == proxy.KindOpen && e.SID == c.EngineSID()
+			acked = acked || e.Acked && e.AckEvent == "echo" && string(e.Trace.Packet.Data) == `["sub"]`
+		case <-ctx.Done():
+			t.Fatalf("subscription: open %v, ack %v", opened, acked)
+		}
+	}
+	cancel()
+	cancel() // idempotent
+	for range events {
+		// drain what was queued: the channel must end
+	}
+	f.rec.waitFor(t, "the Tap's copy of the ack", func(e proxy.Event) bool { return e.Acked && e.AckEvent == "echo" })
+}

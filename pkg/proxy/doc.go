@@ -16,9 +16,11 @@
 // the proxy can front a whole dev server.
 //
 // Options.Tap sees every Event (a packet with its direction, or a step in a
-// session's life). Sessions lists the live sessions; Inject, Kill,
-// AnswerAck and SetFaults act on them, and NewControlHandler serves those
-// actions over HTTP under /_sio/ for scripts.
+// session's life), and Subscribe gives a bounded stream of them to a
+// consumer that comes and goes (a TUI). Sessions lists the live sessions;
+// Inject, AnswerAck, Hold, Release, Kill and SetFaults act on them, and
+// NewControlHandler serves those actions over HTTP under /_sio/ for
+// scripts. Event.Record renders an event in sio serve's log schema.
 //
 // # Invisibility
 //

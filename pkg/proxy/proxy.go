@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -89,8 +91,13 @@ type Proxy struct {
 	links    map[*wsLink]struct{}
 	killed   map[string]time.Time // sids killed recently, until when their requests are refused
 	closed   bool
-	wg       sync.WaitGroup // WebSocket pumps
+	wg       sync.WaitGroup // WebSocket pumps and server polls
 	done     chan struct{}
+
+	subsMu  sync.RWMutex // guards subs; held (read) while sending to them
+	subs    map[chan Event]struct{}
+	nsubs   atomic.Int32
+	dropped atomic.Uint64
 }
 
 // New returns a Proxy for opts. A missing or unsupported target is an error.
@@ -214,7 +221,74 @@ func (p *Proxy) Close() error {
 	}
 	p.wg.Wait()
 	p.transport.CloseIdleConnections()
+	p.subsMu.Lock()
+	for ch := range p.subs {
+		delete(p.subs, ch)
+		close(ch)
+	}
+	p.nsubs.Store(0)
+	p.subsMu.Unlock()
 	return nil
+}
+
+// Subscribe returns a stream of every Event, for a consumer such as a TUI
+// that starts and stops on its own: up to buf events wait in the channel,
+// and past that events are dropped (Dropped counts them) rather than
+// slowing the traffic down. The events are copies the consumer may keep.
+// cancel ends the subscription and closes the channel; so does Close.
+func (p *Proxy) Subscribe(buf int) (events <-chan Event, cancel func()) {
+	ch := make(chan Event, max(buf, 1))
+	p.subsMu.Lock()
+	if p.subs == nil {
+		p.subs = map[chan Event]struct{}{}
+	}
+	p.subs[ch] = struct{}{}
+	p.nsubs.Add(1)
+	p.subsMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			p.subsMu.Lock()
+			if _, ok := p.subs[ch]; ok {
+				delete(p.subs, ch)
+				p.nsubs.Add(-1)
+				close(ch)
+			}
+			p.subsMu.Unlock()
+		})
+	}
+}
+
+// Dropped is how many events subscribers were too slow to take.
+func (p *Proxy) Dropped() uint64 { return p.dropped.Load() }
+
+// tapper returns what reports an event, or nil when nothing listens (the
+// traces are then not built at all).
+func (p *Proxy) tapper() func(Event) {
+	if p.nsubs.Load() > 0 {
+		return p.fanOut
+	}
+	return p.opts.Tap
+}
+
+func (p *Proxy) fanOut(e Event) {
+	if p.opts.Tap != nil {
+		p.opts.Tap(e)
+	}
+	p.subsMu.RLock()
+	defer p.subsMu.RUnlock()
+	if len(p.subs) == 0 {
+		return
+	}
+	e.Trace = e.Trace.Clone()
+	e.Data = bytes.Clone(e.Data)
+	for ch := range p.subs {
+		select {
+		case ch <- e:
+		default:
+			p.dropped.Add(1)
+		}
+	}
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {
@@ -290,8 +364,8 @@ func (p *Proxy) emitError(r *http.Request, err error) {
 		s.lifecycle(time.Now(), KindError, FromServer, "forwarding: "+err.Error(), nil)
 		return
 	}
-	if p.opts.Tap != nil {
-		p.opts.Tap(Event{Time: time.Now(), Kind: KindError, SID: sid, Reason: "forwarding " + r.Method + " " + r.URL.Path + ": " + err.Error()})
+	if tap := p.tapper(); tap != nil {
+		tap(Event{Time: time.Now(), Kind: KindError, SID: sid, Reason: "forwarding " + r.Method + " " + r.URL.Path + ": " + err.Error()})
 	}
 }
 

@@ -131,7 +131,7 @@ const (
 // observe decodes one Engine.IO packet that from sent and reports it. It
 // returns what to do with the packet.
 func (s *session) observe(now time.Time, from Side, transport string, ep protocol.EnginePacket, frame []byte) verdict {
-	tap := s.p.opts.Tap
+	tap := s.p.tapper()
 	if tap != nil {
 		raw := frame
 		if raw == nil { // a polling payload's packet: its text frame
@@ -239,7 +239,7 @@ func (s *session) observeMessage(now time.Time, from Side, transport string, ep 
 		}
 	}
 	s.mu.Unlock()
-	if tap := s.p.opts.Tap; tap != nil {
+	if tap := s.p.tapper(); tap != nil {
 		ev.Trace = tr
 		switch fate {
 		case drop:
@@ -306,7 +306,7 @@ func (s *session) decodeError(now time.Time, from Side, transport string, err er
 	if errors.As(err, &se) {
 		off = se.Offset
 	}
-	if tap := s.p.opts.Tap; tap != nil {
+	if tap := s.p.tapper(); tap != nil {
 		tap(Event{Time: now, Kind: KindError, From: from, SID: s.sid, Transport: transport, EIO: s.eio, Offset: off,
 			Reason: "undecodable frame from the " + from.String() + ": " + err.Error()})
 	}
@@ -314,7 +314,7 @@ func (s *session) decodeError(now time.Time, from Side, transport string, err er
 
 // lifecycle reports a step in the session's life.
 func (s *session) lifecycle(now time.Time, kind Kind, from Side, reason string, data []byte) {
-	tap := s.p.opts.Tap
+	tap := s.p.tapper()
 	if tap == nil {
 		return
 	}
