@@ -165,6 +165,22 @@ func TestServeRedisCluster(t *testing.T) {
 	if len(list.Sockets) != 1 {
 		t.Fatalf("without ?cluster=1 only this server's sockets: %+v", list.Sockets)
 	}
+
+	// An emit of the control API to a room is a broadcast: it reaches the
+	// room's sockets on the other node.
+	req, _ := http.NewRequest(http.MethodPost, s.info.URL+"/_sio/emit", strings.NewReader(`{"room":"lobby","event":"fromControl","args":[1]}`))
+	req.Header.Set("Authorization", "Bearer "+s.info.Token)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /_sio/emit: %s", resp.Status)
+	}
+	if e := recvEvent(t, relayed); e != `fromControl [1]` {
+		t.Fatalf("the other node's client got %s", e)
+	}
 }
 
 // controlGet GETs a control API path and decodes its JSON into v.
