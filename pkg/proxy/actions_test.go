@@ -146,32 +146,40 @@ func TestAnswerAndHoldAcks(t *testing.T) {
 	}
 }
 
-// TestKill: killing a WebSocket session drops both legs; the client sees
-// its transport close and reconnects through the proxy.
+// TestKill: killing a session drops its transport — a WebSocket's two
+// connections at once, a polling session's requests with 502 — and the
+// client reconnects through the proxy with a new session.
 func TestKill(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, proxy.Options{})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, f.hs.URL, client.Options{Transport: "websocket", ReconnectDelay: 10 * time.Millisecond, RandomizationFactor: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	first := c.EngineSID()
-	if err := f.px.Kill(first); err != nil {
-		t.Fatal(err)
-	}
-	f.rec.waitFor(t, "the kill", func(e proxy.Event) bool { return e.Kind == proxy.KindKill && e.SID == first })
-	for c.EngineSID() == first || c.SID() == "" {
-		select {
-		case <-ctx.Done():
-			t.Fatal("no reconnection after the kill")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	if _, err := c.EmitWithAck(ctx, "echo", 1); err != nil {
-		t.Fatalf("after reconnecting: %v", err)
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, proxy.Options{})
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			c, err := client.Dial(ctx, f.hs.URL, client.Options{Transport: transport, ReconnectDelay: 10 * time.Millisecond, RandomizationFactor: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			first := c.EngineSID()
+			if err := f.px.Kill(first); err != nil {
+				t.Fatal(err)
+			}
+			f.rec.waitFor(t, "the kill", func(e proxy.Event) bool { return e.Kind == proxy.KindKill && e.SID == first })
+			for c.EngineSID() == first || c.SID() == "" {
+				select {
+				case <-ctx.Done():
+					t.Fatal("no reconnection after the kill")
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			if _, err := c.EmitWithAck(ctx, "echo", 1); err != nil {
+				t.Fatalf("after reconnecting: %v", err)
+			}
+			if err := f.px.Kill(first); !errors.Is(err, proxy.ErrNoSession) {
+				t.Errorf("killing the old session again: %v", err)
+			}
+		})
 	}
 }
 
