@@ -132,6 +132,41 @@ func BenchmarkEchoAckArgs(b *testing.B) {
 	})
 }
 
+// The same with an object that holds binary, the case Values decoded.
+func BenchmarkEchoAckBinaryValues(b *testing.B) {
+	benchEchoAckBinary(b, func(s *Socket, e *Event) {
+		v := e.Values()
+		_ = s.Emit(e.Name, v...)
+		_ = e.Ack(v...)
+	})
+}
+
+func BenchmarkEchoAckBinaryArgs(b *testing.B) {
+	benchEchoAckBinary(b, func(s *Socket, e *Event) {
+		_ = s.EmitArgs(e.Name, e.Args)
+		_ = e.AckArgs(e.Args)
+	})
+}
+
+func benchEchoAckBinary(b *testing.B, handle func(*Socket, *Event)) {
+	srv := newServer(Options{})
+	defer srv.Close()
+	srv.Of("/").OnConnection(func(s *Socket) {
+		s.OnAny(func(e *Event) { handle(s, e) })
+	})
+	d, _ := benchConn(b, srv, false)
+	header := []byte(`51-7["file",{"name":"a.png","size":64,"data":{"_placeholder":true,"num":0},"tags":["x","y"]}]`)
+	att := make([]byte, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.c.onMessage(header, false)
+		d.c.onMessage(att, true)
+	}
+	if d.sent.Load() == 0 {
+		b.Fatal("nothing sent")
+	}
+}
+
 func benchEchoAck(b *testing.B, handle func(*Socket, *Event)) {
 	srv := newServer(Options{})
 	defer srv.Close()
