@@ -42,6 +42,7 @@ type proxyOptions struct {
 	ControlToken string
 	Record       string
 	MaxMessage   int64
+	TUI          bool // the dashboard instead of the log (proxy_tui.go)
 
 	// onListen, for tests, is called with the proxy's URL once it listens.
 	onListen func(url string, p *proxy.Proxy)
@@ -96,6 +97,7 @@ transports. --record writes the session for sio replay.`,
 	f.BoolVar(&opts.Quiet, "quiet", false, "log sessions (opens, upgrades, disconnects, errors) but no packets")
 	f.DurationVar(&opts.Faults.Delay, "delay", 0, "hold every message (WebSocket) or poll body this long, keeping order")
 	f.DurationVar(&opts.Faults.Jitter, "jitter", 0, "add a random extra delay up to this much")
+	f.BoolVar(&opts.TUI, "tui", false, "the dashboard instead of the log: the proxied sockets, their traffic, e injects an event to a client, D kills a session")
 	f.Float64Var(&opts.Faults.DropRate, "drop-rate", 0, "probability (0-1) that an EVENT is dropped, as a volatile one may be")
 	f.BoolVar(&opts.NoWebSocket, "no-websocket", false, "refuse WebSocket upgrades, as a proxy without WebSocket support does")
 	f.BoolVar(&opts.Control, "control", false, "serve the control API under /_sio/ (bearer token printed at start)")
@@ -146,6 +148,9 @@ func (o *proxyOptions) check() error {
 }
 
 func runProxy(ctx context.Context, a *app, opts *proxyOptions) error {
+	if opts.TUI {
+		return runProxyTUI(ctx, a, opts)
+	}
 	printer, err := render.New(a.io.Out, render.Options{Format: opts.Output, Verbose: opts.Verbose, Raw: opts.Raw, Color: a.io.ColorEnabled()})
 	if err != nil {
 		return &usageError{err}
