@@ -23,7 +23,10 @@
 // Arguments to Emit and Ack are Go values: json.RawMessage is sent as is,
 // []byte becomes a binary attachment (also inside []any and map[string]any),
 // anything else is encoded with encoding/json. The packet is sent as
-// BINARY_EVENT / BINARY_ACK exactly when it holds binary.
+// BINARY_EVENT / BINARY_ACK exactly when it holds binary. To echo or relay
+// what a peer sent, EmitArgs and AckArgs take the received Args and send
+// them byte for byte (key order, number spelling, binary in its place),
+// with nothing decoded: s.EmitArgs(ev.Name, ev.Args), ev.AckArgs(ev.Args).
 //
 // # Concurrency
 //
