@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,9 +131,9 @@ func (f *clientFlags) validate(cmd *cobra.Command, a *app, urlArg string) error 
 	if f.Timeout < 0 {
 		return usageErrorf("--timeout must not be negative")
 	}
-	u, err := url.Parse(f.URL)
+	u, err := parseClientURL(f.URL)
 	if err != nil {
-		return usageErrorf("invalid URL %q: %v", f.URL, err)
+		return err
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
@@ -155,6 +156,28 @@ func resolveURL(a *app, arg string) string {
 		return env
 	}
 	return defaultURL
+}
+
+// parseClientURL parses a server URL; a bad port is said in words, not
+// as net/url's error.
+func parseClientURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "invalid port") {
+			return nil, usageErrorf("URL %q: invalid port: want a number from 1 to 65535", raw)
+		}
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, usageErrorf("invalid URL %q: %v", raw, err)
+	}
+	if p := u.Port(); p != "" {
+		if n, perr := strconv.Atoi(p); perr != nil || n < 1 || n > 65535 {
+			return nil, usageErrorf("URL %q: invalid port %s: want a number from 1 to 65535", raw, p)
+		}
+	}
+	return u, nil
 }
 
 func isJSONObject(s string) bool {
@@ -284,11 +307,21 @@ func explainConnectError(f *clientFlags, err error) error {
 	)
 	var coe *client.ClosedOnConnectError
 	switch {
+	case errors.As(err, &ce) && ce.Message == "Invalid namespace":
+		// socket.io answers a namespace it does not have this way; a URL
+		// path meant as the Engine.IO path ends up here.
+		nsp := namespaceOf(f.URL)
+		return fmt.Errorf("%s%v: the server has no namespace %s (the URL's path is the namespace; for the Engine.IO path use --path %s/ and a URL without it)",
+			prefix, ce, nsp, strings.TrimSuffix(nsp, "/"))
+	case errors.As(err, &ce) && f.Auth == "":
+		return fmt.Errorf("%s%v (refused by the server: pass credentials with --auth '{\"token\":\"…\"}')", prefix, ce)
 	case errors.As(err, &ce):
-		return errors.New(prefix + ce.Error())
+		return fmt.Errorf("%s%v (refused by the server: check --auth)", prefix, ce)
 	case errors.As(err, &coe):
 		// Node closes on a CONNECT its parser cannot decode.
 		return fmt.Errorf("%s%v: a server with another parser? try --parser %s", prefix, coe, coe.OtherParser())
+	case errors.Is(err, eioclient.ErrNotEngineIO):
+		return fmt.Errorf("%snot a Socket.IO server on %s: the handshake was not answered with an Engine.IO open packet (a plain HTTP or WebSocket server? check the URL and --path)", prefix, f.Path)
 	case errors.Is(err, client.ErrServerV4), errors.Is(err, eioclient.ErrServerEIO3):
 		if f.EIO == "auto" {
 			// Auto falls back to v3 by itself when the version was only a
@@ -315,6 +348,9 @@ func explainConnectError(f *clientFlags, err error) error {
 				return fmt.Errorf("%sthe server refused Engine.IO v4 (%s): try --eio 3 for a socket.io 2.x server", prefix, ee.Message)
 			}
 			return fmt.Errorf("%sthe server refused both Engine.IO v4 and v3 (%s)", prefix, ee.Message)
+		}
+		if ee, ok := he.EngineError(); ok && ee.Code == protocol.ErrTransportUnknown.Code && f.Transport != "websocket" {
+			return fmt.Errorf("%sthe server refused HTTP long-polling (%s): a WebSocket-only server? use --transport websocket", prefix, ee.Message)
 		}
 		if he.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("%s404 Not Found on %s: wrong --path?", prefix, f.Path)

@@ -167,6 +167,8 @@ func TestClientFlagsUsageErrors(t *testing.T) {
 		{"emit", "x", "--eio", "5"},
 		{"emit", "x", "--transport", "carrier-pigeon"},
 		{"emit", "x", "--parser", "cbor"},
+		{"emit", "x", "-u", "http://localhost:99999"},
+		{"emit", "x", "-u", "http://localhost:port"},
 		{"emit", "x", "-o", "yaml"},
 		{"emit", "x", "--auth", "[1]"},
 		{"emit", "x", "-q", "novalue"},
@@ -192,7 +194,7 @@ func TestConnectErrorsAreOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"emit", "-u", url + "/admin", "x"}, "sio: connect " + url + "/admin: CONNECT_ERROR: unauthorized\n"},
+		{[]string{"emit", "-u", url + "/admin", "x"}, "sio: connect " + url + "/admin: CONNECT_ERROR: unauthorized (refused by the server: pass credentials with --auth '{\"token\":\"…\"}')\n"},
 		{[]string{"emit", "-u", url, "--path", "/nope/", "--transport", "polling", "x"}, "sio: connect " + url + ": 404 Not Found on /nope/: wrong --path?\n"},
 		{[]string{"emit", "-u", "http://127.0.0.1:1", "x"}, "sio: connect http://127.0.0.1:1: connection refused (is the server running?)\n"},
 		{[]string{"emit", "-u", "http://no-such-host.invalid", "x"}, "sio: connect http://no-such-host.invalid: cannot resolve host \"no-such-host.invalid\"\n"},
@@ -268,6 +270,12 @@ func TestExplainConnectError(t *testing.T) {
 			"the server refused Engine.IO v4 (Unsupported protocol version): try --eio 3 for a socket.io 2.x server"},
 		{"server refuses both", "auto", &eioclient.HTTPError{StatusCode: 400, Body: v5refusal},
 			"the server refused both Engine.IO v4 and v3 (Unsupported protocol version)"},
+		{"websocket-only server", "auto", &eioclient.HTTPError{StatusCode: 400, Body: `{"code":0,"message":"Transport unknown"}`},
+			"the server refused HTTP long-polling (Transport unknown): a WebSocket-only server? use --transport websocket"},
+		{"not Engine.IO", "auto", fmt.Errorf("handshake: %w: %w", eioclient.ErrNotEngineIO, eioclient.ErrProtocol),
+			"not a Socket.IO server on /p/: the handshake was not answered with an Engine.IO open packet (a plain HTTP or WebSocket server? check the URL and --path)"},
+		{"namespace from a path", "auto", &client.ConnectError{Namespace: "/admin", Message: "Invalid namespace"},
+			"CONNECT_ERROR: Invalid namespace: the server has no namespace /admin (the URL's path is the namespace; for the Engine.IO path use --path /admin/ and a URL without it)"},
 		{"parser mismatch, json client", "auto", &client.ClosedOnConnectError{Namespace: "/admin", Reason: "forced close", Parser: "json"},
 			"the server closed the connection in answer to the CONNECT of /admin (forced close): a server with another parser? try --parser msgpack"},
 		{"parser mismatch, msgpack client", "auto", fmt.Errorf("namespace /admin: %w: %w (%w)", client.ErrNoConnectReply, context.DeadlineExceeded,

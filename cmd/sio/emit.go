@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -59,6 +61,11 @@ failure, 2 usage error, 124 timed out waiting.`,
 			if opts.Ack && opts.Wait != "" {
 				return usageErrorf("--ack and --wait cannot be combined")
 			}
+			if looksLikeURL(opts.Event) {
+				// `sio emit http://host:3000 chat` would send an event named
+				// after the URL and exit 0.
+				return usageErrorf("the event name %q looks like a URL: give the server with -u %s", opts.Event, opts.Event)
+			}
 			if protocol.IsReservedEvent(opts.Event) {
 				return usageErrorf("%q is a reserved event name: Socket.IO servers refuse it", opts.Event)
 			}
@@ -74,6 +81,17 @@ failure, 2 usage error, 124 timed out waiting.`,
 	addClientFlags(cmd, a, &opts.clientFlags, "how long to wait for the ack or the --wait event (0: no limit)", 10*time.Second)
 	addEmitRedisFlags(cmd, &redisOpts)
 	return cmd
+}
+
+// looksLikeURL reports an event name that is a server URL given in the
+// wrong place.
+func looksLikeURL(s string) bool {
+	for _, scheme := range []string{"http://", "https://", "ws://", "wss://"} {
+		if strings.HasPrefix(strings.ToLower(s), scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
@@ -115,6 +133,10 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 			if armed.CompareAndSwap(false, true) {
 				printer.Trace(t)
 			}
+		case opts.Output == render.FormatJSON && isSocketTrace(t, protocol.In, ns, protocol.PacketConnectError):
+			// A refused CONNECT is a packet like any other: -o json
+			// readers get it on stdout; the one-line error goes to stderr.
+			printer.Trace(t)
 		case opts.Ack && isSocketTrace(t, protocol.In, ns, protocol.PacketAck, protocol.PacketBinaryAck):
 			if ackSeen.CompareAndSwap(false, true) {
 				printer.Trace(t)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,11 @@ getting N events in time exits with status 124; --timeout alone exits 0.`,
 			opts.Events = args
 			if err := opts.validate(cmd, a, urlFlag); err != nil {
 				return err
+			}
+			for _, e := range opts.Events {
+				if looksLikeURL(e) {
+					return usageErrorf("the event name %q looks like a URL: give the server with -u %s", e, e)
+				}
 			}
 			if opts.Count < 0 {
 				return usageErrorf("--count must not be negative")
@@ -112,7 +118,18 @@ func runListen(ctx context.Context, a *app, opts *listenOptions) error {
 	mu.Lock()
 	nsp = c.Socket().Namespace()
 	mu.Unlock()
-	c.OnState(lifecyclePrinter(a, printer, opts.Verbose))
+	printState := lifecyclePrinter(a, printer, opts.Verbose)
+	var connected atomic.Bool
+	c.OnState(func(s client.State) {
+		// A refused first CONNECT is the command's error, said once.
+		if s.Kind == client.StateConnect {
+			connected.Store(true)
+		}
+		if s.Kind == client.StateConnectError && !connected.Load() && !opts.Verbose {
+			return
+		}
+		printState(s)
+	})
 	// The server disconnecting our namespace ends the session: like
 	// socket.io-client, we do not come back on our own.
 	kicked := make(chan struct{})
@@ -148,6 +165,14 @@ func runListen(ctx context.Context, a *app, opts *listenOptions) error {
 		}
 		return nil
 	case <-ctx.Done():
+		if opts.Count > 0 {
+			// Stopped before the N events it was asked to wait for: a
+			// script must not take that for success (130, as emit).
+			mu.Lock()
+			n := seen
+			mu.Unlock()
+			return interrupted(a, "listen: interrupted after %d of %d events", n, opts.Count)
+		}
 		return nil
 	case <-kicked:
 		return fmt.Errorf("disconnected from %s by the server (%s)", c.Socket().Namespace(), protocol.ReasonIOServerDisconnect)

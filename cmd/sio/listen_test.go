@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/sio-dev/sio/internal/iostreams"
 )
 
 func TestListen(t *testing.T) {
@@ -35,5 +38,43 @@ func TestListen(t *testing.T) {
 	code, out, errOut = runClientCmd(t, "", false, "listen", "-u", url+"/bye")
 	if code != exitFailure || !strings.Contains(out, "welcome") || errOut != "sio: disconnected from /bye by the server (io server disconnect)\n" {
 		t.Errorf("server disconnect: exit %d out %q err %q", code, out, errOut)
+	}
+}
+
+// Ctrl-C before --count events came is not success: 130, as emit; without
+// --count, Ctrl-C is how listen ends, and exits 0.
+func TestListenCountInterruptedExits130(t *testing.T) {
+	url := startTestServer(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{{[]string{"--count", "5"}, exitInterrupted}, {nil, exitOK}} {
+		ios, _, _, errOut := iostreams.Test()
+		ctx, cancel := context.WithCancel(t.Context())
+		ios.Out = cancelOnWrite{cancel} // Ctrl-C once "welcome" is printed
+		a := &app{io: ios, getenv: func(string) string { return "" }}
+		var opts *listenOptions
+		cmd := newListenCmd(a, func(o *listenOptions) error { opts = o; return nil })
+		cmd.SetArgs(append([]string{"-u", url}, tc.args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		err := runListen(ctx, a, opts)
+		cancel()
+		if code := exitStatus(a, err); code != tc.code {
+			t.Errorf("%v: exit %d, want %d; stderr %q", tc.args, code, tc.code, errOut)
+		}
+		if tc.code == exitInterrupted && !strings.Contains(errOut.String(), "interrupted after 1 of 5 events") {
+			t.Errorf("stderr %q", errOut)
+		}
+	}
+}
+
+func TestEventNameThatLooksLikeAURL(t *testing.T) {
+	for _, args := range [][]string{{"emit", "http://localhost:3000", "chat"}, {"listen", "ws://h:1"}} {
+		code, out, errOut := runClientCmd(t, "", false, args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "looks like a URL: give the server with -u "+args[1]) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
 	}
 }

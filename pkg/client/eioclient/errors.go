@@ -35,6 +35,11 @@ var (
 	// to v4, the server answered the handshake in the v3 format: it is a
 	// socket.io 2.x server.
 	ErrServerEIO3 = errors.New("the server answered in the Engine.IO v3 format (socket.io 2.x)")
+	// ErrNotEngineIO (with ErrProtocol, or with the context's error when
+	// nothing came) means the handshake was answered, but not with an
+	// Engine.IO open packet: a plain HTTP server that answers 200 to any
+	// path, or a WebSocket server that is not Socket.IO.
+	ErrNotEngineIO = errors.New("the answer to the handshake is not an Engine.IO open packet")
 )
 
 // HTTPError is a non-success HTTP answer from the Engine.IO endpoint: a

@@ -77,10 +77,13 @@ func (c *Conn) openPolling(ctx context.Context, eio protocol.EIO, auto bool) err
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("handshake %s: %w", c.httpBase, wrapProtocol(err))
+		return fmt.Errorf("handshake %s: %w: %w", c.httpBase, ErrNotEngineIO, wrapProtocol(err))
 	}
 	if len(pkts) == 0 {
-		return fmt.Errorf("handshake %s: %w", c.httpBase, protocolErr("empty handshake response"))
+		return fmt.Errorf("handshake %s: %w: %w", c.httpBase, ErrNotEngineIO, protocolErr("empty handshake response"))
+	}
+	if pkts[0].Type != protocol.EngineOpen {
+		return fmt.Errorf("handshake %s: %w: %w", c.httpBase, ErrNotEngineIO, protocolErr("expected open packet, got %v", pkts[0].Type))
 	}
 	if err := c.handshake(pkts[0]); err != nil {
 		return fmt.Errorf("handshake %s: %w", c.httpBase, err)

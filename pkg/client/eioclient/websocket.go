@@ -75,7 +75,8 @@ func (c *Conn) openWebSocket(ctx context.Context, eio protocol.EIO, auto bool) e
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	mt, data, err := ws.ReadMessage()
 	if !stop() {
-		return withContext(ctx, fmt.Errorf("handshake %s: %w", u, ctx.Err()))
+		// The WebSocket was accepted but no open packet came.
+		return withContext(ctx, fmt.Errorf("handshake %s: %w: %w", u, ErrNotEngineIO, ctx.Err()))
 	}
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) || isFramingError(err) {
@@ -86,11 +87,14 @@ func (c *Conn) openWebSocket(ctx context.Context, eio protocol.EIO, auto bool) e
 		return fmt.Errorf("handshake %s: %w", u, err)
 	}
 	if mt != websocket.TextMessage {
-		return fmt.Errorf("handshake %s: %w", u, protocolErr("expected open packet, got a binary frame"))
+		return fmt.Errorf("handshake %s: %w: %w", u, ErrNotEngineIO, protocolErr("expected open packet, got a binary frame"))
 	}
 	p, err := protocol.ParseEngineText(data)
 	if err != nil {
-		return fmt.Errorf("handshake %s: %w", u, wrapProtocol(err))
+		return fmt.Errorf("handshake %s: %w: %w", u, ErrNotEngineIO, wrapProtocol(err))
+	}
+	if p.Type != protocol.EngineOpen {
+		return fmt.Errorf("handshake %s: %w: %w", u, ErrNotEngineIO, protocolErr("expected open packet, got %v", p.Type))
 	}
 	c.eio = eio
 	if err := c.handshake(p); err != nil {
