@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/proxy"
 	"github.com/sio-dev/sio/pkg/server"
 )
@@ -19,15 +20,23 @@ import (
 // server sent it, and one towards the server as if the client did, on
 // both transports.
 func TestInject(t *testing.T) {
-	for _, transport := range []string{"websocket", "polling"} {
-		t.Run(transport, func(t *testing.T) {
+	for _, tc := range []struct {
+		transport string
+		codec     protocol.Codec
+	}{{"websocket", nil}, {"polling", nil}, {"websocket", protocol.MsgpackCodec{}}, {"polling", protocol.MsgpackCodec{}}} {
+		transport := tc.transport
+		name := transport
+		if tc.codec != nil {
+			name += "/msgpack"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, proxy.Options{})
+			f := newFixture(t, proxy.Options{Codec: tc.codec})
 			got := make(chan string, 4)
 			f.tg.srv.Of("/").OnConnection(func(s *server.Socket) {
 				s.On("from-proxy", func(e *server.Event) { got <- "server:" + string(e.Args.Inline(0)) })
 			})
-			c := dial(t, f.hs.URL, client.Options{Transport: transport})
+			c := dial(t, f.hs.URL, client.Options{Transport: transport, Codec: tc.codec})
 			c.On("to-client", func(e *client.Event) { got <- "client:" + string(e.Inline()) })
 			sid := c.EngineSID()
 			if err := f.px.Inject(sid, proxy.FromServer, "/", "from-proxy", []json.RawMessage{json.RawMessage(`{"a":1}`)}, nil); err != nil {

@@ -35,10 +35,10 @@ type target struct {
 	headers []http.Header // of every request
 }
 
-func newTarget(t *testing.T) *target {
+func newTarget(t *testing.T, codec protocol.Codec) *target {
 	t.Helper()
 	tg := &target{}
-	tg.srv = server.New(server.Options{AllowEIO3: true, AllowRequest: func(r *http.Request) error {
+	tg.srv = server.New(server.Options{AllowEIO3: true, Codec: codec, AllowRequest: func(r *http.Request) error {
 		tg.mu.Lock()
 		tg.headers = append(tg.headers, r.Header.Clone())
 		tg.mu.Unlock()
@@ -132,7 +132,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts proxy.Options) *fixture {
 	t.Helper()
-	f := &fixture{tg: newTarget(t), rec: &recorder{}}
+	f := &fixture{tg: newTarget(t, opts.Codec), rec: &recorder{}}
 	u, _ := url.Parse(f.tg.hs.URL)
 	opts.Target = u
 	if opts.Tap == nil {
