@@ -23,11 +23,19 @@ func TestInject(t *testing.T) {
 	for _, tc := range []struct {
 		transport string
 		codec     protocol.Codec
-	}{{"websocket", nil}, {"polling", nil}, {"websocket", protocol.MsgpackCodec{}}, {"polling", protocol.MsgpackCodec{}}} {
+		eio       protocol.EIO
+	}{
+		{"websocket", nil, 0}, {"polling", nil, 0},
+		{"websocket", nil, protocol.EIO3}, {"polling", nil, protocol.EIO3},
+		{"websocket", protocol.MsgpackCodec{}, 0}, {"polling", protocol.MsgpackCodec{}, 0},
+	} {
 		transport := tc.transport
 		name := transport
 		if tc.codec != nil {
 			name += "/msgpack"
+		}
+		if tc.eio != 0 {
+			name += "/" + tc.eio.String()
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -36,7 +44,7 @@ func TestInject(t *testing.T) {
 			f.tg.srv.Of("/").OnConnection(func(s *server.Socket) {
 				s.On("from-proxy", func(e *server.Event) { got <- "server:" + string(e.Args.Inline(0)) })
 			})
-			c := dial(t, f.hs.URL, client.Options{Transport: transport, Codec: tc.codec})
+			c := dial(t, f.hs.URL, client.Options{Transport: transport, Codec: tc.codec, EIO: tc.eio})
 			c.On("to-client", func(e *client.Event) { got <- "client:" + string(e.Inline()) })
 			sid := c.EngineSID()
 			if err := f.px.Inject(sid, proxy.FromServer, "/", "from-proxy", []json.RawMessage{json.RawMessage(`{"a":1}`)}, nil); err != nil {
