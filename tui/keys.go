@@ -78,6 +78,7 @@ type KeyMap struct {
 	Disconnect key.Binding
 	Everyone   key.Binding
 	Handshake  key.Binding
+	HoldAck    key.Binding // sio proxy: hold / release an ack's answer
 }
 
 // NewKeyMap returns the default bindings.
@@ -151,5 +152,6 @@ func NewKeyMap() *KeyMap {
 		Disconnect: b([]string{"D"}, "D", "disconnect"),
 		Everyone:   b([]string{"*"}, "*", "target everyone"),
 		Handshake:  b([]string{"H"}, "H", "handshake ⇄ traffic"),
+		HoldAck:    b([]string{"h"}, "h", "hold/release ack answer (proxy)"),
 	}
 }

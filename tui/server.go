@@ -143,7 +143,8 @@ type serverModel struct {
 	nsps     []string
 	nspSel   int
 	everyone bool
-	scope    string // the Traffic tab shows this socket only
+	scope    string          // the Traffic tab shows this socket only
+	held     map[ackKey]bool // ack requests whose answer h holds (AckHolder)
 
 	// The Sockets tab shows the selected socket's handshake instead of its
 	// traffic (H).
@@ -643,6 +644,9 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case tabRooms:
 		return m.listKeys(k, m.roomList, nil)
 	}
+	if key.Matches(k, keys.HoldAck) && m.focus == paneLog {
+		return m.toggleHold()
+	}
 	if key.Matches(k, keys.Back) && m.scope != "" && m.focus == paneLog && m.log.filter == "" {
 		m.scope = ""
 		return nil
@@ -1042,11 +1046,15 @@ func (m *serverModel) helpSections() []helpSection {
 	k := m.c.Keys
 	open := k.Select
 	open.SetHelp(k.Select.Help().Key, "socket's traffic")
+	logKeys := []key.Binding{k.Select, k.Back}
+	if _, ok := m.ctl.(AckHolder); ok {
+		logKeys = append(logKeys, k.HoldAck)
+	}
 	return []helpSection{
 		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic, k.NextPane, k.Zoom}},
 		{"Actions (on the target)", []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp, k.Repeat, k.Edit}},
 		section("Sockets and Rooms", m.sockList.FullHelp(), open, k.Handshake),
-		section("Traffic log", m.log.FullHelp(), k.Select, k.Back),
+		section("Traffic log", m.log.FullHelp(), logKeys...),
 		section("Inspector", m.insp.FullHelp()[1:], k.Back),
 		section("Composer", m.comp.FullHelp()),
 	}

@@ -178,3 +178,16 @@ func (c proxyControl) Disconnect(_ context.Context, t tui.Target) error {
 	}
 	return nil
 }
+
+// HoldAck holds or releases the answer to the ack request traced as tr
+// (tui.AckHolder): the asker is the side that sent the request.
+func (c proxyControl) HoldAck(_ context.Context, tr protocol.Trace, hold bool) error {
+	asker := proxy.FromClient
+	if tr.Dir == protocol.Out {
+		asker = proxy.FromServer
+	}
+	if hold {
+		return c.p.Hold(tr.EngineSID, asker, tr.Packet.Namespace, tr.Packet.ID)
+	}
+	return c.p.Release(tr.EngineSID, asker, tr.Packet.Namespace, tr.Packet.ID)
+}

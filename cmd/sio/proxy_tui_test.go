@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/client"
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/proxy"
 	"github.com/sio-dev/sio/pkg/server"
 	"github.com/sio-dev/sio/tui"
@@ -22,6 +24,18 @@ import (
 // the dashboard's feed.
 func TestProxyControl(t *testing.T) {
 	srv := server.New(server.Options{})
+	answer := make(chan struct{}) // the server answers "slow" once the hold is set
+	var answerOnce sync.Once
+	release := func() { answerOnce.Do(func() { close(answer) }) }
+	defer release() // a failed test does not leave the handler waiting
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.On("slow", func(e *server.Event) {
+			go func() {
+				<-answer
+				_ = e.Ack("answer")
+			}()
+		})
+	})
 	tgt := httptest.NewServer(srv)
 	defer tgt.Close()
 	defer srv.Close()
@@ -93,6 +107,46 @@ func TestProxyControl(t *testing.T) {
 	if _, err := ctl.Emit(t.Context(), tui.Target{Namespace: "/nobody"}, "x", nil, nil, false); err == nil || !strings.Contains(err.Error(), "no proxied session") {
 		t.Errorf("emit to nobody: %v", err)
 	}
+	// h: the answer to a client's request is held until released.
+	wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer wcancel()
+	acked := make(chan error, 1)
+	go func() {
+		_, err := c.EmitWithAck(wctx, "slow")
+		acked <- err
+	}()
+	// The client's first ack request has id 0. It may not have passed the
+	// proxy yet: retry until it has.
+	req := protocol.Trace{Dir: protocol.In, EngineSID: c.EngineSID(), Packet: protocol.Packet{Namespace: "/", ID: 0}}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err = ctl.HoldAck(t.Context(), req, true); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+	release()
+	// The server's answer arrives and is held (the proxy says so), not
+	// delivered.
+	for deadline := time.Now().Add(10 * time.Second); !heldAnswered(px); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the answer was not held: %+v", px.Sessions())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-acked:
+		t.Fatalf("the held answer reached the client (%v)", err)
+	default:
+	}
+	if err := ctl.HoldAck(t.Context(), req, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-acked; err != nil {
+		t.Fatalf("after release: %v", err)
+	}
 	if err := ctl.Disconnect(t.Context(), target); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +170,16 @@ func TestProxyControl(t *testing.T) {
 			t.Fatalf("feed: inject %v kill %v", sawInject, sawKill)
 		}
 	}
+}
+
+// heldAnswered reports an ack answer the proxy holds.
+func heldAnswered(p *proxy.Proxy) bool {
+	for _, s := range p.Sessions() {
+		for _, a := range s.PendingAcks {
+			if a.Held && a.Answered {
+				return true
+			}
+		}
+	}
+	return false
 }
