@@ -41,7 +41,7 @@ func TestConnectTUIPauseUnderFloodAgainstNode(t *testing.T) {
 	tm, _ := connectNode(t)
 	tm.typeKeys("e")
 	tm.waitText(5*time.Second, "enter send")
-	tm.typeKeys("flood\t30000\r")
+	tm.typeKeys("flood\t40000\r")
 	tm.waitText(10*time.Second, `sent "flood"`)
 	tm.typeKeys("\x1b")
 	tm.waitText(5*time.Second, "/ filter")
@@ -52,16 +52,17 @@ func TestConnectTUIPauseUnderFloodAgainstNode(t *testing.T) {
 	if len(frozen) == 0 {
 		t.Fatalf("no tick rows on the paused screen:\n%s", tm.text())
 	}
-	// Wait for the flood to go on behind the pause (thousands more held),
-	// then check the rows did not move.
+	// Wait for the flood to go on behind the pause, past the log's 10,000
+	// entries (the ring that used to evict the paused rows), then check
+	// the rows did not move.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		m := tm.waitRegexp(10*time.Second, pausedRE)
-		if n, _ := strconv.Atoi(m[1]); n >= 5000 {
+		if n, _ := strconv.Atoi(m[1]); n >= 15000 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the flood behind the pause did not reach 5000:\n%s", tm.text())
+			t.Fatalf("the flood behind the pause did not reach 15000:\n%s", tm.text())
 		}
 		select {
 		case <-tm.changed:
@@ -73,7 +74,7 @@ func TestConnectTUIPauseUnderFloodAgainstNode(t *testing.T) {
 	}
 	// Resuming follows the tail again: the last tick shows.
 	tm.typeKeys("p")
-	tm.waitText(30*time.Second, "tick 29999")
+	tm.waitText(30*time.Second, "tick 39999")
 	tm.quit()
 }
 
