@@ -153,3 +153,27 @@ func TestConnectTUISavedMessageAgainstNode(t *testing.T) {
 		t.Errorf("sio emit @keep-me: %v\n%s", err, out)
 	}
 }
+
+// Issue 15.14: sio proxy --tui between socket.io-client 4.8 and a
+// socket.io 4.8 server: the client's traffic shows in the dashboard, e
+// injects an event to it, D kills its session.
+func TestProxyTUIBetweenNodePeers(t *testing.T) {
+	target := "http://127.0.0.1:" + startNode(t, "node-server.cjs")
+	tm := startTerm(t, "proxy", "--target", target, "--listen", "127.0.0.1:0", "--tui")
+	m := tm.waitRegexp(10*time.Second, regexp.MustCompile(`(http://127\.0\.0\.1:\d+) → `))
+	startNode(t, "node-client.cjs", m[1])
+	tm.waitText(10*time.Second, "sockets 1")
+	tm.typeKeys("3")
+	tm.waitText(10*time.Second, "from-node", `{"hello":"dashboard"}`)
+	tm.typeKeys("e")
+	tm.waitText(5*time.Second, "enter send")
+	tm.typeKeys("pushed\t\"by sio\"\r")
+	tm.waitText(10*time.Second, `> EVENT`, `pushed "by sio"`)
+	tm.typeKeys("\x1b")
+	tm.waitText(5*time.Second, "? help")
+	tm.typeKeys("D")
+	tm.waitText(5*time.Second, "? y/n")
+	tm.typeKeys("y")
+	tm.waitText(10*time.Second, "kill")
+	tm.quit()
+}
