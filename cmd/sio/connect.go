@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/shlex"
 	"github.com/spf13/cobra"
 
 	"github.com/sio-dev/sio/pkg/client"
@@ -41,6 +40,8 @@ Line mode reads commands from stdin, one per line, split into words as a
 POSIX shell would:
   emit EVENT [ARG...]        emit an event (ARGs as for sio emit)
   emit --ack EVENT [ARG...]  emit and print the acknowledgement
+  raw FRAME                  send FRAME, an Engine.IO packet in text form, exactly
+                             as typed (raw 42["x",1], raw 2, raw 40/admin,)
   namespace NSP              open another namespace on this connection and use it
   disconnect                 leave the current namespace
   quit                       end the session
@@ -231,7 +232,14 @@ func (s *lineSession) settle() error {
 // exec runs one command line; it reports whether the session should end.
 // Mistakes in a line are reported on stderr and the session goes on.
 func (s *lineSession) exec(line string) bool {
-	words, err := shlex.Split(line)
+	if frame, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), "raw "); ok {
+		// The rest of the line is the frame, exactly: no word splitting.
+		if err := s.c.SendRaw(strings.TrimLeft(frame, " \t")); err != nil {
+			s.complain("raw: %v", err)
+		}
+		return false
+	}
+	words, err := splitWords(line)
 	if err != nil {
 		s.complain("cannot split %q into words: %v", line, err)
 		return false
@@ -267,7 +275,7 @@ func (s *lineSession) exec(line string) bool {
 	case "quit", "exit":
 		return true
 	default:
-		s.complain("unknown command %q (emit, namespace, disconnect, quit)", words[0])
+		s.complain("unknown command %q (emit, raw, namespace, disconnect, quit)", words[0])
 	}
 	return false
 }

@@ -67,10 +67,34 @@ func TestConnectLineMode(t *testing.T) {
 			t.Errorf("stdout lacks %s\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"EOF found when expecting closing quote", `unknown command "frobnicate"`, `"-" (stdin) is not available here`} {
+	for _, want := range []string{"cannot split", `unknown command "frobnicate"`, `"-" (stdin) is not available here`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+}
+
+// raw sends an Engine.IO frame exactly as typed; the server's answers
+// are read and printed as usual.
+func TestConnectLineModeRawFrames(t *testing.T) {
+	url := startTestServer(t)
+	script := "raw 42[\"echo\",\"r\",{\"k\":1}]\n  raw 4217[\"ack\",\"by hand\"]\nraw 9bogus\nraw 40/admin,{\"token\":\"secret\"}\n"
+	code, out, errOut := runClientCmd(t, script, false, "connect", "-o", "json", "-v", url)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`"dir":"out"`, `"data":"2[\"echo\",\"r\",{\"k\":1}]"`,
+		`"dir":"in","sid":`, `"event":"echo","args":["r",{"k":1}]`,
+		`"type":"ACK","nsp":"/","args":["by hand"],"id":17`,
+		`"type":"CONNECT","nsp":"/admin"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %s\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, `raw: raw frame "9bogus"`) {
+		t.Errorf("stderr %q", errOut)
 	}
 }
 

@@ -613,3 +613,20 @@ func authQuery(auth []byte) url.Values {
 	}
 	return q
 }
+
+// SendRaw writes one Engine.IO packet given in its text form exactly as
+// typed: `42["x",1]` (an EVENT on "/"), `2` (a ping), `40/admin,`... It
+// bypasses the Socket.IO layer, for protocol experiments: the client does
+// not track what it sends this way (an ack id, a CONNECT), but it reads
+// the server's answer as usual. The Tap sees the packet as it goes out.
+func (c *Client) SendRaw(frame string) error {
+	l := c.currentLink()
+	if l == nil {
+		return ErrNotConnected
+	}
+	p, err := protocol.ParseEngineText([]byte(frame))
+	if err != nil {
+		return fmt.Errorf("raw frame %q: %w", frame, err)
+	}
+	return l.conn.Send(p)
+}
