@@ -114,7 +114,17 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	waited := make(chan struct{})
 	var nsp atomic.Value
 	nsp.Store("")
+	// sent is the size of the largest frame of our EVENT (0 until it is
+	// out), to name the server's limit when it closes on it.
+	var sent atomic.Int64
 	copts.Tap = func(t protocol.Trace) {
+		if isSocketTrace(t, protocol.Out, nsp.Load().(string), protocol.PacketEvent, protocol.PacketBinaryEvent) {
+			var n int64
+			for _, r := range t.Raw {
+				n = max(n, int64(len(r))+1) // +1: the engine.io type
+			}
+			sent.CompareAndSwap(0, n)
+		}
 		if t.Layer == protocol.LayerEngine || opts.Verbose {
 			printer.Trace(t)
 			if isSocketTrace(t, protocol.Out, nsp.Load().(string), protocol.PacketEvent, protocol.PacketBinaryEvent) {
@@ -167,6 +177,15 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 	if err := connectClient(ctx, a, &opts.clientFlags, c); err != nil {
 		return err
 	}
+	maxPayload := c.MaxPayload()
+	// overLimit explains a failure, or a silent close after a flushed
+	// fire-and-forget emit, by the server's message size limit.
+	overLimit := func() error {
+		if n := sent.Load(); maxPayload > 0 && n > maxPayload {
+			return fmt.Errorf("emit %q: the event is a %d-byte message, over the server's limit of %d bytes (its maxHttpBufferSize): it closes the connection on it", opts.Event, n, maxPayload)
+		}
+		return nil
+	}
 
 	if opts.Ack {
 		actx, cancel := context.WithCancel(ctx)
@@ -178,6 +197,8 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return interrupted(a, "emit %q: interrupted while waiting for the ack", opts.Event)
+		case err != nil && overLimit() != nil:
+			return overLimit()
 		case errors.Is(err, context.DeadlineExceeded):
 			return &timeoutError{fmt.Errorf("no ack for %q within %s", opts.Event, opts.Timeout)}
 		case err != nil:
@@ -194,7 +215,15 @@ func runEmit(ctx context.Context, a *app, opts *emitOptions) error {
 		if ctx.Err() != nil {
 			return interrupted(a, "emit %q: interrupted before the event was sent", opts.Event)
 		}
+		if err := overLimit(); err != nil {
+			return err
+		}
 		return fmt.Errorf("emit %q: flush: %w", opts.Event, err)
+	}
+	if err := overLimit(); err != nil {
+		// Written, but the server will not take it (over WebSocket the
+		// write succeeds before it closes).
+		return err
 	}
 	if opts.Wait == "" {
 		return nil

@@ -630,3 +630,18 @@ func (c *Client) SendRaw(frame string) error {
 	}
 	return l.conn.Send(p)
 }
+
+// MaxPayload returns the largest message the server accepts, from its
+// open packet (Engine.IO v4's maxPayload, Node's maxHttpBufferSize): 0
+// while disconnected or when the server did not say (v3). A Node server
+// closes the connection on a bigger message.
+func (c *Client) MaxPayload() int64 {
+	l := c.currentLink()
+	if l == nil {
+		return 0
+	}
+	if h, ok := l.conn.(interface{ Handshake() protocol.Handshake }); ok {
+		return h.Handshake().MaxPayload
+	}
+	return 0
+}

@@ -96,6 +96,16 @@ func TestEveryClientFailureHasAHint(t *testing.T) {
 			}
 		})
 	}
+	// A message over the server's maxHttpBufferSize: Node closes the
+	// connection (over WebSocket after the write succeeded).
+	small := server(t, "small")
+	big := `"` + strings.Repeat("x", 2000) + `"`
+	for _, args := range [][]string{{"--transport", "polling"}, {"--transport", "websocket"}, {"--ack", "--transport", "websocket"}} {
+		code, _, errOut := sio(t, append([]string{"emit", "-u", small, "big", big}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "over the server's limit of 1000 bytes (its maxHttpBufferSize)") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
 	// -o json: the refused CONNECT is a JSON line on stdout, as every packet.
 	code, out, errOut := sio(t, "emit", "-u", auth, "x", "-o", "json")
 	if code != 1 || !strings.Contains(out, `"type":"CONNECT_ERROR"`) || !strings.Contains(out, `"unauthorized"`) || strings.Count(errOut, "\n") != 1 {

@@ -4,6 +4,7 @@
 //   auth       socket.io 4.8 whose "/" middleware wants auth {token:"t"}
 //   plainws    a plain WebSocket server (ws) on every path, not Socket.IO
 //   plainhttp  an HTTP server answering 200 text/html to every request
+//   small      socket.io 4.8 with maxHttpBufferSize: 1000
 // It listens on 127.0.0.1, prints {"port":N} and exits when stdin ends.
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -24,7 +25,8 @@ if (mode === "plainhttp") {
     wss.on("connection", (ws) => ws.on("message", (m) => ws.send(m)));
   } else {
     const { Server } = require("socket.io");
-    const io = new Server(server, mode === "wsonly" ? { transports: ["websocket"] } : {});
+    const opts = { wsonly: { transports: ["websocket"] }, small: { maxHttpBufferSize: 1000 } }[mode] || {};
+    const io = new Server(server, opts);
     if (mode === "auth") {
       io.use((socket, next) => (socket.handshake.auth.token === "t" ? next() : next(new Error("unauthorized"))));
     }
