@@ -131,3 +131,19 @@ func (e *ClosedOnConnectError) OtherParser() string {
 	}
 	return "msgpack"
 }
+
+// EmitError is a failed Emit or EmitWithAck: Err says why (ErrReservedEvent,
+// ErrNotConnected, ErrBufferFull, an argument that does not encode, the
+// connection's send error). A caller that already names the event (a UI
+// row) shows Err alone.
+type EmitError struct {
+	Event     string
+	Namespace string
+	Err       error
+}
+
+func (e *EmitError) Error() string {
+	return fmt.Sprintf("emit %q on %s: %v", e.Event, e.Namespace, e.Err)
+}
+
+func (e *EmitError) Unwrap() error { return e.Err }

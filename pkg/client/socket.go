@@ -282,11 +282,11 @@ func (p *PendingAck) Wait(ctx context.Context) (*Ack, error) {
 
 func (s *Socket) emit(event string, args []any, volatile, withAck bool) (chan ackResult, uint64, error) {
 	if protocol.IsReservedEvent(event) && !s.c.opts.AllowReservedEvents {
-		return nil, 0, fmt.Errorf("emit %q: %w", event, ErrReservedEvent)
+		return nil, 0, &EmitError{Event: event, Namespace: s.nsp, Err: ErrReservedEvent}
 	}
 	raw, atts, err := encodeArgs(args)
 	if err != nil {
-		return nil, 0, fmt.Errorf("emit %q: %w", event, err)
+		return nil, 0, &EmitError{Event: event, Namespace: s.nsp, Err: err}
 	}
 	p := protocol.Packet{
 		Type:        protocol.PacketEvent,
@@ -310,14 +310,14 @@ func (s *Socket) emit(event string, args []any, volatile, withAck bool) (chan ac
 			if volatile {
 				return nil, 0, nil
 			}
-			return nil, 0, fmt.Errorf("emit %q: %w", event, err)
+			return nil, 0, &EmitError{Event: event, Namespace: s.nsp, Err: err}
 		}
 	case volatile:
 		return nil, 0, nil
 	case !s.active:
-		return nil, 0, fmt.Errorf("emit %q on %s: %w", event, s.nsp, ErrNotConnected)
+		return nil, 0, &EmitError{Event: event, Namespace: s.nsp, Err: ErrNotConnected}
 	case len(s.sendBuf) >= s.c.opts.MaxBuffer:
-		return nil, 0, fmt.Errorf("emit %q: %w", event, ErrBufferFull)
+		return nil, 0, &EmitError{Event: event, Namespace: s.nsp, Err: ErrBufferFull}
 	default:
 		s.sendBuf = append(s.sendBuf, p)
 	}
