@@ -5,13 +5,11 @@
 package msgpack_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -41,67 +40,11 @@ func TestMain(m *testing.M) {
 }
 
 // nodeServer starts server.mjs with the given parser ("msgpack" or
-// "json") and returns its base URL. It fails under CI=true when Node or
-// the interop packages are missing, and skips otherwise.
+// "json") and returns its base URL.
 func nodeServer(t *testing.T, parser string) string {
 	t.Helper()
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join("..", "node_modules", "socket.io-msgpack-parser")); err != nil {
-		missing = "test/interop/node_modules lacks socket.io-msgpack-parser (run npm ci in test/interop)"
-	}
-	if missing != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(missing)
-		}
-		t.Skip(missing)
-	}
 	cfg, _ := json.Marshal(map[string]string{"parser": parser})
-	cmd := exec.Command("node", "server.mjs", string(cfg))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	t.Cleanup(func() {
-		stdin.Close() // the server exits when its stdin ends
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	first := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			first <- sc.Text()
-		}
-		close(first)
-		_, _ = io.Copy(io.Discard, stdout)
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	var info struct{ Port int }
-	select {
-	case line := <-first:
-		if json.Unmarshal([]byte(line), &info) != nil || info.Port == 0 {
-			t.Fatalf("server.mjs said %q", line)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server.mjs did not start")
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", info.Port)
+	return fmt.Sprintf("http://127.0.0.1:%d", testutil.StartNodePeer(t, "server.mjs", string(cfg)))
 }
 
 var (
