@@ -51,3 +51,13 @@ func TestArgumentCountInOwnWords(t *testing.T) {
 		}
 	}
 }
+
+// sio serve --tui without a terminal says so in one line (it was
+// bubbletea's "could not create cancelable reader" error).
+func TestServeTUIWithoutATerminal(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runClientCmd(t, "", false, "serve", "--tui", "--port", "0")
+	if code != exitUsage || out != "" || !strings.Contains(errOut, "--tui needs a terminal") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

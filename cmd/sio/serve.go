@@ -266,6 +266,10 @@ func argJSON(s string) json.RawMessage {
 // and drives the same control.Control as the HTTP API: with opts.TUI it
 // runs instead of the log (serve_tui.go).
 func runServe(ctx context.Context, a *app, opts *serveOptions) error {
+	if opts.TUI && !a.io.CanPrompt() {
+		// Else bubbletea fails with an epoll error about its reader.
+		return usageErrorf("--tui needs a terminal on stdin and stdout: run it in one, or without --tui to log packets as lines")
+	}
 	if opts.TUI {
 		return runServeTUI(ctx, a, opts)
 	}
