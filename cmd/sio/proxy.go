@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sio-dev/sio/internal/control"
 	"github.com/sio-dev/sio/internal/render"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/proxy"
@@ -182,14 +183,14 @@ func runProxy(ctx context.Context, a *app, opts *proxyOptions) error {
 	}
 	tap := func(e proxy.Event) {
 		if rec != nil {
-			rec.send(logItem{rec: e.Record(true)})
+			rec.send(logItem{rec: render.FromProxyEvent(e, true)})
 		}
 		if e.Kind == proxy.KindPacket || e.Kind == proxy.KindInject || e.Kind == proxy.KindDrop || e.Kind == proxy.KindHold {
 			if opts.Quiet || (e.Trace.Layer == protocol.LayerEngine && !opts.Verbose) {
 				return
 			}
 		}
-		obs.send(logItem{rec: e.Record(opts.Raw)})
+		obs.send(logItem{rec: render.FromProxyEvent(e, opts.Raw)})
 	}
 	return serveProxy(ctx, a.io.ErrOut, opts, tap)
 }
@@ -212,7 +213,7 @@ func serveProxy(ctx context.Context, errOut io.Writer, opts *proxyOptions, tap f
 	}
 	defer p.Close()
 	if opts.Control {
-		p.SetControl(proxy.NewControlHandler(p, token))
+		p.SetControl(control.NewProxyHandler(p, token))
 	}
 	var tlsConfig *tls.Config
 	if opts.TLSCert != "" {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sio-dev/sio/internal/replay"
 	"github.com/sio-dev/sio/pkg/protocol"
-	"github.com/sio-dev/sio/pkg/proxy/replay"
 )
 
 type replayOptions struct {

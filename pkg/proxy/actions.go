@@ -264,7 +264,7 @@ func (p *Proxy) sendPacket(sid string, to Side, pkt protocol.Packet, atts [][]by
 		}
 		from := to.other()
 		tap(Event{Time: now, Kind: KindInject, From: from, SID: s.sid, Transport: tr, EIO: s.eio, Offset: -1,
-			Trace: protocol.Trace{Time: now, Dir: from.dir(), Layer: protocol.LayerSocket, EngineSID: s.sid, SID: sockID, Transport: tr, EIO: s.eio, Packet: pkt, Raw: raw}})
+			Trace: protocol.Trace{Time: now, Dir: from.Dir(), Layer: protocol.LayerSocket, EngineSID: s.sid, SID: sockID, Transport: tr, EIO: s.eio, Packet: pkt, Raw: raw}})
 	}
 	return nil
 }

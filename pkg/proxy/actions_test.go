@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sio-dev/sio/internal/control"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/proxy"
@@ -270,7 +271,7 @@ func TestDropAndDelay(t *testing.T) {
 func TestControlAPI(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, proxy.Options{})
-	f.px.SetControl(proxy.NewControlHandler(f.px, "t0k"))
+	f.px.SetControl(control.NewProxyHandler(f.px, "t0k"))
 	got := make(chan string, 1)
 	f.tg.srv.Of("/").OnConnection(func(s *server.Socket) {
 		s.On("hello", func(e *server.Event) { got <- string(e.Args.Inline(0)) })

@@ -18,9 +18,10 @@
 // Options.Tap sees every Event (a packet with its direction, or a step in a
 // session's life), and Subscribe gives a bounded stream of them to a
 // consumer that comes and goes (a TUI). Sessions lists the live sessions;
-// Inject, AnswerAck, Hold, Release, Kill and SetFaults act on them, and
-// NewControlHandler serves those actions over HTTP under /_sio/ for
-// scripts. Event.Record renders an event in sio serve's log schema.
+// Inject, AnswerAck, Hold, Release, Kill and SetFaults act on them. The
+// package does no rendering and serves no API of its own: sio proxy's
+// control API over those actions (SetControl) and the rendering of events
+// in sio serve's log schema live with the command's other internals.
 //
 // # Invisibility
 //

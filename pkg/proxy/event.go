@@ -25,9 +25,9 @@ func (s Side) String() string {
 // other is the far end of s.
 func (s Side) other() Side { return 1 - s }
 
-// dir is the trace direction of what s sent, as sio serve would log it in
+// Dir is the trace direction of what s sent, as sio serve would log it in
 // the app server's place: client→server is "in", server→client "out".
-func (s Side) dir() protocol.Direction {
+func (s Side) Dir() protocol.Direction {
 	if s == FromServer {
 		return protocol.Out
 	}
@@ -85,4 +85,9 @@ type Event struct {
 	AckEvent string
 	AckDelay time.Duration
 	Acked    bool // AckEvent and AckDelay are set
+}
+
+// IsEngine reports whether e is an Engine.IO-level packet (shown with -v).
+func (e Event) IsEngine() bool {
+	return (e.Kind == KindPacket || e.Kind == KindDrop) && e.Trace.Layer == protocol.LayerEngine
 }

@@ -174,7 +174,7 @@ func New(opts Options) (*Proxy, error) {
 	return p, nil
 }
 
-// SetControl serves h (such as NewControlHandler's) for requests under
+// SetControl serves h (sio proxy gives its control API) for requests under
 // ControlPrefix. Call it before the Proxy serves requests.
 func (p *Proxy) SetControl(h http.Handler) { p.control = h }
 

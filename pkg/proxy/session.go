@@ -141,7 +141,7 @@ func (s *session) observe(now time.Time, from Side, transport string, ep protoco
 			}
 		}
 		tap(Event{Time: now, Kind: KindPacket, From: from, SID: s.sid, Transport: transport, EIO: s.eio,
-			Trace: protocol.Trace{Time: now, Dir: from.dir(), Layer: protocol.LayerEngine, EngineSID: s.sid, Transport: transport, EIO: s.eio, Engine: ep, Raw: [][]byte{raw}}})
+			Trace: protocol.Trace{Time: now, Dir: from.Dir(), Layer: protocol.LayerEngine, EngineSID: s.sid, Transport: transport, EIO: s.eio, Engine: ep, Raw: [][]byte{raw}}})
 	}
 	switch ep.Type {
 	case protocol.EngineMessage:
@@ -204,7 +204,7 @@ func (s *session) observeMessage(now time.Time, from Side, transport string, ep 
 	}
 	held := d.held
 	d.fate, d.held, d.pending = forward, nil, false
-	tr := protocol.Trace{Time: now, Dir: from.dir(), Layer: protocol.LayerSocket, EngineSID: s.sid, Transport: transport, EIO: s.eio, Packet: pkt, Raw: d.raw}
+	tr := protocol.Trace{Time: now, Dir: from.Dir(), Layer: protocol.LayerSocket, EngineSID: s.sid, Transport: transport, EIO: s.eio, Packet: pkt, Raw: d.raw}
 	ev := Event{Time: now, Kind: KindPacket, From: from, SID: s.sid, Transport: transport, EIO: s.eio}
 	s.mu.Lock()
 	ns := pkt.Namespace

@@ -1,4 +1,4 @@
-package proxy
+package control
 
 import (
 	"encoding/json"
@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sio-dev/sio/internal/control"
+	"github.com/sio-dev/sio/pkg/proxy"
 )
 
-// NewControlHandler serves the proxy's control API under ControlPrefix,
+// NewProxyHandler serves the proxy's control API under proxy.ControlPrefix,
 // guarded by a bearer token as sio serve's:
 //
 //	GET  /_sio/sessions   the live sessions, with namespaces and pending acks
@@ -22,8 +22,8 @@ import (
 //
 // Arguments are raw JSON in which {"$binary":"<base64>"} is a binary
 // attachment (CLI.md, "Event arguments").
-func NewControlHandler(p *Proxy, token string) http.Handler {
-	h := &controlHandler{p: p}
+func NewProxyHandler(p *proxy.Proxy, token string) http.Handler {
+	h := &proxyHandler{p: p}
 	mux := http.NewServeMux()
 	for _, ep := range []struct {
 		name, method string
@@ -36,19 +36,19 @@ func NewControlHandler(p *Proxy, token string) http.Handler {
 		{"faults", http.MethodGet, h.getFaults},
 		{"faults", http.MethodPost, h.setFaults},
 	} {
-		mux.HandleFunc(ep.method+" "+ControlPrefix+ep.name, ep.fn)
+		mux.HandleFunc(ep.method+" "+proxy.ControlPrefix+ep.name, ep.fn)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		control.WriteError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s (try GET sessions, POST inject, ack, kill, GET/POST faults)", r.Method, r.URL.Path))
+		WriteError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s (try GET sessions, POST inject, ack, kill, GET/POST faults)", r.Method, r.URL.Path))
 	})
-	return control.Guard(token, mux)
+	return Guard(token, mux)
 }
 
-type controlHandler struct{ p *Proxy }
+type proxyHandler struct{ p *proxy.Proxy }
 
-func (h *controlHandler) sessions(w http.ResponseWriter, _ *http.Request) {
-	control.WriteJSON(w, http.StatusOK, struct {
-		Sessions []SessionInfo `json:"sessions"`
+func (h *proxyHandler) sessions(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, struct {
+		Sessions []proxy.SessionInfo `json:"sessions"`
 	}{h.p.Sessions()})
 }
 
@@ -60,26 +60,26 @@ type injectRequest struct {
 	Args      json.RawMessage `json:"args"`
 }
 
-func (h *controlHandler) inject(w http.ResponseWriter, r *http.Request) {
+func (h *proxyHandler) inject(w http.ResponseWriter, r *http.Request) {
 	var req injectRequest
-	if !control.DecodeBody(w, r, &req) {
+	if !DecodeBody(w, r, &req) {
 		return
 	}
-	to, ok := ParseSide(req.To)
+	to, ok := proxy.ParseSide(req.To)
 	if !ok {
-		control.WriteError(w, http.StatusBadRequest, fmt.Errorf(`"to" must be "client" or "server", not %q`, req.To))
+		WriteError(w, http.StatusBadRequest, fmt.Errorf(`"to" must be "client" or "server", not %q`, req.To))
 		return
 	}
-	args, atts, err := control.ParseArgs(req.Args)
+	args, atts, err := ParseArgs(req.Args)
 	if err != nil {
-		control.WriteError(w, http.StatusBadRequest, err)
+		WriteError(w, http.StatusBadRequest, err)
 		return
 	}
 	if err := h.p.Inject(req.SID, to, req.Namespace, req.Event, args, atts); err != nil {
 		writeActionError(w, err)
 		return
 	}
-	control.WriteJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Sent bool `json:"sent"`
 	}{true})
 }
@@ -93,26 +93,26 @@ type ackRequest struct {
 	Args      json.RawMessage `json:"args"`
 }
 
-func (h *controlHandler) ack(w http.ResponseWriter, r *http.Request) {
+func (h *proxyHandler) ack(w http.ResponseWriter, r *http.Request) {
 	var req ackRequest
-	if !control.DecodeBody(w, r, &req) {
+	if !DecodeBody(w, r, &req) {
 		return
 	}
-	asker, ok := ParseSide(req.From)
+	asker, ok := proxy.ParseSide(req.From)
 	if !ok {
-		control.WriteError(w, http.StatusBadRequest, fmt.Errorf(`"from" (who asked) must be "client" or "server", not %q`, req.From))
+		WriteError(w, http.StatusBadRequest, fmt.Errorf(`"from" (who asked) must be "client" or "server", not %q`, req.From))
 		return
 	}
 	if req.ID == nil {
-		control.WriteError(w, http.StatusBadRequest, errors.New(`"id" (the ack id) is required`))
+		WriteError(w, http.StatusBadRequest, errors.New(`"id" (the ack id) is required`))
 		return
 	}
 	var err error
 	switch req.Action {
 	case "answer":
-		args, atts, perr := control.ParseArgs(req.Args)
+		args, atts, perr := ParseArgs(req.Args)
 		if perr != nil {
-			control.WriteError(w, http.StatusBadRequest, perr)
+			WriteError(w, http.StatusBadRequest, perr)
 			return
 		}
 		err = h.p.AnswerAck(req.SID, asker, req.Namespace, *req.ID, args, atts)
@@ -121,53 +121,53 @@ func (h *controlHandler) ack(w http.ResponseWriter, r *http.Request) {
 	case "release":
 		err = h.p.Release(req.SID, asker, req.Namespace, *req.ID)
 	default:
-		control.WriteError(w, http.StatusBadRequest, fmt.Errorf(`"action" must be "answer", "hold" or "release", not %q`, req.Action))
+		WriteError(w, http.StatusBadRequest, fmt.Errorf(`"action" must be "answer", "hold" or "release", not %q`, req.Action))
 		return
 	}
 	if err != nil {
 		writeActionError(w, err)
 		return
 	}
-	control.WriteJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Done string `json:"done"`
 	}{req.Action})
 }
 
-func (h *controlHandler) kill(w http.ResponseWriter, r *http.Request) {
+func (h *proxyHandler) kill(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		SID string `json:"sid"`
 	}
-	if !control.DecodeBody(w, r, &req) {
+	if !DecodeBody(w, r, &req) {
 		return
 	}
 	if err := h.p.Kill(req.SID); err != nil {
 		writeActionError(w, err)
 		return
 	}
-	control.WriteJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Killed string `json:"killed"`
 	}{req.SID})
 }
 
-// faultsJSON is Faults with durations as Go duration strings.
+// faultsJSON is proxy.Faults with durations as Go duration strings.
 type faultsJSON struct {
 	Delay    *string  `json:"delay,omitempty"`
 	Jitter   *string  `json:"jitter,omitempty"`
 	DropRate *float64 `json:"drop_rate,omitempty"`
 }
 
-func (h *controlHandler) getFaults(w http.ResponseWriter, _ *http.Request) {
+func (h *proxyHandler) getFaults(w http.ResponseWriter, _ *http.Request) {
 	writeFaults(w, h.p.Faults())
 }
 
-func writeFaults(w http.ResponseWriter, f Faults) {
+func writeFaults(w http.ResponseWriter, f proxy.Faults) {
 	d, j := f.Delay.String(), f.Jitter.String()
-	control.WriteJSON(w, http.StatusOK, faultsJSON{Delay: &d, Jitter: &j, DropRate: &f.DropRate})
+	WriteJSON(w, http.StatusOK, faultsJSON{Delay: &d, Jitter: &j, DropRate: &f.DropRate})
 }
 
-func (h *controlHandler) setFaults(w http.ResponseWriter, r *http.Request) {
+func (h *proxyHandler) setFaults(w http.ResponseWriter, r *http.Request) {
 	var req faultsJSON
-	if !control.DecodeBody(w, r, &req) {
+	if !DecodeBody(w, r, &req) {
 		return
 	}
 	f := h.p.Faults()
@@ -180,7 +180,7 @@ func (h *controlHandler) setFaults(w http.ResponseWriter, r *http.Request) {
 		}
 		d, err := time.ParseDuration(*v.s)
 		if err != nil {
-			control.WriteError(w, http.StatusBadRequest, err)
+			WriteError(w, http.StatusBadRequest, err)
 			return
 		}
 		*v.dst = d
@@ -189,7 +189,7 @@ func (h *controlHandler) setFaults(w http.ResponseWriter, r *http.Request) {
 		f.DropRate = *req.DropRate
 	}
 	if err := h.p.SetFaults(f); err != nil {
-		control.WriteError(w, http.StatusBadRequest, err)
+		WriteError(w, http.StatusBadRequest, err)
 		return
 	}
 	writeFaults(w, f)
@@ -197,13 +197,13 @@ func (h *controlHandler) setFaults(w http.ResponseWriter, r *http.Request) {
 
 func writeActionError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, ErrNoSession), errors.Is(err, ErrNoAck):
-		control.WriteError(w, http.StatusNotFound, err)
-	case errors.Is(err, ErrInvalid):
-		control.WriteError(w, http.StatusBadRequest, err)
-	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrSessionDone):
-		control.WriteError(w, http.StatusConflict, err)
+	case errors.Is(err, proxy.ErrNoSession), errors.Is(err, proxy.ErrNoAck):
+		WriteError(w, http.StatusNotFound, err)
+	case errors.Is(err, proxy.ErrInvalid):
+		WriteError(w, http.StatusBadRequest, err)
+	case errors.Is(err, proxy.ErrQueueFull), errors.Is(err, proxy.ErrSessionDone):
+		WriteError(w, http.StatusConflict, err)
 	default:
-		control.WriteError(w, http.StatusBadGateway, err)
+		WriteError(w, http.StatusBadGateway, err)
 	}
 }

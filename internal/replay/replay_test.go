@@ -13,9 +13,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sio-dev/sio/internal/render"
+	"github.com/sio-dev/sio/internal/replay"
 	"github.com/sio-dev/sio/pkg/client"
 	"github.com/sio-dev/sio/pkg/proxy"
-	"github.com/sio-dev/sio/pkg/proxy/replay"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -65,7 +65,7 @@ func record(t *testing.T, target string) []render.Record {
 	var recs []render.Record
 	u, _ := url.Parse(target)
 	px, err := proxy.New(proxy.Options{Target: u, Tap: func(e proxy.Event) {
-		r := e.Record(true)
+		r := render.FromProxyEvent(e, true)
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
