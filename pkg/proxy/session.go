@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -357,9 +356,4 @@ func (s *session) kill(reason string) {
 		ws.close()
 	}
 	s.end(FromClient, "killed by the proxy: "+reason)
-}
-
-// ms is a duration in milliseconds with microsecond precision.
-func ms(d time.Duration) float64 {
-	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
 }
