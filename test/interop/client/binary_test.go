@@ -129,7 +129,7 @@ func TestBinaryEmitWaitAndStatuses(t *testing.T) {
 		{"wait timeout", "", []string{"emit", "-u", p.url("/"), "--wait", "never", "--timeout", "300ms", "x"}, 124, nil,
 			"sio: no \"never\" event within 300ms\n"},
 		{"connect error", "", []string{"emit", "-u", p.url("/admin"), "--auth", `{"token":"x"}`, "x"}, 1, nil,
-			"sio: connect " + p.url("/admin") + `: CONNECT_ERROR: unauthorized {"reason":"bad token"}` + "\n"},
+			"sio: connect " + p.url("/admin") + `: CONNECT_ERROR: unauthorized {"reason":"bad token"} (refused by the server: check --auth)` + "\n"},
 		{"wrong path", "", []string{"emit", "-u", p.url("/"), "--path", "/nope/", "--transport", "polling", "x"}, 1, nil,
 			"sio: connect " + p.url("/") + ": 404 Not Found on /nope/: wrong --path?\n"},
 		{"usage", "", []string{"emit", "-u", p.url("/"), "--eio", "5", "x"}, 2, nil, ""},
@@ -139,7 +139,7 @@ func TestBinaryEmitWaitAndStatuses(t *testing.T) {
 		{"listen filter timeout", "", []string{"listen", "-u", p.url("/"), "nothing", "--timeout", "300ms"}, 0, nil, ""},
 		{"connect line mode", "emit --ack ack 'two words' 2\nnamespace /admin\nemit x\nbogus\nquit\n",
 			[]string{"connect", "-o", "json", "--auth", `{"token":"secret"}`, p.url("/")}, 0,
-			[]string{`"type":"CONNECT"`, `"args":["two words",2]`, `"type":"CONNECT","nsp":"/admin"`}, "sio: unknown command \"bogus\" (emit, namespace, disconnect, quit)\n"},
+			[]string{`"type":"CONNECT"`, `"args":["two words",2]`, `"type":"CONNECT","nsp":"/admin"`}, "sio: unknown command \"bogus\" (emit, raw, namespace, disconnect, quit)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

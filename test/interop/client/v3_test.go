@@ -84,7 +84,7 @@ func TestBinarySocketIO3(t *testing.T) {
 	t.Run("namespace auth refused", func(t *testing.T) {
 		t.Parallel()
 		r := runSio(t, "", "emit", "-u", p.url("/admin"), "--auth", `{"token":"x"}`, "x")
-		want := "sio: connect " + p.url("/admin") + `: CONNECT_ERROR: unauthorized {"reason":"bad token"}` + "\n"
+		want := "sio: connect " + p.url("/admin") + `: CONNECT_ERROR: unauthorized {"reason":"bad token"} (refused by the server: check --auth)` + "\n"
 		if r.code != 1 || r.stderr != want {
 			t.Errorf("exit %d stderr %q, want %q", r.code, r.stderr, want)
 		}
