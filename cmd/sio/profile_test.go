@@ -147,3 +147,30 @@ func TestProfileEnvFlagPrecedence(t *testing.T) {
 		t.Errorf("SIO_URL under a profile: %s", got.URL)
 	}
 }
+
+// bench takes -P too: the profile's URL and settings, under its flags.
+func TestBenchUsesProfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f, _ := profile.Load(filepath.Join(dir, profile.FileName))
+	if err := f.Put(profile.Profile{Name: "p", URL: "http://prof.test:1", Namespace: "/n", Transport: "polling", EIO: "3",
+		Auth: `{"token":"t"}`, TLS: profile.TLS{Insecure: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(); err != nil {
+		t.Fatal(err)
+	}
+	var got *benchOptions
+	ios, _, _, _ := iostreams.Test()
+	a := &app{io: ios, getenv: func(k string) string { return map[string]string{"SIO_CONFIG_DIR": dir}[k] }}
+	cmd := newBenchCmd(a, func(o *benchOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"-P", "p", "--eio", "4"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	c := got.config
+	if c.URL != "http://prof.test:1/n" || c.Transport != "polling" || c.EIO != 4 || string(c.Auth) != `{"token":"t"}` ||
+		c.TLSConfig == nil || !c.TLSConfig.InsecureSkipVerify {
+		t.Errorf("config %+v", c)
+	}
+}
