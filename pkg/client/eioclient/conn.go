@@ -63,8 +63,12 @@ type Conn struct {
 	ready     chan struct{} // closed when Dial returns: callbacks wait for it
 	done      chan struct{} // closed after OnClose returned
 	closeSent chan struct{} // closed by the writer once the close packet is out
-	wake      chan struct{} // cap 1: something to write
-	wg        sync.WaitGroup
+	// peerClosed is closed by the WebSocket reader when the stream ends
+	// after Close: the server's answer to our close frame.
+	peerClosed     chan struct{}
+	peerClosedOnce sync.Once
+	wake           chan struct{} // cap 1: something to write
+	wg             sync.WaitGroup
 
 	// pending holds the packets that came after open in the handshake
 	// response (socket.io 2 piggybacks "40"); the reader dispatches them first.
@@ -154,15 +158,16 @@ func newConn(base *url.URL, opts Options) (*Conn, error) {
 	}
 	path := (&url.URL{Path: opts.Path}).EscapedPath()
 	c := &Conn{
-		opts:      opts,
-		log:       opts.Logger,
-		httpBase:  httpScheme + "://" + base.Host + path,
-		wsBase:    wsScheme + "://" + base.Host + path,
-		ready:     make(chan struct{}),
-		done:      make(chan struct{}),
-		closeSent: make(chan struct{}),
-		wake:      make(chan struct{}, 1),
-		getHeader: opts.Header.Clone(),
+		opts:       opts,
+		log:        opts.Logger,
+		httpBase:   httpScheme + "://" + base.Host + path,
+		wsBase:     wsScheme + "://" + base.Host + path,
+		ready:      make(chan struct{}),
+		done:       make(chan struct{}),
+		closeSent:  make(chan struct{}),
+		peerClosed: make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		getHeader:  opts.Header.Clone(),
 	}
 	if c.getHeader == nil {
 		c.getHeader = http.Header{}
@@ -328,13 +333,31 @@ func (c *Conn) Close() error {
 // CloseTimeout), then ends the connection.
 func (c *Conn) finishClose() {
 	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
 	select {
 	case <-c.closeSent:
+		c.mu.Lock()
+		overWS := c.transport == TransportWebSocket
+		c.mu.Unlock()
+		if !overWS {
+			break
+		}
+		// The WebSocket closing handshake (RFC 6455 §7.1.1), as Node's ws
+		// does it: wait for the server's close frame before closing the
+		// TCP connection. Closing it with the server's frames still unread
+		// here makes the kernel send a reset, and the server's kernel then
+		// drops what it has not handed to the server yet: the last
+		// messages sent before Close, and the close frame itself.
+		select {
+		case <-c.peerClosed:
+		case <-c.ctx.Done():
+		case <-t.C:
+			c.log.Debug("engine.io: no close frame from the server in time", "sid", c.sid)
+		}
 	case <-c.ctx.Done():
 	case <-t.C:
 		c.log.Debug("engine.io: close timed out, dropping the queue", "sid", c.sid)
 	}
-	t.Stop()
 	c.shutdown(protocol.ReasonIOClientDisconnect, nil)
 }
 

@@ -182,6 +182,16 @@ func (c *Conn) wsReadFailed(err error) {
 	if c.ctx.Err() != nil {
 		return // closing: the error is ours
 	}
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		// After our close frame, the server's close frame or the end of
+		// the stream completes the closing handshake; finishClose ends
+		// the connection with Close's reason.
+		c.peerClosedOnce.Do(func() { close(c.peerClosed) })
+		return
+	}
 	var ce *websocket.CloseError
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit) || errors.Is(err, ErrProtocol):
