@@ -41,6 +41,18 @@ async function main() {
   const err = await connected(socket);
   if (err) throw new Error("connect: " + err);
   out("connect");
+  // Send the deep packet once the upgrade is over. If the server closes
+  // the session while the client is switching transports (polling
+  // paused, WebSocket probe answered but not yet adopted),
+  // engine.io-client drops the probe and stays on the paused polling
+  // transport: it only notices the close at its ping timeout (45 s with
+  // the default heartbeat), against any server. That race is not what
+  // this test is about.
+  await new Promise((resolve) => {
+    const engine = socket.io.engine;
+    if (engine.transport.name === "websocket") return resolve();
+    engine.once("upgrade", resolve);
+  });
   socket.on("deep", (arg) => out("echo", depthOf(arg)));
   socket.on("disconnect", (reason) => {
     out("disconnect", { reason });
