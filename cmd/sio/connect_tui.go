@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,7 +203,7 @@ func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger
 	}
 	s := &clientSession{
 		url:     rawURL,
-		mainNsp: urlNamespace(rawURL),
+		mainNsp: namespaceOf(rawURL),
 		feed:    feed,
 		log:     logger,
 		explain: func(err error) string { return err.Error() },
@@ -228,15 +227,6 @@ func newConnectSession(opts *connectOptions, feed *tui.Feed, logger *slog.Logger
 		return strings.TrimPrefix(explainConnectError(&opts.clientFlags, err).Error(), "connect "+opts.URL+": ")
 	}
 	return s
-}
-
-// urlNamespace is the namespace a client URL names ("/" when none).
-func urlNamespace(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Path == "" {
-		return "/"
-	}
-	return u.Path
 }
 
 // tap feeds every packet to the UI and measures the heartbeat's round trip
@@ -531,11 +521,11 @@ func (s *clientSession) Emit(ctx context.Context, nsp, event string, args []json
 	return tui.Ack{Args: a.Args, Attachments: a.Attachments}, nil
 }
 
-// bareEmitError drops pkg/client's `emit "EVENT" on NSP: ` prefix: the UI
-// already says which emit failed.
+// bareEmitError is the cause of a *client.EmitError: the UI already says
+// which emit failed.
 func bareEmitError(err error) error {
-	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "emit ") {
-		return u
+	if ee, ok := errors.AsType[*client.EmitError](err); ok {
+		return ee.Err
 	}
 	return err
 }

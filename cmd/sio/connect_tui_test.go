@@ -535,7 +535,7 @@ func TestClientSessionBeforeConnecting(t *testing.T) {
 }
 
 func TestBareEmitError(t *testing.T) {
-	wrapped := fmt.Errorf("emit %q on %s: %w", "x", "/", client.ErrNotConnected)
+	wrapped := &client.EmitError{Event: "x", Namespace: "/", Err: client.ErrNotConnected}
 	if got := bareEmitError(wrapped); got != client.ErrNotConnected {
 		t.Errorf("got %v", got)
 	}
