@@ -2,6 +2,7 @@ package redisadapter
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -46,7 +47,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded %q does not decode: %v", enc, err)
 		}
 		if again.UID != m.UID || string(again.Packet.Data) != string(m.Packet.Data) || len(again.Packet.Attachments) != len(m.Packet.Attachments) ||
-			len(again.Rooms) != len(dedupe(m.Rooms)) || again.Flags.Volatile != m.Flags.Volatile {
+			!slices.Equal(again.Rooms, m.Rooms) || !slices.Equal(again.Except, m.Except) || again.Flags.Volatile != m.Flags.Volatile {
 			t.Fatalf("round trip: %+v became %+v", m, again)
 		}
 	})
