@@ -25,10 +25,9 @@ const (
 )
 
 type captureScreen struct {
-	title  string
-	server bool
-	tabs   bool // the client with a second tab open
-	keys   []string
+	title string
+	model string // "client" (the default), "tabs" (the client with a second tab open), "server", "proxy", "admin"
+	keys  []string
 	typed  string // typed after the keys
 	after  []string
 }
@@ -43,16 +42,23 @@ var captureScreens = []captureScreen{
 	{title: "Client: answering the server's ack request (a)", keys: []string{"a"}},
 	{title: "Client: a muted and a highlighted event (m, b)", keys: []string{"k", "m", "G", "b"}},
 	{title: "Client: saved messages (o)", keys: []string{"o"}},
-	{title: "Client: a second connection in a tab (T @staging)", tabs: true, keys: []string{"T"}, typed: "@staging", after: []string{"enter"}},
+	{title: "Client: a second connection in a tab (T @staging)", model: "tabs", keys: []string{"T"}, typed: "@staging", after: []string{"enter"}},
 	{title: "Client: help (?)", keys: []string{"?"}},
 	{title: "Client: zoomed inspector (z)", keys: []string{"enter", "z"}},
-	{title: "Server: sockets", server: true},
-	{title: "Server: a socket's handshake (H)", server: true, keys: []string{"H"}},
-	{title: "Server: rooms", server: true, keys: []string{"2"}},
-	{title: "Server: traffic", server: true, keys: []string{"3"}},
-	{title: "Server: emit to a room", server: true, keys: []string{"2", "e"}, typed: "news"},
-	{title: "Server: disconnect, confirmed", server: true, keys: []string{"D"}},
-	{title: "Server: help (?)", server: true, keys: []string{"?"}},
+	{title: "Server: sockets", model: "server"},
+	{title: "Server: a socket's handshake (H)", model: "server", keys: []string{"H"}},
+	{title: "Server: rooms", model: "server", keys: []string{"2"}},
+	{title: "Server: traffic", model: "server", keys: []string{"3"}},
+	{title: "Server: emit to a room", model: "server", keys: []string{"2", "e"}, typed: "news"},
+	{title: "Server: disconnect, confirmed", model: "server", keys: []string{"D"}},
+	{title: "Server: help (?)", model: "server", keys: []string{"?"}},
+	{title: "Proxy: proxied sessions and their traffic (sio proxy --tui)", model: "proxy", keys: []string{"3"}},
+	{title: "Proxy: the sessions", model: "proxy"},
+	{title: "Admin: sockets (sio admin URL)", model: "admin"},
+	{title: "Admin: servers", model: "admin", keys: []string{"1"}},
+	{title: "Admin: rooms", model: "admin", keys: []string{"3"}},
+	{title: "Admin: events", model: "admin", keys: []string{"4"}},
+	{title: "Admin: disconnect, confirmed", model: "admin", keys: []string{"D"}},
 }
 
 var captureSizes = [][2]int{{80, 24}, {120, 35}}
@@ -93,6 +99,39 @@ func captureServer(t *testing.T, w, h int) tea.Model {
 	return m
 }
 
+// captureProxy is `sio proxy --tui`: the dashboard over a proxy, whose
+// rows are the proxied sessions' sockets and whose log has both
+// directions of each, as cmd/sio's proxyControl and proxyFeed make them.
+func captureProxy(t *testing.T, w, h int) tea.Model {
+	f := &fakeServer{sockets: []SocketInfo{
+		{ID: "pX9-aaaaaaaaaaaaaaaa", Namespace: "/", Transport: "websocket", RemoteAddr: "127.0.0.1:52110", EIO: protocol.EIO4, Since: t0.Add(time.Second)},
+		{ID: "qY7-bbbbbbbbbbbbbbbb", Namespace: "/chat", Transport: "polling", RemoteAddr: "127.0.0.1:52114", EIO: protocol.EIO4, Since: t0.Add(2 * time.Second)},
+	}}
+	m := newServerModel(t.Context(), NewCommon(false, w, h), ServerOptions{
+		Control: f, Addr: "http://127.0.0.1:8080 → http://localhost:3000", Name: "sio proxy", NoRooms: true, Now: func() time.Time { return t0 }, Location: time.UTC,
+	}, nil)
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	runCmd(t, m, m.fetch())
+	m.Update(traces(
+		socketTrace(protocol.Out, "pX9-aaaaaaaaaaaaaaaa", protocol.Packet{Type: protocol.PacketConnect, Data: []byte(`{"sid":"pX9-aaaaaaaaaaaaaaaa"}`)}, time.Second),
+		event(protocol.In, "pX9-aaaaaaaaaaaaaaaa", "/", `["cart:add",{"sku":"A-1","qty":2}]`, 7, true, 1500*time.Millisecond),
+		ack(protocol.Out, "pX9-aaaaaaaaaaaaaaaa", "/", `[{"ok":true,"items":3}]`, 7, 1500*time.Millisecond+42*time.Millisecond),
+		event(protocol.Out, "pX9-aaaaaaaaaaaaaaaa", "/", `["cart:updated",{"items":3}]`, 0, false, 1600*time.Millisecond),
+		socketTrace(protocol.Out, "qY7-bbbbbbbbbbbbbbbb", protocol.Packet{Type: protocol.PacketConnect, Namespace: "/chat", Data: []byte(`{"sid":"qY7-bbbbbbbbbbbbbbbb"}`)}, 2*time.Second),
+		event(protocol.In, "qY7-bbbbbbbbbbbbbbbb", "/chat", `["typing"]`, 0, false, 3*time.Second),
+	))
+	m.Update(tickMsg(t0.Add(4 * time.Second)))
+	return m
+}
+
+func captureAdmin(w, h int) tea.Model {
+	m := newAdminModel(context.Background(), NewCommon(false, w, h), AdminOptions{
+		Source: adminFixture(), Changed: make(chan struct{}), URL: "https://prod.example.com", Now: func() time.Time { return adminT0 }, Location: time.UTC,
+	})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
 // renderCaptures renders every screen at every size as markdown.
 func renderCaptures(t *testing.T) string {
 	msgs := filepath.Join(t.TempDir(), "profiles.yaml")
@@ -112,10 +151,14 @@ func renderCaptures(t *testing.T) string {
 		for _, size := range captureSizes {
 			w, h := size[0], size[1]
 			var m tea.Model
-			switch {
-			case sc.server:
+			switch sc.model {
+			case "server":
 				m = captureServer(t, w, h)
-			case sc.tabs:
+			case "proxy":
+				m = captureProxy(t, w, h)
+			case "admin":
+				m = captureAdmin(w, h)
+			case "tabs":
 				m = captureTabs(t, w, h)
 			default:
 				m = captureClient(t, w, h, msgs)

@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +102,12 @@ type ServerOptions struct {
 	Feed    *Feed
 	// Addr is shown in the header, e.g. "http://127.0.0.1:3000/socket.io/".
 	Addr string
+	// Name is the command shown first in the header and the window title:
+	// "sio serve" when empty.
+	Name string
+	// NoRooms says the rooms live where the dashboard cannot see them (the
+	// app's server behind `sio proxy`): no Rooms tab, no join or leave.
+	NoRooms bool
 	// ControlAPI, when set, says where the HTTP control API is and its
 	// token: shown at the end of the header and on the help screen.
 	ControlAPI     string
@@ -131,6 +139,8 @@ type serverModel struct {
 	base
 	ctl     ServerControl
 	addr    string
+	name    string
+	noRooms bool
 	ctlAPI  string
 	refresh time.Duration
 
@@ -174,7 +184,8 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 			timeout: o.Timeout, historyFile: o.HistoryFile, history: history, logger: o.Logger,
 			verbose: o.Verbose, server: true, marksFile: o.MarksFile, marks: o.Marks,
 		}),
-		ctl: o.Control, addr: o.Addr, ctlAPI: o.ControlAPI, refresh: o.Refresh,
+		ctl: o.Control, addr: o.Addr, name: cmp.Or(o.Name, "sio serve"), noRooms: o.NoRooms,
+		ctlAPI: o.ControlAPI, refresh: o.Refresh,
 		nsps:   []string{"/"},
 		counts: make(map[string]*[2]uint64),
 	}
@@ -460,8 +471,12 @@ func (m *serverModel) socketCells(i int) []string {
 	if c := m.counts[s.ID]; c != nil {
 		in, out = c[0], c[1]
 	}
+	rooms := strconv.Itoa(len(s.Rooms))
+	if m.noRooms {
+		rooms = "-"
+	}
 	return []string{shortID(clean(s.ID), 10), clean(s.Namespace), strconv.Itoa(int(s.EIO)), s.Transport, clean(s.RemoteAddr),
-		strconv.Itoa(len(s.Rooms)), s.Since.In(m.loc).Format("15:04:05"),
+		rooms, s.Since.In(m.loc).Format("15:04:05"),
 		strconv.FormatUint(in, 10), strconv.FormatUint(out, 10)}
 }
 
@@ -586,7 +601,7 @@ func (m *serverModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, keys.TabSockets):
 		m.setTab(tabSockets)
 		return nil
-	case key.Matches(k, keys.TabRooms):
+	case key.Matches(k, keys.TabRooms) && !m.noRooms:
 		m.setTab(tabRooms)
 		return nil
 	case key.Matches(k, keys.TabTraffic):
@@ -938,7 +953,7 @@ func (m *serverModel) sizeLogAndInspectorLogOnly(w, h int) {
 func (m *serverModel) header() []string {
 	st := m.c.Styles
 	l1 := []string{
-		st.App.Render("sio serve"), st.HeaderVal.Render(clean(m.addr)),
+		st.App.Render(m.name), st.HeaderVal.Render(clean(m.addr)),
 		st.HeaderKey.Render("sockets ") + strconv.Itoa(len(m.sockets)),
 		st.HeaderKey.Render("conns ") + strconv.FormatUint(m.conns, 10),
 		st.HeaderKey.Render("in ") + strconv.FormatFloat(m.rateIn, 'f', 0, 64) + "/s",
@@ -971,13 +986,16 @@ func (m *serverModel) tabs() string {
 	st := m.c.Styles
 	out := make([]string, len(tabNames))
 	for i, n := range tabNames {
+		if i == tabRooms && m.noRooms {
+			continue
+		}
 		if i == m.tab {
 			out[i] = st.TabActive.Render(" " + n + " ")
 		} else {
 			out[i] = st.Tab.Render(" " + n + " ")
 		}
 	}
-	return strings.Join(out, " ")
+	return strings.Join(slices.DeleteFunc(out, func(s string) bool { return s == "" }), " ")
 }
 
 func (m *serverModel) socketsView(w, h int) string {
@@ -1028,7 +1046,11 @@ func (m *serverModel) shortHelp() []key.Binding {
 	case m.tab == tabTraffic && m.focus == paneInspector:
 		return append(m.insp.ShortHelp(), k.Back, k.Quit)
 	case m.tab == tabTraffic:
-		return []key.Binding{k.TabSockets, k.Compose, k.Filter, k.Select, k.Pause, k.Help, k.Quit}
+		bs := []key.Binding{k.TabSockets, k.Compose, k.Filter, k.Select, k.Pause}
+		if _, ok := m.ctl.(AckHolder); ok {
+			bs = append(bs, k.HoldAck)
+		}
+		return append(bs, k.Help, k.Quit)
 	}
 	open := k.Select
 	switch m.tab {
@@ -1036,6 +1058,9 @@ func (m *serverModel) shortHelp() []key.Binding {
 		open.SetHelp(k.Select.Help().Key, "traffic")
 	case tabRooms:
 		return []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
+	}
+	if m.noRooms {
+		return []key.Binding{open, k.Compose, k.Disconnect, k.Everyone, k.Help, k.Quit}
 	}
 	return []key.Binding{open, k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.Help, k.Quit}
 }
@@ -1050,10 +1075,18 @@ func (m *serverModel) helpSections() []helpSection {
 	if _, ok := m.ctl.(AckHolder); ok {
 		logKeys = append(logKeys, k.HoldAck)
 	}
+	general := []key.Binding{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic, k.NextPane, k.Zoom}
+	actions := []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp, k.Repeat, k.Edit}
+	lists := section("Sockets and Rooms", m.sockList.FullHelp(), open, k.Handshake)
+	if m.noRooms {
+		general = slices.Delete(general, 4, 5)
+		actions = slices.Delete(actions, 1, 3)
+		lists = section("Sockets", m.sockList.FullHelp(), open)
+	}
 	return []helpSection{
-		{"General", []key.Binding{k.Quit, k.ForceQuit, k.Help, k.TabSockets, k.TabRooms, k.TabTraffic, k.NextPane, k.Zoom}},
-		{"Actions (on the target)", []key.Binding{k.Compose, k.Join, k.Leave, k.Disconnect, k.Everyone, k.NextNsp, k.PrevNsp, k.Repeat, k.Edit}},
-		section("Sockets and Rooms", m.sockList.FullHelp(), open, k.Handshake),
+		{"General", general},
+		{"Actions (on the target)", actions},
+		lists,
 		section("Traffic log", m.log.FullHelp(), logKeys...),
 		section("Inspector", m.insp.FullHelp()[1:], k.Back),
 		section("Composer", m.comp.FullHelp()),
@@ -1084,4 +1117,4 @@ func (m *serverModel) render() string {
 	return m.frame(mid, m.shortHelp(), block(m.header(), w, 2), fit(m.tabs(), w))
 }
 
-func (m *serverModel) View() tea.View { return view(m.render(), "sio serve "+m.addr) }
+func (m *serverModel) View() tea.View { return view(m.render(), m.name+" "+m.addr) }

@@ -330,3 +330,34 @@ func TestServerHandshakeDetails(t *testing.T) {
 		t.Fatalf("H again does not show the traffic:\n%s", got)
 	}
 }
+
+// TestServerNoRooms: the dashboard of `sio proxy` names itself and has
+// no Rooms tab: the app's server behind it keeps the rooms.
+func TestServerNoRooms(t *testing.T) {
+	t.Parallel()
+	m := newServerModel(t.Context(), NewCommon(false, 80, 24), ServerOptions{
+		Control: testServerFake(), Addr: "http://127.0.0.1:8080 → http://localhost:3000", Name: "sio proxy", NoRooms: true,
+		Now: func() time.Time { return t0 }, Location: time.UTC,
+	}, nil)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	runCmd(t, m, m.fetch())
+	press(t, m, "2")
+	if m.tab != tabSockets {
+		t.Fatalf("2 opened tab %d with NoRooms", m.tab)
+	}
+	scr := screen(m)
+	for _, want := range []string{"sio proxy http://127.0.0.1:8080", " 1 Sockets   3 Traffic "} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("screen lacks %q:\n%s", want, scr)
+		}
+	}
+	for _, bad := range []string{"Rooms", "join room", "sio serve"} {
+		if strings.Contains(scr, bad) {
+			t.Errorf("screen shows %q:\n%s", bad, scr)
+		}
+	}
+	press(t, m, "?")
+	if help := screen(m); strings.Contains(help, "join room") || strings.Contains(help, "2 ") && strings.Contains(help, "Rooms") {
+		t.Errorf("help offers rooms:\n%s", help)
+	}
+}

@@ -51,6 +51,8 @@ func runProxyTUI(ctx context.Context, a *app, opts *proxyOptions) error {
 		Control:        proxyControl{p: l.p},
 		Feed:           feed,
 		Addr:           l.url + " → " + opts.Target,
+		Name:           "sio proxy",
+		NoRooms:        true,
 		HistoryFile:    historyPath(dir, "proxy-history"),
 		MarksFile:      historyPath(dir, "proxy-marks.json"),
 		Save:           saveLog,
