@@ -170,7 +170,7 @@ func NewInstrument(opts ServerOptions) (*Instrument, error) {
 func (in *Instrument) dev() bool { return !in.opts.Production }
 
 // Wrap chains the Instrument's hooks in front of those already in so: the
-// lifecycle hooks, the adapter (for room_joined and room_left) and the Tap
+// lifecycle hooks, the adapter's room changes (room_joined, room_left) and the Tap
 // (events and traffic counts). A Tap that asked for Socket.IO packets only
 // still gets only those.
 func (in *Instrument) Wrap(so *server.Options) {
@@ -212,12 +212,19 @@ func (in *Instrument) Wrap(so *server.Options) {
 		} else {
 			inner = server.NewMemoryAdapter(n)
 		}
-		ra := &roomsAdapter{Adapter: inner, in: in, nsp: n.Name()}
-		if ca, ok := inner.(server.ClusterAcker); ok {
-			// Keep what a multi-node adapter adds: the server looks for it.
-			return &roomsClusterAdapter{roomsAdapter: ra, ClusterAcker: ca}
+		if w, ok := inner.(server.RoomWatcher); ok {
+			nsp := n.Name()
+			w.WatchRooms(func(c server.RoomChange) {
+				ev := EventRoomLeft
+				if c.Joined {
+					ev = EventRoomJoined
+				}
+				in.enqueue(ev, nsp, c.Room, c.Socket, Date(in.opts.Now()))
+			})
+		} else {
+			in.opts.Logger.Warn("admin-ui: the adapter does not report room changes (server.RoomWatcher): no room_joined or room_left", "nsp", n.Name(), "adapter", fmt.Sprintf("%T", inner))
 		}
-		return ra
+		return inner
 	}
 }
 
@@ -475,25 +482,6 @@ func (in *Instrument) allSockets() []Socket {
 // fetchTimeout bounds the wait for the other nodes' sockets.
 const fetchTimeout = 5 * time.Second
 
-// targets returns this server's sockets of nsp that filter (a room, a
-// socket id being its own room; "" for all) selects.
-func (in *Instrument) targets(nsp, filter string) []*server.Socket {
-	n, ok := in.srv.Namespace(nsp)
-	if !ok {
-		return nil
-	}
-	var out []*server.Socket
-	for _, info := range n.SocketInfos() {
-		if filter != "" && !slices.Contains(info.Rooms, filter) {
-			continue
-		}
-		if s, ok := n.Socket(info.ID); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // commandArgs reads a command's leading string arguments and its filter
 // (a string, or null/absent for none) at index at.
 func commandArgs(e *server.Event, n, at int) ([]string, string, bool) {
@@ -517,18 +505,7 @@ func (in *Instrument) onRoomCommand(e *server.Event, join bool) {
 	if !ok {
 		return
 	}
-	// This server's sockets one by one, so that each change goes through
-	// the adapter's AddAll/Del, which report room_joined and room_left;
-	// the other nodes' through the adapter.
-	local := in.targets(args[0], filter)
-	for _, s := range local {
-		if join {
-			s.Join(args[1])
-		} else {
-			s.Leave(args[1])
-		}
-	}
-	if op, ok := in.remote(args[0], filter, local); ok {
+	if op, ok := in.selection(args[0], filter); ok {
 		if join {
 			_ = op.SocketsJoin(args[1])
 		} else {
@@ -544,27 +521,20 @@ func (in *Instrument) onDisconnectCommand(e *server.Event) {
 	}
 	var closeConn bool
 	_ = e.Args.Decode(1, &closeConn)
-	local := in.targets(args[0], filter)
-	for _, s := range local {
-		s.Disconnect(closeConn)
-	}
-	if op, ok := in.remote(args[0], filter, local); ok {
+	if op, ok := in.selection(args[0], filter); ok {
 		_ = op.DisconnectSockets(closeConn)
 	}
 }
 
-// remote selects the sockets filter selects on the other nodes: the
-// local ones, already done, are excepted (a socket id is a room).
-func (in *Instrument) remote(nsp, filter string, local []*server.Socket) (server.BroadcastOperator, bool) {
+// selection is Node's io.of(nsp).in(filter), the whole namespace without
+// a filter: the adapter applies it on every node of a cluster, and the
+// adapters (server.RoomWatcher) report each room change it makes.
+func (in *Instrument) selection(nsp, filter string) (server.BroadcastOperator, bool) {
 	n, ok := in.srv.Namespace(nsp)
 	if !ok {
 		return server.BroadcastOperator{}, false
 	}
-	ids := make([]string, len(local))
-	for i, s := range local {
-		ids[i] = s.ID()
-	}
-	op := n.Except(ids...)
+	op := n.Except()
 	if filter != "" {
 		op = op.In(filter)
 	}
@@ -595,63 +565,6 @@ func (in *Instrument) onEmitCommand(e *server.Event) {
 	} else {
 		_ = n.Emit(ev, args...)
 	}
-}
-
-// roomsAdapter reports the room changes of one namespace's sockets as
-// room_joined and room_left, as Node's adapter events "join-room" and
-// "leave-room" (only real changes).
-type roomsAdapter struct {
-	server.Adapter
-	in  *Instrument
-	nsp string
-}
-
-func (a *roomsAdapter) AddAll(id string, rooms []string) {
-	had := a.Adapter.SocketRooms(id)
-	a.Adapter.AddAll(id, rooms)
-	now := Date(a.in.opts.Now())
-	for _, r := range rooms {
-		if !slices.Contains(had, r) {
-			had = append(had, r)
-			a.in.enqueue(EventRoomJoined, a.nsp, r, id, now)
-		}
-	}
-}
-
-func (a *roomsAdapter) Del(id, room string) {
-	had := slices.Contains(a.Adapter.SocketRooms(id), room)
-	a.Adapter.Del(id, room)
-	if had {
-		a.in.enqueue(EventRoomLeft, a.nsp, room, id, Date(a.in.opts.Now()))
-	}
-}
-
-func (a *roomsAdapter) DelAll(id string) {
-	had := a.Adapter.SocketRooms(id)
-	a.Adapter.DelAll(id)
-	now := Date(a.in.opts.Now())
-	for _, r := range had {
-		a.in.enqueue(EventRoomLeft, a.nsp, r, id, now)
-	}
-}
-
-// roomsClusterAdapter is a roomsAdapter around a multi-node adapter,
-// which keeps its acknowledged broadcasts to the whole cluster.
-type roomsClusterAdapter struct {
-	*roomsAdapter
-	server.ClusterAcker
-}
-
-// Close closes the wrapped adapter when it has a Close method (the server
-// calls it on a namespace it removes).
-func (a *roomsAdapter) Close() error {
-	if c, ok := a.Adapter.(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	if c, ok := a.Adapter.(interface{ Close() }); ok {
-		c.Close()
-	}
-	return nil
 }
 
 // serializeSocket is Node's serialize(socket, nsp).

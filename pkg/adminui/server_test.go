@@ -277,8 +277,8 @@ func (clusterAdapter) BroadcastWithAckCluster(context.Context, protocol.Packet, 
 	return 0, nil
 }
 
-// TestWrapKeepsClusterAcker: the adapter that reports rooms must not hide
-// what a multi-node adapter adds (acks from the whole cluster).
+// TestWrapKeepsClusterAcker: watching the rooms must not hide what a
+// multi-node adapter adds (acks from the whole cluster).
 func TestWrapKeepsClusterAcker(t *testing.T) {
 	in, err := NewInstrument(ServerOptions{})
 	if err != nil {
@@ -296,7 +296,7 @@ func TestWrapKeepsClusterAcker(t *testing.T) {
 	if _, ok := a.(server.ClusterAcker); !ok {
 		t.Errorf("the wrapped adapter %T lost ClusterAcker", a)
 	}
-	if _, ok := a.(*roomsClusterAdapter); !ok {
+	if _, ok := a.(server.RoomWatcher); !ok {
 		t.Errorf("the adapter %T does not report rooms", a)
 	}
 }

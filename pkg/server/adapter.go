@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -129,7 +130,57 @@ type MemoryAdapter struct {
 	mu    sync.RWMutex
 	rooms map[string]members // room → local members
 	sids  map[string]roomSet // socket id → rooms
+
+	watchers atomic.Pointer[[]func(RoomChange)]
 }
+
+// RoomChange is a socket joining or leaving a room of its namespace.
+type RoomChange struct {
+	Socket, Room string
+	Joined       bool
+}
+
+// RoomWatcher is an Adapter that reports every real change of a local
+// socket's rooms, as Node's adapter emits "join-room" and "leave-room":
+// a socket's own Join and Leave, a disconnect, and the joins and leaves
+// another node of a cluster relays. MemoryAdapter is one, and so is an
+// adapter that embeds it.
+type RoomWatcher interface {
+	// WatchRooms adds f, called after each change, outside the
+	// adapter's locks, on the goroutine that made the change.
+	WatchRooms(f func(RoomChange))
+}
+
+// WatchRooms implements RoomWatcher.
+func (a *MemoryAdapter) WatchRooms(f func(RoomChange)) {
+	for {
+		old := a.watchers.Load()
+		var fs []func(RoomChange)
+		if old != nil {
+			fs = slices.Clone(*old)
+		}
+		fs = append(fs, f)
+		if a.watchers.CompareAndSwap(old, &fs) {
+			return
+		}
+	}
+}
+
+// report tells the watchers about changes. The callers collect changes
+// only when watching says someone listens: the common case costs nothing.
+func (a *MemoryAdapter) report(changes []RoomChange) {
+	fs := a.watchers.Load()
+	if fs == nil {
+		return
+	}
+	for _, c := range changes {
+		for _, f := range *fs {
+			f(c)
+		}
+	}
+}
+
+func (a *MemoryAdapter) watching() bool { return a.watchers.Load() != nil }
 
 // members is a room's local members. Most rooms are a socket's own and
 // have one member, held inline; a map is made from the second on. A nil
@@ -208,17 +259,21 @@ type roomSet struct {
 
 func (rs *roomSet) len() int { return len(rs.list) + len(rs.m) }
 
-func (rs *roomSet) add(room string) {
+// add adds room and says whether it was not there yet.
+func (rs *roomSet) add(room string) bool {
 	if rs.m != nil {
+		if _, ok := rs.m[room]; ok {
+			return false
+		}
 		rs.m[room] = struct{}{}
-		return
+		return true
 	}
 	if slices.Contains(rs.list, room) {
-		return
+		return false
 	}
 	if len(rs.list) < roomSetListMax {
 		rs.list = append(rs.list, room)
-		return
+		return true
 	}
 	rs.m = make(map[string]struct{}, len(rs.list)+1)
 	for _, r := range rs.list {
@@ -226,16 +281,21 @@ func (rs *roomSet) add(room string) {
 	}
 	rs.m[room] = struct{}{}
 	rs.list = nil
+	return true
 }
 
-func (rs *roomSet) del(room string) {
+// del removes room and says whether it was there.
+func (rs *roomSet) del(room string) bool {
 	if rs.m != nil {
+		_, ok := rs.m[room]
 		delete(rs.m, room)
-		return
+		return ok
 	}
 	if i := slices.Index(rs.list, room); i >= 0 {
 		rs.list = slices.Delete(rs.list, i, i+1)
+		return true
 	}
+	return false
 }
 
 // all iterates over the rooms.
@@ -264,26 +324,35 @@ func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
 func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	// Keep the *Socket next to its id so that a broadcast needs no lookup.
 	sock, _ := a.nsp.Socket(id)
+	watching := a.watching()
+	var changes []RoomChange
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	mine := a.sids[id]
 	for _, r := range rooms {
-		mine.add(r)
+		if mine.add(r) && watching {
+			changes = append(changes, RoomChange{Socket: id, Room: r, Joined: true})
+		}
 		ms := a.rooms[r]
 		ms.add(id, sock)
 		a.rooms[r] = ms
 	}
 	a.sids[id] = mine
+	a.mu.Unlock()
+	a.report(changes)
 }
 
 func (a *MemoryAdapter) Del(id, room string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	had := false
 	if mine, ok := a.sids[id]; ok {
-		mine.del(room)
+		had = mine.del(room)
 		a.sids[id] = mine
 	}
 	a.delMember(room, id)
+	a.mu.Unlock()
+	if had {
+		a.report([]RoomChange{{Socket: id, Room: room}})
+	}
 }
 
 func (a *MemoryAdapter) delMember(room, id string) {
@@ -299,13 +368,19 @@ func (a *MemoryAdapter) delMember(room, id string) {
 }
 
 func (a *MemoryAdapter) DelAll(id string) {
+	watching := a.watching()
+	var changes []RoomChange
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	mine := a.sids[id]
 	for r := range mine.all {
 		a.delMember(r, id)
+		if watching {
+			changes = append(changes, RoomChange{Socket: id, Room: r})
+		}
 	}
 	delete(a.sids, id)
+	a.mu.Unlock()
+	a.report(changes)
 }
 
 func (a *MemoryAdapter) SocketRooms(id string) []string {

@@ -62,3 +62,58 @@ func TestMemoryAdapterCompactSets(t *testing.T) {
 		t.Fatalf("all sockets: %v", got)
 	}
 }
+
+// TestMemoryAdapterWatchRooms: the watchers hear each real change once,
+// in both set forms (slice and, past roomSetListMax, map), and nothing
+// for a join of a room the socket is in or a leave of one it is not in.
+func TestMemoryAdapterWatchRooms(t *testing.T) {
+	t.Parallel()
+	a := NewMemoryAdapter(newFakeServer(t, Options{}).Of("/"))
+	var got []string
+	a.WatchRooms(func(c RoomChange) {
+		sign := "-"
+		if c.Joined {
+			sign = "+"
+		}
+		got = append(got, sign+c.Socket+":"+c.Room)
+	})
+	var heard int
+	a.WatchRooms(func(RoomChange) { heard++ })
+	expect := func(want ...string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("changes %q, want %q", got, want)
+		}
+		got = nil
+	}
+	a.AddAll("a", []string{"a", "r"})
+	expect("+a:a", "+a:r")
+	a.AddAll("a", []string{"r"})
+	expect()
+	a.Del("a", "nosuch")
+	expect()
+	a.Del("a", "r")
+	expect("-a:r")
+	var many []string
+	for i := range roomSetListMax + 2 {
+		many = append(many, fmt.Sprintf("room%02d", i))
+	}
+	a.AddAll("a", many)
+	if len(got) != len(many) {
+		t.Fatalf("%d joins reported for %d new rooms", len(got), len(many))
+	}
+	got = nil
+	a.AddAll("a", many[:3]) // the map form: no change
+	expect()
+	a.DelAll("a")
+	sort.Strings(got)
+	want := []string{"-a:a"}
+	for _, r := range many {
+		want = append(want, "-a:"+r)
+	}
+	sort.Strings(want)
+	expect(want...)
+	if heard != 2+1+len(many)+1+len(many) {
+		t.Errorf("the second watcher heard %d changes", heard)
+	}
+}

@@ -40,12 +40,11 @@ func TestServeCluster(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"id":"`+id+`"`) {
 		t.Fatalf("node a's list lacks node b's socket: exit %d: %s\n%s", code, errOut, out)
 	}
-	// Joined through its own node: a join relayed from node a takes effect
-	// too, but pkg/server's adapters apply a relayed join without going
-	// through the adapter that reports room_joined, so sio admin, which
-	// waits for that report, would wait until its --timeout.
-	if code, _, errOut = runSio(t, "admin", "join", "-u", b, "--", id, "vip"); code != 0 {
-		t.Errorf("join through node b: exit %d: %s", code, errOut)
+	// Joined through node a: node a relays the join to node b, whose
+	// adapter reports room_joined as Node's does; sio admin waits for
+	// that report, so exit 0 means the cluster confirmed the change.
+	if code, _, errOut = runSio(t, "admin", "join", "-u", a, "--", id, "vip"); code != 0 {
+		t.Errorf("join through node a: exit %d: %s", code, errOut)
 	}
 	if code, out, _ = runSio(t, "admin", "rooms", "-o", "json", "-u", a); code != 0 || !strings.Contains(out, `"name":"vip"`) {
 		t.Errorf("node a's list of the cluster's rooms lacks vip: exit %d\n%s", code, out)
@@ -54,4 +53,17 @@ func TestServeCluster(t *testing.T) {
 		t.Errorf("emit through node a: exit %d: %s", code, errOut)
 	}
 	c.waitFor("hello-from-a", func(r record) bool { return r.str("kind") == "client-event" && r.str("event") == "hello-from-a" })
+	// Left and disconnected through node a too, each confirmed by node b.
+	if code, _, errOut = runSio(t, "admin", "leave", "-u", a, "--", id, "vip"); code != 0 {
+		t.Errorf("leave through node a: exit %d: %s", code, errOut)
+	}
+	if code, out, _ = runSio(t, "admin", "rooms", "-o", "json", "-u", b); code != 0 || strings.Contains(out, `"name":"vip"`) {
+		t.Errorf("node b still lists vip after the leave: exit %d\n%s", code, out)
+	}
+	if code, _, errOut = runSio(t, "admin", "disconnect", "-u", a, "--", id); code != 0 {
+		t.Errorf("disconnect through node a: exit %d: %s", code, errOut)
+	}
+	c.waitFor("the disconnect", func(r record) bool {
+		return r.str("kind") == "client-disconnect" && r.str("reason") == "io server disconnect"
+	})
 }
