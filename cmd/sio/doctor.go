@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -36,8 +34,8 @@ type doctorOptions struct {
 	Emit          string
 	EmitArgs      []string
 	Output        string
-	// caFile comes from a profile's tls.ca_file.
-	caFile string
+	// tls comes from a profile's tls options.
+	tls profile.TLS
 }
 
 func newDoctorCmd(a *app, runF func(*doctorOptions) error) *cobra.Command {
@@ -184,7 +182,7 @@ func (o *doctorOptions) applyProfile(a *app, cmd *cobra.Command) error {
 	if p.TLS.Insecure && !changed("insecure") {
 		o.Insecure = true
 	}
-	o.caFile = p.TLS.CAFile
+	o.tls = p.TLS
 	return nil
 }
 
@@ -207,20 +205,11 @@ func (o *doctorOptions) doctorOptions(a *app) (doctor.Options, error) {
 	if len(o.Query) > 0 {
 		d.Query, _ = parseQuery(o.Query)
 	}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return d, fmt.Errorf("profile %s: tls.ca_file: %w", o.Profile, err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return d, fmt.Errorf("profile %s: tls.ca_file %s: no PEM certificate", o.Profile, o.caFile)
-		}
-		d.RootCAs = pool
+	tc, err := tlsConfig(o.tls)
+	if err != nil {
+		return d, fmt.Errorf("profile %s: %w", o.Profile, err)
 	}
+	d.TLSConfig = tc
 	if o.Emit != "" {
 		args, err := parseArgs(a, o.EmitArgs, true)
 		if err != nil {

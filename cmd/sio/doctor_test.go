@@ -1,7 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/internal/iostreams"
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
@@ -174,5 +179,36 @@ func TestDoctorJSONNothingListening(t *testing.T) {
 	}
 	if got := strings.Join(statuses[:3], " "); got != "dns=ok tcp=fail http=skip" {
 		t.Errorf("statuses %v", statuses)
+	}
+}
+
+// TestDoctorProfileTLS: every TLS option of a profile reaches the checks:
+// the CA file, the client certificate and key (the server requires one),
+// and the name to verify (the certificate is not for localhost).
+func TestDoctorProfileTLS(t *testing.T) {
+	srv := server.New(server.Options{PingInterval: 200 * time.Millisecond})
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	dir := t.TempDir()
+	certFile, keyFile := testutil.WriteSelfSignedClientCert(t)
+	hs.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: testutil.CertPool(t, certFile)}
+	hs.StartTLS()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+	env := envMap(t, map[string]string{"SIO_CONFIG_DIR": dir})
+	if code, _, errOut := runWithEnv(t, env, "profile", "add", "mtls", "--url", "https://localhost:"+port,
+		"--ca-file", filepath.Join(dir, "ca.pem"), "--cert-file", certFile,
+		"--key-file", keyFile, "--server-name", "example.com"); code != 0 {
+		t.Fatalf("profile add: exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := runWithEnv(t, env, "doctor", "-P", "mtls", "--pings", "0"); code != exitOK || !strings.Contains(out, "certificate for example.com") {
+		t.Fatalf("doctor -P mtls: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -21,20 +21,51 @@ import (
 // directory of t, and returns their paths.
 func WriteSelfSignedCert(t testing.TB) (certFile, keyFile string) {
 	t.Helper()
+	return writeSelfSigned(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "sio test"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:    []string{"localhost"},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}
+
+// WriteSelfSignedClientCert writes a self-signed client certificate and
+// its key, as WriteSelfSignedCert; a server trusts it with the
+// certificate file in its ClientCAs.
+func WriteSelfSignedClientCert(t testing.TB) (certFile, keyFile string) {
+	t.Helper()
+	return writeSelfSigned(t, &x509.Certificate{
+		Subject:               pkix.Name{CommonName: "sio test client"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	})
+}
+
+// CertPool returns a pool with the certificates of a PEM file.
+func CertPool(t testing.TB, certFile string) *x509.CertPool {
+	t.Helper()
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		t.Fatalf("%s: no PEM certificate", certFile)
+	}
+	return pool
+}
+
+func writeSelfSigned(t testing.TB, tmpl *x509.Certificate) (certFile, keyFile string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sio test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl.SerialNumber = big.NewInt(1)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package doctor
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +46,12 @@ type Options struct {
 	Query url.Values
 	// Insecure skips TLS verification after reporting it.
 	Insecure bool
-	// RootCAs verifies the server's certificate; nil means the system's.
-	RootCAs *x509.CertPool
+	// TLSConfig holds the client's TLS options, as the client commands
+	// build them from a profile: roots (nil RootCAs means the system's),
+	// a client certificate, the name to verify. Nil means none. The
+	// checks clone it; Insecure and the URL's host fill what it leaves
+	// unset.
+	TLSConfig *tls.Config
 	// Timeout bounds each network step, default DefaultTimeout.
 	Timeout time.Duration
 	// ClientVersion is the socket.io-client major (2, 3 or 4) the user
@@ -165,7 +168,14 @@ func newDoctor(opts Options) (*doctor, error) {
 	if opts.Origin != "" {
 		d.header.Set("Origin", opts.Origin)
 	}
-	d.tlsConfig = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: opts.Insecure, RootCAs: opts.RootCAs}
+	d.tlsConfig = opts.TLSConfig.Clone()
+	if d.tlsConfig == nil {
+		d.tlsConfig = &tls.Config{}
+	}
+	if d.tlsConfig.ServerName == "" {
+		d.tlsConfig.ServerName = u.Hostname()
+	}
+	d.tlsConfig.InsecureSkipVerify = d.tlsConfig.InsecureSkipVerify || opts.Insecure
 	d.httpClient = &http.Client{
 		Transport: &http.Transport{
 			TLSClientConfig:   d.tlsConfig,

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log"
@@ -14,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sio-dev/sio/internal/testutil"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server"
 )
@@ -267,7 +269,7 @@ func TestTLS(t *testing.T) {
 	})
 	roots := x509.NewCertPool()
 	roots.AddCert(hs.Certificate())
-	r := runDoctor(t, Options{URL: hs.URL, RootCAs: roots})
+	r := runDoctor(t, Options{URL: hs.URL, TLSConfig: &tls.Config{RootCAs: roots}})
 	for _, res := range r.Results {
 		if res.Status != StatusOK {
 			t.Errorf("%s %s: %s %s", res.Status.Symbol(), res.ID, res.Summary, res.Cause)
@@ -278,9 +280,50 @@ func TestTLS(t *testing.T) {
 	}
 
 	_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
-	r = runDoctor(t, Options{URL: "https://localhost:" + port, RootCAs: roots})
+	r = runDoctor(t, Options{URL: "https://localhost:" + port, TLSConfig: &tls.Config{RootCAs: roots}})
 	tl, _ := r.Get("tls")
 	if tl.Status != StatusFail || tl.Summary != "certificate is not for localhost" || len(tl.Fixes) != 3 || tl.Fixes[2].Change != "--insecure" {
 		t.Errorf("tls under another name: %+v", tl)
+	}
+}
+
+// TestTLSClientOptions: the client's TLS options reach every check. A
+// server that requires a client certificate fails the session checks
+// without one and passes with it, and ServerName verifies the
+// certificate under the name the client is told to use.
+func TestTLSClientOptions(t *testing.T) {
+	srv := server.New(server.Options{PingInterval: 200 * time.Millisecond})
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	certFile, keyFile := testutil.WriteSelfSignedClientCert(t)
+	clientCert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: testutil.CertPool(t, certFile)}
+	hs.StartTLS()
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+	_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+	// httptest's certificate is for 127.0.0.1 and example.com, not localhost.
+	url := "https://localhost:" + port
+
+	r := runDoctor(t, Options{URL: url, TLSConfig: &tls.Config{RootCAs: roots, ServerName: "example.com"}})
+	if r.OK() {
+		t.Fatalf("passed without the client certificate the server requires: %+v", r.Results)
+	}
+	if tl, _ := r.Get("tls"); tl.Status != StatusOK || !strings.Contains(tl.Summary, "certificate for example.com") {
+		t.Errorf("tls under ServerName example.com: %+v", tl)
+	}
+
+	r = runDoctor(t, Options{URL: url, TLSConfig: &tls.Config{RootCAs: roots, ServerName: "example.com", Certificates: []tls.Certificate{clientCert}}})
+	for _, res := range r.Results {
+		if res.Status != StatusOK {
+			t.Errorf("with the client certificate: %s %s: %s %s", res.Status.Symbol(), res.ID, res.Summary, res.Cause)
+		}
 	}
 }

@@ -89,7 +89,11 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 		return fail("cannot connect for TLS", err.Error())
 	}
 	defer raw.Close()
-	conn := tls.Client(raw, &tls.Config{ServerName: d.u.Hostname(), InsecureSkipVerify: true})
+	// The client's own options (a client certificate for a server that
+	// asks for one), verification done below.
+	hello := d.tlsConfig.Clone()
+	hello.InsecureSkipVerify = true
+	conn := tls.Client(raw, hello)
 	if err := conn.HandshakeContext(sctx); err != nil {
 		var rhe tls.RecordHeaderError
 		if errors.As(err, &rhe) {
@@ -111,7 +115,8 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: d.u.Hostname(), Intermediates: inter, Roots: d.opts.RootCAs})
+	name := d.tlsConfig.ServerName
+	_, verr := leaf.Verify(x509.VerifyOptions{DNSName: name, Intermediates: inter, Roots: d.tlsConfig.RootCAs})
 	if verr == nil {
 		if left := time.Until(leaf.NotAfter); left < 14*24*time.Hour {
 			r, _ := warn("certificate expires in "+left.Round(time.Hour).String(), "clients refuse it once it expires",
@@ -119,7 +124,7 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 			r.Data = data
 			return r, true
 		}
-		r, _ := ok(fmt.Sprintf("%s, certificate for %s valid until %s", tls.VersionName(state.Version), d.u.Hostname(), leaf.NotAfter.UTC().Format("2006-01-02")), data)
+		r, _ := ok(fmt.Sprintf("%s, certificate for %s valid until %s", tls.VersionName(state.Version), name, leaf.NotAfter.UTC().Format("2006-01-02")), data)
 		return r, true
 	}
 	var summary, cause string
@@ -130,7 +135,7 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 	case errors.As(verr, &invalid) && invalid.Reason == x509.Expired:
 		summary, cause = "certificate expired or not yet valid", invalid.Error()
 	case errors.As(verr, &hostErr):
-		summary, cause = "certificate is not for "+d.u.Hostname(), hostErr.Error()
+		summary, cause = "certificate is not for "+name, hostErr.Error()
 	case errors.As(verr, &unknown) && isSelfSigned(leaf):
 		summary, cause = "self-signed certificate", "the certificate signs itself: no client trusts it unless told to"
 	case errors.As(verr, &unknown):
@@ -140,7 +145,7 @@ func (d *doctor) checkTLS(ctx context.Context) (Result, bool) {
 	}
 	data["self_signed"] = isSelfSigned(leaf)
 	fixes := []Fix{
-		{FixServer, "serve a certificate from a trusted CA (e.g. Let's Encrypt) for " + d.u.Hostname() + ", with its intermediate certificates"},
+		{FixServer, "serve a certificate from a trusted CA (e.g. Let's Encrypt) for " + name + ", with its intermediate certificates"},
 		{FixClient, "in Node only, for testing: rejectUnauthorized: false (or NODE_EXTRA_CA_CERTS=ca.pem)"},
 		{FixSio, "--insecure"},
 	}
