@@ -548,15 +548,6 @@ func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) 
 	if c.opts.Tap == nil {
 		return
 	}
-	// The sid is our socket's in the packet's namespace ("" until its
-	// CONNECT is answered).
-	sid := c.main.ID()
-	if p.Namespace != c.mainNsp {
-		sid = ""
-		if s := c.socket(p.Namespace); s != nil {
-			sid = s.ID()
-		}
-	}
 	var raw [][]byte
 	if _, isJSON := c.opts.Codec.(protocol.JSONCodec); isJSON {
 		raw = make([][]byte, 0, 1+len(p.Attachments))
@@ -567,6 +558,21 @@ func (c *Client) tapSocket(l *link, dir protocol.Direction, p *protocol.Packet) 
 		// binary message with the attachments inside).
 		for _, m := range msgs {
 			raw = append(raw, m.Data)
+		}
+	}
+	c.tapSocketRaw(l, dir, p, raw)
+}
+
+// tapSocketRaw reports a Socket.IO packet to the Tap with its frames as
+// they went on the wire.
+func (c *Client) tapSocketRaw(l *link, dir protocol.Direction, p *protocol.Packet, raw [][]byte) {
+	// The sid is our socket's in the packet's namespace ("" until its
+	// CONNECT is answered).
+	sid := c.main.ID()
+	if p.Namespace != c.mainNsp {
+		sid = ""
+		if s := c.socket(p.Namespace); s != nil {
+			sid = s.ID()
 		}
 	}
 	c.opts.Tap(protocol.Trace{
@@ -618,7 +624,11 @@ func authQuery(auth []byte) url.Values {
 // typed: `42["x",1]` (an EVENT on "/"), `2` (a ping), `40/admin,`... It
 // bypasses the Socket.IO layer, for protocol experiments: the client does
 // not track what it sends this way (an ack id, a CONNECT), but it reads
-// the server's answer as usual. The Tap sees the packet as it goes out.
+// the server's answer as usual. The Tap sees the packet as it goes out,
+// like any other: the Engine.IO packet, and, for a message whose data
+// reads as a Socket.IO packet (JSON parser), that packet too, with the
+// typed data as its raw frame. A binary packet's header goes alone: its
+// attachments are not sent, nor traced.
 func (c *Client) SendRaw(frame string) error {
 	l := c.currentLink()
 	if l == nil {
@@ -627,6 +637,18 @@ func (c *Client) SendRaw(frame string) error {
 	p, err := protocol.ParseEngineText([]byte(frame))
 	if err != nil {
 		return fmt.Errorf("raw frame %q: %w", frame, err)
+	}
+	if c.opts.Tap != nil && p.Type == protocol.EngineMessage {
+		if _, isJSON := c.opts.Codec.(protocol.JSONCodec); isJSON {
+			// An experiment may use what the decoder refuses from a
+			// peer (a reserved event name): the trace shows it anyway.
+			lim := c.opts.Limits
+			lim.AllowReservedEvents = true
+			if sp, err := protocol.ParsePacket(p.Data, l.eio, lim); err == nil {
+				// Traced before it is queued, as link.send does.
+				c.tapSocketRaw(l, protocol.Out, &sp, [][]byte{p.Data})
+			}
+		}
 	}
 	return l.conn.Send(p)
 }

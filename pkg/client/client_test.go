@@ -948,3 +948,53 @@ func TestDetectedEIO4SidlessConnectFails(t *testing.T) {
 		t.Errorf("%d dials, want 1", dials)
 	}
 }
+
+// SendRaw's Socket.IO packet reaches the Tap like any other outgoing
+// packet, with the typed data as its frame; an Engine.IO packet that is not
+// a message, or a message that is no Socket.IO packet, is the transport's
+// to trace.
+func TestTapSendRaw(t *testing.T) {
+	t.Parallel()
+	f := newFakeEngine(t, protocol.EIO4)
+	traces := make(chan protocol.Trace, 64)
+	opts := testOptions(f)
+	opts.Tap = func(tr protocol.Trace) {
+		if tr.Layer == protocol.LayerSocket && tr.Dir == protocol.Out && tr.Packet.Type != protocol.PacketConnect {
+			traces <- tr
+		}
+	}
+	c, fc, _ := dialFake(t, f, "http://example.test", opts)
+	for _, frame := range []string{`42["x",1]`, `2`, `4not a packet`, `42/admin,7["connect"]`, `451-["b",{"_placeholder":true,"num":0}]`} {
+		if err := c.SendRaw(frame); err != nil {
+			t.Fatalf("SendRaw(%q): %v", frame, err)
+		}
+	}
+	want := []struct {
+		typ      protocol.PacketType
+		nsp, raw string
+		sid      string
+	}{
+		{protocol.PacketEvent, "/", `2["x",1]`, "S1"},
+		{protocol.PacketEvent, "/admin", `2/admin,7["connect"]`, ""},
+		{protocol.PacketBinaryEvent, "/", `51-["b",{"_placeholder":true,"num":0}]`, "S1"},
+	}
+	for _, w := range want {
+		select {
+		case tr := <-traces:
+			if tr.Packet.Type != w.typ || tr.Packet.Namespace != w.nsp || len(tr.Raw) != 1 || string(tr.Raw[0]) != w.raw || tr.SID != w.sid || tr.EIO != protocol.EIO4 {
+				t.Errorf("trace %v %s %q sid %q, want %v %s %q sid %q", tr.Packet.Type, tr.Packet.Namespace, tr.Raw, tr.SID, w.typ, w.nsp, w.raw, w.sid)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no trace of %s", w.raw)
+		}
+	}
+	select {
+	case tr := <-traces:
+		t.Errorf("extra trace %v %q", tr.Packet.Type, tr.Raw)
+	default:
+	}
+	fc.expect(t, `2["x",1]`)
+	if err := c.SendRaw("9bogus"); err == nil {
+		t.Error("SendRaw(9bogus) accepted")
+	}
+}
