@@ -28,8 +28,8 @@ type captureScreen struct {
 	title string
 	model string // "client" (the default), "tabs" (the client with a second tab open), "server", "proxy", "admin"
 	keys  []string
-	typed  string // typed after the keys
-	after  []string
+	typed string // typed after the keys
+	after []string
 }
 
 var captureScreens = []captureScreen{
@@ -39,6 +39,7 @@ var captureScreens = []captureScreen{
 	{title: "Client: filter", keys: []string{"/"}, typed: "cha"},
 	{title: "Client: Engine.IO packets shown (v)", keys: []string{"v"}},
 	{title: "Client: the composer, arguments over several lines", keys: []string{"e"}, typed: "order", after: []string{"tab", "{", "ctrl+j", "space", "space", "\"", "i", "d", "\"", ":", "space", "7", "ctrl+j", "}", "ctrl+t"}},
+	{title: "Client: the composer sending a raw frame (ctrl+r)", keys: []string{"e", "ctrl+r"}, typed: `42["x",1]`},
 	{title: "Client: answering the server's ack request (a)", keys: []string{"a"}},
 	{title: "Client: a muted and a highlighted event (m, b)", keys: []string{"k", "m", "G", "b"}},
 	{title: "Client: saved messages (o)", keys: []string{"o"}},

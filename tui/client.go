@@ -38,6 +38,16 @@ type ClientSession interface {
 	Close() error
 }
 
+// RawSender is a ClientSession that can also send one Engine.IO packet
+// given in its text form, exactly as typed (`42["x",1]`, `2`,
+// `40/admin,`), for protocol experiments: the composer's raw mode
+// (ctrl+r) is offered only then. What it sends must reach the Feed like
+// any packet sent: the Socket.IO packet a message carries, else the
+// Engine.IO packet.
+type RawSender interface {
+	SendRaw(frame string) error
+}
+
 // Ack is an acknowledgement's arguments, shaped like Emit's.
 type Ack struct {
 	Args        []json.RawMessage
@@ -160,6 +170,7 @@ func newClientModel(ctx context.Context, c Common, o ClientOptions, history []Hi
 		m.addNsp(n)
 	}
 	m.comp.nsp = m.nsps[0].name
+	_, m.comp.canRaw = o.Session.(RawSender)
 	m.layout()
 	return m
 }
@@ -194,6 +205,12 @@ type emitDoneMsg struct {
 	err        error
 }
 
+// rawSentMsg is the result of sending a raw frame.
+type rawSentMsg struct {
+	frame string
+	err   error
+}
+
 // ackSentMsg is the result of answering an ack request.
 type ackSentMsg struct {
 	nsp  string
@@ -226,6 +243,18 @@ func (m *clientModel) emitCmd(nsp, event string, args []json.RawMessage, atts []
 		start := now()
 		res, err := s.Emit(ctx, nsp, event, args, atts, ack)
 		return emitDoneMsg{nsp: nsp, event: event, ack: ack, res: res, rtt: now().Sub(start), err: err}
+	}
+}
+
+// rawCmd sends frame as typed; newClientModel offers raw mode only when
+// the session is a RawSender.
+func (m *clientModel) rawCmd(frame string) tea.Cmd {
+	rs, _ := m.session.(RawSender)
+	return func() tea.Msg {
+		if rs == nil {
+			return rawSentMsg{frame: frame, err: errors.New("this session cannot send raw frames")}
+		}
+		return rawSentMsg{frame: frame, err: rs.SendRaw(frame)}
 	}
 }
 
@@ -269,6 +298,7 @@ func (m *clientModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m.comp.answer != nil {
 		m.comp.answerWait = m.now().Sub(m.comp.answerAt)
 	}
+	m.comp.eio = m.eio
 	if !m.ageTicking && len(m.log.pendingRequests(protocol.In)) > 0 {
 		m.ageTicking = true
 		cmd = tea.Batch(cmd, m.ageTick())
@@ -292,6 +322,16 @@ func (m *clientModel) update(msg tea.Msg) tea.Cmd {
 		m.setStatus("sending "+strconv.Quote(msg.event)+" on "+msg.nsp, false)
 		return tea.Batch(m.emitCmd(msg.nsp, msg.event, msg.args, msg.atts, msg.ack),
 			m.historyCmd(HistoryItem{Namespace: msg.nsp, Event: msg.event, Args: msg.text, Ack: msg.ack}))
+	case rawMsg:
+		m.setStatus("sending raw frame "+quoteFrame(msg.frame), false)
+		return tea.Batch(m.rawCmd(msg.frame), m.historyCmd(HistoryItem{Raw: msg.frame}))
+	case rawSentMsg:
+		if msg.err != nil {
+			m.setStatus("raw frame "+quoteFrame(msg.frame)+": "+msg.err.Error(), true)
+			return nil
+		}
+		m.setStatus("sent raw frame "+quoteFrame(msg.frame)+rawSentNote(msg.frame, m.eio, m.log.showEngine), false)
+		return nil
 	case emitDoneMsg:
 		switch {
 		case msg.err != nil:
@@ -521,6 +561,23 @@ func (m *clientModel) closeNsp() tea.Cmd {
 func (m *clientModel) cycleNsp(d int) {
 	m.cur = (m.cur + d + len(m.nsps)) % len(m.nsps)
 	m.comp.nsp = m.nsps[m.cur].name
+}
+
+// quoteFrame is a raw frame in the status line: as typed, cleaned and cut.
+func quoteFrame(f string) string { return clean(limit(f, 200)) }
+
+// rawSentNote says where a sent raw frame is in the log when the log does
+// not show it: a frame that is no Socket.IO packet is an Engine.IO packet,
+// shown with v.
+func rawSentNote(frame string, eio protocol.EIO, engineShown bool) string {
+	if engineShown {
+		return ""
+	}
+	ep, _, sockErr, err := readFrame(frame, eio)
+	if err != nil || (ep.Type == protocol.EngineMessage && sockErr == nil) {
+		return ""
+	}
+	return " (an Engine.IO " + ep.Type.String() + ": v shows it)"
 }
 
 // itemOf turns a logged event into a composer entry.

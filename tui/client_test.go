@@ -520,3 +520,144 @@ func TestTooSmallWindowSaysSo(t *testing.T) {
 		t.Fatalf("dashboard at 80×11:\n%s", got)
 	}
 }
+
+// ctrl+r in the composer switches to raw mode: enter sends the frame as
+// typed through the session's SendRaw, the status says what happened, and
+// the frame goes into the history, recalled in raw mode.
+func TestClientSendRawFrame(t *testing.T) {
+	t.Parallel()
+	s := &fakeSession{}
+	hist := filepath.Join(t.TempDir(), "h.jsonl")
+	m := newTestClient(t, s, func(o *ClientOptions) { o.HistoryFile = hist })
+	press(t, m, "e")
+	press(t, m, "ctrl+r")
+	if !m.comp.raw || !strings.Contains(screen(m), "Raw frame ─ Engine.IO text, sent as typed") {
+		t.Fatalf("ctrl+r: raw %v\n%s", m.comp.raw, screen(m))
+	}
+	// Empty: nothing is sent.
+	press(t, m, "enter")
+	if len(s.raws) != 0 || m.comp.err != "type a frame" || !strings.Contains(screen(m), "✗ type a frame") {
+		t.Fatalf("empty frame: raws %q err %q", s.raws, m.comp.err)
+	}
+	typeText(t, m, `42["x",1]`)
+	if m.comp.err != "" || !strings.Contains(screen(m), "= EVENT x 1") {
+		t.Fatalf("typing: err %q\n%s", m.comp.err, screen(m))
+	}
+	press(t, m, "enter")
+	if len(s.raws) != 1 || s.raws[0] != `42["x",1]` || len(s.emits) != 0 {
+		t.Fatalf("raws %q emits %+v", s.raws, s.emits)
+	}
+	if m.statusErr || m.status != `sent raw frame 42["x",1]` {
+		t.Fatalf("status %q (err %v)", m.status, m.statusErr)
+	}
+	items, err := LoadHistory(hist)
+	if err != nil || len(items) != 1 || items[0] != (HistoryItem{Raw: `42["x",1]`}) {
+		t.Fatalf("history file: %+v %v", items, err)
+	}
+
+	// A frame that is no Socket.IO packet is in the log with v.
+	press(t, m, "ctrl+u") // the text input's delete-to-start
+	typeText(t, m, "2")
+	if !strings.Contains(screen(m), "= Engine.IO ping") {
+		t.Fatalf("preview of 2:\n%s", screen(m))
+	}
+	press(t, m, "enter")
+	if m.status != "sent raw frame 2 (an Engine.IO ping: v shows it)" {
+		t.Fatalf("status %q", m.status)
+	}
+
+	// SendRaw's error goes to the status line.
+	s.mu.Lock()
+	s.rawErr = errors.New(`raw frame "9bogus": invalid packet type '9' at offset 0`)
+	s.mu.Unlock()
+	press(t, m, "ctrl+u")
+	typeText(t, m, "9bogus")
+	if !strings.Contains(screen(m), "✗ invalid packet type '9' at offset 0") {
+		t.Fatalf("preview of 9bogus:\n%s", screen(m))
+	}
+	press(t, m, "enter")
+	if !m.statusErr || m.status != `raw frame 9bogus: raw frame "9bogus": invalid packet type '9' at offset 0` {
+		t.Fatalf("status %q (err %v)", m.status, m.statusErr)
+	}
+
+	// Back to events; the history holds both kinds and recalls each in
+	// its mode.
+	press(t, m, "ctrl+r")
+	if m.comp.raw {
+		t.Fatal("ctrl+r did not switch back to events")
+	}
+	typeText(t, m, "chat")
+	press(t, m, "enter")
+	press(t, m, "up") // chat
+	press(t, m, "up") // 9bogus
+	if !m.comp.raw || m.comp.frame.Value() != "9bogus" || !strings.Contains(screen(m), "frame › 9bogus") {
+		t.Fatalf("up: raw %v frame %q", m.comp.raw, m.comp.frame.Value())
+	}
+	press(t, m, "down")
+	if m.comp.raw || m.comp.event.Value() != "chat" {
+		t.Fatalf("down: raw %v event %q", m.comp.raw, m.comp.event.Value())
+	}
+	// Raw mode stays across esc and e.
+	press(t, m, "up")
+	press(t, m, "esc")
+	press(t, m, "e")
+	if !m.comp.raw || !strings.Contains(screen(m), "Raw frame") {
+		t.Fatal("raw mode was lost after esc, e")
+	}
+	press(t, m, "ctrl+s")
+	if !m.statusErr || !strings.Contains(m.status, "raw frame is not saved as a message") {
+		t.Fatalf("ctrl+s in raw mode: %q", m.status)
+	}
+	items, _ = LoadHistory(hist)
+	if len(items) != 4 || items[3].Event != "chat" || items[2].Raw != "9bogus" {
+		t.Fatalf("history file: %+v", items)
+	}
+}
+
+// A session that cannot send raw frames gets no raw mode: ctrl+r is not
+// offered, and raw frames of the history are skipped.
+func TestClientWithoutRawSender(t *testing.T) {
+	t.Parallel()
+	hist := filepath.Join(t.TempDir(), "h.jsonl")
+	for _, it := range []HistoryItem{{Event: "a"}, {Raw: "2"}} {
+		if err := appendHistory(hist, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := LoadHistory(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := struct{ ClientSession }{&fakeSession{}}
+	m := newClientModel(t.Context(), NewCommon(false, 120, 30), ClientOptions{Session: s, URL: "http://localhost:3000", Now: fixedNow, Location: time.UTC}, items)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	press(t, m, "e")
+	if strings.Contains(screen(m), "ctrl+r") {
+		t.Errorf("ctrl+r offered:\n%s", screen(m))
+	}
+	press(t, m, "ctrl+r")
+	if m.comp.raw {
+		t.Fatal("ctrl+r switched to raw mode")
+	}
+	press(t, m, "up")
+	if m.comp.raw || m.comp.event.Value() != "a" {
+		t.Fatalf("up: raw %v event %q", m.comp.raw, m.comp.event.Value())
+	}
+	// With one, ctrl+r is in the short help (at 120 columns with every
+	// other key) and in the help screen.
+	m = newClientModel(t.Context(), NewCommon(false, 120, 30), ClientOptions{Session: &fakeSession{}, URL: "http://localhost:3000", Now: fixedNow, Location: time.UTC}, items)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	press(t, m, "e")
+	if !strings.Contains(screen(m), "ctrl+n namespace • ↑ history • ctrl+r raw frame • esc leave") {
+		t.Errorf("short help:\n%s", screen(m))
+	}
+	var all strings.Builder
+	for _, sec := range m.helpSections() {
+		for _, b := range sec.keys {
+			all.WriteString(b.Help().Key + " " + b.Help().Desc + "\n")
+		}
+	}
+	if !strings.Contains(all.String(), "ctrl+r raw frame") {
+		t.Errorf("help screen:\n%s", all.String())
+	}
+}

@@ -99,6 +99,10 @@ func (m *clientModel) selectNsp(nsp string) {
 // saveMessagePrompt asks for the name to save the composer's message
 // under, once it is one that can be sent.
 func (m *clientModel) saveMessagePrompt() tea.Cmd {
+	if m.comp.raw {
+		m.setStatus("a raw frame is not saved as a message: it is in the history (↑)", true)
+		return nil
+	}
 	if m.msgsFile == "" {
 		m.setStatus(errNoMessagesFile.Error(), true)
 		return nil

@@ -28,6 +28,10 @@ type sendMsg struct {
 	asked  time.Time // when the request being answered arrived
 }
 
+// rawMsg asks the root model to send one Engine.IO frame in its text
+// form, exactly as typed (the client composer's raw mode).
+type rawMsg struct{ frame string }
+
 // composer edits an event: its name and arguments (validated as you type,
 // the error shown in its title), whether to expect an ack, and the
 // namespace. The arguments are a multi-line editor that grows with its
@@ -35,7 +39,8 @@ type sendMsg struct {
 // line, ctrl+f pretty-prints or compacts); out of focus they take one
 // line. Up and down walk the history from the first and last line. In
 // answer mode it edits the arguments of an ack for a request the peer
-// made.
+// made. In raw mode (the client's, when its session can send raw frames)
+// it edits one Engine.IO frame in text form, sent as typed.
 type composer struct {
 	c       Common
 	focused bool
@@ -54,9 +59,15 @@ type composer struct {
 	answerAt    time.Time     // when the request arrived
 	answerWait  time.Duration // how long the peer has waited, set by the root
 
-	history []HistoryItem
-	histPos int
-	draft   HistoryItem
+	history  []HistoryItem
+	histPos  int
+	draft    HistoryItem
+	draftRaw bool // the draft was a frame in raw mode (maybe empty)
+
+	canRaw bool            // ctrl+r switches to raw mode (the client, with a RawSender)
+	raw    bool            // raw mode: frame is sent instead of an event
+	frame  textinput.Model // the raw frame as typed
+	eio    protocol.EIO    // the connection's, for the raw frame's preview
 }
 
 // Bounds of the arguments editor: what it keeps (visual lines), and its
@@ -66,6 +77,8 @@ const (
 	argsPrompt   = "args  › "
 	argsIndent   = "        "
 	argsHint     = `hello 42 {"n":1} 'two words'  ({"$binary":"<base64>"} is binary)`
+	framePrompt  = "frame › "
+	frameHint    = `42["event",1]  (Engine.IO text: 2 a ping, 40/admin, a CONNECT)`
 )
 
 func newComposer(c Common, history []HistoryItem) *composer {
@@ -99,6 +112,14 @@ func newComposer(c Common, history []HistoryItem) *composer {
 	a.KeyMap.LinePrevious.SetKeys("up")
 	a.KeyMap.TransposeCharacterBackward.SetEnabled(false)
 	cp.args = a
+
+	cp.frame = textinput.New()
+	cp.frame.Prompt = framePrompt
+	cp.frame.Placeholder = frameHint
+	cp.frame.SetStyles(c.Styles.Input)
+	cp.frame.KeyMap.AcceptSuggestion.SetEnabled(false)
+	cp.frame.KeyMap.NextSuggestion.SetEnabled(false)
+	cp.frame.KeyMap.PrevSuggestion.SetEnabled(false)
 	cp.SetSize(c.Width, 3)
 	return cp
 }
@@ -107,6 +128,7 @@ func newComposer(c Common, history []HistoryItem) *composer {
 func (cp *composer) SetSize(w, h int) {
 	cp.c.Width, cp.c.Height = w, max(h, 3)
 	cp.event.SetWidth(max(w-len("event › ")-1, 1))
+	cp.frame.SetWidth(max(w-len("frame › ")-1, 1))
 	cp.args.MaxHeight = cp.c.Height - 2
 	cp.args.SetWidth(max(w, ansi.StringWidth(argsPrompt)+1))
 }
@@ -114,7 +136,7 @@ func (cp *composer) SetSize(w, h int) {
 // height is how many lines the composer takes now: the title, the event
 // and the arguments, all their lines while it has the keyboard.
 func (cp *composer) height() int {
-	if !cp.focused {
+	if !cp.focused || cp.raw {
 		return 3
 	}
 	return 2 + cp.args.Height()
@@ -134,9 +156,16 @@ func (cp *composer) blur() {
 	cp.focused = false
 	cp.event.Blur()
 	cp.args.Blur()
+	cp.frame.Blur()
 }
 
 func (cp *composer) syncFocus() tea.Cmd {
+	if cp.raw {
+		cp.event.Blur()
+		cp.args.Blur()
+		return cp.frame.Focus()
+	}
+	cp.frame.Blur()
 	if cp.field == 0 {
 		cp.args.Blur()
 		return cp.event.Focus()
@@ -148,14 +177,33 @@ func (cp *composer) syncFocus() tea.Cmd {
 // startAnswer switches to answering the ack request e.
 func (cp *composer) startAnswer(e *entry) tea.Cmd {
 	k := e.key()
+	cp.raw = false
 	cp.answer, cp.answerEvent, cp.answerAt = &k, e.event, e.tr.Time
 	cp.args.SetValue("")
 	cp.validate()
 	return cp.focus(1)
 }
 
-// load fills the composer with an entry (history, or a logged event).
+// setRaw switches raw mode on or off, keeping what each mode holds.
+func (cp *composer) setRaw(on bool) tea.Cmd {
+	cp.raw = on && cp.canRaw
+	cp.validate()
+	if !cp.focused {
+		return nil
+	}
+	return cp.syncFocus()
+}
+
+// load fills the composer with an entry (history, or a logged event): a
+// raw frame switches to raw mode, an event back to events.
 func (cp *composer) load(it HistoryItem) {
+	if it.Raw != "" {
+		cp.frame.SetValue(it.Raw)
+		cp.frame.CursorEnd()
+		cp.setRaw(true)
+		return
+	}
+	cp.setRaw(false)
 	if it.Namespace != "" && cp.target == "" {
 		cp.nsp = it.Namespace
 	}
@@ -168,6 +216,9 @@ func (cp *composer) load(it HistoryItem) {
 }
 
 func (cp *composer) current() HistoryItem {
+	if cp.raw {
+		return HistoryItem{Raw: cp.frame.Value()}
+	}
 	return HistoryItem{Namespace: cp.nsp, Event: cp.event.Value(), Args: cp.args.Value(), Ack: cp.ack}
 }
 
@@ -191,6 +242,9 @@ func (cp *composer) format() {
 // validate checks the line as typed and sets the inline error.
 func (cp *composer) validate() bool {
 	cp.err = ""
+	if cp.raw {
+		return true // the frame is sent as typed: SendRaw says what is wrong with it
+	}
 	if _, _, err := ParseArgs(cp.args.Value()); err != nil {
 		cp.err = err.Error()
 		return false
@@ -206,6 +260,9 @@ func (cp *composer) validate() bool {
 
 // submit builds the send request, or sets the error.
 func (cp *composer) submit() tea.Cmd {
+	if cp.raw {
+		return cp.submitRaw()
+	}
 	if !cp.validate() {
 		return nil
 	}
@@ -229,6 +286,18 @@ func (cp *composer) submit() tea.Cmd {
 	return func() tea.Msg { return m }
 }
 
+// submitRaw asks to send the frame as typed: not trimmed, only refused
+// when there is nothing to send.
+func (cp *composer) submitRaw() tea.Cmd {
+	f := cp.frame.Value()
+	if strings.TrimSpace(f) == "" {
+		cp.err = "type a frame"
+		return nil
+	}
+	cp.remember(HistoryItem{Raw: f})
+	return func() tea.Msg { return rawMsg{frame: f} }
+}
+
 // remember adds it to the in-memory history (the root persists it).
 func (cp *composer) remember(it HistoryItem) {
 	if n := len(cp.history); n == 0 || cp.history[n-1] != it {
@@ -240,17 +309,23 @@ func (cp *composer) remember(it HistoryItem) {
 	cp.histPos = len(cp.history)
 }
 
+// recall walks the history by delta, skipping raw frames where raw mode
+// is not available.
 func (cp *composer) recall(delta int) {
 	pos := cp.histPos + delta
+	for pos >= 0 && pos < len(cp.history) && cp.history[pos].Raw != "" && !cp.canRaw {
+		pos += delta
+	}
 	if pos < 0 || pos > len(cp.history) {
 		return
 	}
 	if cp.histPos == len(cp.history) {
-		cp.draft = cp.current()
+		cp.draft, cp.draftRaw = cp.current(), cp.raw
 	}
 	cp.histPos = pos
 	if pos == len(cp.history) {
 		cp.load(cp.draft)
+		cp.setRaw(cp.draftRaw)
 		return
 	}
 	cp.load(cp.history[pos])
@@ -260,8 +335,13 @@ func (cp *composer) recall(delta int) {
 // composer has focus, after its own global keys (ctrl+c).
 func (cp *composer) Update(msg tea.Msg) tea.Cmd {
 	keys := cp.c.Keys
+	if cp.raw {
+		return cp.updateRaw(msg)
+	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
+		case key.Matches(k, keys.RawFrame) && cp.canRaw && cp.answer == nil:
+			return cp.setRaw(true)
 		case key.Matches(k, keys.Send):
 			return cp.submit()
 		case key.Matches(k, keys.LeaveInput):
@@ -306,13 +386,85 @@ func (cp *composer) Update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// updateRaw handles typing in raw mode: one line, sent as typed.
+func (cp *composer) updateRaw(msg tea.Msg) tea.Cmd {
+	keys := cp.c.Keys
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, keys.Send):
+			return cp.submitRaw()
+		case key.Matches(k, keys.LeaveInput):
+			cp.blur()
+			return nil
+		case key.Matches(k, keys.RawFrame):
+			return cp.setRaw(false)
+		case key.Matches(k, keys.HistPrev):
+			cp.recall(-1)
+			return nil
+		case key.Matches(k, keys.HistNext):
+			cp.recall(1)
+			return nil
+		case key.Matches(k, keys.NextField), key.Matches(k, keys.ToggleAck), key.Matches(k, keys.Format), key.Matches(k, keys.Newline):
+			return nil // one field, no ack, nothing to format
+		}
+	}
+	var cmd tea.Cmd
+	cp.frame, cmd = cp.frame.Update(msg)
+	cp.err = ""
+	return cmd
+}
+
+// framePreview is what the frame reads as, on the line under it: the
+// Socket.IO packet as the log will show it, the Engine.IO packet when it
+// carries none, or why it is no Engine.IO packet (SendRaw refuses it).
+func (cp *composer) framePreview() string {
+	st := cp.c.Styles
+	f := cp.frame.Value()
+	if f == "" {
+		return st.Dim.Render("sent exactly as typed; the log shows it as any packet sent")
+	}
+	ep, p, sockErr, err := readFrame(f, cp.eio)
+	if err != nil {
+		return st.Error.Render("✗ " + clean(err.Error()))
+	}
+	engine := "Engine.IO " + ep.Type.String()
+	switch {
+	case ep.Type != protocol.EngineMessage:
+		e := newEntry(0, protocol.Trace{Layer: protocol.LayerEngine, Engine: ep})
+		return st.Dim.Render("= ") + strings.TrimSpace(engine+" "+e.body) + st.Dim.Render("  (v shows Engine.IO packets)")
+	case sockErr != nil:
+		return st.Dim.Render("= "+engine+", not a Socket.IO packet: ") + st.Error.Render(clean(sockErr.Error()))
+	}
+	e := newEntry(0, protocol.Trace{Layer: protocol.LayerSocket, Packet: p})
+	return st.Dim.Render("= ") + e.label + " " + e.body
+}
+
+// readFrame reads a raw frame as pkg/client's SendRaw and Tap do: err when
+// it is no Engine.IO packet in text form; for a message, its Socket.IO
+// packet, or sockErr when the data is none (read leniently: an experiment
+// may send a reserved event name). eio 0 reads as Engine.IO v4.
+func readFrame(f string, eio protocol.EIO) (ep protocol.EnginePacket, p protocol.Packet, sockErr, err error) {
+	ep, err = protocol.ParseEngineText([]byte(f))
+	if err != nil || ep.Type != protocol.EngineMessage {
+		return ep, p, nil, err
+	}
+	if eio == 0 {
+		eio = protocol.EIO4
+	}
+	p, sockErr = protocol.ParsePacket(ep.Data, eio, protocol.Limits{AllowReservedEvents: true})
+	return ep, p, sockErr, nil
+}
+
 func (cp *composer) titleParts() []string {
 	st := cp.c.Styles
 	var parts []string
-	if cp.answer != nil {
+	switch {
+	case cp.raw:
+		parts = append(parts, "Raw frame", "Engine.IO text, sent as typed")
+	case cp.answer != nil:
 		parts = append(parts, "Answer ack #"+strconv.FormatUint(cp.answer.id, 10)+" of "+strconv.Quote(clean(cp.answerEvent))+" on "+clean(cp.answer.nsp),
 			st.Pending.Render("waiting "+fmtAge(cp.answerWait)))
-	} else {
+	default:
 		parts = append(parts, "Emit")
 		if cp.target != "" {
 			parts = append(parts, "to "+cp.target)
@@ -338,6 +490,13 @@ func (cp *composer) View() string {
 		tst = st.TitleFocused
 	}
 	lines := []string{titleLine(tst, cp.c.Width, cp.titleParts()...)}
+	if cp.raw {
+		frame := cp.frame.View()
+		if !cp.focused && cp.frame.Value() != "" {
+			frame = framePrompt + clean(cp.frame.Value())
+		}
+		return block(append(lines, frame, cp.framePreview()), cp.c.Width, 3)
+	}
 	if cp.answer != nil {
 		lines = append(lines, st.Dim.Render("event › (ack to "+strconv.Quote(clean(cp.answerEvent))+")"))
 	} else {
@@ -380,8 +539,18 @@ func (cp *composer) argsLine() string {
 // the selected target rather than to a namespace of its own.
 func (cp *composer) ShortHelp() []key.Binding {
 	k := cp.c.Keys
+	if cp.raw {
+		back := k.RawFrame
+		back.SetHelp(back.Help().Key, "back to emit")
+		return []key.Binding{k.Send, back, k.HistPrev, k.LeaveInput}
+	}
 	if cp.target != "" {
 		return []key.Binding{k.Send, k.NextField, k.ToggleAck, k.HistPrev, k.LeaveInput}
+	}
+	if cp.canRaw && cp.answer == nil {
+		// At 80 columns the help line drops from its end: raw mode, which
+		// nothing else shows, stays; history (↑) goes first.
+		return []key.Binding{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.RawFrame, k.LeaveInput}
 	}
 	return []key.Binding{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.HistPrev, k.LeaveInput}
 }
@@ -390,6 +559,9 @@ func (cp *composer) FullHelp() [][]key.Binding {
 	k := cp.c.Keys
 	if cp.target != "" {
 		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.Newline, k.Format}, {k.HistPrev, k.HistNext, k.LeaveInput}}
+	}
+	if cp.canRaw {
+		return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.Newline, k.Format}, {k.RawFrame, k.SaveMsg, k.HistPrev, k.HistNext, k.LeaveInput}}
 	}
 	return [][]key.Binding{{k.Send, k.NextField, k.ToggleAck, k.CycleNsp, k.Newline, k.Format}, {k.SaveMsg, k.HistPrev, k.HistNext, k.LeaveInput}}
 }

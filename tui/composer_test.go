@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 func newTestComposer(history []HistoryItem) *composer {
@@ -184,5 +185,37 @@ func TestComposerMultiLineArgs(t *testing.T) {
 	cp.blur()
 	if cp.height() != 3 || !strings.Contains(cp.View(), "(+1 line)") {
 		t.Fatalf("blurred: height %d\n%s", cp.height(), cp.View())
+	}
+}
+
+// The line under a raw frame says what it reads as, as the log will show
+// it; the frame is sent whatever it reads as.
+func TestComposerRawFramePreview(t *testing.T) {
+	t.Parallel()
+	cp := newTestComposer(nil)
+	cp.canRaw = true
+	cp.Update(keyMsg("ctrl+r"))
+	for _, tt := range []struct{ frame, want string }{
+		{"", "sent exactly as typed; the log shows it as any packet sent"},
+		{`42/admin,7["connect",{"a":1}]`, `= EVENT /admin connect #7 {"a":1}`},
+		{`451-["up",{"_placeholder":true,"num":0}]`, `= BIN_EVENT up {"_placeholder":true,"num":0}`},
+		{"3probe", "= Engine.IO pong probe  (v shows Engine.IO packets)"},
+		{"4hello", "= Engine.IO message, not a Socket.IO packet: invalid packet type 'h' at offset 0"},
+		{"x", "✗ invalid packet type 'x' at offset 0"},
+	} {
+		cp.frame.SetValue(tt.frame)
+		if got := ansi.Strip(cp.framePreview()); got != tt.want {
+			t.Errorf("preview of %q = %q, want %q", tt.frame, got, tt.want)
+		}
+		if cmd := cp.Update(keyMsg("enter")); (cmd != nil) != (tt.frame != "") {
+			t.Errorf("enter on %q sent: %v", tt.frame, cmd != nil)
+		} else if cmd != nil {
+			if m := cmd().(rawMsg); m.frame != tt.frame {
+				t.Errorf("sent %q, want %q", m.frame, tt.frame)
+			}
+		}
+	}
+	if len(cp.history) != 5 || cp.history[0].Raw == "" {
+		t.Errorf("history %+v", cp.history)
 	}
 }

@@ -99,6 +99,7 @@ func TestGoldenClient(t *testing.T) {
 		{"client_help", []string{"?"}},
 		{"client_zoom", []string{"enter", "z"}},
 		{"client_marks", []string{"k", "m", "G", "b"}},
+		{"client_compose_raw", []string{"e", "ctrl+r", "4", "2", "[", "\"", "x", "\"", ",", "1", "]"}},
 	}
 	goldenSteps(t, newModel, steps)
 }

@@ -30,6 +30,8 @@ type fakeSession struct {
 	closed  int
 	ack     Ack
 	err     error
+	raws    []string // frames sent with SendRaw
+	rawErr  error    // SendRaw's answer
 }
 
 type fakeEmit struct {
@@ -70,6 +72,13 @@ func (f *fakeSession) CloseNamespace(ctx context.Context, nsp string) error {
 	defer f.mu.Unlock()
 	f.closedN = append(f.closedN, nsp)
 	return nil
+}
+
+func (f *fakeSession) SendRaw(frame string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.raws = append(f.raws, frame)
+	return f.rawErr
 }
 
 func (f *fakeSession) Close() error {
@@ -182,6 +191,8 @@ func keyMsg(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: 'f', Mod: tea.ModCtrl}
 	case "ctrl+s":
 		return tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
+	case "ctrl+r":
+		return tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
 	}
 	r := []rune(s)
 	if len(r) != 1 {

@@ -11,12 +11,14 @@ import (
 )
 
 // HistoryItem is one composer entry remembered across sessions, one JSON
-// object per line of the history file.
+// object per line of the history file: an event, or a raw Engine.IO frame
+// sent from the client's composer in raw mode (Raw set, the rest empty).
 type HistoryItem struct {
 	Namespace string `json:"nsp,omitempty"`
-	Event     string `json:"event"`
+	Event     string `json:"event,omitempty"`
 	Args      string `json:"args,omitempty"`
 	Ack       bool   `json:"ack,omitempty"`
+	Raw       string `json:"raw,omitempty"`
 }
 
 // MaxHistory is how many composer entries are kept.
@@ -44,7 +46,7 @@ func LoadHistory(path string) ([]HistoryItem, error) {
 	for sc.Scan() {
 		lines++
 		var it HistoryItem
-		if json.Unmarshal(sc.Bytes(), &it) != nil || it.Event == "" {
+		if json.Unmarshal(sc.Bytes(), &it) != nil || (it.Event == "" && it.Raw == "") {
 			continue
 		}
 		items = append(items, it)

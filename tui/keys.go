@@ -67,6 +67,7 @@ type KeyMap struct {
 	HistNext   key.Binding
 	Newline    key.Binding
 	Format     key.Binding
+	RawFrame   key.Binding // the client's composer: an Engine.IO frame as typed
 	LeaveInput key.Binding
 
 	// Server dashboard.
@@ -142,6 +143,7 @@ func NewKeyMap() *KeyMap {
 		HistNext:   b([]string{"down"}, "↓", "history"),
 		Newline:    b([]string{"ctrl+j", "alt+enter"}, "ctrl+j", "new line in args"),
 		Format:     b([]string{"ctrl+f"}, "ctrl+f", "format args JSON"),
+		RawFrame:   b([]string{"ctrl+r"}, "ctrl+r", "raw frame"),
 		LeaveInput: b([]string{"esc"}, "esc", "leave"),
 
 		TabSockets: b([]string{"1"}, "1", "sockets"),
