@@ -197,6 +197,8 @@ type clientSession struct {
 	pingAt time.Time // the last ping we sent (EIO3: the client pings)
 }
 
+var _ tui.RawSender = (*clientSession)(nil)
+
 func newClientSession(rawURL string, opts client.Options, feed *tui.Feed, logger *slog.Logger) *clientSession {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -564,6 +566,17 @@ func (s *clientSession) OpenNamespace(ctx context.Context, nsp string, auth json
 		return nil
 	}
 	return sock.Connect(ctx)
+}
+
+// SendRaw writes one Engine.IO packet in its text form, exactly as typed
+// (the composer's raw mode, line mode's raw FRAME); the client's Tap shows
+// it in the log as any packet sent.
+func (s *clientSession) SendRaw(frame string) error {
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	return c.SendRaw(frame)
 }
 
 // CloseNamespace leaves nsp; the connection stays for the others.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"go.uber.org/goleak"
 
 	"github.com/sio-dev/sio/internal/iostreams"
@@ -532,6 +534,9 @@ func TestClientSessionBeforeConnecting(t *testing.T) {
 	if _, err := s.Emit(context.Background(), "/", "x", nil, nil, false); !errors.Is(err, errNotConnected) {
 		t.Errorf("emit before connecting: %v", err)
 	}
+	if err := s.SendRaw("2"); !errors.Is(err, errNotConnected) {
+		t.Errorf("raw frame before connecting: %v", err)
+	}
 }
 
 func TestBareEmitError(t *testing.T) {
@@ -568,5 +573,127 @@ func TestClientSessionServerAckTimeout(t *testing.T) {
 	p := s.reqs.Pending()[0]
 	if got := p.Deadline.Sub(p.At); got != 3*time.Second {
 		t.Errorf("deadline %v after the request, want 3s", got)
+	}
+}
+
+// A raw frame from the composer goes through the real client to a real
+// server, which reads it as the event it spells; the log (the feed) shows
+// it as any EVENT sent, with the typed frame as its raw form.
+func TestClientSessionSendRaw(t *testing.T) {
+	noLeaks(t)
+	type got struct {
+		event string
+		args  string
+	}
+	events := make(chan got, 8)
+	srv := server.New(server.Options{})
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.On("x", func(e *server.Event) { events <- got{e.Name, joinRaw(e.Args.Raw)} })
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		_ = hs.Close()
+		<-served
+	})
+
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			s, feed := startSession(t, "http://"+ln.Addr().String(), "--transport", transport)
+			var rs tui.RawSender = s
+			waitEvent(t, feed, "namespace /", func(ev tui.Event) bool {
+				n, ok := ev.(tui.NamespaceEvent)
+				return ok && n.Namespace == "/" && n.Connected
+			})
+			if err := rs.SendRaw(`42["x",1]`); err != nil {
+				t.Fatal(err)
+			}
+			tr := waitEvent(t, feed, "the raw EVENT in the log", func(ev tui.Event) bool {
+				te, ok := ev.(tui.TraceEvent)
+				return ok && te.Trace.Dir == protocol.Out && te.Trace.Layer == protocol.LayerSocket && te.Trace.Packet.Type == protocol.PacketEvent
+			}).(tui.TraceEvent).Trace
+			if name, args, err := tr.Packet.Event(); err != nil || name != "x" || joinRaw(args) != "[1]" || tr.Packet.Namespace != "/" || tr.Packet.HasID ||
+				len(tr.Raw) != 1 || string(tr.Raw[0]) != `2["x",1]` || tr.SID == "" || tr.Transport != transport {
+				t.Errorf("traced %s %s %v %q sid %q transport %q (%v)", name, joinRaw(args), tr.Packet.Namespace, tr.Raw, tr.SID, tr.Transport, err)
+			}
+			select {
+			case g := <-events:
+				if g.event != "x" || g.args != "[1]" {
+					t.Errorf("the server got %q %s, want x [1]", g.event, g.args)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the server got no event x")
+			}
+			if err := rs.SendRaw("9bogus"); err == nil || !strings.Contains(err.Error(), `raw frame "9bogus": invalid packet type '9' at offset 0`) {
+				t.Errorf("SendRaw(9bogus): %v", err)
+			}
+		})
+	}
+}
+
+// The same through the UI: e, ctrl+r, the frame and enter in the composer
+// of a real session reach a real server as the event x with [1].
+func TestConnectTUISendsRawFrame(t *testing.T) {
+	noLeaks(t)
+	events := make(chan string, 8)
+	srv := server.New(server.Options{})
+	connected := make(chan struct{}, 8)
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.On("x", func(e *server.Event) { events <- e.Name + " " + joinRaw(e.Args.Raw) })
+		connected <- struct{}{}
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	s, feed := startSession(t, hs.URL, "--transport", "websocket")
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); w.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- tui.RunClient(ctx, tui.ClientOptions{
+			Session: s, Feed: feed, URL: hs.URL,
+			ProgramOptions: []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24), tea.WithoutSignals()},
+		})
+	}()
+	select {
+	case <-connected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session did not connect")
+	}
+	// e opens the composer, ctrl+r (0x12) switches it to raw mode.
+	if _, err := w.Write([]byte("e\x12" + `42["x",1]` + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-events:
+		if got != "x [1]" {
+			t.Errorf("the server got %s, want x [1]", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server got no event x")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunClient = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunClient ignored its context")
 	}
 }
