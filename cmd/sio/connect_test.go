@@ -93,6 +93,17 @@ func TestConnectLineModeRawFrames(t *testing.T) {
 			t.Errorf("stdout lacks %s\n%s", want, out)
 		}
 	}
+	// What was sent is printed as any packet sent, its Socket.IO packet
+	// too.
+	var sent []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"dir":"out"`) && strings.Contains(line, `"type":"EVENT"`) {
+			sent = append(sent, line[strings.Index(line, `"type":`):])
+		}
+	}
+	if want := []string{`"type":"EVENT","nsp":"/","event":"echo","args":["r",{"k":1}]}`, `"type":"EVENT","nsp":"/","event":"ack","args":["by hand"],"id":17}`}; strings.Join(sent, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events printed as sent:\n%s\nwant\n%s", strings.Join(sent, "\n"), strings.Join(want, "\n"))
+	}
 	if !strings.Contains(errOut, `raw: raw frame "9bogus"`) {
 		t.Errorf("stderr %q", errOut)
 	}
