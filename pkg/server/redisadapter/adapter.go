@@ -281,6 +281,17 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts server.BroadcastOptions
 	return p.sockets, nil
 }
 
+// ServerCount is how many nodes, this one included, serve the namespace
+// (serverCount: PUBSUB NUMSUB of its request channel, SHARDNUMSUB of its
+// channel when sharded). It fails while Redis is down, and is bounded by
+// RequestsTimeout and ctx.
+func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
+	if a.c.opts.Sharded {
+		return a.c.shardNumSub(ctx, a.channel)
+	}
+	return a.c.numSub(ctx, a.requestChannel)
+}
+
 // AllRooms returns the rooms of every node (allRooms).
 func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	rooms := make(map[string]struct{})

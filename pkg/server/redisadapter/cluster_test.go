@@ -284,6 +284,9 @@ func testRequestsBetweenNodes(t *testing.T, opts Options) {
 	if len(socks) != 2 || sa.ID == "" || sb.ID == "" {
 		t.Fatalf("fetchSockets: %+v", socks)
 	}
+	if n, err := a.cluster.Namespace("/").ServerCount(ctx); n != 2 || err != nil {
+		t.Fatalf("serverCount: %d %v", n, err)
+	}
 	if sa.Node != "" || sb.Node != b.cluster.UID() || !slices.Contains(sb.Rooms, "r1") || sb.Handshake.Query.Get("room") != "r1" {
 		t.Fatalf("fetchSockets: a %+v, b %+v", sa, sb)
 	}
