@@ -78,6 +78,15 @@ func describeRemote(rs server.RemoteSocket) Socket {
 	}
 }
 
+// RemoteSockets lists the sockets of the other nodes in t's namespace
+// (every namespace of this server when empty), in t.Room when given, each
+// marked with its Node: ClusterSockets without this server's. It blocks
+// on the cluster (the adapter's requests timeout, and ctx); on an error
+// it returns what the nodes that answered sent.
+func (c *Control) RemoteSockets(ctx context.Context, t Target) ([]Socket, error) {
+	return c.remoteSockets(ctx, t.Namespace, t.Room)
+}
+
 // ClusterRooms is Rooms with the members on the other nodes added.
 func (c *Control) ClusterRooms(ctx context.Context, namespace string) ([]Room, error) {
 	rooms, err := c.Rooms(namespace)
@@ -85,6 +94,13 @@ func (c *Control) ClusterRooms(ctx context.Context, namespace string) ([]Room, e
 		return nil, err
 	}
 	remote, err := c.remoteSockets(ctx, namespace, "")
+	return WithRemoteMembers(rooms, remote), err
+}
+
+// WithRemoteMembers adds the sockets of other nodes (RemoteSockets) to
+// the members of rooms (Rooms), adding the rooms only they are in, and
+// sorts rooms and members as Rooms does. It may reuse rooms' storage.
+func WithRemoteMembers(rooms []Room, remote []Socket) []Room {
 	index := map[[2]string]int{}
 	for i, r := range rooms {
 		index[[2]string{r.Namespace, r.Name}] = i
@@ -110,5 +126,5 @@ func (c *Control) ClusterRooms(ctx context.Context, namespace string) ([]Room, e
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return rooms, err
+	return rooms
 }
