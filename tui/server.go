@@ -13,6 +13,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 )
@@ -44,6 +45,10 @@ type SocketInfo struct {
 	EIO        protocol.EIO
 	Rooms      []string
 	Since      time.Time
+	// Node is the cluster node the socket is on (ClusterControl): "" for
+	// this server's sockets. Transport, EIO and the traffic of a socket on
+	// another node are not known here.
+	Node string
 }
 
 // Handshake is what a socket connected with: its Engine.IO handshake
@@ -95,6 +100,23 @@ type ServerControl interface {
 	Disconnect(ctx context.Context, t Target) error
 }
 
+// ClusterControl is the ServerControl of a node of a Socket.IO cluster
+// (sio serve --redis). Its Sockets and Rooms list the other nodes' sockets
+// too, as of the last SyncCluster: their SocketInfo.Node names their node
+// and the rooms count them among their members. Its actions reach sockets
+// on other nodes through the cluster's adapter. Given one, the dashboard
+// shows a NODE column and the node count, and calls SyncCluster every
+// ServerOptions.ClusterRefresh and after each action, one call at a time.
+type ClusterControl interface {
+	ServerControl
+	// SyncCluster asks the other nodes for their sockets, and returns how
+	// many nodes the cluster has, this one included (0 when unknown). It
+	// blocks on the network, bounded by ctx and the adapter's request
+	// timeout. When it fails, Sockets and Rooms keep the other nodes'
+	// sockets of the last SyncCluster that succeeded.
+	SyncCluster(ctx context.Context) (nodes int, err error)
+}
+
 // ServerOptions configure RunServer. Control and Feed are required; the
 // other fields mean what they mean in ClientOptions.
 type ServerOptions struct {
@@ -126,7 +148,23 @@ type ServerOptions struct {
 	// Refresh is how often the socket and room lists and the rates are
 	// refreshed. Default 1s.
 	Refresh time.Duration
+	// ClusterRefresh is how often a ClusterControl's SyncCluster asks the
+	// other nodes for their sockets, checked at each Refresh. Default
+	// DefaultClusterRefresh.
+	ClusterRefresh time.Duration
 }
+
+// DefaultClusterRefresh is how often the dashboard of a cluster node asks
+// the other nodes for their sockets. Less often than the local lists:
+// each time, every node of the cluster answers with all of its sockets
+// (fetchSockets through Redis, per namespace), a load a dashboard should
+// not put on a busy cluster every second. Actions from the dashboard ask
+// at once, so their effect shows without waiting.
+const DefaultClusterRefresh = 3 * time.Second
+
+// clusterSyncTimeout bounds one SyncCluster from the dashboard's side,
+// over the adapter's own request timeout (5s by default, per namespace).
+const clusterSyncTimeout = 15 * time.Second
 
 const (
 	tabSockets = iota
@@ -172,11 +210,26 @@ type serverModel struct {
 	lastOut  uint64
 	rateIn   float64
 	rateOut  float64
+
+	// With a ClusterControl: the other nodes' sockets, asked for every
+	// clusterRefresh (at a tick) and after each action, one SyncCluster
+	// at a time.
+	cluster        ClusterControl
+	clusterRefresh time.Duration
+	nodes          int       // the cluster's nodes, 0 when unknown
+	syncing        bool      // a SyncCluster runs
+	syncAgain      bool      // an action asked for one while it ran
+	synced         time.Time // when the last SyncCluster ended
+	clusterAt      time.Time // when the last successful one ended
+	clusterErr     string    // the last one's error, "" when it succeeded
 }
 
 func newServerModel(ctx context.Context, c Common, o ServerOptions, history []HistoryItem) *serverModel {
 	if o.Refresh <= 0 {
 		o.Refresh = time.Second
+	}
+	if o.ClusterRefresh <= 0 {
+		o.ClusterRefresh = DefaultClusterRefresh
 	}
 	m := &serverModel{
 		base: newBase(ctx, c, baseOptions{
@@ -192,6 +245,14 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 	m.sockList = newTable(c, "no sockets connected", true,
 		column{"ID", 10}, column{"NSP", 8}, column{"EIO", 3}, column{"TRANSPORT", 9}, column{"REMOTE", 19},
 		column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 5}, column{"OUT", 5})
+	if cc, ok := o.Control.(ClusterControl); ok {
+		m.cluster, m.clusterRefresh = cc, o.ClusterRefresh
+		// NODE after ID; REMOTE takes what is left (15 cells at 80
+		// columns, an IPv4 address and port).
+		m.sockList = newTable(c, "no sockets connected", true,
+			column{"ID", 10}, column{"NODE", 6}, column{"NSP", 7}, column{"EIO", 3}, column{"TRANSPORT", 9}, column{"REMOTE", 0},
+			column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 4}, column{"OUT", 4})
+	}
 	m.hsList = newTable(c, "", false, column{"", 9}, column{})
 	m.hsList.highlight = false
 	m.roomList = newTable(c, "no rooms (J joins one)", false, column{})
@@ -235,6 +296,78 @@ func (m *serverModel) fetch() tea.Cmd {
 	return func() tea.Msg { return snapshotMsg{sockets: ctl.Sockets(), rooms: ctl.Rooms()} }
 }
 
+// clusterDoneMsg reports a SyncCluster.
+type clusterDoneMsg struct {
+	nodes int
+	err   error
+}
+
+// syncCluster asks the other nodes for their sockets, unless a request
+// runs: then once more when it ends. Nil without a cluster.
+func (m *serverModel) syncCluster() tea.Cmd {
+	if m.cluster == nil {
+		return nil
+	}
+	if m.syncing {
+		m.syncAgain = true
+		return nil
+	}
+	m.syncing, m.syncAgain = true, false
+	cc := m.cluster
+	ctx, cancel := context.WithTimeout(m.ctx, clusterSyncTimeout)
+	return func() tea.Msg {
+		defer cancel()
+		n, err := cc.SyncCluster(ctx)
+		return clusterDoneMsg{nodes: n, err: err}
+	}
+}
+
+// clusterSynced records a SyncCluster's end: the node count, or its error
+// in the status line (once per error, the header says the list is
+// stale), then refreshes the lists.
+func (m *serverModel) clusterSynced(msg clusterDoneMsg) tea.Cmd {
+	m.syncing = false
+	m.synced = m.now()
+	if msg.err != nil {
+		text := "cluster: " + oneLine(msg.err.Error())
+		if m.clusterAt.IsZero() {
+			text += "; other nodes' sockets not listed yet"
+		} else {
+			text += "; other nodes' sockets as of " + m.clusterAt.In(m.loc).Format("15:04:05")
+		}
+		if text != m.clusterErr {
+			m.setStatus(text, true)
+		}
+		m.clusterErr = text
+	} else {
+		if m.clusterErr != "" {
+			m.setStatus("cluster: the other nodes answer again", false)
+		}
+		m.clusterErr, m.clusterAt = "", m.synced
+		if msg.nodes > 0 {
+			m.nodes = msg.nodes
+		}
+	}
+	cmd := m.fetch()
+	if m.syncAgain {
+		cmd = tea.Batch(cmd, m.syncCluster())
+	}
+	return cmd
+}
+
+// clusterDue says whether a tick should start a SyncCluster.
+func (m *serverModel) clusterDue(now time.Time) bool {
+	return m.cluster != nil && !m.syncing && now.Sub(m.synced) >= m.clusterRefresh
+}
+
+// oneLine is the first line of s.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // fetchMsg asks for a refresh of the lists.
 type fetchMsg struct{}
 
@@ -243,7 +376,9 @@ func (m *serverModel) fetchAfter(d time.Duration) tea.Cmd {
 	return m.after(d, func() tea.Msg { return fetchMsg{} })
 }
 
-func (m *serverModel) Init() tea.Cmd { return tea.Batch(m.listen(), m.fetch(), m.tick()) }
+func (m *serverModel) Init() tea.Cmd {
+	return tea.Batch(m.listen(), m.fetch(), m.tick(), m.syncCluster())
+}
 
 func (m *serverModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
@@ -281,7 +416,13 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		return m.fetch()
 	case tickMsg:
 		m.rates(time.Time(msg))
-		return tea.Batch(m.fetch(), m.tick())
+		cmd := tea.Batch(m.fetch(), m.tick())
+		if m.clusterDue(m.now()) {
+			cmd = tea.Batch(cmd, m.syncCluster())
+		}
+		return cmd
+	case clusterDoneMsg:
+		return m.clusterSynced(msg)
 	case snapshotMsg:
 		m.setSnapshot(msg.sockets, msg.rooms)
 		return nil
@@ -296,7 +437,7 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		} else {
 			m.setStatus(msg.what, false)
 		}
-		return m.fetch()
+		return tea.Batch(m.fetch(), m.syncCluster())
 	case sendMsg:
 		status := "emitting " + strconv.Quote(msg.event) + " to " + m.target().String()
 		if msg.ack {
@@ -475,9 +616,59 @@ func (m *serverModel) socketCells(i int) []string {
 	if m.noRooms {
 		rooms = "-"
 	}
-	return []string{shortID(clean(s.ID), 10), clean(s.Namespace), strconv.Itoa(int(s.EIO)), s.Transport, clean(s.RemoteAddr),
+	if m.cluster == nil {
+		return []string{shortID(clean(s.ID), 10), clean(s.Namespace), strconv.Itoa(int(s.EIO)), s.Transport, clean(s.RemoteAddr),
+			rooms, s.Since.In(m.loc).Format("15:04:05"),
+			strconv.FormatUint(in, 10), strconv.FormatUint(out, 10)}
+	}
+	if s.Node != "" {
+		// Its transport and traffic are its node's, not seen here.
+		return []string{shortID(clean(s.ID), 10), clean(s.Node), clean(s.Namespace), "-", "-", clean(s.RemoteAddr),
+			rooms, s.Since.In(m.loc).Format("15:04:05"), "-", "-"}
+	}
+	return []string{shortID(clean(s.ID), 10), "self", clean(s.Namespace), strconv.Itoa(int(s.EIO)), s.Transport, clean(s.RemoteAddr),
 		rooms, s.Since.In(m.loc).Format("15:04:05"),
 		strconv.FormatUint(in, 10), strconv.FormatUint(out, 10)}
+}
+
+// remote counts the sockets on other nodes.
+func (m *serverModel) remote() int {
+	n := 0
+	for _, s := range m.sockets {
+		if s.Node != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// viaCluster says, for the status line, that an action on t goes through
+// the cluster's adapter because t selects sockets on other nodes (as the
+// last lists say); "" otherwise.
+func (m *serverModel) viaCluster(t Target) string {
+	if m.cluster == nil {
+		return ""
+	}
+	var nodes []string
+	for _, s := range m.sockets {
+		if s.Node == "" || s.Namespace != t.Namespace || slices.Contains(nodes, s.Node) {
+			continue
+		}
+		switch {
+		case t.SID != "" && s.ID != t.SID:
+			continue
+		case t.SID == "" && t.Room != "" && !slices.Contains(s.Rooms, t.Room):
+			continue
+		}
+		nodes = append(nodes, s.Node)
+	}
+	switch len(nodes) {
+	case 0:
+		return ""
+	case 1:
+		return " (through the cluster adapter, node " + clean(nodes[0]) + ")"
+	}
+	return " (through the cluster adapter, " + strconv.Itoa(len(nodes)) + " other nodes)"
 }
 
 // roomCells is a row of the Rooms list.
@@ -503,6 +694,9 @@ func (m *serverModel) syncLists() {
 	st := m.c.Styles
 	m.members.setRows(len(r.Members), func(i int) []string {
 		s := bySID[r.Members[i]]
+		if s.Node != "" {
+			return []string{clean(r.Members[i]) + "  " + st.Dim.Render(clean(s.RemoteAddr)+" on node "+clean(s.Node))}
+		}
 		return []string{clean(r.Members[i]) + "  " + st.Dim.Render(clean(s.RemoteAddr)+" "+s.Transport)}
 	})
 }
@@ -546,12 +740,13 @@ func (m *serverModel) syncScope() {
 func (m *serverModel) emitCmd(t Target, event string, args []json.RawMessage, atts [][]byte, ack bool) tea.Cmd {
 	ctl := m.ctl
 	ctx, cancel := m.withTimeout()
+	via := m.viaCluster(t)
 	return func() tea.Msg {
 		defer cancel()
 		acks, err := ctl.Emit(ctx, t, event, args, atts, ack)
-		what := "emitted " + strconv.Quote(event) + " to " + t.String()
+		what := "emitted " + strconv.Quote(event) + " to " + t.String() + via
 		if err != nil {
-			return actionDoneMsg{what: "emit " + strconv.Quote(event) + " to " + t.String(), err: err}
+			return actionDoneMsg{what: "emit " + strconv.Quote(event) + " to " + t.String() + via, err: err}
 		}
 		if ack {
 			parts := make([]string, 0, len(acks))
@@ -700,6 +895,11 @@ func (m *serverModel) syncHandshake() tea.Cmd {
 // setHandshake fills the details: one row per fact, a query parameter
 // or a header per row, in name order.
 func (m *serverModel) setHandshake(hs Handshake, ok bool) {
+	if s, _ := m.selSocket(); !ok && s.Node != "" {
+		m.hsList.empty = "no handshake: the socket is on node " + clean(s.Node) + ", which keeps it"
+		m.hsList.setRows(0, nil)
+		return
+	}
 	if !ok {
 		m.hsList.empty = "no handshake: the socket is gone"
 		m.hsList.setRows(0, nil)
@@ -882,21 +1082,22 @@ func (m *serverModel) handleLogKeysAnyPane(k tea.KeyPressMsg) (tea.Cmd, bool) {
 func (m *serverModel) applyPrompt(kind promptKind, v string) tea.Cmd {
 	t := m.target()
 	ctl := m.ctl
+	via := m.viaCluster(t)
 	switch kind {
 	case promptJoin:
 		if v == "" {
 			return nil
 		}
-		return m.actionCmd(t.String()+" joined "+strconv.Quote(v), "join "+t.String()+" to "+strconv.Quote(v),
+		return m.actionCmd(t.String()+" joined "+strconv.Quote(v)+via, "join "+t.String()+" to "+strconv.Quote(v)+via,
 			func(ctx context.Context) error { return ctl.Join(ctx, t, v) })
 	case promptLeave:
 		if v == "" {
 			return nil
 		}
-		return m.actionCmd(t.String()+" left "+strconv.Quote(v), "remove "+t.String()+" from "+strconv.Quote(v),
+		return m.actionCmd(t.String()+" left "+strconv.Quote(v)+via, "remove "+t.String()+" from "+strconv.Quote(v)+via,
 			func(ctx context.Context) error { return ctl.Leave(ctx, t, v) })
 	case promptConfirm:
-		return m.actionCmd("disconnected "+t.String(), "disconnect "+t.String(),
+		return m.actionCmd("disconnected "+t.String()+via, "disconnect "+t.String()+via,
 			func(ctx context.Context) error { return ctl.Disconnect(ctx, t) })
 	}
 	return nil
@@ -976,6 +1177,16 @@ func (m *serverModel) header() []string {
 		}
 		l2 = append(l2, n)
 	}
+	if m.cluster != nil {
+		c := "?"
+		if m.nodes > 0 {
+			c = strconv.Itoa(m.nodes)
+		}
+		l2 = append(l2, st.HeaderKey.Render(" cluster")+" "+c+" nodes")
+		if m.clusterErr != "" {
+			l2 = append(l2, st.Error.Render("(stale)"))
+		}
+	}
 	return []string{strings.Join(l1, " "), strings.Join(l2, " ")}
 }
 
@@ -1001,7 +1212,11 @@ func (m *serverModel) tabs() string {
 func (m *serverModel) socketsView(w, h int) string {
 	st := m.c.Styles
 	th := m.sockTableHeight(h)
-	top1 := titleLine(st.TitleFocused, w, "Sockets "+strconv.Itoa(len(m.sockets)), "enter: traffic") + "\n" + m.sockList.View()
+	title := "Sockets " + strconv.Itoa(len(m.sockets))
+	if m.cluster != nil {
+		title += " · " + strconv.Itoa(m.remote()) + " on other nodes"
+	}
+	top1 := titleLine(st.TitleFocused, w, title, "enter: traffic") + "\n" + m.sockList.View()
 	rest := h - th
 	if rest < 2 {
 		return top1
@@ -1013,9 +1228,13 @@ func (m *serverModel) socketsView(w, h int) string {
 		}
 		return top1 + "\n" + titleLine(st.Title, w, title, "H: traffic") + "\n" + m.hsList.View()
 	}
-	title := "Traffic"
-	if s, ok := m.selSocket(); ok {
+	title = "Traffic"
+	s, ok := m.selSocket()
+	if ok {
 		title = "Traffic of " + clean(s.ID)
+		if s.Node != "" {
+			title = clean(s.ID) + " on node " + clean(s.Node)
+		}
 		if len(s.Rooms) > 0 {
 			rs := make([]string, len(s.Rooms))
 			for i, r := range s.Rooms {
@@ -1023,6 +1242,14 @@ func (m *serverModel) socketsView(w, h int) string {
 			}
 			title += " · rooms " + strings.Join(rs, ",")
 		}
+	}
+	if ok && s.Node != "" {
+		note := "on node " + clean(s.Node) + ": its traffic goes through that node, not this one; emit, join, leave and disconnect reach it through the cluster adapter"
+		lines := strings.Split(ansi.Wordwrap(note, w, ""), "\n")
+		for i, l := range lines {
+			lines[i] = st.Dim.Render(l)
+		}
+		return top1 + "\n" + titleLine(st.Title, w, title) + "\n" + block(lines, w, rest-1)
 	}
 	return top1 + "\n" + titleLine(st.Title, w, title) + "\n" + m.log.View()
 }
