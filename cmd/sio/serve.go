@@ -76,6 +76,7 @@ type serveInfo struct {
 	ControlURL string // "" unless --control
 	Token      string
 	srv        *server.Server // the running server (the dashboard drives it)
+	cluster    *serveCluster  // nil without --redis
 }
 
 // defaultShutdownTimeout bounds the graceful shutdown: WebSocket clients
@@ -333,7 +334,7 @@ func serve(ctx context.Context, errOut io.Writer, opts *serveOptions, obs serveO
 		ctl = control.NewHandler(control.New(srv), token)
 	}
 	info := listenInfo(ln.Addr(), tlsConfig != nil, opts, token)
-	info.srv = srv
+	info.srv, info.cluster = srv, cluster
 	hs := &http.Server{
 		Handler: serveMux(opts.Path, diag.wrap(srv), ctl, diag),
 		// Node's http.Server timeouts: idle keep-alive connections and

@@ -52,8 +52,13 @@ func runServeTUI(ctx context.Context, a *app, opts *serveOptions) error {
 	if info.ControlURL != "" {
 		ctlAPI = info.ControlURL + " token " + info.Token
 	}
+	var ctl tui.ServerControl = newServerControl(info.srv)
+	if info.cluster != nil {
+		// The other nodes' sockets too, and a NODE column.
+		ctl = newClusterControl(newServerControl(info.srv), info.cluster)
+	}
 	err := tui.RunServer(ctx, tui.ServerOptions{
-		Control:        newServerControl(info.srv),
+		Control:        ctl,
 		Feed:           feed,
 		Addr:           info.URL + o.Path,
 		ControlAPI:     ctlAPI,
@@ -156,16 +161,26 @@ func (s *serverControl) Sockets() []tui.SocketInfo {
 	}
 	out := make([]tui.SocketInfo, len(socks))
 	for i, so := range socks {
-		eio := protocol.EIO4
-		if so.EIO == 3 {
-			eio = protocol.EIO3
-		}
-		out[i] = tui.SocketInfo{
-			ID: so.ID, Namespace: so.Namespace, Transport: so.Transport, RemoteAddr: so.Address,
-			EIO: eio, Rooms: so.Rooms, Since: so.ConnectedAt.Local(),
-		}
+		out[i] = socketInfo(so)
 	}
 	return out
+}
+
+// socketInfo is a socket of the control API as the dashboard's; one on
+// another node has no EIO or transport.
+func socketInfo(so control.Socket) tui.SocketInfo {
+	var eio protocol.EIO
+	switch {
+	case so.Node != "":
+	case so.EIO == 3:
+		eio = protocol.EIO3
+	default:
+		eio = protocol.EIO4
+	}
+	return tui.SocketInfo{
+		ID: so.ID, Namespace: so.Namespace, Transport: so.Transport, RemoteAddr: so.Address,
+		EIO: eio, Rooms: so.Rooms, Since: so.ConnectedAt.Local(), Node: so.Node,
+	}
 }
 
 // Rooms lists the rooms of every namespace (without private rooms).
@@ -174,6 +189,10 @@ func (s *serverControl) Rooms() []tui.RoomInfo {
 	if err != nil {
 		return nil
 	}
+	return roomInfos(rooms)
+}
+
+func roomInfos(rooms []control.Room) []tui.RoomInfo {
 	out := make([]tui.RoomInfo, len(rooms))
 	for i, r := range rooms {
 		out[i] = tui.RoomInfo{Namespace: r.Namespace, Name: r.Name, Members: r.Members}
