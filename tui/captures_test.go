@@ -26,7 +26,7 @@ const (
 
 type captureScreen struct {
 	title string
-	model string // "client" (the default), "tabs" (the client with a second tab open), "server", "proxy", "admin"
+	model string // "client" (the default), "tabs" (the client with a second tab open), "server", "cluster" (a node of sio serve --redis), "proxy", "admin"
 	keys  []string
 	typed string // typed after the keys
 	after []string
@@ -53,6 +53,7 @@ var captureScreens = []captureScreen{
 	{title: "Server: emit to a room", model: "server", keys: []string{"2", "e"}, typed: "news"},
 	{title: "Server: disconnect, confirmed", model: "server", keys: []string{"D"}},
 	{title: "Server: help (?)", model: "server", keys: []string{"?"}},
+	{title: "Server: a cluster node's sockets and a socket on another node (sio serve --redis)", model: "cluster", keys: []string{"j"}},
 	{title: "Proxy: proxied sessions and their traffic (sio proxy --tui)", model: "proxy", keys: []string{"3"}},
 	{title: "Proxy: the sessions", model: "proxy"},
 	{title: "Admin: sockets (sio admin URL)", model: "admin"},
@@ -96,6 +97,15 @@ func captureServer(t *testing.T, w, h int) tea.Model {
 		socketTrace(protocol.Out, "sockB-222222222222", protocol.Packet{Type: protocol.PacketConnect, Namespace: "/chat", Data: []byte(`{"sid":"sockB-222222222222"}`)}, 2*time.Second),
 		event(protocol.In, "sockB-222222222222", "/chat", `["typing"]`, 0, false, 3*time.Second),
 	))
+	m.Update(tickMsg(t0.Add(time.Second)))
+	return m
+}
+
+// captureCluster is the server dashboard of a node of a cluster, with
+// sockets on two other nodes.
+func captureCluster(t *testing.T, w, h int) tea.Model {
+	m := newTestCluster(t, testClusterFake())
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(tickMsg(t0.Add(time.Second)))
 	return m
 }
@@ -155,6 +165,8 @@ func renderCaptures(t *testing.T) string {
 			switch sc.model {
 			case "server":
 				m = captureServer(t, w, h)
+			case "cluster":
+				m = captureCluster(t, w, h)
 			case "proxy":
 				m = captureProxy(t, w, h)
 			case "admin":

@@ -247,11 +247,11 @@ func newServerModel(ctx context.Context, c Common, o ServerOptions, history []Hi
 		column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 5}, column{"OUT", 5})
 	if cc, ok := o.Control.(ClusterControl); ok {
 		m.cluster, m.clusterRefresh = cc, o.ClusterRefresh
-		// NODE after ID; REMOTE takes what is left (15 cells at 80
-		// columns, an IPv4 address and port).
+		// NODE (a uid has 6 characters) after ID, in 80 columns: REMOTE
+		// keeps an IPv4 address and port, NSP and the counters give a cell.
 		m.sockList = newTable(c, "no sockets connected", true,
-			column{"ID", 10}, column{"NODE", 6}, column{"NSP", 7}, column{"EIO", 3}, column{"TRANSPORT", 9}, column{"REMOTE", 0},
-			column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 4}, column{"OUT", 4})
+			column{"ID", 10}, column{"NODE", 6}, column{"NSP", 7}, column{"EIO", 3}, column{"TRANSPORT", 9}, column{"REMOTE", 15},
+			column{"ROOMS", 5}, column{"SINCE", 8}, column{"IN", 4}, column{"OUT", 0})
 	}
 	m.hsList = newTable(c, "", false, column{"", 9}, column{})
 	m.hsList.highlight = false
@@ -695,7 +695,8 @@ func (m *serverModel) syncLists() {
 	m.members.setRows(len(r.Members), func(i int) []string {
 		s := bySID[r.Members[i]]
 		if s.Node != "" {
-			return []string{clean(r.Members[i]) + "  " + st.Dim.Render(clean(s.RemoteAddr)+" on node "+clean(s.Node))}
+			// The node first: a narrow pane cuts the address.
+			return []string{clean(r.Members[i]) + "  " + st.Dim.Render("node "+clean(s.Node)+" "+clean(s.RemoteAddr))}
 		}
 		return []string{clean(r.Members[i]) + "  " + st.Dim.Render(clean(s.RemoteAddr)+" "+s.Transport)}
 	})
