@@ -55,9 +55,13 @@
 // are snapshots, Emit/Join/Leave/Disconnect address a Target: one socket,
 // one room, or a whole namespace), then tui.RunServer(ctx,
 // tui.ServerOptions{Control, Feed, Addr, ...}); stop the server after it
-// returns. cmd/sio keeps the history files and the log file under
+// returns. A node of a cluster (sio serve --redis) passes a ClusterControl,
+// whose SyncCluster the dashboard calls off its goroutine, one at a time,
+// every ServerOptions.ClusterRefresh: its lists then hold the other nodes'
+// sockets too (SocketInfo.Node). cmd/sio keeps the history files and the log file under
 // $XDG_STATE_HOME/sio (else ~/.local/state/sio); the directory is created on
-// first use. cmd/sio/connect_tui.go and serve_tui.go are the real wiring.
+// first use. cmd/sio/connect_tui.go, serve_tui.go and serve_tui_cluster.go
+// are the real wiring.
 //
 // # Concurrency contract
 //
