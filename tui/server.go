@@ -106,7 +106,8 @@ type ServerControl interface {
 // and the rooms count them among their members. Its actions reach sockets
 // on other nodes through the cluster's adapter. Given one, the dashboard
 // shows a NODE column and the node count, and calls SyncCluster every
-// ServerOptions.ClusterRefresh and after each action, one call at a time.
+// ServerOptions.ClusterRefresh and after each join, leave or disconnect,
+// one call at a time.
 type ClusterControl interface {
 	ServerControl
 	// SyncCluster asks the other nodes for their sockets, and returns how
@@ -158,8 +159,8 @@ type ServerOptions struct {
 // the other nodes for their sockets. Less often than the local lists:
 // each time, every node of the cluster answers with all of its sockets
 // (fetchSockets through Redis, per namespace), a load a dashboard should
-// not put on a busy cluster every second. Actions from the dashboard ask
-// at once, so their effect shows without waiting.
+// not put on a busy cluster every second. The dashboard's joins, leaves
+// and disconnects ask at once, so their effect shows without waiting.
 const DefaultClusterRefresh = 3 * time.Second
 
 // clusterSyncTimeout bounds one SyncCluster from the dashboard's side,
@@ -212,13 +213,13 @@ type serverModel struct {
 	rateOut  float64
 
 	// With a ClusterControl: the other nodes' sockets, asked for every
-	// clusterRefresh (at a tick) and after each action, one SyncCluster
-	// at a time.
+	// clusterRefresh (at a tick) and after each join, leave or
+	// disconnect, one SyncCluster at a time.
 	cluster        ClusterControl
 	clusterRefresh time.Duration
 	nodes          int       // the cluster's nodes, 0 when unknown
 	syncing        bool      // a SyncCluster runs
-	syncAgain      bool      // an action asked for one while it ran
+	syncAgain      bool      // a join, leave or disconnect asked for one while it ran
 	synced         time.Time // when the last SyncCluster ended
 	clusterAt      time.Time // when the last successful one ended
 	clusterErr     string    // the last one's error, "" when it succeeded
@@ -279,6 +280,10 @@ type snapshotMsg struct {
 type actionDoneMsg struct {
 	what string
 	err  error
+	// rooms says the action may have changed who is connected or in
+	// which room (join, leave, disconnect), which a cluster's other
+	// nodes are asked about at once.
+	rooms bool
 }
 
 func (m *serverModel) tick() tea.Cmd {
@@ -437,7 +442,10 @@ func (m *serverModel) update(msg tea.Msg) tea.Cmd {
 		} else {
 			m.setStatus(msg.what, false)
 		}
-		return tea.Batch(m.fetch(), m.syncCluster())
+		if msg.rooms {
+			return tea.Batch(m.fetch(), m.syncCluster())
+		}
+		return m.fetch()
 	case sendMsg:
 		status := "emitting " + strconv.Quote(msg.event) + " to " + m.target().String()
 		if msg.ack {
@@ -773,9 +781,9 @@ func (m *serverModel) actionCmd(done, tried string, f func(ctx context.Context) 
 	return func() tea.Msg {
 		defer cancel()
 		if err := f(ctx); err != nil {
-			return actionDoneMsg{what: tried, err: err}
+			return actionDoneMsg{what: tried, err: err, rooms: true}
 		}
-		return actionDoneMsg{what: done}
+		return actionDoneMsg{what: done, rooms: true}
 	}
 }
 
