@@ -61,3 +61,45 @@ func BenchmarkAckHotPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(frame)), "frame-bytes")
 }
+
+// BenchmarkAckHotPathMsgpack is BenchmarkAckHotPath with
+// socket.io-msgpack-parser's packets: a binary request, a binary ACK
+// read by key and compared with the msgpack of what was sent.
+func BenchmarkAckHotPathMsgpack(b *testing.B) {
+	r := &runner{cfg: &Config{Scenario: ScenarioAck, Payload: GeneratedPayload(64), Inflight: 1, Parser: ParserMsgpack}, base: time.Now()}
+	r.cfg.setDefaults()
+	r.tgt = &target{namespace: "/"}
+	if err := r.setMsgpack(); err != nil {
+		b.Fatal(err)
+	}
+	for i := range r.shards {
+		r.shards[i].lat = NewHistogram()
+	}
+	c := &client{r: r, idx: 7, ring: make([]pend, 1), mask: 0, lastMatched: -1}
+	// Node's ACK to request 0: {type: 3, data: [payload], id: 0, nsp: "/"}.
+	ack := []byte{0x84, 0xa4, 't', 'y', 'p', 'e', 3, 0xa4, 'd', 'a', 't', 'a', 0x91}
+	ack = r.mpPayload.Append(ack, 7, 0)
+	ack = append(ack, 0xa2, 'i', 'd', 0, 0xa3, 'n', 's', 'p', 0xa1, '/')
+	frame := append([]byte{0x82, byte(len(ack))}, ack...)
+	conn := &loopConn{frame: frame}
+	c.s = &session{w: &wsConn{nc: conn, dec: newDecoder(1 << 20), rbuf: make([]byte, 4096)}, eio: 4, mp: true, nsp: "/"}
+	c.s.w.setBeforeRead(c.flush)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.nextSeq, c.oldest = 0, 0
+		if !c.queueNext(r.now()) {
+			b.Fatal("queue")
+		}
+		p, err := c.s.next()
+		if err != nil || p.kind != inAck {
+			b.Fatalf("next: %v %v", p, err)
+		}
+		r.stopping.Store(true)
+		c.onAck(p)
+		r.stopping.Store(false)
+	}
+	if r.acks.Load() == 0 || r.wrong.Load() != 0 {
+		b.Fatalf("acks %d wrong %d", r.acks.Load(), r.wrong.Load())
+	}
+	b.ReportMetric(float64(len(frame)), "frame-bytes")
+}

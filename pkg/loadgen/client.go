@@ -83,11 +83,19 @@ const joinID = 1 << 40
 // join sends JoinEvent(Room) with an ack id and waits for the ack.
 func (c *client) join(ctx context.Context) bool {
 	r := c.r
-	b := append(c.rbuf[:0], r.head...)
-	b = strconv.AppendUint(b, joinID, 10)
-	b = append(b, eventHead(r.cfg.JoinEvent)...)
-	b = protocol.AppendString(b, r.cfg.Room)
-	b = append(b, ']')
+	var b []byte
+	if r.mp {
+		b = append(append(c.rbuf[:0], r.binPre...), 0x84)
+		b = append(b, mpPacketHead(r.tgt.namespace, mpEventHead(r.cfg.JoinEvent))...)
+		b = protocol.AppendMsgpackString(b, r.cfg.Room)
+		b = appendMpUint(append(b, mpIDKey...), joinID)
+	} else {
+		b = append(c.rbuf[:0], r.head...)
+		b = strconv.AppendUint(b, joinID, 10)
+		b = append(b, eventHead(r.cfg.JoinEvent)...)
+		b = protocol.AppendString(b, r.cfg.Room)
+		b = append(b, ']')
+	}
 	c.rbuf = b
 	fail := func(err error) bool {
 		r.failed.Add(1)
@@ -99,7 +107,7 @@ func (c *client) join(ctx context.Context) bool {
 		c.s = nil
 		return false
 	}
-	if err := c.s.w.writeText(b); err != nil {
+	if err := c.s.w.write(r.op, b); err != nil {
 		return fail(err)
 	}
 	c.s.w.setReadDeadline(time.Now().Add(r.cfg.ConnectTimeout))
@@ -169,9 +177,13 @@ func (c *client) startLoad(wg *sync.WaitGroup) {
 	}()
 }
 
-// appendFrame appends the text frame of request seq.
+// appendFrame appends the message of request seq: its text form, or its
+// msgpack map.
 func (c *client) appendFrame(b []byte, seq uint64, withID bool) []byte {
 	r := c.r
+	if r.mp {
+		return c.appendMpFrame(b, seq, withID)
+	}
 	b = append(b, r.head...)
 	if withID {
 		b = strconv.AppendUint(b, seq, 10)
@@ -179,6 +191,49 @@ func (c *client) appendFrame(b []byte, seq uint64, withID bool) []byte {
 	b = append(b, r.mid...)
 	b = r.cfg.Payload.Append(b, c.idx, seq)
 	return append(b, ']')
+}
+
+// appendMpFrame appends request seq as socket.io-msgpack-parser writes it:
+// {type, nsp, data[, id]}.
+func (c *client) appendMpFrame(b []byte, seq uint64, withID bool) []byte {
+	r := c.r
+	b = append(b, r.binPre...)
+	if withID {
+		b = append(b, 0x84)
+	} else {
+		b = append(b, 0x83)
+	}
+	b = append(b, r.head...)
+	b = r.mpPayload.Append(b, c.idx, seq)
+	if withID {
+		b = appendMpUint(append(b, mpIDKey...), seq)
+	}
+	return b
+}
+
+// equal compares a reply's data with what was expected.
+func (r *runner) equal(got, want []byte) bool {
+	if r.mp {
+		return mpEqual(got, want)
+	}
+	return jsonEqual(got, want)
+}
+
+// isEvent reports whether an event's data names the event whose head
+// (r.mid or r.replyHead) is given.
+func (r *runner) isEvent(data, head []byte) bool {
+	if r.mp {
+		return mpIsEvent(data, head[1:])
+	}
+	return bytes.HasPrefix(data, head)
+}
+
+// show renders a reply's data for an error sample.
+func (r *runner) show(data []byte) string {
+	if r.mp {
+		return mpShow(data)
+	}
+	return clip(data)
 }
 
 // reserve takes a ring slot for the next request, meant to leave at
@@ -222,7 +277,7 @@ func (c *client) queueNext(intended int64) bool {
 		return false
 	}
 	c.qbuf = c.appendFrame(c.qbuf[:0], seq, c.r.cfg.Scenario == ScenarioAck)
-	c.s.w.queue(c.qbuf)
+	c.s.w.queue(c.r.op, c.qbuf)
 	c.queued++
 	return true
 }
@@ -255,7 +310,7 @@ func (c *client) sendNext(buf *[]byte, intended int64) bool {
 		return false
 	}
 	*buf = c.appendFrame((*buf)[:0], seq, c.r.cfg.Scenario == ScenarioAck)
-	if err := c.s.w.writeText(*buf); err != nil {
+	if err := c.s.w.write(c.r.op, *buf); err != nil {
 		return false
 	}
 	c.r.sent.Add(1)
@@ -340,7 +395,7 @@ func (c *client) sendLoop() {
 			}
 		case ScenarioEmit:
 			c.sbuf = c.appendFrame(c.sbuf[:0], uint64(k), false)
-			if c.s.w.writeText(c.sbuf) != nil {
+			if c.s.w.write(r.op, c.sbuf) != nil {
 				return
 			}
 			r.sent.Add(1)
@@ -364,7 +419,7 @@ func (c *client) sendLoop() {
 			// write returns, and only matches what was sent.
 			r.sent.Add(1)
 			c.sbuf = c.appendFrame(c.sbuf[:0], uint64(k), false)
-			if c.s.w.writeText(c.sbuf) != nil {
+			if c.s.w.write(r.op, c.sbuf) != nil {
 				return
 			}
 			if cfg.Messages > 0 && k == int64(cfg.Messages)-1 {
@@ -394,6 +449,9 @@ func (c *client) readLoop() {
 		case inBinary:
 			r.unexpected.Add(1)
 			r.sample("client #%d: unexpected binary packet", c.idx)
+		case inText:
+			r.unexpected.Add(1)
+			r.sample("client #%d: unexpected text packet %q (socket.io-parser's form, not msgpack)", c.idx, clip(p.data))
 		case inDisconnect:
 			if !r.closing.Load() {
 				c.disconnected(errServerDisconnect)
@@ -544,17 +602,23 @@ func (c *client) onAck(p inPacket) {
 	c.mu.Unlock()
 	exp := r.ackExpect
 	if exp == nil {
-		b := append(c.rbuf[:0], '[')
-		b = r.cfg.Payload.Append(b, c.idx, p.id)
-		exp = append(b, ']')
-		c.rbuf = b[:0]
+		if r.mp {
+			b := append(c.rbuf[:0], 0x91)
+			exp = r.mpPayload.Append(b, c.idx, p.id)
+			c.rbuf = exp[:0]
+		} else {
+			b := append(c.rbuf[:0], '[')
+			b = r.cfg.Payload.Append(b, c.idx, p.id)
+			exp = append(b, ']')
+			c.rbuf = b[:0]
+		}
 	}
-	if jsonEqual(p.data, exp) {
+	if r.equal(p.data, exp) {
 		c.record(t)
 		r.acks.Add(1)
 	} else {
 		r.wrong.Add(1)
-		r.sample("client #%d: ack %d carries %s, want %s", c.idx, p.id, clip(p.data), clip(exp))
+		r.sample("client #%d: ack %d carries %s, want %s", c.idx, p.id, r.show(p.data), r.show(exp))
 	}
 	c.freed()
 	r.outstanding.Add(-1)
@@ -576,6 +640,9 @@ func (c *client) expectedEcho(b []byte, seq uint64) []byte {
 		return append(b, r.echoExp...)
 	}
 	b = append(b, r.replyHead...)
+	if r.mp {
+		return r.mpPayload.Append(b, c.idx, seq)
+	}
 	b = r.cfg.Payload.Append(b, c.idx, seq)
 	return append(b, ']')
 }
@@ -585,21 +652,21 @@ func (c *client) expectedEcho(b []byte, seq uint64) []byte {
 // the ones in between were lost.
 func (c *client) onReply(data []byte) {
 	r := c.r
-	if !bytes.HasPrefix(data, r.replyHead) {
+	if !r.isEvent(data, r.replyHead) {
 		return // another event: not ours to judge
 	}
 	c.mu.Lock()
 	if c.ring == nil {
 		c.mu.Unlock()
 		r.unexpected.Add(1)
-		r.sample("client #%d: reply %s before any request", c.idx, clip(data))
+		r.sample("client #%d: reply %s before any request", c.idx, r.show(data))
 		return
 	}
 	for k := 0; k < min(c.out, 64); k++ {
 		seq := c.oldest + uint64(k)
 		exp := c.expectedEcho(c.rbuf[:0], seq)
 		c.rbuf = exp[:0]
-		if !jsonEqual(data, exp) {
+		if !r.equal(data, exp) {
 			continue
 		}
 		for j := 0; j <= k; j++ {
@@ -624,12 +691,12 @@ func (c *client) onReply(data []byte) {
 	if c.lastMatched >= 0 {
 		exp := c.expectedEcho(c.rbuf[:0], uint64(c.lastMatched))
 		c.rbuf = exp[:0]
-		dup = jsonEqual(data, exp)
+		dup = r.equal(data, exp)
 	}
 	if dup {
 		c.mu.Unlock()
 		r.dup.Add(1)
-		r.sample("client #%d: duplicate reply %s", c.idx, clip(data))
+		r.sample("client #%d: duplicate reply %s", c.idx, r.show(data))
 		return
 	}
 	// Replies come in order, so this one answers the oldest request, wrongly.
@@ -641,7 +708,7 @@ func (c *client) onReply(data []byte) {
 	}
 	c.mu.Unlock()
 	r.wrong.Add(1)
-	r.sample("client #%d: reply %s matches no request", c.idx, clip(data))
+	r.sample("client #%d: reply %s matches no request", c.idx, r.show(data))
 	if answered {
 		c.freed()
 		r.outstanding.Add(-1)
@@ -652,26 +719,30 @@ func (c *client) onReply(data []byte) {
 // the order sent.
 func (c *client) onBroadcast(data []byte) {
 	r := c.r
-	if !bytes.HasPrefix(data, r.mid) {
+	if !r.isEvent(data, r.mid) {
 		return
 	}
 	if c.isEmitter || r.emitter == nil {
 		r.unexpected.Add(1)
-		r.sample("client #%d (emitter): received its own broadcast %s", c.idx, clip(data))
+		r.sample("client #%d (emitter): received its own broadcast %s", c.idx, r.show(data))
 		return
 	}
 	em := r.emitter.idx
 	exp := func(seq uint64) []byte {
 		b := append(c.rbuf[:0], r.mid...)
-		b = r.cfg.Payload.Append(b, em, seq)
-		b = append(b, ']')
+		if r.mp {
+			b = r.mpPayload.Append(b, em, seq)
+		} else {
+			b = r.cfg.Payload.Append(b, em, seq)
+			b = append(b, ']')
+		}
 		c.rbuf = b[:0]
 		return b
 	}
 	sent := r.sent.Load()
 	for k := uint64(0); k < 64 && c.nextSeq+k < sent; k++ {
 		seq := c.nextSeq + k
-		if !jsonEqual(data, exp(seq)) {
+		if !r.equal(data, exp(seq)) {
 			continue
 		}
 		// Broadcasts skipped over are lost; they are counted at the end as
@@ -688,13 +759,13 @@ func (c *client) onBroadcast(data []byte) {
 		c.delivered(seq)
 		return
 	}
-	if c.nextSeq > 0 && jsonEqual(data, exp(c.nextSeq-1)) {
+	if c.nextSeq > 0 && r.equal(data, exp(c.nextSeq-1)) {
 		r.dup.Add(1)
-		r.sample("client #%d: duplicate broadcast %s", c.idx, clip(data))
+		r.sample("client #%d: duplicate broadcast %s", c.idx, r.show(data))
 		return
 	}
 	r.wrong.Add(1)
-	r.sample("client #%d: broadcast %s matches nothing sent", c.idx, clip(data))
+	r.sample("client #%d: broadcast %s matches nothing sent", c.idx, r.show(data))
 }
 
 // delivered retires one delivery of broadcast seq, received or lost.

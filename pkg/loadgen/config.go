@@ -46,6 +46,11 @@ type Config struct {
 	// EIO is the protocol revision; 0 detects it with one probe connection
 	// (v4 first, then v3).
 	EIO protocol.EIO
+	// Parser is the Socket.IO packet format: "json" (socket.io-parser,
+	// every server's default) or "msgpack" (a server built with
+	// socket.io-msgpack-parser: each packet one msgpack map in a binary
+	// message). Default "json".
+	Parser string
 	// Auth is the CONNECT payload for v4 servers (a JSON object), nil for none.
 	Auth json.RawMessage
 	// Query and Header go on every handshake request.
@@ -192,6 +197,13 @@ func (c *Config) setDefaults() error {
 	case "websocket", "polling", "auto":
 	default:
 		return fmt.Errorf("transport %q unknown (websocket, polling, auto)", c.Transport)
+	}
+	switch c.Parser {
+	case "":
+		c.Parser = ParserJSON
+	case ParserJSON, ParserMsgpack:
+	default:
+		return fmt.Errorf("parser %q unknown (json, msgpack)", c.Parser)
 	}
 	if c.EIO != 0 && c.EIO != protocol.EIO3 && c.EIO != protocol.EIO4 {
 		return fmt.Errorf("EIO %d unsupported (3 or 4)", c.EIO)

@@ -131,19 +131,34 @@ func (w *engineWire) deliver(m []byte) (byte, []byte, error) {
 	return opText, m, nil
 }
 
-// writeText sends an engine.io packet in text form; the engine sends its
-// own pings and pongs, so only messages ("4…") are passed on.
-func (w *engineWire) writeText(p []byte) error {
-	if len(p) == 0 || p[0] != '4' {
+// write sends a message: an engine.io packet in text form, or binary
+// data. The engine sends its own pings and pongs, so of the text packets
+// only messages ("4…") are passed on.
+func (w *engineWire) write(op byte, p []byte) error {
+	m, ok := engineMessage(op, p)
+	if !ok {
 		return nil
 	}
-	return w.conn.Send(protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p[1:]...)})
+	return w.conn.Send(m)
 }
 
-func (w *engineWire) writeSoon(op byte, p []byte) error { return w.writeText(p) }
+func (w *engineWire) writeSoon(op byte, p []byte) error { return w.write(op, p) }
 
-func (w *engineWire) queue(p []byte) {
-	w.pending = append(w.pending, protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p[1:]...)})
+func (w *engineWire) queue(op byte, p []byte) {
+	if m, ok := engineMessage(op, p); ok {
+		w.pending = append(w.pending, m)
+	}
+}
+
+// engineMessage is the engine's message for what write and queue get.
+func engineMessage(op byte, p []byte) (protocol.EnginePacket, bool) {
+	if op == opBinary {
+		return protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p...), Binary: true}, true
+	}
+	if len(p) == 0 || p[0] != '4' {
+		return protocol.EnginePacket{}, false
+	}
+	return protocol.EnginePacket{Type: protocol.EngineMessage, Data: append([]byte(nil), p[1:]...)}, true
 }
 
 func (w *engineWire) flushQueue() error {

@@ -73,6 +73,7 @@ type Result struct {
 	Scenario string  `json:"scenario"`
 	URL      string  `json:"url"`
 	EIO      int     `json:"eio"`
+	Parser   string  `json:"parser,omitempty"` // "json" or "msgpack"
 	Clients  int     `json:"clients"`
 	Procs    int     `json:"procs"`
 	Rate     float64 `json:"rate"`
@@ -216,7 +217,11 @@ func fmtUS(us float64) string { return fmtDur(time.Duration(us * 1e3)) }
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
-	p("scenario", "%s  (EIO %d, %d clients, %d proc(s), event %q, payload %d B)", r.Scenario, r.EIO, r.Clients, max(r.Procs, 1), r.Event, r.Payload)
+	parser := ""
+	if r.Parser == ParserMsgpack {
+		parser = " msgpack"
+	}
+	p("scenario", "%s  (EIO %d%s, %d clients, %d proc(s), event %q, payload %d B)", r.Scenario, r.EIO, parser, r.Clients, max(r.Procs, 1), r.Event, r.Payload)
 	p("target", "%s", r.URL)
 	p("connections", "%d opened, %d failed of %d  (%.0f/s over %.2fs)", r.Opened, r.Failed, r.Attempted, r.ConnectRate, r.ConnectSeconds)
 	for _, k := range slices.Sorted(maps.Keys(r.FailedBy)) {

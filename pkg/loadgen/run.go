@@ -42,6 +42,16 @@ type runner struct {
 	ackExpect []byte // fixed ack data (Config.Expect), or nil: the args sent
 	echoExp   []byte // fixed echo data, or nil
 
+	// msgpack (Config.Parser): requests are binary messages. head is then
+	// what follows the map's header byte up to the payload (type, nsp and
+	// the data array's header and event name), after binPre (EIO3's type
+	// byte on the lean path); mid and replyHead are the data array's
+	// header and event name; ackExpect and echoExp are msgpack too.
+	mp        bool
+	op        byte // opText, or opBinary for msgpack
+	binPre    []byte
+	mpPayload *mpPayload
+
 	shards [numShards]shard
 
 	attempted, opened, failed       atomic.Uint64
@@ -98,13 +108,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		t.msgpack = cfg.Parser == ParserMsgpack
 		if t.namespace != tgt.namespace {
 			return nil, fmt.Errorf("URL %s: namespace %s differs from %s's %s", u, t.namespace, cfg.URL, tgt.namespace)
 		}
 		tgts = append(tgts, t)
 	}
+	tgt.msgpack = cfg.Parser == ParserMsgpack
 	r := &runner{
-		cfg: &cfg, tgt: tgt, tgts: tgts, base: time.Now(),
+		cfg: &cfg, tgt: tgt, tgts: tgts, base: time.Now(), op: opText,
 		connHist: NewHistogram(), failedBy: map[string]uint64{}, disconnects: map[string]uint64{},
 		loadStarted: make(chan struct{}), loadStop: make(chan struct{}), allReady: make(chan struct{}),
 	}
@@ -145,6 +157,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		r.echoExp = protocol.AppendEventData(nil, cfg.ReplyEvent, args...)
 	}
+	if cfg.Parser == ParserMsgpack {
+		if err := r.setMsgpack(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Scenario == ScenarioFanout {
 		n := 1 << 16
 		r.sendTimes = make([]atomic.Int64, n)
@@ -153,6 +170,52 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	return r.run(ctx), nil
 }
+
+// setMsgpack pre-encodes the requests and expected replies in
+// socket.io-msgpack-parser's format, once the protocol revision is known.
+func (r *runner) setMsgpack() error {
+	cfg := r.cfg
+	var err error
+	if r.mpPayload, err = newMpPayload(cfg.Payload); err != nil {
+		return err
+	}
+	r.mp, r.op = true, opBinary
+	if cfg.Transport == "websocket" && r.tgt.eio == protocol.EIO3 {
+		r.binPre = []byte{4}
+	}
+	r.mid = mpEventHead(cfg.Event)
+	r.replyHead = mpEventHead(cfg.ReplyEvent)
+	r.head = mpPacketHead(r.tgt.namespace, r.mid)
+	if r.ackExpect != nil {
+		if r.ackExpect, err = protocol.AppendMsgpackValue(nil, r.ackExpect, nil); err != nil {
+			return err
+		}
+		if r.echoExp, err = protocol.AppendMsgpackValue(nil, r.echoExp, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mpEventHead is the start of an event's data array with one argument:
+// the array's header and the event name.
+func mpEventHead(event string) []byte {
+	return protocol.AppendMsgpackString([]byte{0x92}, event)
+}
+
+// mpPacketHead is an EVENT's map after its header byte, up to the
+// payload: type 2, nsp, and data's head.
+func mpPacketHead(nsp string, dataHead []byte) []byte {
+	b := protocol.AppendMsgpackString(nil, "type")
+	b = append(b, 2)
+	b = protocol.AppendMsgpackString(b, "nsp")
+	b = protocol.AppendMsgpackString(b, nsp)
+	b = protocol.AppendMsgpackString(b, "data")
+	return append(b, dataHead...)
+}
+
+// mpIDKey is the msgpack string "id".
+var mpIDKey = []byte{0xa2, 'i', 'd'}
 
 func namespacePrefix(nsp string) string {
 	if nsp == "/" {
@@ -433,7 +496,7 @@ func (r *runner) drain(ctx context.Context) {
 func (r *runner) result(connectDur, loadDur time.Duration) *Result {
 	cfg := r.cfg
 	res := &Result{
-		Scenario: cfg.Scenario, URL: strings.Join(append([]string{cfg.URL}, cfg.MoreURLs...), " "), EIO: int(r.tgt.eio), Clients: cfg.Clients, Procs: 1,
+		Scenario: cfg.Scenario, URL: strings.Join(append([]string{cfg.URL}, cfg.MoreURLs...), " "), EIO: int(r.tgt.eio), Parser: cfg.Parser, Clients: cfg.Clients, Procs: 1,
 		Rate: cfg.Rate, Inflight: cfg.Inflight, Event: cfg.Event, Payload: cfg.Payload.Size(cfg.ClientOffset, 100000),
 		ConnectSeconds: connectDur.Seconds(), LoadSeconds: loadDur.Seconds(),
 		Attempted: r.attempted.Load(), Opened: r.opened.Load(), Failed: r.failed.Load(),
@@ -553,12 +616,15 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 func failReason(err error) string {
 	var hs *httpStatusError
 	var ce *ConnectError
+	var pe *ParserError
 	var ne net.Error
 	var cve *tls.CertificateVerificationError
 	var rhe tls.RecordHeaderError
 	switch {
 	case errors.As(err, &ce):
 		return "connect_error"
+	case errors.As(err, &pe):
+		return "parser mismatch (try --parser " + pe.OtherParser() + ")"
 	case errors.As(err, &cve):
 		return "tls certificate (use --insecure?)"
 	case errors.As(err, &rhe):

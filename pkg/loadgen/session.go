@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -31,6 +33,7 @@ type target struct {
 	namespace  string          // "/" or "/admin"
 	auth       json.RawMessage // CONNECT payload (EIO4), nil for none
 	nspQuery   string          // EIO3: "?k=v" appended to a non-root namespace
+	msgpack    bool            // socket.io-msgpack-parser's packets
 	maxMsg     int
 }
 
@@ -109,6 +112,13 @@ type session struct {
 	// recovery: events from the server end with an offset argument, which
 	// next strips so replies compare with what was sent.
 	recovery bool
+	// mp: packets are socket.io-msgpack-parser maps in binary messages;
+	// nsp is the namespace they must name. binType: the wire's binary
+	// messages carry the engine.io type byte 0x04 (the lean WebSocket
+	// path on EIO3; the engine strips it itself).
+	mp      bool
+	nsp     string
+	binType bool
 
 	pingMu    sync.Mutex
 	pingTimer *time.Timer // EIO3: the client pings
@@ -160,7 +170,9 @@ func dialSession(ctx context.Context, t *target, d *net.Dialer) (*session, error
 // openSession joins the namespace over w. hs is the open packet when the
 // wire already read it (the engine); otherwise it is the first message.
 func openSession(w wire, t *target, eio protocol.EIO, hs *protocol.Handshake) (*session, error) {
-	s := &session{w: w, eio: eio}
+	s := &session{w: w, eio: eio, mp: t.msgpack, nsp: t.namespace}
+	_, lean := w.(*wsConn)
+	s.binType = lean && eio == protocol.EIO3
 	if t.namespace != "/" {
 		s.prefix = t.namespace + ","
 	}
@@ -178,6 +190,9 @@ func openSession(w wire, t *target, eio protocol.EIO, hs *protocol.Handshake) (*
 			return nil, fmt.Errorf("open packet: %w", err)
 		}
 	}
+	if s.mp {
+		return s, s.connectMsgpack(t)
+	}
 	// Ask for the namespace.
 	var connect []byte
 	switch {
@@ -192,28 +207,37 @@ func openSession(w wire, t *target, eio protocol.EIO, hs *protocol.Handshake) (*
 		connect = append(connect, ',')
 	}
 	if connect != nil {
-		if err := w.writeText(connect); err != nil {
+		if err := w.write(opText, connect); err != nil {
 			return nil, err
 		}
 	}
 	for {
 		op, msg, err := w.readMessage()
 		if err != nil {
-			return nil, fmt.Errorf("wait for CONNECT: %w", err)
+			return nil, connectReadError(err, ParserJSON)
 		}
-		if op != opText || len(msg) == 0 {
+		if op == opBinary {
+			if s.binType && len(msg) > 0 {
+				msg = msg[1:]
+			}
+			if p, err := parseMpPacket(msg); err == nil && (p.typ == 0 || p.typ == 4) {
+				return nil, &ParserError{Parser: ParserJSON, Detail: "the server answered with a socket.io-msgpack-parser CONNECT"}
+			}
+			continue
+		}
+		if len(msg) == 0 {
 			continue
 		}
 		switch msg[0] {
 		case '2':
 			if s.eio == protocol.EIO4 {
-				if err := w.writeText(pongFrame); err != nil {
+				if err := w.write(opText, pongFrame); err != nil {
 					return nil, err
 				}
 			}
 			continue
 		case '1':
-			return nil, errors.New("wait for CONNECT: server sent close")
+			return nil, connectReadError(errServerClose, ParserJSON)
 		case '4':
 		default:
 			continue
@@ -248,6 +272,129 @@ func openSession(w wire, t *target, eio protocol.EIO, hs *protocol.Handshake) (*
 	}
 }
 
+// connectMsgpack joins the namespace with socket.io-msgpack-parser's
+// CONNECT, {type: 0, nsp, data: auth} (EIO3: only for a namespace other
+// than "/", with the query in nsp, as socket.io 2 reads it), and waits for
+// the answer.
+func (s *session) connectMsgpack(t *target) error {
+	w := s.w
+	var connect []byte
+	switch {
+	case s.eio == protocol.EIO4:
+		connect, _ = protocol.AppendMsgpackPacket(s.binPrefix(nil), &protocol.Packet{Type: protocol.PacketConnect, Namespace: t.namespace, Data: t.auth})
+	case t.namespace != "/":
+		connect, _ = protocol.AppendMsgpackPacket(s.binPrefix(nil), &protocol.Packet{Type: protocol.PacketConnect, Namespace: t.namespace + t.nspQuery})
+	}
+	if connect != nil {
+		if err := w.write(opBinary, connect); err != nil {
+			return err
+		}
+	}
+	for {
+		op, msg, err := w.readMessage()
+		if err != nil {
+			return connectReadError(err, ParserMsgpack)
+		}
+		if op == opText {
+			switch {
+			case len(msg) == 0:
+				continue
+			case msg[0] == '2' && s.eio == protocol.EIO4:
+				if err := w.write(opText, pongFrame); err != nil {
+					return err
+				}
+			case msg[0] == '1':
+				return connectReadError(errServerClose, ParserMsgpack)
+			case msg[0] == '4':
+				return &ParserError{Parser: ParserMsgpack, Detail: fmt.Sprintf("the server sent the text Socket.IO packet %q, as socket.io-parser does", clip(msg[1:]))}
+			}
+			continue
+		}
+		if s.binType {
+			if len(msg) == 0 || msg[0] != 4 {
+				return errors.New("wait for CONNECT: EIO3 binary message without its type byte 4")
+			}
+			msg = msg[1:]
+		}
+		p, err := parseMpPacket(msg)
+		if err != nil {
+			return fmt.Errorf("wait for CONNECT: %w", err)
+		}
+		if string(p.nsp) != s.nsp {
+			continue
+		}
+		switch p.typ {
+		case 0:
+			if s.eio == protocol.EIO3 {
+				if !w.heartbeat() {
+					s.startPings()
+				}
+				return nil
+			}
+			var data map[string]json.RawMessage
+			if j, _, n, err := protocol.ReadMsgpackValue(p.data); err == nil && n == len(p.data) {
+				json.Unmarshal(j, &data)
+			}
+			if _, ok := data["sid"]; !ok {
+				return fmt.Errorf("CONNECT reply %s has no sid: a socket.io 2 server? try --eio 3", mpShow(p.data))
+			}
+			// notepack writes a "pid" of undefined when recovery is off;
+			// ReadMsgpackValue drops it.
+			_, s.recovery = data["pid"]
+			return nil
+		case 4:
+			j, _, _, err := protocol.ReadMsgpackValue(p.data)
+			if err != nil {
+				j = []byte(mpShow(p.data))
+			}
+			return &ConnectError{Data: string(j)}
+		}
+	}
+}
+
+// binPrefix appends what a binary message starts with on this wire:
+// EIO3's type byte on the lean WebSocket path, else nothing.
+func (s *session) binPrefix(b []byte) []byte {
+	if s.binType {
+		return append(b, 4)
+	}
+	return b
+}
+
+// ParserError means the server most likely speaks the other Socket.IO
+// packet format: it closed the connection in answer to the CONNECT (Node
+// does, with "parse error", when its parser cannot read it) or answered in
+// the other format.
+type ParserError struct {
+	// Parser is the one this load generator used: "json" or "msgpack".
+	Parser string
+	Detail string
+}
+
+func (e *ParserError) Error() string {
+	return fmt.Sprintf("wait for CONNECT: %s: a server with another parser? try --parser %s", e.Detail, e.OtherParser())
+}
+
+// OtherParser names the format the server probably uses.
+func (e *ParserError) OtherParser() string {
+	if e.Parser == ParserMsgpack {
+		return ParserJSON
+	}
+	return ParserMsgpack
+}
+
+// connectReadError wraps a read error met while waiting for the CONNECT
+// answer: a server that ended the connection then is a ParserError.
+func connectReadError(err error, parser string) error {
+	var ce *closeError
+	var dr protocol.DisconnectReason
+	if errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, errServerClose) || errors.As(err, &dr) {
+		return &ParserError{Parser: parser, Detail: fmt.Sprintf("the server closed the connection in answer to the CONNECT (%v)", err)}
+	}
+	return fmt.Errorf("wait for CONNECT: %w", err)
+}
+
 var (
 	pongFrame = []byte("3")
 	pingFrame = []byte("2")
@@ -278,7 +425,7 @@ func (s *session) startPings() {
 	s.pingMu.Lock()
 	defer s.pingMu.Unlock()
 	s.pingTimer = time.AfterFunc(iv, func() {
-		if s.w.writeText(pingFrame) != nil {
+		if s.w.write(opText, pingFrame) != nil {
 			return
 		}
 		s.pingMu.Lock()
@@ -308,11 +455,12 @@ const (
 	inAck
 	inBinary // a binary packet or attachment: not produced by the scenarios
 	inDisconnect
+	inText // msgpack: a text Socket.IO packet (data: the packet), which that parser never sends
 )
 
 // inPacket is one incoming packet for our namespace, decoded only as far as
-// validation needs: the ack id and the raw JSON after it. data aliases the
-// read buffer.
+// validation needs: the ack id and the raw JSON after it (msgpack: the raw
+// msgpack of the data array). data aliases the read buffer.
 type inPacket struct {
 	kind  inKind
 	id    uint64
@@ -329,6 +477,13 @@ func (s *session) next() (inPacket, error) {
 			return inPacket{}, err
 		}
 		if op == opBinary {
+			if s.mp {
+				p, ok, err := s.parseMsgpack(msg)
+				if err != nil || ok {
+					return p, err
+				}
+				continue
+			}
 			return inPacket{kind: inBinary}, nil
 		}
 		if len(msg) == 0 {
@@ -347,6 +502,9 @@ func (s *session) next() (inPacket, error) {
 		case '1':
 			return inPacket{}, errServerClose
 		case '4':
+			if s.mp {
+				return inPacket{kind: inText, data: msg[1:]}, nil
+			}
 		default:
 			return inPacket{}, fmt.Errorf("engine.io packet %q unknown", clip(msg))
 		}
@@ -383,6 +541,41 @@ func (s *session) next() (inPacket, error) {
 		}
 		return p, nil
 	}
+}
+
+// parseMsgpack reads a socket.io-msgpack-parser packet; ok is false for
+// one of another namespace or of a type the scenarios ignore.
+func (s *session) parseMsgpack(msg []byte) (p inPacket, ok bool, err error) {
+	if s.binType {
+		if len(msg) == 0 || msg[0] != 4 {
+			return p, false, errors.New("EIO3 binary message without its type byte 4")
+		}
+		msg = msg[1:]
+	}
+	mp, err := parseMpPacket(msg)
+	if err != nil {
+		return p, false, err
+	}
+	if string(mp.nsp) != s.nsp {
+		return p, false, nil
+	}
+	switch mp.typ {
+	case 2:
+		p.kind = inEvent
+	case 3:
+		p.kind = inAck
+	case 1:
+		return inPacket{kind: inDisconnect}, true, nil
+	case 5, 6:
+		return inPacket{kind: inBinary}, true, nil
+	default:
+		return p, false, nil
+	}
+	p.id, p.hasID, p.data = mp.id, mp.hasID, mp.data
+	if s.recovery && p.kind == inEvent {
+		p.data = mpStripOffset(p.data)
+	}
+	return p, true, nil
 }
 
 var errServerClose = errors.New("engine.io close packet from server")

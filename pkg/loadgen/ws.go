@@ -42,7 +42,7 @@ func (e *closeError) Error() string {
 
 // wsConn is a minimal WebSocket client connection (RFC 6455) made for the
 // load generator, on pkg/internal/wsframe: one reader goroutine calls
-// readMessage; writeText may be called from any goroutine (a mutex
+// readMessage; write may be called from any goroutine (a mutex
 // serialises writes). Received messages alias the read buffer until the
 // next readMessage; nothing is allocated per message once the buffers have
 // grown.
@@ -239,7 +239,8 @@ func (c *wsConn) readMessage() (op byte, payload []byte, err error) {
 }
 
 // wire is one connection's transport as the scenarios see it: Engine.IO
-// packets in their text form ("42[...]"), one per message. wsConn is the
+// packets in their text form ("42[...]"), one per message, and binary
+// messages (socket.io-msgpack-parser's packets). wsConn is the
 // lean WebSocket path; engineWire (polling, or polling upgraded to
 // WebSocket) goes through pkg/client/eioclient.
 type wire interface {
@@ -247,13 +248,15 @@ type wire interface {
 	// text form; opBinary: binary data). It aliases internal buffers until
 	// the next call; only the reader calls it.
 	readMessage() (op byte, payload []byte, err error)
-	// writeText sends one engine.io packet now; writeSoon may hand it to
-	// another goroutine so the reader never blocks on a busy writer.
-	writeText(p []byte) error
+	// write sends one message now: opText, an engine.io packet in text
+	// form; opBinary, the data of a binary message (on the lean path the
+	// caller adds EIO3's 0x04 type byte). writeSoon may hand it to another
+	// goroutine so the reader never blocks on a busy writer.
+	write(op byte, p []byte) error
 	writeSoon(op byte, p []byte) error
-	// queue adds a packet to the batch that flushQueue sends in one write.
-	// The caller serialises queue and flushQueue.
-	queue(p []byte)
+	// queue adds a message to the batch that flushQueue sends in one
+	// write. The caller serialises queue and flushQueue.
+	queue(op byte, p []byte)
 	flushQueue() error
 	// setBeforeRead installs the hook run before the reader blocks.
 	setBeforeRead(f func() error)
@@ -265,7 +268,7 @@ type wire interface {
 	close() error
 }
 
-func (c *wsConn) queue(p []byte) { c.outq = wsframe.AppendClientFrame(c.outq, opText, p) }
+func (c *wsConn) queue(op byte, p []byte) { c.outq = wsframe.AppendClientFrame(c.outq, op, p) }
 
 func (c *wsConn) flushQueue() error {
 	if len(c.outq) == 0 {
@@ -281,8 +284,8 @@ func (c *wsConn) setReadDeadline(t time.Time)  { c.nc.SetReadDeadline(t) }
 func (c *wsConn) setWriteDeadline(t time.Time) { c.nc.SetWriteDeadline(t) }
 func (c *wsConn) heartbeat() bool              { return false }
 
-// writeText sends one text message.
-func (c *wsConn) writeText(p []byte) error { return c.writeFrame(opText, p) }
+// write sends one message.
+func (c *wsConn) write(op byte, p []byte) error { return c.writeFrame(op, p) }
 
 // writeFrame sends one frame.
 func (c *wsConn) writeFrame(op byte, p []byte) error {
