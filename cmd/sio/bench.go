@@ -102,6 +102,11 @@ from when each message was due, so a slow server is not hidden.
 Every reply is validated: a lost, duplicated, reordered or wrong reply is an
 error, never a success. The exit status is 1 when errors exceed --max-errors.
 
+Parser: --parser msgpack talks to a server built with socket.io-msgpack-parser
+(every packet a msgpack map in a binary message), in every scenario and on
+every transport; a placeholder of --payload must then be a whole value or
+inside a string. A parser that is not the server's fails at once with a hint.
+
 Transport: --transport websocket (the default here) is the lean path: a
 WebSocket client of its own that writes pre-encoded frames, for every
 scenario at full speed. --transport polling (HTTP long-polling) and auto
@@ -217,11 +222,8 @@ func (o *benchOptions) validate() error {
 		return usageErrorf("--eio must be 3, 4 or auto, not %q", o.EIO)
 	}
 	switch o.Parser {
-	case "json":
-	case "msgpack":
-		// The load generator writes pre-encoded socket.io-parser frames
-		// and validates replies in that text form.
-		return usageErrorf("--parser msgpack: sio bench's load generator speaks socket.io-parser (json) only")
+	case loadgen.ParserJSON, loadgen.ParserMsgpack:
+		c.Parser = o.Parser
 	default:
 		return usageErrorf("--parser must be json or msgpack, not %q", o.Parser)
 	}
@@ -277,6 +279,11 @@ func (o *benchOptions) validate() error {
 	if o.Payload != "" {
 		if c.Payload, err = loadgen.ParsePayload(o.Payload); err != nil {
 			return usageErrorf("--payload: %v", err)
+		}
+		if o.Parser == loadgen.ParserMsgpack {
+			if err := loadgen.CheckMsgpackPayload(c.Payload); err != nil {
+				return usageErrorf("--payload: %v", err)
+			}
 		}
 	} else {
 		if o.PayloadSize < 0 || o.PayloadSize > 16<<20 {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +73,19 @@ func TestBenchFlags(t *testing.T) {
 		{"reserved event", []string{"-e", "connect"}, "", nil, `--event "connect" is reserved by Socket.IO`},
 		{"bad url", []string{"ftp://x"}, "", nil, `URL "ftp://x": the scheme must be http, https, ws or wss`},
 		{"no end", []string{"-d", "0"}, "", nil, "set --duration or --messages"},
+		{"msgpack", []string{"--parser", "msgpack", "-s", "fanout", "--transport", "polling", "--payload", `{"id":"c{{client}}","n":{{seq}}}`}, "", func(t *testing.T, o *benchOptions) {
+			if o.config.Parser != "msgpack" {
+				t.Errorf("parser %q", o.config.Parser)
+			}
+		}, ""},
+		{"json parser", nil, "", func(t *testing.T, o *benchOptions) {
+			if o.config.Parser != "json" {
+				t.Errorf("parser %q", o.config.Parser)
+			}
+		}, ""},
+		{"bad parser", []string{"--parser", "cbor"}, "", nil, `--parser must be json or msgpack, not "cbor"`},
+		{"msgpack placeholder in a number", []string{"--parser", "msgpack", "--payload", `[1{{seq}}]`}, "", nil,
+			"--payload: payload template: with msgpack a placeholder must be a whole value or inside a string, not part of a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +118,54 @@ func TestBenchFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.check(t, got)
+		})
+	}
+}
+
+// The parser comes from -P (a saved profile) or SIO_PARSER as well, and a
+// worker gets it again: the flag on its command line, or the same -P and
+// environment.
+func TestBenchParserFromProfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	yaml := "profiles:\n  mp:\n    url: http://127.0.0.1:9/admin\n    parser: msgpack\n"
+	if err := os.WriteFile(filepath.Join(dir, "profiles.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"profile", []string{"-P", "mp"}, nil, "msgpack"},
+		{"flag over profile", []string{"-P", "mp", "--parser", "json"}, nil, "json"},
+		{"environment", []string{"http://h"}, map[string]string{"SIO_PARSER": "msgpack"}, "msgpack"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ios, _, _, _ := iostreams.Test()
+			env := map[string]string{"SIO_CONFIG_DIR": dir}
+			maps.Copy(env, tc.env)
+			a := &app{io: ios, getenv: func(k string) string { return env[k] }}
+			var got *benchOptions
+			cmd := newBenchCmd(a, func(o *benchOptions) error { got = o; return nil })
+			cmd.SetArgs(append(tc.args, "--procs", "2"))
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if got.config.Parser != tc.want {
+				t.Fatalf("parser %q, want %q", got.config.Parser, tc.want)
+			}
+			var again *benchOptions
+			cmd = newBenchCmd(a, func(o *benchOptions) error { again = o; return nil })
+			cmd.SetArgs(append(workerArgs(got.flags, false)[1:], "-c", "5", "--", got.URL))
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if again.config.Parser != tc.want {
+				t.Fatalf("worker's parser %q, want %q", again.config.Parser, tc.want)
+			}
 		})
 	}
 }

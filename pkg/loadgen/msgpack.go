@@ -49,6 +49,13 @@ type mpString struct {
 	holes []byte
 }
 
+// CheckMsgpackPayload reports whether p can be sent with Parser msgpack:
+// a placeholder must be a whole value or inside a string.
+func CheckMsgpackPayload(p *Payload) error {
+	_, err := newMpPayload(p)
+	return err
+}
+
 // newMpPayload builds the msgpack form of p. A placeholder must be a whole
 // value or inside a string (a key included): inside a number
 // ("1{{seq}}") its msgpack form would not be a template.
@@ -132,7 +139,7 @@ func (b *mpBuilder) value(dec *json.Decoder) error {
 		case s == sentinelClient:
 			b.hole('c', nil)
 		case strings.Contains(s, sentinelSeq) || strings.Contains(s, sentinelClient):
-			return errors.New("with --parser msgpack a placeholder must be a whole value or inside a string, not part of a number")
+			return errors.New("with msgpack a placeholder must be a whole value or inside a string, not part of a number")
 		default:
 			if b.lit, err = protocol.AppendMsgpackValue(b.lit, []byte(s), nil); err != nil {
 				return err
