@@ -114,7 +114,7 @@ func TestProxyLogAndRecord(t *testing.T) {
 	for _, want := range []string{
 		`"dir":"in"`, `"type":"EVENT","nsp":"/","event":"echo","args":["hi"],"id":0`,
 		`"dir":"out"`, `"type":"ACK","nsp":"/","args":["hi"],"id":0,"reason":"answer to \"echo\" after `,
-		`"layer":"session","type":"open"`, `"layer":"session","type":"disconnect"`,
+		`"layer":"session","type":"open","data":{"eio":4,"transport":"polling","address":"127.0.0.1:`, `"layer":"session","type":"close","reason":"client: `,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"bytes"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -15,6 +15,13 @@ import (
 // whose "dir" tells which side they concern. What the proxy did itself
 // (inject, drop, hold) and the pairing of an ACK with its EVENT are said in
 // "reason". With raw the exact frames are kept.
+//
+// Session steps use the names and data of the same steps on sio serve and
+// the client commands: "open" (data: eio, transport, and the client's
+// address), "upgrade" (data: the transport after it: websocket, or polling
+// when the probe did not complete, with the reason), "close" (the
+// Engine.IO session ended, reason: which side and how), plus the proxy's
+// own "kill" and "error".
 func FromProxyEvent(e proxy.Event, raw bool) Record {
 	switch e.Kind {
 	case proxy.KindPacket, proxy.KindInject, proxy.KindDrop, proxy.KindHold:
@@ -39,11 +46,29 @@ func FromProxyEvent(e proxy.Event, raw bool) Record {
 		Transport: e.Transport,
 		Layer:     LayerSession,
 		Type:      string(e.Kind),
-		Data:      bytes.Clone(e.Data),
-		Reason:    e.Reason,
+		Reason:    e.From.String() + ": " + e.Reason,
 	}
-	if e.Kind != proxy.KindError && e.Kind != proxy.KindOpen {
-		r.Reason = e.From.String() + ": " + e.Reason
+	switch e.Kind {
+	case proxy.KindError:
+		r.Reason = e.Reason
+	case proxy.KindOpen:
+		r.Reason = ""
+		r.Data, _ = json.Marshal(struct {
+			EIO       int    `json:"eio"`
+			Transport string `json:"transport"`
+			Address   string `json:"address,omitempty"`
+		}{int(e.EIO), e.Transport, e.Client})
+	case proxy.KindUpgrade:
+		// The session's transport after the step: websocket once the
+		// upgrade completed; still polling when the probe went away.
+		r.Data, _ = json.Marshal(struct {
+			Transport string `json:"transport"`
+		}{e.Transport})
+		if e.Transport == "websocket" {
+			r.Reason = ""
+		}
+	case proxy.KindClose:
+		r.Type = "close"
 	}
 	return r
 }

@@ -122,7 +122,7 @@ func Run(ctx context.Context, recs []render.Record, opts Options) (*Report, erro
 		if start.IsZero() {
 			start = t
 		}
-		if r.Layer == render.LayerSession && r.Type == "upgrade" && !strings.HasPrefix(r.Reason, "client: not") {
+		if r.Layer == render.LayerSession && r.Type == "upgrade" && upgraded(r) {
 			transport = "websocket"
 		}
 		if r.Layer != "" || r.Reason == "injected by the proxy" {
@@ -167,6 +167,17 @@ func Run(ctx context.Context, recs []render.Record, opts Options) (*Report, erro
 	rep.Received = len(got)
 	rep.Differences = diff(expected, got)
 	return rep, nil
+}
+
+// upgraded reports whether an "upgrade" session line says the session
+// moved to WebSocket: its data's transport, or, in recordings made before
+// the line had data, a reason that does not say "not completed".
+func upgraded(r render.Record) bool {
+	var d struct{ Transport string }
+	if json.Unmarshal(r.Data, &d) == nil && d.Transport != "" {
+		return d.Transport == "websocket"
+	}
+	return !strings.Contains(r.Reason, ": not completed")
 }
 
 // errorMessage is a CONNECT_ERROR's message: v5's {"message":...} or v4's

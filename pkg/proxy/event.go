@@ -76,6 +76,8 @@ type Event struct {
 
 	Reason string          // close reason, error text
 	Data   json.RawMessage // KindOpen: the handshake
+	// Client is KindOpen's client address (host:port), as the proxy saw it.
+	Client string
 	// Offset is where in the frame a KindError's decoding failed, -1 when
 	// the error has no position.
 	Offset int

@@ -175,7 +175,7 @@ func (p *Proxy) handshake(req *http.Request, v protocol.EIO, body []byte, header
 				ep.Data, edit = withoutUpgrades(ep.Data), true
 			}
 			s.observe(now, FromServer, "polling", ep, nil)
-			s.lifecycle(now, KindOpen, FromServer, "client "+req.RemoteAddr, ep.Data)
+			s.opened(now, req.RemoteAddr, ep.Data)
 			kept = append(kept, ep)
 			continue
 		}

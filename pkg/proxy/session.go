@@ -323,6 +323,19 @@ func (s *session) lifecycle(now time.Time, kind Kind, from Side, reason string, 
 	tap(Event{Time: now, Kind: kind, From: from, SID: s.sid, Transport: tr, EIO: s.eio, Reason: reason, Data: data, Offset: -1})
 }
 
+// opened reports the session's handshake (KindOpen), answered to client.
+func (s *session) opened(now time.Time, client string, handshake []byte) {
+	tap := s.p.tapper()
+	if tap == nil {
+		return
+	}
+	s.mu.Lock()
+	tr := s.transport
+	s.mu.Unlock()
+	tap(Event{Time: now, Kind: KindOpen, From: FromServer, SID: s.sid, Transport: tr, EIO: s.eio,
+		Reason: "client " + client, Data: handshake, Client: client, Offset: -1})
+}
+
 // end forgets the session after one side ended it; the first reason wins.
 func (s *session) end(from Side, reason string) {
 	s.mu.Lock()

@@ -237,7 +237,7 @@ func (l *wsLink) open(now time.Time, typ int, data []byte) *session {
 	l.mu.Lock()
 	l.sess = s
 	l.mu.Unlock()
-	s.lifecycle(now, KindOpen, FromServer, "client "+l.client, ep.Data)
+	s.opened(now, l.client, ep.Data)
 	return s
 }
 
