@@ -15,13 +15,14 @@ import (
 	"github.com/sio-dev/sio/pkg/client"
 )
 
-// TestJSONLinesSchema runs every command that has -o json (serve,
-// connect, emit, listen, decode, bench) against one sio serve, on the
+// TestJSONLinesSchema runs the commands of the packet lines (serve,
+// connect, emit, listen, decode) and bench against one sio serve, on the
 // paths that print each kind of line, and checks every line they print
 // against docs/jsonlines.schema.json. The schema forbids fields it does
 // not name, so a field added to the output without its documentation
 // fails here; and the test checks that each kind of line was printed, so
-// that it cannot pass by printing nothing.
+// that it cannot pass by printing nothing. TestJSONLinesSchemaMore does
+// the same for the other commands with -o json.
 func TestJSONLinesSchema(t *testing.T) {
 	checkLeaks(t)
 	schema := compileSchema(t)
