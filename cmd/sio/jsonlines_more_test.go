@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -411,4 +413,33 @@ func profileJSONLines(t *testing.T) map[string]string {
 		outs[strings.Join(args, " ")] = out
 	}
 	return outs
+}
+
+// TestJSONLinesCLIExamples checks that the example lines of docs/CLI.md
+// (its ```json blocks) match the schema too.
+func TestJSONLinesCLIExamples(t *testing.T) {
+	t.Parallel()
+	schema := compileSchema(t)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "CLI.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, block := range strings.Split(string(doc), "```json\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+			n++
+			v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+			if err != nil {
+				t.Errorf("not JSON: %s", line)
+				continue
+			}
+			if err := schema.Validate(v); err != nil {
+				t.Errorf("%s\ndoes not match docs/jsonlines.schema.json: %v", line, err)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("%d example lines in docs/CLI.md: the ```json blocks were not found", n)
+	}
 }
