@@ -562,10 +562,15 @@ func TestClientSessionServerAckTimeout(t *testing.T) {
 	if _, err := s.Emit(t.Context(), "/", "ask-me", nil, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(5 * time.Second)
+	// The request is held after its packet reaches the feed, so a feed
+	// event is no signal that it is there: check again every few ms too.
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for s.reqs.Len() == 0 {
 		select {
 		case <-feed.Events():
+		case <-tick.C:
 		case <-deadline:
 			t.Fatal("the server's ack request was not held")
 		}
