@@ -88,7 +88,7 @@ func (c *client) join(ctx context.Context) bool {
 		b = append(append(c.rbuf[:0], r.binPre...), 0x84)
 		b = append(b, mpPacketHead(r.tgt.namespace, mpEventHead(r.cfg.JoinEvent))...)
 		b = protocol.AppendMsgpackString(b, r.cfg.Room)
-		b = appendMpUint(append(b, mpIDKey...), joinID)
+		b = protocol.AppendMsgpackUint(append(b, mpIDKey...), joinID)
 	} else {
 		b = append(c.rbuf[:0], r.head...)
 		b = strconv.AppendUint(b, joinID, 10)
@@ -206,7 +206,7 @@ func (c *client) appendMpFrame(b []byte, seq uint64, withID bool) []byte {
 	b = append(b, r.head...)
 	b = r.mpPayload.Append(b, c.idx, seq)
 	if withID {
-		b = appendMpUint(append(b, mpIDKey...), seq)
+		b = protocol.AppendMsgpackUint(append(b, mpIDKey...), seq)
 	}
 	return b
 }

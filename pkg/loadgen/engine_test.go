@@ -4,17 +4,27 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server"
 )
 
 // newLibServer is pkg/server with the handlers of `sio serve --echo
-// --rooms --broadcast` (acks carry the arguments), over both transports.
+// --rooms --broadcast` (acks carry the arguments), over both transports:
+// newBehaviourServer with JSON and no recovery.
 func newLibServer(t *testing.T, echo, broadcast bool) string {
 	t.Helper()
-	srv := server.New(server.Options{AllowEIO3: true})
-	srv.Of("/").OnConnection(func(s *server.Socket) {
+	return newBehaviourServer(t, nil, echo, broadcast, 0)
+}
+
+// newBehaviourServer is pkg/server (with codec, nil for JSON, and
+// recovery) with the handlers of `sio serve --echo --rooms --broadcast`,
+// on "/" and "/admin".
+func newBehaviourServer(t *testing.T, codec protocol.Codec, echo, broadcast bool, recovery time.Duration) string {
+	t.Helper()
+	srv := server.New(server.Options{AllowEIO3: true, Codec: codec, Recovery: recovery})
+	handler := func(s *server.Socket) {
 		s.OnAny(func(ev *server.Event) {
 			if ev.Name == "join" {
 				room, _ := ev.String(0)
@@ -36,7 +46,9 @@ func newLibServer(t *testing.T, echo, broadcast bool) string {
 				s.To("bench").Emit(ev.Name, args...)
 			}
 		})
-	})
+	}
+	srv.Of("/").OnConnection(handler)
+	srv.Of("/admin").OnConnection(handler)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		srv.Close()

@@ -116,9 +116,9 @@ func (b *mpBuilder) value(dec *json.Decoder) error {
 			return err
 		}
 		if isObj {
-			b.lit = appendMpHeader(b.lit, len(raws), 0x80, 0xde, 0xdf)
+			b.lit = protocol.AppendMsgpackMapHeader(b.lit, len(raws))
 		} else {
-			b.lit = appendMpHeader(b.lit, len(raws), 0x90, 0xdc, 0xdd)
+			b.lit = protocol.AppendMsgpackArrayHeader(b.lit, len(raws))
 		}
 		for i, raw := range raws {
 			if isObj {
@@ -193,9 +193,9 @@ func (p *mpPayload) Append(dst []byte, client int, seq uint64) []byte {
 		dst = append(dst, op.lit...)
 		switch {
 		case op.hole == 's':
-			dst = appendMpUint(dst, seq)
+			dst = protocol.AppendMsgpackUint(dst, seq)
 		case op.hole == 'c':
-			dst = appendMpInt(dst, int64(client))
+			dst = protocol.AppendMsgpackInt(dst, int64(client))
 		case op.str != nil:
 			dst = op.str.append(dst, client, seq)
 		}
@@ -215,7 +215,7 @@ func (s *mpString) append(dst []byte, client int, seq uint64) []byte {
 			n += decLenInt(int64(client))
 		}
 	}
-	dst = appendMpStrHeader(dst, n)
+	dst = protocol.AppendMsgpackStrHeader(dst, n)
 	for i, part := range s.parts {
 		dst = append(dst, part...)
 		if i < len(s.holes) {
@@ -243,60 +243,6 @@ func decLenInt(i int64) int {
 		return 1 + decLen(uint64(-i))
 	}
 	return decLen(uint64(i))
-}
-
-// The encoders below write the shortest form, as notepack.io does.
-
-func appendMpHeader(dst []byte, n int, fix, b16, b32 byte) []byte {
-	switch {
-	case n < 16:
-		return append(dst, fix|byte(n))
-	case n < 1<<16:
-		return binary.BigEndian.AppendUint16(append(dst, b16), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(dst, b32), uint32(n))
-}
-
-func appendMpStrHeader(dst []byte, n int) []byte {
-	switch {
-	case n < 32:
-		return append(dst, 0xa0|byte(n))
-	case n < 1<<8:
-		return append(dst, 0xd9, byte(n))
-	case n < 1<<16:
-		return binary.BigEndian.AppendUint16(append(dst, 0xda), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
-}
-
-func appendMpUint(dst []byte, u uint64) []byte {
-	switch {
-	case u < 0x80:
-		return append(dst, byte(u))
-	case u < 1<<8:
-		return append(dst, 0xcc, byte(u))
-	case u < 1<<16:
-		return binary.BigEndian.AppendUint16(append(dst, 0xcd), uint16(u))
-	case u < 1<<32:
-		return binary.BigEndian.AppendUint32(append(dst, 0xce), uint32(u))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, 0xcf), u)
-}
-
-func appendMpInt(dst []byte, n int64) []byte {
-	switch {
-	case n >= 0:
-		return appendMpUint(dst, uint64(n))
-	case n >= -32:
-		return append(dst, byte(n))
-	case n >= -1<<7:
-		return append(dst, 0xd0, byte(n))
-	case n >= -1<<15:
-		return binary.BigEndian.AppendUint16(append(dst, 0xd1), uint16(n))
-	case n >= -1<<31:
-		return binary.BigEndian.AppendUint32(append(dst, 0xd2), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, 0xd3), uint64(n))
 }
 
 // mpSkip returns the end of the msgpack value at b[i:], or -1 when b ends
@@ -577,7 +523,7 @@ func mpStripOffset(d []byte) []byte {
 	if _, end, ok := mpStr(d, i); !ok || end != len(d) {
 		return d
 	}
-	h := appendMpHeader(make([]byte, 0, 5), n-1, 0x90, 0xdc, 0xdd)
+	h := protocol.AppendMsgpackArrayHeader(make([]byte, 0, 5), n-1)
 	copy(d[start-len(h):], h)
 	return d[start-len(h) : i]
 }

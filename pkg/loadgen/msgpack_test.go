@@ -4,55 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
-	"github.com/sio-dev/sio/pkg/server"
 )
 
-// newMsgpackServer is pkg/server built with socket.io-msgpack-parser's
-// format (or codec, when not nil) and the handlers of `sio serve --echo
-// --rooms --broadcast`, on "/" and "/admin".
+// newMsgpackServer is newBehaviourServer with socket.io-msgpack-parser's
+// format, or codec when not nil.
 func newMsgpackServer(t *testing.T, codec protocol.Codec, echo, broadcast bool, recovery time.Duration) string {
 	t.Helper()
 	if codec == nil {
 		codec = protocol.MsgpackCodec{}
 	}
-	srv := server.New(server.Options{AllowEIO3: true, Codec: codec, Recovery: recovery})
-	handler := func(s *server.Socket) {
-		s.OnAny(func(ev *server.Event) {
-			if ev.Name == "join" {
-				room, _ := ev.String(0)
-				s.Join(room)
-				ev.Ack()
-				return
-			}
-			args := make([]any, len(ev.Raw))
-			for i, r := range ev.Raw {
-				args[i] = json.RawMessage(r)
-			}
-			if ev.WantsAck() {
-				ev.Ack(args...)
-			}
-			if echo {
-				s.Emit(ev.Name, args...)
-			}
-			if broadcast {
-				s.To("bench").Emit(ev.Name, args...)
-			}
-		})
-	}
-	srv.Of("/").OnConnection(handler)
-	srv.Of("/admin").OnConnection(handler)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-	})
-	return hs.URL
+	return newBehaviourServer(t, codec, echo, broadcast, recovery)
 }
 
 // Every scenario, on every transport and both protocol revisions, against

@@ -35,3 +35,26 @@ func AppendMsgpackValue(dst, raw []byte, atts [][]byte) ([]byte, error) {
 	}
 	return mpAppendJSON(dst, raw, atts)
 }
+
+// The msgpack primitives below write the shortest form, as notepack.io
+// does, for encoders outside this package that build packets piece by
+// piece (the load generator's pre-encoded payloads).
+
+// AppendMsgpackStrHeader appends the header of a string of n bytes.
+func AppendMsgpackStrHeader(dst []byte, n int) []byte { return mpAppendStrHeader(dst, n) }
+
+// AppendMsgpackArrayHeader appends the header of an array of n elements.
+func AppendMsgpackArrayHeader(dst []byte, n int) []byte {
+	return mpAppendHeader(dst, n, 0x90, 0xdc, 0xdd)
+}
+
+// AppendMsgpackMapHeader appends the header of a map of n entries.
+func AppendMsgpackMapHeader(dst []byte, n int) []byte {
+	return mpAppendHeader(dst, n, 0x80, 0xde, 0xdf)
+}
+
+// AppendMsgpackUint appends u.
+func AppendMsgpackUint(dst []byte, u uint64) []byte { return mpAppendUint(dst, u) }
+
+// AppendMsgpackInt appends n.
+func AppendMsgpackInt(dst []byte, n int64) []byte { return mpAppendInt(dst, n) }
