@@ -207,7 +207,7 @@ func (tm *term) waitRegexp(timeout time.Duration, re *regexp.Regexp) []string {
 			}
 			tm.t.Fatalf("sio exited before showing %s", re)
 		case <-deadline.C:
-			tm.t.Fatalf("the screen did not show %s within %s", re, timeout)
+			tm.t.Fatalf("the screen did not show %s within %s:\n%s", re, timeout, tm.text())
 		}
 	}
 }
@@ -288,11 +288,9 @@ func TestConnectTUI(t *testing.T) {
 	tm.typeKeys("e")
 	tm.waitText(5*time.Second, "enter send")
 	tm.typeKeys("e2e-ping\tpayload-7f3 42\x14\r")
-	scr := tm.waitText(10*time.Second, "ack for \"e2e-ping\"", "ack-OK-91")
-	if !regexp.MustCompile(`> EVENT +e2e-ping #0 "payload-7f3" 42`).MatchString(scr) ||
-		!regexp.MustCompile(`< ACK +#0 "ack-OK-91"`).MatchString(scr) {
-		t.Errorf("the event and its ack are not in the log:\n%s", scr)
-	}
+	tm.waitText(10*time.Second, "ack for \"e2e-ping\"", "ack-OK-91")
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`> EVENT +e2e-ping #0 "payload-7f3" 42`))
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`< ACK +#0 "ack-OK-91"`))
 
 	// esc leaves the composer; then q quits.
 	tm.typeKeys("\x1b")
@@ -412,11 +410,9 @@ func TestConnectTUIAgainstNode(t *testing.T) {
 	tm.typeKeys("e")
 	tm.waitText(5*time.Second, "enter send")
 	tm.typeKeys("from-sio\t'to node' {\"n\":1}\x14\r")
-	scr := tm.waitText(10*time.Second, `ack for "from-sio"`)
-	if !regexp.MustCompile(`> EVENT +from-sio #0 "to node" \{"n":1\}`).MatchString(scr) ||
-		!regexp.MustCompile(`< ACK +#0 \{"node":"from-sio"\}`).MatchString(scr) {
-		t.Errorf("the event and Node's ack are not in the log:\n%s", scr)
-	}
+	tm.waitText(10*time.Second, `ack for "from-sio"`)
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`> EVENT +from-sio #0 "to node" \{"n":1\}`))
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`< ACK +#0 \{"node":"from-sio"\}`))
 	tm.typeKeys("\x1b")
 	tm.waitText(5*time.Second, "/ filter")
 	tm.quit()

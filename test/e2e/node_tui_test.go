@@ -98,10 +98,8 @@ func TestConnectTUISecondNamespaceWithAuthAgainstNode(t *testing.T) {
 	tm.typeKeys("e")
 	tm.waitText(5*time.Second, "enter send")
 	tm.typeKeys("who\t1\x14\r")
-	scr := tm.waitText(10*time.Second, `ack for "who"`)
-	if !regexp.MustCompile(`< ACK +/admin #0 \{"node":"who","nsp":"/admin"\}`).MatchString(scr) {
-		t.Errorf("no ack from /admin:\n%s", scr)
-	}
+	tm.waitText(10*time.Second, `ack for "who"`)
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`< ACK +/admin #0 \{"node":"who","nsp":"/admin"\}`))
 	tm.typeKeys("\x1b")
 	tm.waitText(5*time.Second, "/ filter") // esc then q at once would read as alt+q
 	tm.quit()
@@ -116,10 +114,8 @@ func TestConnectTUIMultiLineEditorAgainstNode(t *testing.T) {
 	tm.typeKeys("multi\t{\n  \"a\": 1,\n  \"b\": [1, 2]\n}")
 	tm.waitText(5*time.Second, `"b": [1, 2]`)
 	tm.typeKeys("\x14\r")
-	scr := tm.waitText(10*time.Second, `ack for "multi"`)
-	if !regexp.MustCompile(`> EVENT +multi #0 \{"a":1,"b":\[1,2\]\}`).MatchString(scr) {
-		t.Errorf("the multi-line arguments were not sent compact:\n%s", scr)
-	}
+	tm.waitText(10*time.Second, `ack for "multi"`)
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`> EVENT +multi #0 \{"a":1,"b":\[1,2\]\}`)) // sent compact
 	tm.typeKeys("\x1b")
 	tm.waitText(5*time.Second, "/ filter") // esc then q at once would read as alt+q
 	tm.quit()
@@ -140,10 +136,8 @@ func TestConnectTUISavedMessageAgainstNode(t *testing.T) {
 	tm.typeKeys("o")
 	tm.waitText(10*time.Second, "saved ›", "keep-me")
 	tm.typeKeys("kpm\r")
-	scr := tm.waitText(10*time.Second, `ack for "keep-me"`)
-	if !regexp.MustCompile(`> EVENT +keep-me #0 "kept" 7`).MatchString(scr) {
-		t.Errorf("the saved message was not sent:\n%s", scr)
-	}
+	tm.waitText(10*time.Second, `ack for "keep-me"`)
+	tm.waitRegexp(10*time.Second, regexp.MustCompile(`> EVENT +keep-me #0 "kept" 7`)) // the saved message, sent
 	tm.quit()
 
 	cmd := exec.Command(sioBin, "emit", "-u", url, "@keep-me")
