@@ -68,6 +68,8 @@ func TestServeDashboardCluster(t *testing.T) {
 		return len(rooms) == 1 && rooms[0].Name == "lobby" && slices.Equal(rooms[0].Members, []string{cb.SID()}) &&
 			slices.Equal(byID()[cb.SID()].Rooms, []string{"lobby"})
 	})
+	// Node B's log says so, as for a join its own client asked for.
+	b.waitLine(t, `"type":"join"`, cb.SID(), `"room":"lobby"`)
 	// A room with members on both nodes.
 	if err := ctl.Join(ctx, tui.Target{Namespace: "/", SID: ca.SID()}, "lobby"); err != nil {
 		t.Fatal(err)
@@ -96,6 +98,7 @@ func TestServeDashboardCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCond(t, func() bool { sync(); return len(byID()[cb.SID()].Rooms) == 0 })
+	b.waitLine(t, `"type":"leave"`, cb.SID(), `"room":"lobby"`)
 	if err := ctl.Leave(ctx, target, "lobby"); err == nil || !strings.Contains(err.Error(), "not in room") {
 		t.Fatalf("leave a room it is not in: %v", err)
 	}

@@ -42,9 +42,6 @@ type Options struct {
 	AckReply json.RawMessage
 	// Logger gets a warning for what could not be sent. Default: discarded.
 	Logger *slog.Logger
-	// OnRoom, if set, is called after a "join" or "leave" changed the
-	// sender's rooms (event is "join" or "leave").
-	OnRoom func(s *server.Socket, event, room string)
 }
 
 // Behaviour handles the connections and events of the namespaces it is
@@ -211,9 +208,6 @@ func (b *Behaviour) roomEvent(s *server.Socket, ev *server.Event) {
 		s.Join(room)
 	} else {
 		s.Leave(room)
-	}
-	if b.opts.OnRoom != nil {
-		b.opts.OnRoom(s, ev.Name, room)
 	}
 	if ev.WantsAck() {
 		if err := ev.Ack(OwnRooms(s)); err != nil {
