@@ -500,41 +500,6 @@ func listeningData(info serveInfo, opts *serveOptions) json.RawMessage {
 	return b
 }
 
-// watchRooms logs every change of a connected socket's rooms as a join or
-// leave line, whoever made it: the client's "join" event (--rooms), the
-// control API and the dashboard, the admin UI, or another node of the
-// cluster relaying a socketsJoin. Not the socket's own room, joined at
-// connect, nor the leaves of a disconnection (its disconnect line says
-// it).
-func watchRooms(so *server.Options, obs serveObserver) {
-	inner := so.Adapter
-	so.Adapter = func(n *server.Namespace) server.Adapter {
-		var a server.Adapter
-		if inner != nil {
-			a = inner(n)
-		} else {
-			a = server.NewMemoryAdapter(n)
-		}
-		if w, ok := a.(server.RoomWatcher); ok {
-			w.WatchRooms(func(c server.RoomChange) {
-				s, ok := n.Socket(c.Socket)
-				if c.Room == c.Socket || !ok || !s.Connected() {
-					return
-				}
-				kind := "leave"
-				if c.Joined {
-					kind = "join"
-				}
-				data, _ := json.Marshal(struct {
-					Room string `json:"room"`
-				}{c.Room})
-				obs.Lifecycle(lifecycle{Time: time.Now(), Kind: kind, SID: s.ID(), Nsp: n.Name(), Transport: s.Transport(), Data: data})
-			})
-		}
-		return a
-	}
-}
-
 // newServeServer builds the Socket.IO server with the behaviours opts ask
 // for, reporting to obs.
 func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, hooks func(*server.Options)) *server.Server {
@@ -564,6 +529,28 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		OnUpgrade: func(s *server.Socket, transport string) {
 			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: "upgrade", SID: s.ID(), Nsp: s.Namespace().Name(), Transport: transport, Data: transportData(transport)})
 		},
+		// Every change of a connected socket's rooms, whoever made it (its
+		// "join" event with --rooms, the control API and the dashboard,
+		// the admin UI, another node of the cluster); not the socket's own
+		// room, joined at connect, nor a disconnection's leaves (its
+		// disconnect line says it).
+		OnRoomChange: func(n *server.Namespace, c server.RoomChange) {
+			if c.Room == c.Socket {
+				return
+			}
+			s, ok := n.Socket(c.Socket)
+			if !ok || !s.Connected() {
+				return
+			}
+			kind := "leave"
+			if c.Joined {
+				kind = "join"
+			}
+			data, _ := json.Marshal(struct {
+				Room string `json:"room"`
+			}{c.Room})
+			obs.Lifecycle(lifecycle{Time: time.Now(), Kind: kind, SID: s.ID(), Nsp: n.Name(), Transport: s.Transport(), Data: data})
+		},
 	}
 	if !opts.TUI { // the dashboard shows both layers (its v key)
 		switch {
@@ -577,7 +564,6 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		hooks(&so)
 	}
 	opts.AdminUI.wrap(&so, logger)
-	watchRooms(&so, obs)
 	srv := server.New(so)
 	opts.AdminUI.attach(srv)
 	// check() validated AckReply.

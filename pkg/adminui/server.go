@@ -185,7 +185,7 @@ func (in *Instrument) Wrap(so *server.Options) {
 	if !in.dev() {
 		return
 	}
-	prevConnect, prevDisconnect, prevUpgrade := so.OnConnect, so.OnDisconnect, so.OnUpgrade
+	prevConnect, prevDisconnect, prevUpgrade, prevRoom := so.OnConnect, so.OnDisconnect, so.OnUpgrade, so.OnRoomChange
 	so.OnConnect = func(s *server.Socket) {
 		in.enqueue(EventSocketConnected, serializeSocket(s), Date(in.opts.Now()))
 		if prevConnect != nil {
@@ -204,27 +204,15 @@ func (in *Instrument) Wrap(so *server.Options) {
 			prevUpgrade(s, transport)
 		}
 	}
-	prevAdapter := so.Adapter
-	so.Adapter = func(n *server.Namespace) server.Adapter {
-		var inner server.Adapter
-		if prevAdapter != nil {
-			inner = prevAdapter(n)
-		} else {
-			inner = server.NewMemoryAdapter(n)
+	so.OnRoomChange = func(n *server.Namespace, c server.RoomChange) {
+		ev := EventRoomLeft
+		if c.Joined {
+			ev = EventRoomJoined
 		}
-		if w, ok := inner.(server.RoomWatcher); ok {
-			nsp := n.Name()
-			w.WatchRooms(func(c server.RoomChange) {
-				ev := EventRoomLeft
-				if c.Joined {
-					ev = EventRoomJoined
-				}
-				in.enqueue(ev, nsp, c.Room, c.Socket, Date(in.opts.Now()))
-			})
-		} else {
-			in.opts.Logger.Warn("admin-ui: the adapter does not report room changes (server.RoomWatcher): no room_joined or room_left", "nsp", n.Name(), "adapter", fmt.Sprintf("%T", inner))
+		in.enqueue(ev, n.Name(), c.Room, c.Socket, Date(in.opts.Now()))
+		if prevRoom != nil {
+			prevRoom(n, c)
 		}
-		return inner
 	}
 }
 

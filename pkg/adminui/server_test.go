@@ -277,8 +277,9 @@ func (clusterAdapter) BroadcastWithAckCluster(context.Context, protocol.Packet, 
 	return 0, nil
 }
 
-// TestWrapKeepsClusterAcker: watching the rooms must not hide what a
-// multi-node adapter adds (acks from the whole cluster).
+// TestWrapKeepsClusterAcker: Wrap leaves the adapter as it is (room
+// changes come through Options.OnRoomChange), so what a multi-node
+// adapter adds (acks from the whole cluster) stays visible.
 func TestWrapKeepsClusterAcker(t *testing.T) {
 	in, err := NewInstrument(ServerOptions{})
 	if err != nil {

@@ -325,7 +325,8 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	// Keep the *Socket next to its id so that a broadcast needs no lookup.
 	sock, _ := a.nsp.Socket(id)
 	watching := a.watching()
-	var changes []RoomChange
+	var buf [4]RoomChange // most joins are one or a few rooms: no allocation
+	changes := buf[:0]
 	a.mu.Lock()
 	mine := a.sids[id]
 	for _, r := range rooms {

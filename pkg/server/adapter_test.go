@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // The memory adapter's compact sets: a room with one member holds it
@@ -115,5 +119,53 @@ func TestMemoryAdapterWatchRooms(t *testing.T) {
 	expect(want...)
 	if heard != 2+1+len(many)+1+len(many) {
 		t.Errorf("the second watcher heard %d changes", heard)
+	}
+}
+
+// TestOnRoomChange: Options.OnRoomChange hears a socket's rooms change
+// through the namespace's adapter, with the namespace: its own room and
+// a Join at connect, a Leave, and the leaves of its disconnection.
+func TestOnRoomChange(t *testing.T) {
+	changes := make(chan string, 16)
+	srv := newFakeServer(t, Options{OnRoomChange: func(n *Namespace, c RoomChange) {
+		sign := "-"
+		if c.Joined {
+			sign = "+"
+		}
+		room := c.Room
+		if room == c.Socket {
+			room = "(own)"
+		}
+		changes <- n.Name() + " " + sign + room
+	}})
+	srv.Of("/chat").OnConnection(func(s *Socket) {
+		s.Join("lobby", "vip")
+		s.On("leave", func(*Event) { s.Leave("vip") })
+	})
+	c := dialFake(t, srv, protocol.EIO4)
+	c.connectV5("/chat")
+	c.send(`2/chat,["leave"]`)
+	next := func() string {
+		t.Helper()
+		select {
+		case s := <-changes:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no room change reported")
+			return ""
+		}
+	}
+	var got []string
+	for range 4 {
+		got = append(got, next())
+	}
+	if want := "/chat +(own),/chat +lobby,/chat +vip,/chat -vip"; strings.Join(got, ",") != want {
+		t.Fatalf("changes %v, want %s", got, want)
+	}
+	c.send(`1/chat,`)
+	left := []string{next(), next()}
+	sort.Strings(left)
+	if want := "/chat -(own),/chat -lobby"; strings.Join(left, ",") != want {
+		t.Fatalf("the disconnection's leaves %v, want %s", left, want)
 	}
 }

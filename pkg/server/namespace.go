@@ -57,6 +57,13 @@ func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
 	n := &Namespace{name: name, srv: srv, parent: parent, sockets: make(map[string]*Socket)}
 	if name != "" {
 		n.adapter = srv.opts.Adapter(n)
+		if f := srv.opts.OnRoomChange; f != nil {
+			if w, ok := n.adapter.(RoomWatcher); ok {
+				w.WatchRooms(func(c RoomChange) { f(n, c) })
+			} else {
+				srv.log.Warn("socket.io: the adapter does not report room changes (server.RoomWatcher): OnRoomChange is not called", "nsp", name, "adapter", fmt.Sprintf("%T", n.adapter))
+			}
+		}
 		if srv.opts.Recovery > 0 {
 			n.rec = newRecoveryStore(srv.opts.Recovery, srv.opts.RecoveryBuffer, srv.opts.Now)
 		}

@@ -104,6 +104,14 @@ type Options struct {
 	// OnUpgrade is called for each socket of a connection whose transport
 	// changed (polling → websocket).
 	OnUpgrade func(s *Socket, transport string)
+	// OnRoomChange is called for every real change of a socket's rooms
+	// in namespace n, as Node's adapter events "join-room" and
+	// "leave-room": whoever made it (the socket's Join, a disconnect, a
+	// socketsJoin relayed from another node). The namespace's adapter
+	// must be a RoomWatcher (MemoryAdapter and the adapters that embed it
+	// are); with another one nothing is reported, and the server says so
+	// once per namespace in its log.
+	OnRoomChange func(n *Namespace, c RoomChange)
 
 	// NewID makes engine.io session ids and Socket.IO socket ids. Default
 	// 20 characters of random URL-safe base64, as Node.
