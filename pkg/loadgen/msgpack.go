@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -40,13 +39,7 @@ type mpPayload struct {
 type mpOp struct {
 	lit  []byte
 	hole byte
-	str  *mpString
-}
-
-// mpString is a string made of literal parts with number holes between them.
-type mpString struct {
-	parts [][]byte
-	holes []byte
+	str  *Payload // a string with number holes in it
 }
 
 // CheckMsgpackPayload reports whether p can be sent with Parser msgpack:
@@ -163,7 +156,7 @@ func (b *mpBuilder) str(s string) {
 		b.lit = protocol.AppendMsgpackString(b.lit, s)
 		return
 	}
-	ms := &mpString{}
+	ms := &Payload{}
 	for {
 		is, ic := strings.Index(s, sentinelSeq), strings.Index(s, sentinelClient)
 		i, hole := is, byte('s')
@@ -181,7 +174,7 @@ func (b *mpBuilder) str(s string) {
 	b.hole(0, ms)
 }
 
-func (b *mpBuilder) hole(h byte, s *mpString) {
+func (b *mpBuilder) hole(h byte, s *Payload) {
 	b.ops = append(b.ops, mpOp{lit: b.lit, hole: h, str: s})
 	b.lit = nil
 }
@@ -197,13 +190,15 @@ func (p *mpPayload) Append(dst []byte, client int, seq uint64) []byte {
 		case op.hole == 'c':
 			dst = protocol.AppendMsgpackInt(dst, int64(client))
 		case op.str != nil:
-			dst = op.str.append(dst, client, seq)
+			dst = appendMpString(dst, op.str, client, seq)
 		}
 	}
 	return dst
 }
 
-func (s *mpString) append(dst []byte, client int, seq uint64) []byte {
+// appendMpString appends s, a string whose holes are filled with
+// decimal numbers, with its msgpack header (the filled length).
+func appendMpString(dst []byte, s *Payload, client int, seq uint64) []byte {
 	n := 0
 	for _, part := range s.parts {
 		n += len(part)
@@ -215,18 +210,7 @@ func (s *mpString) append(dst []byte, client int, seq uint64) []byte {
 			n += decLenInt(int64(client))
 		}
 	}
-	dst = protocol.AppendMsgpackStrHeader(dst, n)
-	for i, part := range s.parts {
-		dst = append(dst, part...)
-		if i < len(s.holes) {
-			if s.holes[i] == 's' {
-				dst = strconv.AppendUint(dst, seq, 10)
-			} else {
-				dst = strconv.AppendInt(dst, int64(client), 10)
-			}
-		}
-	}
-	return dst
+	return s.Append(protocol.AppendMsgpackStrHeader(dst, n), client, seq)
 }
 
 func decLen(u uint64) int {
