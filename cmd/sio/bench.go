@@ -109,10 +109,11 @@ inside a string. A parser that is not the server's fails at once with a hint.
 
 Transport: --transport websocket (the default here) is the lean path: a
 WebSocket client of its own that writes pre-encoded frames, for every
-scenario at full speed. --transport polling (HTTP long-polling) and auto
-(polling, then upgrade to WebSocket, like socket.io-client) go through sio's
-general Engine.IO client: every scenario works, at a higher CPU cost per
-message, and --source-addr applies to the WebSocket path only.
+scenario at full speed. --transport polling (HTTP long-polling, one kept-alive
+connection for GETs and one for POSTs, as a browser) is a lean path too.
+--transport auto (polling, then upgrade to WebSocket, like socket.io-client)
+goes through sio's general Engine.IO client: every scenario works, at a
+higher CPU cost per message, and --source-addr does not apply to it.
 
 Scale: one process holds about 19,000 sockets here (open files); --procs N
 runs N worker processes, each with a share of --clients, and merges their
@@ -156,7 +157,7 @@ message number and the client number (use them so replies can be matched).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Path, "path", "/socket.io/", "the Engine.IO endpoint path")
-	fl.StringVar(&o.Transport, "transport", "websocket", "websocket (the lean path), polling, or auto (polling then upgrade)")
+	fl.StringVar(&o.Transport, "transport", "websocket", "websocket (the lean path), polling (lean long-polling), or auto (polling then upgrade)")
 	fl.StringVar(&o.EIO, "eio", "auto", "protocol: 4 (socket.io 3/4), 3 (socket.io 2) or auto (one probe connection: 4, else 3)")
 	fl.StringVar(&o.Auth, "auth", "", "the CONNECT auth payload, a JSON object (v4 servers)")
 	fl.StringArrayVarP(&o.Query, "query", "q", nil, "extra query parameter k=v (repeatable)")

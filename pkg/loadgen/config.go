@@ -38,10 +38,11 @@ type Config struct {
 	// Path is the Engine.IO path. Default "/socket.io/".
 	Path string
 	// Transport is "websocket" (default: the lean WebSocket path, every
-	// scenario at full speed), "polling" (HTTP long-polling through
-	// pkg/client/eioclient) or "auto" (polling upgraded to WebSocket, like
-	// socket.io-client, also through the engine). The engine path costs
-	// more CPU per message; SourceAddrs apply to the WebSocket path only.
+	// scenario at full speed), "polling" (lean HTTP long-polling, one
+	// kept-alive connection each for GET and POST) or "auto" (polling
+	// upgraded to WebSocket, like socket.io-client, through
+	// pkg/client/eioclient). The engine path costs more CPU per message;
+	// SourceAddrs do not apply to it.
 	Transport string
 	// EIO is the protocol revision; 0 detects it with one probe connection
 	// (v4 first, then v3).

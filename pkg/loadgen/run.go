@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	for _, t := range tgts {
 		t.transport = cfg.Transport
-		if cfg.Transport != "websocket" {
+		if cfg.Transport == "auto" {
 			t.httpClient = sharedHTTP(t, r.dialers[0], cfg.Clients)
 			defer t.httpClient.CloseIdleConnections()
 		}
@@ -229,7 +229,7 @@ func namespacePrefix(nsp string) string {
 func (r *runner) detectEIO(ctx context.Context) error {
 	try := func(v protocol.EIO) error {
 		r.tgt.setEIO(v, nil)
-		if r.tgt.transport != "websocket" && v == protocol.EIO4 {
+		if r.tgt.transport == "auto" && v == protocol.EIO4 {
 			r.tgt.eio = 0 // the engine tries v4, then v3, by itself
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
@@ -247,8 +247,10 @@ func (r *runner) detectEIO(ctx context.Context) error {
 		return nil
 	}
 	var hs *httpStatusError
-	v2 := strings.Contains(err4.Error(), "no sid") ||
-		(errors.As(err4, &hs) && hs.StatusCode == 400 && strings.Contains(hs.Body, `"code":5`))
+	var ps *pollStatusError
+	v2 := strings.Contains(err4.Error(), "no sid") || errors.Is(err4, errPayloadV3) ||
+		(errors.As(err4, &hs) && hs.StatusCode == 400 && strings.Contains(hs.Body, `"code":5`)) ||
+		(errors.As(err4, &ps) && ps.StatusCode == 400 && strings.Contains(ps.Body, `"code":5`))
 	if !v2 {
 		return fmt.Errorf("connect %s: %w", r.cfg.URL, err4)
 	}

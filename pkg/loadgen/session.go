@@ -130,21 +130,28 @@ type ConnectError struct{ Data string }
 
 func (e *ConnectError) Error() string { return "CONNECT_ERROR: " + e.Data }
 
-// dialSession opens the connection (the lean WebSocket, or the engine for
-// polling), gets the open packet and joins the namespace. ctx bounds the
+// dialSession opens the connection (the lean WebSocket or long-polling
+// path, or the engine for auto), gets the open packet and joins the namespace. ctx bounds the
 // whole exchange.
 func dialSession(ctx context.Context, t *target, d *net.Dialer) (*session, error) {
 	var w wire
 	var hs *protocol.Handshake
 	eio := t.eio
-	if t.transport != "websocket" {
+	switch t.transport {
+	case "polling":
+		pw, err := dialPolling(ctx, t, d)
+		if err != nil {
+			return nil, err
+		}
+		w = pw
+	case "auto":
 		ew, err := dialEngine(ctx, t, d)
 		if err != nil {
 			return nil, err
 		}
 		h := ew.conn.Handshake()
 		w, hs, eio = ew, &h, ew.conn.EIO()
-	} else {
+	default:
 		ws, err := dialWS(ctx, d, t.tls, t.wsURL, t.header, t.maxMsg)
 		if err != nil {
 			return nil, err
