@@ -38,10 +38,11 @@ type Printer struct {
 	opts Options
 	loc  *time.Location
 
-	mu  sync.Mutex
-	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder // writes into buf
+	mu   sync.Mutex
+	w    io.Writer
+	buf  bytes.Buffer
+	enc  *json.Encoder // writes into buf: for records appendRecordJSON declines
+	line []byte        // a JSON line, reused
 }
 
 // New returns a Printer writing to w. An unknown format is an error.
@@ -87,6 +88,12 @@ func (p *Printer) Record(r Record) {
 	defer p.mu.Unlock()
 	p.buf.Reset()
 	if p.opts.Format == FormatJSON {
+		line, ok := appendRecordJSON(p.line[:0], &r)
+		p.line = line
+		if ok {
+			p.write(line)
+			return
+		}
 		if err := p.enc.Encode(r); err != nil {
 			// Only invalid raw JSON can fail; show the line without it.
 			p.buf.Reset()
@@ -97,7 +104,12 @@ func (p *Printer) Record(r Record) {
 	} else {
 		p.pretty(&p.buf, r)
 	}
-	_, _ = p.w.Write(p.buf.Bytes())
+	p.write(p.buf.Bytes())
+}
+
+// write writes one line (p.mu held).
+func (p *Printer) write(line []byte) {
+	_, _ = p.w.Write(line)
 	if f, ok := p.w.(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}
