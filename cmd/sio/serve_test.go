@@ -746,7 +746,10 @@ func TestLogObserverDropsInsteadOfBlocking(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := 0; i < logQueue+100; i++ {
+		// The printer batches up to 64 KiB of lines (these are at least
+		// 16 bytes) before it writes, then stalls: more than the queue
+		// and a batch hold.
+		for i := 0; i < logQueue+64<<10/16+100; i++ {
 			o.Lifecycle(lifecycle{Time: time.Now(), Kind: "connect", SID: "s"})
 		}
 	}()
@@ -754,6 +757,19 @@ func TestLogObserverDropsInsteadOfBlocking(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Lifecycle blocked on a stalled output")
+	}
+	// Once the printer is stuck in its write the queue stays full.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		for len(o.queue) < cap(o.queue) {
+			o.Lifecycle(lifecycle{Time: time.Now(), Kind: "connect", SID: "s"})
+		}
+		time.Sleep(20 * time.Millisecond)
+		if len(o.queue) == cap(o.queue) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the printer keeps taking lines from the queue")
+		}
 	}
 	// The queue is full and its printer stalled: traces are counted, not queued.
 	before := o.dropped.Load()

@@ -74,13 +74,25 @@ func newLogObserver(p *render.Printer, verbose bool) *logObserver {
 	return o
 }
 
+// run prints the queue in batches: lines are written together while more
+// are queued (up to the printer's 64 KiB), and as soon as the queue is
+// empty, so that a busy log costs one write(2) per batch instead of one
+// per line, and an idle one still shows each line at once (`| jq`,
+// `tail -f`: never a timer or a full buffer to wait for). The printer's
+// writer is this goroutine's alone while it runs: a batch is whole lines,
+// never interleaved with other writes.
 func (o *logObserver) run() {
 	defer close(o.done)
+	o.printer.SetBatch(true)
+	defer o.printer.SetBatch(false) // flushes
 	for it := range o.queue {
 		if it.trace != nil {
 			o.printer.Trace(*it.trace)
 		} else {
 			o.printer.Record(it.rec)
+		}
+		if len(o.queue) == 0 {
+			o.printer.Flush()
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package render
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -63,4 +66,35 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPrinterJSONFile writes to a file, one write(2) per line
+// (batch1) or per 32 lines in batch mode (batch32, as `sio serve` does
+// when its queue holds that many).
+func BenchmarkPrinterJSONFile(b *testing.B) {
+	for _, n := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			tr := benchTrace(b)
+			p, err := New(f, Options{Format: FormatJSON})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.SetBatch(n > 1)
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			i := 0
+			for b.Loop() {
+				p.Trace(tr)
+				if i++; i%n == 0 {
+					p.Flush()
+				}
+			}
+			p.Flush()
+		})
+	}
 }

@@ -33,7 +33,8 @@ type Options struct {
 }
 
 // Printer writes records, one line each, with a single Write per line so
-// that `| jq` sees it at once. It is safe for concurrent use.
+// that `| jq` sees it at once, or, in batch mode (SetBatch), whole lines
+// held until Flush. It is safe for concurrent use.
 type Printer struct {
 	opts Options
 	loc  *time.Location
@@ -43,6 +44,46 @@ type Printer struct {
 	buf  bytes.Buffer
 	enc  *json.Encoder // writes into buf: for records appendRecordJSON declines
 	line []byte        // a JSON line, reused
+
+	batch   bool
+	pending []byte // batch mode: whole lines not written yet
+}
+
+// maxBatch is how many bytes of lines a Printer in batch mode holds before
+// it writes them without waiting for Flush.
+const maxBatch = 64 << 10
+
+// SetBatch turns batch mode on or off. In batch mode lines are kept, and
+// written together, in one Write of whole lines, by Flush, or as soon as
+// they reach 64 KiB: for one goroutine that prints what it has queued and
+// flushes whenever its queue is empty, so that an idle output still shows
+// every line at once but a busy one costs one write(2) per batch rather
+// than one per line. Turning it off flushes.
+func (p *Printer) SetBatch(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch = on
+	if !on {
+		p.flush()
+	}
+}
+
+// Flush writes the lines batch mode holds.
+func (p *Printer) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flush()
+}
+
+func (p *Printer) flush() {
+	if len(p.pending) == 0 {
+		return
+	}
+	p.writeOut(p.pending)
+	p.pending = p.pending[:0]
+	if cap(p.pending) > 4*maxBatch { // after a huge line: do not keep its memory
+		p.pending = nil
+	}
 }
 
 // New returns a Printer writing to w. An unknown format is an error.
@@ -88,11 +129,21 @@ func (p *Printer) Record(r Record) {
 	defer p.mu.Unlock()
 	p.buf.Reset()
 	if p.opts.Format == FormatJSON {
-		line, ok := appendRecordJSON(p.line[:0], &r)
-		p.line = line
-		if ok {
-			p.write(line)
-			return
+		if p.batch {
+			var ok bool
+			if p.pending, ok = appendRecordJSON(p.pending, &r); ok {
+				if len(p.pending) >= maxBatch {
+					p.flush()
+				}
+				return
+			}
+		} else {
+			line, ok := appendRecordJSON(p.line[:0], &r)
+			p.line = line
+			if ok {
+				p.write(line)
+				return
+			}
 		}
 		if err := p.enc.Encode(r); err != nil {
 			// Only invalid raw JSON can fail; show the line without it.
@@ -107,9 +158,21 @@ func (p *Printer) Record(r Record) {
 	p.write(p.buf.Bytes())
 }
 
-// write writes one line (p.mu held).
+// write writes one line, or keeps it in batch mode (p.mu held).
 func (p *Printer) write(line []byte) {
-	_, _ = p.w.Write(line)
+	if p.batch {
+		p.pending = append(p.pending, line...)
+		if len(p.pending) >= maxBatch {
+			p.flush()
+		}
+		return
+	}
+	p.writeOut(line)
+}
+
+// writeOut writes whole lines (p.mu held).
+func (p *Printer) writeOut(lines []byte) {
+	_, _ = p.w.Write(lines)
 	if f, ok := p.w.(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}

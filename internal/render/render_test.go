@@ -427,3 +427,35 @@ func TestPrettySID(t *testing.T) {
 		}
 	}
 }
+
+func TestPrinterBatch(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p, err := New(&buf, Options{Format: FormatJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetBatch(true)
+	p.Lifecycle(t0, "s", "connect", "")
+	p.Record(Record{Type: "EVENT", Args: json.RawMessage(`[1,]`)}) // encoding/json's path
+	p.SetBatch(false)                                              // flushes
+	p.SetBatch(true)
+	p.Lifecycle(t0, "s", "join", "")
+	if buf.Len() == 0 || strings.Contains(buf.String(), "join") {
+		t.Fatalf("before Flush: %q", buf.String())
+	}
+	p.Flush()
+	want := `{"time":"2026-11-27T10:00:00.000001Z","sid":"s","layer":"session","type":"connect"}` + "\n" +
+		`{"type":"EVENT","reason":"unprintable record: ` // then encoding/json's error
+	if got := buf.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, `"type":"join"}`+"\n") {
+		t.Fatalf("got %q", got)
+	}
+	// A batch is written when it reaches 64 KiB, without Flush.
+	buf.Reset()
+	for buf.Len() == 0 {
+		p.Lifecycle(t0, "s", strings.Repeat("x", 1000), "")
+	}
+	if buf.Len() < maxBatch || !strings.HasSuffix(buf.String(), "}\n") {
+		t.Fatalf("a full batch: %d bytes", buf.Len())
+	}
+}
