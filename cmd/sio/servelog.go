@@ -55,6 +55,7 @@ const logQueue = 4096
 type logObserver struct {
 	printer *render.Printer
 	verbose bool
+	raw     bool // the printer shows traces' Raw frames
 
 	mu      sync.RWMutex // guards closed against sends on a closed channel
 	closed  bool
@@ -69,7 +70,7 @@ type logItem struct {
 }
 
 func newLogObserver(p *render.Printer, verbose bool) *logObserver {
-	o := &logObserver{printer: p, verbose: verbose, queue: make(chan logItem, logQueue), done: make(chan struct{})}
+	o := &logObserver{printer: p, verbose: verbose, raw: p.Raw(), queue: make(chan logItem, logQueue), done: make(chan struct{})}
 	go o.run()
 	return o
 }
@@ -120,6 +121,9 @@ func (o *logObserver) Trace(t protocol.Trace) {
 	if len(o.queue) == cap(o.queue) {
 		o.dropped.Add(1)
 		return
+	}
+	if !o.raw {
+		t.Raw = nil // the printer does not read it: not worth a copy
 	}
 	c := t.Clone()
 	o.send(logItem{trace: &c})

@@ -104,6 +104,10 @@ func New(w io.Writer, opts Options) (*Printer, error) {
 	return p, nil
 }
 
+// Raw reports whether the Printer shows exact frames (Options.Raw): when
+// it does not, a trace's Raw is never read.
+func (p *Printer) Raw() bool { return p.opts.Raw }
+
 // Trace prints a traced packet. Engine.IO-level traces are skipped unless
 // Options.Verbose is set.
 func (p *Printer) Trace(t protocol.Trace) {

@@ -98,7 +98,8 @@ func FromPacket(p protocol.Packet) Record {
 			break
 		}
 		r.Event = name
-		r.Args = protocol.AppendArray(nil, args...)
+		// The args and their brackets fit in len(data): one allocation.
+		r.Args = protocol.AppendArray(make([]byte, 0, len(data)), args...)
 	case p.IsAck():
 		if _, err := protocol.SplitArray(data); err != nil {
 			r.Data = validJSON(data)
