@@ -51,6 +51,9 @@ type Server struct {
 	pl      *poller
 	plTried bool
 
+	// dl is the heartbeat and close deadlines of the sessions.
+	dl deadlines
+
 	// testHookPollWait, when set, runs each time a polling GET starts
 	// waiting for data.
 	testHookPollWait func(*Session)

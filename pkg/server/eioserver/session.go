@@ -72,47 +72,53 @@ type Session struct {
 	// while OnMessage runs, and nothing an OnMessage callback may call takes it.
 	dispatchMu sync.Mutex
 
-	mu       sync.Mutex
-	state    sessionState
-	reason   protocol.DisconnectReason // set when closing or closed
-	endReply byte                      // for a GET pending at the end: closePacket or noopPacket
-	ws       bool                      // the current transport is websocket
-	up       upgradeState
-	queue    []protocol.EnginePacket
+	mu     sync.Mutex
+	reason protocol.DisconnectReason // set when closing or closed
+	queue  []protocol.EnginePacket
 	// pending is the bytes of packet data queued or in a WebSocket write
 	// not yet done (bounded by Options.SendQueueBytes).
 	pending  int64
-	writerOn bool                    // a WebSocket writer is running (inline in a sender, or its goroutine)
 	ctrl     [][]byte                // control frames (pongs) for the WebSocket writer
 	spare    []protocol.EnginePacket // a written batch's slice, for the next queue
 	deferGen uint64                  // the FlushBatch opening that last recorded this session
+	// postRC is set while a POST reads its body, which destroyPostLocked
+	// may cut short (postCut).
+	postRC    *http.ResponseController
+	onMessage func([]byte, bool)
+	onClose   func(protocol.DisconnectReason)
+	onUpgrade func(string)
+	wst       *wsTransport // the WebSocket transport, once ws
+	probe     *wsTransport // an upgrade probe in progress
+	due       int64        // when the deadline passes (monoNow)
+	upTimer   *time.Timer  // upgradeTimeout of the probe
+
+	// The small fields together, so that the struct packs.
+	state    sessionState
+	endReply byte // for a GET pending at the end: closePacket or noopPacket
+	ws       bool // the current transport is websocket
+	up       upgradeState
+	writerOn bool // a WebSocket writer is running (inline in a sender, or its goroutine)
 	// token is a WaitGroup count a WebSocket session holds from its start
 	// to its end, so that writers may be started (wg.Add) at any time
 	// before the end without racing Shutdown's Wait.
 	token      bool
 	getPending bool
 	postActive bool
-	// postRC is set while a POST reads its body, which destroyPostLocked
-	// may cut short (postCut).
-	postRC  *http.ResponseController
-	postCut bool
+	postCut    bool
 	// dispatching is set while OnMessage runs; an end meanwhile leaves
 	// OnClose to the reader (closeDue), so callbacks never overlap.
 	dispatching bool
 	closeDue    bool
-	onMessage   func([]byte, bool)
-	onClose     func(protocol.DisconnectReason)
-	onUpgrade   func(string)
-	wst         *wsTransport // the WebSocket transport, once ws
-	probe       *wsTransport // an upgrade probe in progress
-	timer       *time.Timer  // heartbeat and close deadline, re-armed
-	phase       timerPhase
-	due         time.Time
-	refreshed   bool        // v4: a packet already extended the current pong wait
-	upTimer     *time.Timer // upgradeTimeout of the probe
+	phase       timerPhase // what the deadline (srv.dl) is for
+	refreshed   bool       // v4: a packet already extended the current pong wait
 
 	wake chan struct{} // cap 1: a pending polling GET has something to do; nil for WebSocket-only sessions
 	done chan struct{}
+
+	// The session's place in the server's deadline heap (srv.dl), which
+	// guards them: index + 1 (0: no deadline set), and when (monoNow).
+	dlIdx  int32
+	dlWhen int64
 }
 
 func newSession(srv *Server, id string, eio protocol.EIO, r *http.Request, transport string) *Session {
@@ -315,9 +321,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	// sid a little for a GET that raced the close (closeLinger). Retired
 	// under s.mu: a GET that sees the state closed finds it lingering.
 	s.srv.retire(s, reply == noopPacket && s.wake != nil && !s.ws && !s.getPending)
-	if s.timer != nil {
-		s.timer.Stop()
-	}
+	s.srv.dl.remove(s)
 	probe := s.dropProbeLocked()
 	wst, writing := s.wst, s.writerOn
 	// The writer sends the close frame and closes the connection: the
@@ -385,22 +389,18 @@ func (s *Session) startWriterLocked() bool {
 	return true
 }
 
-// armLocked (re)arms the session's one timer. Caller holds s.mu.
+// armLocked (re)sets the session's one deadline. Caller holds s.mu.
 func (s *Session) armLocked(phase timerPhase, d time.Duration) {
 	s.phase = phase
-	s.due = time.Now().Add(d)
-	if s.timer == nil {
-		s.timer = time.AfterFunc(d, s.onTimer)
-	} else {
-		s.timer.Reset(d)
-	}
+	s.due = monoNow() + int64(d)
+	s.srv.dl.set(s, s.due)
 }
 
-// onTimer runs on the runtime's timer goroutine when the deadline passes.
+// onTimer runs on a goroutine of its own when the deadline passes.
 func (s *Session) onTimer() {
 	cfg := &s.srv.cfg
 	s.mu.Lock()
-	if s.state == stateClosed || time.Now().Before(s.due) { // stopped, or re-armed after firing
+	if s.state == stateClosed || monoNow() < s.due { // stopped, or re-armed after firing
 		s.mu.Unlock()
 		return
 	}
