@@ -35,8 +35,6 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, h ht
 	t := newWSTransport(nc, s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
 	rd.buf = head
-	rd.handle = sess.onFrame
-	rd.end = sess.onReadEnd
 	sess.wst = t
 	sess.ws = true
 	sess.up = upDone
@@ -74,8 +72,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, h http.Hea
 	t := newWSTransport(nc, s.cfg.wsCloseTimeout)
 	rd := sess.newReader(t)
 	rd.buf = head
-	rd.handle = func(binary bool, data []byte) bool { return sess.onProbeFrame(t, binary, data) }
-	rd.end = func(error) { sess.dropProbe(t) }
+	rd.probe = true
 	if transport != TransportWebSocket || !s.cfg.allowUpgrades || !sess.beginProbe(t) {
 		t.close()
 		rd.start(nil) // only releases the reader's count
@@ -91,15 +88,14 @@ func responseHeader(h http.Header) http.Header {
 	return h
 }
 
-// newReader makes t's reader for this session; the caller sets handle and
-// end, then starts it. Reading ends with the server's count of it.
+// newReader makes t's reader for this session; the caller sets probe
+// for an upgrade probe, then starts it. Reading ends with the server's
+// count of it.
 func (s *Session) newReader(t *wsTransport) *wsReader {
 	rd := &wsReader{
-		t:      t,
-		dec:    wsframe.Decoder{Limit: s.srv.cfg.maxPayload},
-		pong:   func(payload []byte) { s.pong(t, payload) },
-		closed: t.setCloseCode,
-		done:   s.srv.wg.Done,
+		t:   t,
+		s:   s,
+		dec: wsframe.Decoder{Limit: s.srv.cfg.maxPayload},
 	}
 	t.rd = rd
 	return rd
@@ -231,8 +227,7 @@ func (s *Session) onProbeFrame(t *wsTransport, binary bool, data []byte) bool {
 			s.dropProbe(t)
 			return false
 		}
-		t.rd.handle = s.onFrame
-		t.rd.end = s.onReadEnd
+		t.rd.probe = false // the reader goes on as the session's
 		return true
 	default:
 		s.srv.cfg.logger.Debug("engine.io unexpected packet on upgrade probe", "sid", s.id, "type", p.Type.String())

@@ -28,8 +28,7 @@ type readerLog struct {
 }
 
 func newLoggedReader(limit int64, log *readerLog) *wsReader {
-	return &wsReader{
-		dec: wsframe.Decoder{Limit: limit},
+	return &wsReader{dec: wsframe.Decoder{Limit: limit}, hooks: &readerHooks{
 		handle: func(bin bool, data []byte) bool {
 			kind := "t:"
 			if bin {
@@ -48,8 +47,7 @@ func newLoggedReader(limit int64, log *readerLog) *wsReader {
 				log.closeCode = code
 			}
 		},
-		done: func() {},
-	}
+	}}
 }
 
 // feedReader hands input to r the way burst does (reads into the free

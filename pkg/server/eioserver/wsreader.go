@@ -21,18 +21,16 @@ import (
 // order, and a read buffer is held only while bytes are being handled or a
 // frame is incomplete.
 
-// wsReader reads one connection's messages and hands each to handle, which
-// reports whether to go on. end is called once when reading stops because
-// of the peer (EOF, error, close frame, protocol violation); it is not
-// called when stop ended the reading.
+// wsReader reads one connection's messages and hands each to its session
+// (onFrame, or onProbeFrame while t is an upgrade probe), which reports
+// whether to go on. end is called once when reading stops because of the
+// peer (EOF, error, close frame, protocol violation); it is not called
+// when stop ended the reading. It calls the session's methods directly,
+// not through func fields: closures kept per idle connection cost memory.
 type wsReader struct {
-	t      *wsTransport
-	dec    wsframe.Decoder // Limit: the server's MaxPayload
-	handle func(binary bool, data []byte) bool
-	end    func(err error)
-	pong   func(payload []byte)          // answers a ping
-	closed func(code int, reason []byte) // what our close frame answers with
-	done   func()                        // reading has stopped, whatever the cause (once)
+	t   *wsTransport
+	s   *Session
+	dec wsframe.Decoder // Limit: the server's MaxPayload
 
 	// Unhandled bytes (an incomplete frame) between bursts; before reading
 	// starts, what the client sent with its upgrade request.
@@ -48,6 +46,21 @@ type wsReader struct {
 	stopReq bool
 	token   uint64
 	poller  *poller
+
+	// probe: t is an upgrade probe, its frames go to onProbeFrame; set
+	// and cleared by the reader itself (the upgrade's "5").
+	probe bool
+
+	// hooks replace the session (a reader outside any, in tests).
+	hooks *readerHooks
+}
+
+// readerHooks stand for the session of a reader that has none (tests).
+type readerHooks struct {
+	handle func(binary bool, data []byte) bool
+	end    func(err error)
+	pong   func(payload []byte)
+	closed func(code int, reason []byte)
 }
 
 type readerState uint8
@@ -62,15 +75,59 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // The wsframe.Handler of the reader's decoder.
 
-func (r *wsReader) Message(op byte, data []byte) bool { return r.handle(op == wsframe.OpBinary, data) }
-func (r *wsReader) Ping(payload []byte)               { r.pong(payload) }
-func (r *wsReader) Close(code int, reason []byte)     { r.closed(code, reason) }
+func (r *wsReader) Message(op byte, data []byte) bool {
+	if r.hooks != nil {
+		return r.hooks.handle(op == wsframe.OpBinary, data)
+	}
+	if r.probe {
+		return r.s.onProbeFrame(r.t, op == wsframe.OpBinary, data)
+	}
+	return r.s.onFrame(op == wsframe.OpBinary, data)
+}
+
+// Ping answers a ping of the peer.
+func (r *wsReader) Ping(payload []byte) {
+	if r.hooks != nil {
+		r.hooks.pong(payload)
+		return
+	}
+	r.s.pong(r.t, payload)
+}
+
+// Close sets what our close frame answers with.
+func (r *wsReader) Close(code int, reason []byte) {
+	if r.hooks != nil {
+		r.hooks.closed(code, reason)
+		return
+	}
+	r.t.setCloseCode(code, reason)
+}
+
+// end reports that reading stopped because of the peer.
+func (r *wsReader) end(err error) {
+	if r.hooks != nil {
+		r.hooks.end(err)
+		return
+	}
+	if r.probe {
+		r.s.dropProbe(r.t)
+		return
+	}
+	r.s.onReadEnd(err)
+}
+
+// done reports that reading has stopped, whatever the cause (once).
+func (r *wsReader) done() {
+	if r.hooks == nil {
+		r.s.srv.wg.Done()
+	}
+}
 
 // fail reports err once; a close code in it is what the session answers.
 func (r *wsReader) fail(err error) {
 	var we *wsframe.Error
 	if errors.As(err, &we) {
-		r.closed(we.Code, nil)
+		r.Close(we.Code, nil)
 	}
 	r.end(err)
 }
