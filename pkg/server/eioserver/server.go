@@ -75,22 +75,30 @@ type RequestInfo struct {
 	header     string // "Key:value\n" per value
 }
 
-// NewRequestInfo returns the RequestInfo of r, received at t.
+// NewRequestInfo returns the RequestInfo of r, received at t. RemoteAddr,
+// URL and the headers share one allocation: kept apart, the remote
+// address and the whole request line (which URL sliced) were two more
+// strings held for the life of every connection.
 func NewRequestInfo(r *http.Request, t time.Time) *RequestInfo {
-	return &RequestInfo{RemoteAddr: r.RemoteAddr, Secure: r.TLS != nil, URL: r.RequestURI, Time: t, header: packHeader(r.Header)}
-}
-
-// packHeader writes h as "Key:value\n" lines in one string (a header value
-// holds no newline).
-func packHeader(h http.Header) string {
-	n := 0
-	for k, vv := range h {
+	n := len(r.RemoteAddr) + len(r.RequestURI)
+	for k, vv := range r.Header {
 		for _, v := range vv {
 			n += len(k) + len(v) + 2
 		}
 	}
 	var b strings.Builder
 	b.Grow(n)
+	b.WriteString(r.RemoteAddr)
+	b.WriteString(r.RequestURI)
+	writePackedHeader(&b, r.Header)
+	all := b.String()
+	a, u := len(r.RemoteAddr), len(r.RequestURI)
+	return &RequestInfo{RemoteAddr: all[:a], Secure: r.TLS != nil, URL: all[a : a+u], Time: t, header: all[a+u:]}
+}
+
+// writePackedHeader writes h as "Key:value\n" lines (a header value holds
+// no newline).
+func writePackedHeader(b *strings.Builder, h http.Header) {
 	for k, vv := range h {
 		for _, v := range vv {
 			b.WriteString(k)
@@ -99,7 +107,6 @@ func packHeader(h http.Header) string {
 			b.WriteByte('\n')
 		}
 	}
-	return b.String()
 }
 
 // Header returns the request's headers (a new map each call).
