@@ -205,7 +205,7 @@ func (n *Namespace) add(c *conn, auth json.RawMessage) {
 	}
 	s := newSocket(n, c, n.socketID(c), auth)
 	if n.rec != nil && c.eio == protocol.EIO4 {
-		s.pid = n.srv.opts.NewID()
+		s.rec = &socketRecovery{pid: n.srv.opts.NewID()}
 	}
 	mws, _ := n.chain()
 	for _, mw := range mws {
@@ -271,7 +271,10 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 
 	// Join first, so that no broadcast made after the reply is missed; what
 	// arrives before the reply is held by Socket.send until markReady.
-	rooms := append([]string{s.id}, s.restoredRooms...)
+	rooms := []string{s.id}
+	if s.rec != nil {
+		rooms = append(rooms, s.rec.restoredRooms...)
+	}
 	n.adapter.AddAll(s.id, rooms)
 	if s.recovered {
 		// Read the missed packets only now that the socket is in its rooms:
@@ -279,7 +282,7 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 		// earlier is replayed here, and skipUpTo drops the adapter's copy of
 		// those (Node does both in one tick).
 		missed, upTo := n.rec.since(seq, rooms)
-		s.skipUpTo.Store(upTo)
+		s.rec.skipUpTo.Store(upTo)
 		for _, out := range missed {
 			_ = s.sendNow(out, false, nil)
 		}
@@ -287,9 +290,9 @@ func (n *Namespace) doConnect(s *Socket, seq uint64) {
 	var data json.RawMessage
 	if c.eio == protocol.EIO4 {
 		data = append([]byte(`{"sid":`), protocol.AppendString(nil, s.id)...)
-		if s.pid != "" {
+		if s.rec != nil {
 			data = append(data, `,"pid":`...)
-			data = protocol.AppendString(data, s.pid)
+			data = protocol.AppendString(data, s.rec.pid)
 		}
 		data = append(data, '}')
 	}

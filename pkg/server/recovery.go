@@ -219,12 +219,12 @@ func (n *Namespace) tryRecover(c *conn, auth json.RawMessage) (*Socket, uint64, 
 		return nil, 0, false
 	}
 	s := newSocket(n, c, saved.sid, auth)
-	s.pid = saved.pid
+	s.rec = &socketRecovery{pid: saved.pid}
 	s.recovered = true
 	s.data = saved.data
 	for _, room := range saved.rooms {
 		if room != saved.sid {
-			s.restoredRooms = append(s.restoredRooms, room)
+			s.rec.restoredRooms = append(s.rec.restoredRooms, room)
 		}
 	}
 	return s, seq, true
