@@ -172,8 +172,15 @@ func (s *Session) doneBatch(batch []protocol.EnginePacket) {
 	if s.state != stateClosed { // end has zeroed the count
 		s.pending -= n
 	}
-	if cap(batch) <= 64 && s.spare == nil {
-		s.spare = batch[:0]
+	// Keep the slice for the next batch: as the queue itself when it has
+	// none (an idle session then holds one small slice, not two), else as
+	// the spare.
+	if cap(batch) <= 64 {
+		if cap(s.queue) == 0 {
+			s.queue = batch[:0]
+		} else if s.spare == nil {
+			s.spare = batch[:0]
+		}
 	}
 	s.mu.Unlock()
 }
