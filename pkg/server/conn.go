@@ -35,13 +35,12 @@ type requestInfo = eioserver.RequestInfo
 // Lock order: conn.mu is never held while another lock is taken, nor while
 // sending or calling user code.
 type conn struct {
-	srv    *Server
-	sess   session
-	eio    protocol.EIO
-	req    *requestInfo
-	dec    protocol.PacketDecoder // reader only
-	json   *protocol.Decoder      // dec, when it is the JSON codec's
-	limits protocol.Limits
+	srv  *Server
+	sess session
+	eio  protocol.EIO
+	req  *requestInfo
+	dec  protocol.PacketDecoder // reader only
+	json *protocol.Decoder      // dec, when it is the JSON codec's
 
 	mu      sync.Mutex
 	sockets []*Socket // one per namespace; usually one or two, so a slice (no map per connection)
@@ -58,8 +57,7 @@ func (s *Server) attach(sess session, req *requestInfo) *conn {
 		eio:  sess.EIO(),
 		req:  req,
 	}
-	c.limits = protocol.Limits{MaxAttachments: s.opts.MaxAttachments}
-	c.dec = s.opts.Codec.NewDecoder(c.eio, c.limits)
+	c.dec = s.opts.Codec.NewDecoder(c.eio, c.limits())
 	c.json, _ = c.dec.(*protocol.Decoder)
 	if !s.addConn(c) {
 		sess.Close(protocol.ReasonServerShuttingDown)
@@ -67,6 +65,11 @@ func (s *Server) attach(sess session, req *requestInfo) *conn {
 	}
 	s.log.Debug("socket.io: connection", "sid", sess.ID(), "eio", c.eio.String(), "transport", sess.Transport())
 	return c
+}
+
+// limits are the server's packet limits (not kept per connection).
+func (c *conn) limits() protocol.Limits {
+	return protocol.Limits{MaxAttachments: c.srv.opts.MaxAttachments}
 }
 
 // start begins the Socket.IO handshake: v4 (EIO3) connects "/" by itself,
@@ -100,7 +103,7 @@ func (c *conn) onMessage(data []byte, binary bool) {
 	if c.json != nil && !binary && !c.json.Pending() {
 		// The common case, a text packet with no attachments, skips the
 		// reassembly state.
-		p, err := protocol.ParsePacket(data, c.eio, c.limits)
+		p, err := protocol.ParsePacket(data, c.eio, c.limits())
 		if err != nil {
 			c.srv.log.Warn("socket.io: decode error, closing the connection", "sid", c.sess.ID(), "err", err)
 			c.close()
