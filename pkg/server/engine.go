@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/sio-dev/sio/pkg/protocol"
 	"github.com/sio-dev/sio/pkg/server/eioserver"
 )
 
@@ -51,8 +52,13 @@ func (s *Server) onSession(sess *eioserver.Session) {
 	if c == nil {
 		return
 	}
-	sess.OnMessage(c.onMessage)
-	sess.OnClose(c.onClose)
-	sess.OnUpgrade(c.onUpgrade)
+	sess.SetHandler((*connHandler)(c)) // one value: no closure per session
 	c.start()
 }
+
+// connHandler is a conn as its session's eioserver.Handler.
+type connHandler conn
+
+func (h *connHandler) OnMessage(data []byte, binary bool)       { (*conn)(h).onMessage(data, binary) }
+func (h *connHandler) OnClose(reason protocol.DisconnectReason) { (*conn)(h).onClose(reason) }
+func (h *connHandler) OnUpgrade(transport string)               { (*conn)(h).onUpgrade(transport) }

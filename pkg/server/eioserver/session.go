@@ -83,14 +83,12 @@ type Session struct {
 	deferGen uint64                  // the FlushBatch opening that last recorded this session
 	// postRC is set while a POST reads its body, which destroyPostLocked
 	// may cut short (postCut).
-	postRC    *http.ResponseController
-	onMessage func([]byte, bool)
-	onClose   func(protocol.DisconnectReason)
-	onUpgrade func(string)
-	wst       *wsTransport // the WebSocket transport, once ws
-	probe     *wsTransport // an upgrade probe in progress
-	due       int64        // when the deadline passes (monoNow)
-	upTimer   *time.Timer  // upgradeTimeout of the probe
+	postRC  *http.ResponseController
+	h       Handler      // the session's callbacks; nil: none
+	wst     *wsTransport // the WebSocket transport, once ws
+	probe   *wsTransport // an upgrade probe in progress
+	due     int64        // when the deadline passes (monoNow)
+	upTimer *time.Timer  // upgradeTimeout of the probe
 
 	// The small fields together, so that the struct packs.
 	state    sessionState
@@ -198,13 +196,69 @@ func (s *Session) Transport() string {
 	return TransportPolling
 }
 
+// Handler receives the events of a session, as the OnMessage, OnClose and
+// OnUpgrade callbacks do; SetHandler installs all three at once as one
+// value (a server with many idle sessions then keeps no closures per
+// session).
+type Handler interface {
+	OnMessage(data []byte, binary bool)
+	OnClose(reason protocol.DisconnectReason)
+	OnUpgrade(transport string)
+}
+
+// SetHandler sets the session's callbacks to h's methods, replacing any
+// set before. Set it inside OnConnection.
+func (s *Session) SetHandler(h Handler) {
+	s.mu.Lock()
+	s.h = h
+	s.mu.Unlock()
+}
+
+// funcHandler is the Handler of the callbacks set one by one. It is
+// replaced, never changed, once installed: a copy of s.h taken under
+// s.mu is called without it.
+type funcHandler struct {
+	msg   func([]byte, bool)
+	close func(protocol.DisconnectReason)
+	up    func(string)
+}
+
+func (f *funcHandler) OnMessage(data []byte, binary bool) {
+	if f.msg != nil {
+		f.msg(data, binary)
+	}
+}
+
+func (f *funcHandler) OnClose(reason protocol.DisconnectReason) {
+	if f.close != nil {
+		f.close(reason)
+	}
+}
+
+func (f *funcHandler) OnUpgrade(transport string) {
+	if f.up != nil {
+		f.up(transport)
+	}
+}
+
+// setFuncLocked installs a copy of the session's funcHandler (a new one
+// when the handler is not one) changed by set. Caller holds s.mu.
+func (s *Session) setFuncLocked(set func(*funcHandler)) {
+	nh := &funcHandler{}
+	if old, ok := s.h.(*funcHandler); ok {
+		*nh = *old
+	}
+	set(nh)
+	s.h = nh
+}
+
 // OnMessage sets the callback for each received message: text data after
 // the '4', or the bytes of a binary message. It is called sequentially in
 // arrival order on the session's reader, never under a lock; data may be
 // reused after it returns. Set it inside OnConnection.
 func (s *Session) OnMessage(fn func(data []byte, binary bool)) {
 	s.mu.Lock()
-	s.onMessage = fn
+	s.setFuncLocked(func(f *funcHandler) { f.msg = fn })
 	s.mu.Unlock()
 }
 
@@ -212,14 +266,14 @@ func (s *Session) OnMessage(fn func(data []byte, binary bool)) {
 // reason. It never overlaps an OnMessage call.
 func (s *Session) OnClose(fn func(reason protocol.DisconnectReason)) {
 	s.mu.Lock()
-	s.onClose = fn
+	s.setFuncLocked(func(f *funcHandler) { f.close = fn })
 	s.mu.Unlock()
 }
 
 // OnUpgrade sets the callback run when the transport changes to websocket.
 func (s *Session) OnUpgrade(fn func(transport string)) {
 	s.mu.Lock()
-	s.onUpgrade = fn
+	s.setFuncLocked(func(f *funcHandler) { f.up = fn })
 	s.mu.Unlock()
 }
 
@@ -348,7 +402,7 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	clear(s.queue)
 	s.queue = nil
 	s.pending = 0
-	cb := s.onClose
+	h := s.h
 	s.closeDue = s.dispatching
 	callNow := !s.dispatching
 	if s.done != nil {
@@ -370,8 +424,8 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 		probe.close()
 	}
 	s.srv.cfg.logger.Debug("engine.io session closed", "sid", s.id, "reason", string(reason))
-	if callNow && cb != nil {
-		cb(reason)
+	if callNow && h != nil {
+		h.OnClose(reason)
 	}
 }
 
@@ -481,21 +535,21 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 		s.end(protocol.ReasonTransportClose, noopPacket)
 		return false
 	case protocol.EngineMessage:
-		fn := s.onMessage
+		h := s.h
 		s.dispatching = true
 		s.mu.Unlock()
 		ok := true
-		if fn != nil {
-			ok = s.callMessage(fn, p)
+		if h != nil {
+			ok = s.callMessage(h, p)
 		}
 		s.mu.Lock()
 		s.dispatching = false
-		due, cb, reason := s.closeDue, s.onClose, s.reason
+		due, h, reason := s.closeDue, s.h, s.reason
 		s.closeDue = false
 		s.mu.Unlock()
 		if due {
-			if cb != nil {
-				cb(reason)
+			if h != nil {
+				h.OnClose(reason)
 			}
 			return false
 		}
@@ -512,14 +566,14 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 
 // callMessage runs an OnMessage callback; a panic is logged and reported
 // as false, which closes the session.
-func (s *Session) callMessage(fn func([]byte, bool), p protocol.EnginePacket) (ok bool) {
+func (s *Session) callMessage(h Handler, p protocol.EnginePacket) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.srv.cfg.logger.Error("engine.io OnMessage panicked", "sid", s.id, "panic", v)
 			ok = false
 		}
 	}()
-	fn(p.Data, p.Binary)
+	h.OnMessage(p.Data, p.Binary)
 	return true
 }
 

@@ -267,11 +267,11 @@ func (s *Session) completeUpgrade(t *wsTransport) bool {
 	default:
 	}
 	s.mu.Lock()
-	cb := s.onUpgrade
+	h := s.h
 	s.mu.Unlock()
 	s.srv.cfg.logger.Debug("engine.io session upgraded", "sid", s.id)
-	if cb != nil {
-		cb(TransportWebSocket)
+	if h != nil {
+		h.OnUpgrade(TransportWebSocket)
 	}
 	return true
 }
