@@ -37,6 +37,7 @@ type config struct {
 	scenarios               []string
 	sioArgs                 []string
 	scale                   int
+	scaleKinds              []string
 	verbose, quiet          bool
 	echoClients, fanClients int
 }
@@ -86,15 +87,16 @@ func scenarios(c *config) []scenario {
 
 // run is what one server did in one repetition.
 type run struct {
-	ok          bool
-	why         string
-	throughput  float64 // ops/s (idle: connections/s)
-	serverCPUus float64 // server CPU per op, µs
-	loaderCPUus float64 // load generator CPU per op, µs
-	p99us       float64
-	rssPerConnK float64 // idle: kB per connection
-	rssK        float64 // idle: RSS while holding, kB
-	serverUtil  float64 // server CPU / wall time of the load
+	ok           bool
+	why          string
+	throughput   float64 // ops/s (idle: connections/s)
+	serverCPUus  float64 // server CPU per op, µs
+	loaderCPUus  float64 // load generator CPU per op, µs
+	p99us        float64
+	rssPerConnK  float64 // idle: kB per connection (peak RSS)
+	holdPerConnK float64 // idle: kB per connection while all are held (before they close)
+	rssK         float64 // idle: RSS while holding, kB
+	serverUtil   float64 // server CPU / wall time of the load
 }
 
 type benchResult struct {
@@ -130,7 +132,8 @@ func main() {
 	// has it off by default since issue 11; older binaries (-sio-base) had
 	// it on, and it adds an offset to every event sent.
 	sioArgs := flag.String("sio-serve-args", "--recovery 0", "extra flags for sio serve (space-separated)")
-	flag.IntVar(&c.scale, "scale", 0, "instead: hold this many connections over several sio serve processes and report errors")
+	flag.IntVar(&c.scale, "scale", 0, "instead: hold this many connections over several sio serve processes, report errors and the memory slope")
+	scaleKinds := flag.String("scale-servers", "sioq,sio", "-scale: the servers measured in turn: sioq (sio serve --quiet), sio (sio serve, log to /dev/null)")
 	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
 	flag.IntVar(&c.fanClients, "fanout-clients", 1000, "sockets in the fanout room")
 	flag.BoolVar(&c.verbose, "v", false, "print every run")
@@ -138,6 +141,7 @@ func main() {
 	flag.Parse()
 	c.scenarios = strings.Split(*scen, ",")
 	c.sioArgs = strings.Fields(*sioArgs)
+	c.scaleKinds = strings.Split(*scaleKinds, ",")
 	ctx := context.Background()
 	var err error
 	if c.scale > 0 {
@@ -215,6 +219,9 @@ func compare(ctx context.Context, c *config) error {
 		}
 		if s.idle > 0 {
 			row("kB RSS per connection", func(r run) float64 { return r.rssPerConnK }, "%.1f")
+			// The peak above includes the close of the connections (the
+			// server's garbage then); this is while they are all held.
+			row("kB RSS per connection held", func(r run) float64 { return r.holdPerConnK }, "%.1f")
 			row("RSS held (MB)", func(r run) float64 { return r.rssK / 1024 }, "%.0f")
 			row("connections/s", func(r run) float64 { return r.throughput }, "%.0f")
 			row("server CPU µs per connection", func(r run) float64 { return r.serverCPUus }, "%.1f")
@@ -295,10 +302,7 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 			bin = c.sioBase
 		}
 		args = append(args, bin, "serve", "--no-tui", "-p", strconv.Itoa(port))
-		if kind == "sioq" || kind == "sioqb" {
-			args = append(args, "--quiet")
-		}
-		args = append(args, c.sioArgs...)
+		args = append(args, serveArgs(c, kind)...)
 	}
 	args = append(args, flags...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -322,6 +326,15 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// serveArgs are the flags of sio serve for kind, the port aside.
+func serveArgs(c *config, kind string) []string {
+	var args []string
+	if kind == "sioq" || kind == "sioqb" {
+		args = append(args, "--quiet")
+	}
+	return append(args, c.sioArgs...)
 }
 
 func (s *server) stop() {
@@ -410,7 +423,8 @@ func measure(ctx context.Context, c *config, s scenario, kind string) (run, erro
 	}
 	// Sample the server's memory while the load runs (idle: the peak is
 	// the connections held).
-	peak := rss0
+	peak, holdPeak := rss0, rss0
+	fd0, _ := procFDs(pid)
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- cmd.Wait() }()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -421,8 +435,13 @@ wait:
 		case err = <-waitDone:
 			break wait
 		case <-tick.C:
-			if v, e := procRSS(pid); e == nil && v > peak {
+			v, e := procRSS(pid)
+			if e == nil && v > peak {
 				peak = v
+			}
+			// The hold: every connection open (one descriptor each).
+			if fds, _ := procFDs(pid); s.idle > 0 && e == nil && fds-fd0 >= s.idle && v > holdPeak {
+				holdPeak = v
 			}
 		}
 	}
@@ -442,6 +461,7 @@ wait:
 		r.throughput = br.ConnectRate
 		r.rssK = peak
 		r.rssPerConnK = (peak - rss0) / float64(s.idle)
+		r.holdPerConnK = (holdPeak - rss0) / float64(s.idle)
 		if br.Opened > 0 {
 			r.serverCPUus = (cpu1 - cpu0) * 1e6 / float64(br.Opened)
 		}
@@ -460,8 +480,53 @@ wait:
 
 // scaleTest holds c.scale connections over several sio serve processes
 // (one process holds at most ~19,500 sockets here) and several source
-// addresses, with the load generator spread over as many processes.
+// addresses, with the load generator spread over as many processes, once
+// per kind of server in c.scaleKinds. While the connections open it
+// samples each server's RSS and the connections it holds (its open
+// descriptors beyond those it had before the load: one per WebSocket),
+// prints both at 25/50/75/100 % of the ramp and fits RSS against
+// connections held by least squares: the slope is the memory of one more
+// held connection, in kB.
 func scaleTest(ctx context.Context, c *config) error {
+	for _, kind := range c.scaleKinds {
+		if err := scaleOnce(ctx, c, kind); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// procFDs counts pid's open descriptors.
+func procFDs(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(ents), err
+}
+
+// scaleSample is one server's state at one time.
+type scaleSample struct {
+	held int     // connections held (descriptors beyond the baseline)
+	rss  float64 // kB
+}
+
+// fitSlope is the least-squares slope of rss against held, kB per connection.
+func fitSlope(ss []scaleSample) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range ss {
+		x := float64(s.held)
+		n++
+		sx += x
+		sy += s.rss
+		sxx += x * x
+		sxy += x * s.rss
+	}
+	d := n*sxx - sx*sx
+	if n < 2 || d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
+}
+
+func scaleOnce(ctx context.Context, c *config, kind string) error {
 	const perProc = 17000
 	n := (c.scale + perProc - 1) / perProc
 	var urls []string
@@ -472,21 +537,23 @@ func scaleTest(ctx context.Context, c *config) error {
 		}
 	}()
 	for range n {
-		s, err := startServer(ctx, c, "sio", nil, "")
+		s, err := startServer(ctx, c, kind, nil, "")
 		if err != nil {
 			return err
 		}
 		servers = append(servers, s)
 		urls = append(urls, s.url())
 	}
-	var before []float64
-	for _, s := range servers {
-		v, _ := procRSS(s.cmd.Process.Pid)
-		before = append(before, v)
+	before := make([]float64, n)
+	fd0 := make([]int, n)
+	for i, s := range servers {
+		before[i], _ = procRSS(s.cmd.Process.Pid)
+		fd0[i], _ = procFDs(s.cmd.Process.Pid)
 	}
 	args := []string{"bench", "-s", "connect", "-c", strconv.Itoa(c.scale), "--procs", strconv.Itoa(n), "-d", "10s",
-		"--source-addr", "127.0.0.1-127.0.0.4", "--connect-concurrency", "32", "--connect-timeout", "30s", "-o", "json", "--progress", "off"}
+		"--source-addr", "127.0.0.1-127.0.0.8", "--connect-concurrency", "32", "--connect-timeout", "30s", "-o", "json", "--progress", "off"}
 	args = append(args, urls...)
+	fmt.Printf("%s: %d × %s\n", serverLabels[kind], n, strings.Join(append([]string{c.sio, "serve", "--no-tui"}, serveArgs(c, kind)...), " "))
 	fmt.Printf("$ %s %s\n", c.sio, strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, c.sio, args...)
 	var out bytes.Buffer
@@ -495,22 +562,52 @@ func scaleTest(ctx context.Context, c *config) error {
 		return err
 	}
 	peaks := slices.Clone(before)
+	held := make([]float64, n)          // RSS at the last sampling with every connection held (the hold)
+	samples := make([][]scaleSample, n) // per server, while the total held grows
+	var totals []int                    // total held at each sampling
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- cmd.Wait() }()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	var runErr error
+	maxTotal := 0
 wait:
 	for {
 		select {
 		case runErr = <-waitDone:
 			break wait
 		case <-tick.C:
+			total := 0
+			row := make([]scaleSample, n)
 			for i, s := range servers {
-				if v, err := procRSS(s.cmd.Process.Pid); err == nil && v > peaks[i] {
+				pid := s.cmd.Process.Pid
+				v, err := procRSS(pid)
+				if err != nil {
+					continue
+				}
+				fds, _ := procFDs(pid)
+				row[i] = scaleSample{held: max(fds-fd0[i], 0), rss: v}
+				total += row[i].held
+				if v > peaks[i] {
 					peaks[i] = v
 				}
 			}
+			if total == maxTotal && total > 0 { // the hold
+				for i := range servers {
+					held[i] = row[i].rss
+				}
+			}
+			if total <= maxTotal { // the hold, or the end: not the ramp
+				continue
+			}
+			for i := range servers {
+				held[i] = row[i].rss
+			}
+			maxTotal = total
+			for i := range servers {
+				samples[i] = append(samples[i], row[i])
+			}
+			totals = append(totals, total)
 		}
 	}
 	var br benchResult
@@ -518,11 +615,60 @@ wait:
 		return fmt.Errorf("sio bench: %v (%v)", runErr, err)
 	}
 	fmt.Printf("connections opened %d of %d, errors %d, %.0f connections/s\n", br.Opened, c.scale, br.Errors, br.ConnectRate)
-	for i := range servers {
-		fmt.Printf("sio serve #%d: RSS %.0f MB → %.0f MB\n", i+1, before[i]/1024, peaks[i]/1024)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	header := "process\tRSS before MB\t"
+	quarters := []int{25, 50, 75, 100}
+	at := make([]int, len(quarters)) // sample index where the total held first reaches each quarter
+	for q, pct := range quarters {
+		at[q] = -1
+		for j, t := range totals {
+			if t >= c.scale*pct/100 {
+				at[q] = j
+				break
+			}
+		}
+		header += fmt.Sprintf("%d %%: held / RSS MB\t", pct)
 	}
+	header += "hold RSS MB\tpeak RSS MB\tslope kB/conn\t(hold-before)/held kB\t(peak-before)/held kB\t"
+	fmt.Fprintln(tw, header)
+	var all []scaleSample
+	for i := range servers {
+		line := fmt.Sprintf("%s #%d\t%.0f\t", serverLabels[kind], i+1, before[i]/1024)
+		for q := range quarters {
+			if j := at[q]; j >= 0 {
+				line += fmt.Sprintf("%d / %.1f\t", samples[i][j].held, samples[i][j].rss/1024)
+			} else {
+				line += "-\t"
+			}
+		}
+		nheld := 0
+		if len(samples[i]) > 0 {
+			nheld = samples[i][len(samples[i])-1].held
+		}
+		holdPer, peakPer := 0.0, 0.0
+		if nheld > 0 {
+			holdPer = (held[i] - before[i]) / float64(nheld)
+			peakPer = (peaks[i] - before[i]) / float64(nheld)
+		}
+		line += fmt.Sprintf("%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t", held[i]/1024, peaks[i]/1024, fitSlope(samples[i]), holdPer, peakPer)
+		fmt.Fprintln(tw, line)
+		for _, s := range samples[i] {
+			all = append(all, scaleSample{held: s.held, rss: s.rss - before[i]})
+		}
+	}
+	_ = tw.Flush()
+	fmt.Printf("all processes: slope %.2f kB per connection (least squares, %d samples during the ramp); RSS during the hold %.0f MB, peak %.0f MB (at any time, the close of the connections included) for %d connections\n",
+		fitSlope(all), len(all), sum(held)/1024, sum(peaks)/1024, maxTotal)
 	if br.Errors > 0 {
 		return fmt.Errorf("%d errors, e.g. %q", br.Errors, br.ErrorSamples)
 	}
 	return nil
+}
+
+func sum(v []float64) float64 {
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return t
 }
