@@ -147,6 +147,7 @@ type sample struct {
 	wall              time.Duration
 	send, sink, ksirq int64 // ns
 	busy              int64 // ns, /proc/stat both cores
+	wakeups           int64 // the sink's voluntary context switches
 	eagain, short     int
 }
 
@@ -209,6 +210,7 @@ func send(n, m, reps int, modes []string, sinkCPU string, sqCPU uint32, frameLen
 		defer b.close()
 		var s sample
 		t0, self0, sink0, ks0, busy0 := time.Now(), selfCPU(), tasksCPU(sinkPID), ksoftirqdCPU(), procStatBusy()
+		sw0 := sleeps(sinkPID)
 		for range m {
 			if err := b.broadcast(frame, &s); err != nil {
 				return s, err
@@ -226,6 +228,7 @@ func send(n, m, reps int, modes []string, sinkCPU string, sqCPU uint32, frameLen
 		s.sink = tasksCPU(sinkPID) - sink0
 		s.ksirq = ksoftirqdCPU() - ks0
 		s.busy = procStatBusy() - busy0
+		s.wakeups = sleeps(sinkPID) - sw0
 		return s, nil
 	}
 	for _, mode := range modes { // warm up, and fail early on a mode that does not work here
@@ -237,7 +240,7 @@ func send(n, m, reps int, modes []string, sinkCPU string, sqCPU uint32, frameLen
 	sends := float64(m * n)
 	per := func(ns int64) float64 { return float64(ns) / sends }
 	fmt.Printf("n=%d m=%d frame=%dB; ns per send\n", n, m, len(frame))
-	fmt.Printf("%-12s %7s %7s %7s %7s %7s %7s %7s\n", "mode", "send", "sink", "ksirq", "total", "busy", "wall", "eagain")
+	fmt.Printf("%-12s %7s %7s %7s %7s %7s %7s %7s %7s\n", "mode", "send", "sink", "ksirq", "total", "busy", "wall", "eagain", "wakeups")
 	for r := range reps {
 		for _, mode := range modes {
 			s, err := run(mode, m)
@@ -245,8 +248,8 @@ func send(n, m, reps int, modes []string, sinkCPU string, sqCPU uint32, frameLen
 				return fmt.Errorf("%s: %w", mode, err)
 			}
 			res[mode] = append(res[mode], s)
-			fmt.Printf("%-12s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %7d  round %d\n", mode,
-				per(s.send), per(s.sink), per(s.ksirq), per(s.send+s.sink+s.ksirq), per(s.busy), per(int64(s.wall)), s.eagain+s.short, r+1)
+			fmt.Printf("%-12s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %7d %7.3f  round %d\n", mode,
+				per(s.send), per(s.sink), per(s.ksirq), per(s.send+s.sink+s.ksirq), per(s.busy), per(int64(s.wall)), s.eagain+s.short, float64(s.wakeups)/sends, r+1)
 		}
 	}
 	fmt.Println("\nmedians [min-max], ns per send")
@@ -423,6 +426,23 @@ func tasksCPU(pid int) int64 {
 		}
 		v, _ := strconv.ParseInt(string(bytes.Fields(b)[0]), 10, 64)
 		t += v
+	}
+	return t
+}
+
+// sleeps sums voluntary_ctxt_switches over /proc/PID/task/*/status: how
+// often the sink went to sleep (and had to be woken by a send).
+func sleeps(pid int) int64 {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var t int64
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				t += x
+			}
+		}
 	}
 	return t
 }
