@@ -51,8 +51,10 @@ func (b *FlushBatch) end() {
 	if len(ss) == 0 {
 		return
 	}
-	for _, s := range ss {
-		s.signal()
+	if !flushBatchUring(ss) {
+		for _, s := range ss {
+			s.signal()
+		}
 	}
 	clear(ss)
 	if cap(ss) > maxBatchKeep {

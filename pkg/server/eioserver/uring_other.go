@@ -1,0 +1,5 @@
+//go:build !linux
+
+package eioserver
+
+func flushBatchUring([]*Session) bool { return false }
