@@ -36,8 +36,6 @@ const (
 
 	sqeFixedFile = 1 << 0
 
-	registerFiles = 2
-
 	sqeSize = 64
 	cqeSize = 16
 )
@@ -153,15 +151,6 @@ func (r *ring) close() {
 	}
 	unix.Munmap(r.sqMem)
 	unix.Close(r.fd)
-}
-
-func (r *ring) registerFiles(fds []int32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerFiles,
-		uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), 0, 0)
-	if errno != 0 {
-		return fmt.Errorf("io_uring_register files: %w", errno)
-	}
-	return nil
 }
 
 // free reports how many SQEs can be written before the next submit.
