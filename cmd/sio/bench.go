@@ -62,6 +62,7 @@ type benchOptions struct {
 	Output             string
 	Progress           string
 	CPUProfile         string
+	IO                 string
 
 	// Set by a parent `sio bench --procs N` for its workers.
 	WorkerOffset int
@@ -189,6 +190,8 @@ message number and the client number (use them so replies can be matched).`,
 	fl.StringVarP(&o.Output, "output", "o", "pretty", "pretty (a table) or json (one object, for CI)")
 	fl.StringVar(&o.Progress, "progress", "auto", "live progress line on stderr: auto (when stderr is a terminal), on or off")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	fl.StringVar(&o.IO, "io", "", "ack/echo closed loop on WebSocket: epoll (Linux default: event loops) or netpoll (a goroutine per connection)")
+	fl.MarkHidden("io")
 	fl.IntVar(&o.WorkerOffset, "worker-offset", 0, "internal: index of this worker's first client")
 	fl.MarkHidden("worker-offset")
 	cmd.PreRun = func(cmd *cobra.Command, args []string) { o.worker = cmd.Flags().Changed("worker-offset") }
@@ -213,6 +216,12 @@ func (o *benchOptions) validate() error {
 		return usageErrorf("--transport must be websocket, polling or auto, not %q", o.Transport)
 	}
 	c.Transport = o.Transport
+	switch o.IO {
+	case "", loadgen.IONetpoll, loadgen.IOEpoll:
+		c.IO = o.IO
+	default:
+		return usageErrorf("--io must be epoll or netpoll, not %q", o.IO)
+	}
 	switch o.EIO {
 	case "auto":
 	case "3":

@@ -46,6 +46,10 @@ type client struct {
 	queued int
 
 	finishedOnce bool // counted in runner.finished (under mu)
+
+	// loopDone: the epoll path's poller is done with this connection
+	// (nil on the netpoller's readLoop).
+	loopDone chan struct{}
 }
 
 func (c *client) connect(ctx context.Context, d *net.Dialer) bool {
@@ -440,25 +444,34 @@ func (c *client) readLoop() {
 			}
 			return
 		}
-		switch p.kind {
-		case inEvent:
-			r.received.Add(1)
-			c.onEvent(p.data)
-		case inAck:
-			c.onAck(p)
-		case inBinary:
-			r.unexpected.Add(1)
-			r.sample("client #%d: unexpected binary packet", c.idx)
-		case inText:
-			r.unexpected.Add(1)
-			r.sample("client #%d: unexpected text packet %q (socket.io-parser's form, not msgpack)", c.idx, clip(p.data))
-		case inDisconnect:
-			if !r.closing.Load() {
-				c.disconnected(errServerDisconnect)
-			}
+		if !c.handle(p) {
 			return
 		}
 	}
+}
+
+// handle validates one packet; false means the server ended the session.
+func (c *client) handle(p inPacket) bool {
+	r := c.r
+	switch p.kind {
+	case inEvent:
+		r.received.Add(1)
+		c.onEvent(p.data)
+	case inAck:
+		c.onAck(p)
+	case inBinary:
+		r.unexpected.Add(1)
+		r.sample("client #%d: unexpected binary packet", c.idx)
+	case inText:
+		r.unexpected.Add(1)
+		r.sample("client #%d: unexpected text packet %q (socket.io-parser's form, not msgpack)", c.idx, clip(p.data))
+	case inDisconnect:
+		if !r.closing.Load() {
+			c.disconnected(errServerDisconnect)
+		}
+		return false
+	}
+	return true
 }
 
 // markFinished counts the client as done with its quota (or gone), once.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -44,6 +45,13 @@ type Config struct {
 	// pkg/client/eioclient). The engine path costs more CPU per message;
 	// SourceAddrs do not apply to it.
 	Transport string
+	// IO picks how the WebSocket connections of ack and echo's closed
+	// loop (Rate 0) are read and written: IOEpoll (Linux; the default there
+	// for them) serves them from a few epoll event loops, one read and one
+	// write per round trip; IONetpoll keeps a goroutine per connection on
+	// Go's netpoller, the path of every other case (other scenarios,
+	// polling, TLS, other systems). "" is the default.
+	IO string
 	// EIO is the protocol revision; 0 detects it with one probe connection
 	// (v4 first, then v3).
 	EIO protocol.EIO
@@ -120,6 +128,12 @@ type Config struct {
 	// Logger receives lifecycle messages (nil: discard).
 	Logger *slog.Logger
 }
+
+// Config.IO's values.
+const (
+	IONetpoll = "netpoll"
+	IOEpoll   = "epoll"
+)
 
 func (c *Config) setDefaults() error {
 	if c.Scenario == "" {
@@ -198,6 +212,15 @@ func (c *Config) setDefaults() error {
 	case "websocket", "polling", "auto":
 	default:
 		return fmt.Errorf("transport %q unknown (websocket, polling, auto)", c.Transport)
+	}
+	switch c.IO {
+	case "", IONetpoll:
+	case IOEpoll:
+		if runtime.GOOS != "linux" {
+			return errors.New("io epoll: Linux only")
+		}
+	default:
+		return fmt.Errorf("io %q unknown (netpoll, epoll)", c.IO)
 	}
 	switch c.Parser {
 	case "":

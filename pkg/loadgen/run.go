@@ -77,6 +77,8 @@ type runner struct {
 	sendTimes []atomic.Int64 // by seq % len
 	remaining []atomic.Int64 // deliveries still due, by seq % len
 	sem       chan struct{}  // broadcasts allowed in flight
+
+	pollers []*poller // the epoll path's event loops (Linux)
 }
 
 func (r *runner) now() int64 { return int64(time.Since(r.base)) }
@@ -288,6 +290,10 @@ func (r *runner) run(ctx context.Context) *Result {
 	stopProgress := r.startProgress(ctx, start)
 	defer stopProgress()
 
+	if err := r.startPollers(); err != nil {
+		cfg.Logger.Debug("no epoll event loops: the netpoller serves every connection", "err", err)
+	}
+	defer r.stopPollers()
 	dialCtx, cancelDials := context.WithCancel(ctx)
 	defer cancelDials()
 	for i := range clients {
@@ -319,9 +325,14 @@ func (r *runner) run(ctx context.Context) *Result {
 			if ok && cfg.Scenario == ScenarioFanout {
 				ok = c.join(dialCtx)
 			}
+			polled := ok && c.handOver()
 			connWG.Done()
 			markReady()
 			if !ok {
+				return
+			}
+			if polled {
+				<-c.loopDone
 				return
 			}
 			c.readLoop()
@@ -376,6 +387,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	loadEnd := time.Now()
 	cpu := processCPU() - cpuStart
 	r.closing.Store(true)
+	r.stopPollers()
 	// Close concurrently: an engine connection's Close sends a close packet
 	// and waits for its goroutines.
 	closeSem := make(chan struct{}, 64)

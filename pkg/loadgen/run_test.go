@@ -121,32 +121,77 @@ func TestValidationCountsBadReplies(t *testing.T) {
 		{"fanout duplicated", ScenarioFanout, func(s *testServer) { s.dupNth = 10 }, func(v ValidationErrors) bool { return v.Duplicate == 10 }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ts := newTestServer(t, func(s *testServer) {
-				s.echo = tt.scenario == ScenarioEcho
-				s.broadcast = tt.scenario == ScenarioFanout
-				tt.fault(s)
+		for _, io := range []string{IONetpoll, ""} {
+			t.Run(tt.name+"/io="+io, func(t *testing.T) {
+				t.Parallel()
+				ts := newTestServer(t, func(s *testServer) {
+					s.echo = tt.scenario == ScenarioEcho
+					s.broadcast = tt.scenario == ScenarioFanout
+					tt.fault(s)
+				})
+				// 100 requests (fanout: 50 broadcasts to 2 receivers), each
+				// client with its requests pipelined so a skipped reply is
+				// noticed by the next one. The closed loop runs on both I/O
+				// paths (the default is epoll on Linux).
+				cfg := Config{URL: ts.url(), Scenario: tt.scenario, Clients: 1, Messages: 100, Inflight: 8, EIO: protocol.EIO4, ReplyTimeout: 300 * time.Millisecond, IO: io}
+				if tt.scenario == ScenarioFanout {
+					cfg.Clients, cfg.Messages = 3, 50
+				}
+				res := runT(t, cfg)
+				if !tt.check(res.Validation) {
+					t.Fatalf("validation %+v", res.Validation)
+				}
+				if res.Errors != res.Validation.total() || len(res.ErrorSamples) == 0 {
+					t.Fatalf("errors %d, samples %q", res.Errors, res.ErrorSamples)
+				}
+				matched := res.AcksMatched + res.RepliesMatched + res.Deliveries
+				if matched+res.Validation.Lost+res.Validation.Wrong != 100 {
+					t.Fatalf("matched %d + lost + wrong should be 100: %+v", matched, res.Validation)
+				}
 			})
-			// 100 requests (fanout: 50 broadcasts to 2 receivers), each
-			// client with its requests pipelined so a skipped reply is
-			// noticed by the next one.
-			cfg := Config{URL: ts.url(), Scenario: tt.scenario, Clients: 1, Messages: 100, Inflight: 8, EIO: protocol.EIO4, ReplyTimeout: 300 * time.Millisecond}
-			if tt.scenario == ScenarioFanout {
-				cfg.Clients, cfg.Messages = 3, 50
-			}
-			res := runT(t, cfg)
-			if !tt.check(res.Validation) {
-				t.Fatalf("validation %+v", res.Validation)
-			}
-			if res.Errors != res.Validation.total() || len(res.ErrorSamples) == 0 {
-				t.Fatalf("errors %d, samples %q", res.Errors, res.ErrorSamples)
-			}
-			matched := res.AcksMatched + res.RepliesMatched + res.Deliveries
-			if matched+res.Validation.Lost+res.Validation.Wrong != 100 {
-				t.Fatalf("matched %d + lost + wrong should be 100: %+v", matched, res.Validation)
-			}
-		})
+		}
+	}
+}
+
+// TestClosedLoopIOPaths runs the closed loop on both I/O paths, with
+// enough clients to share the event loops, and a server that ends the
+// connections mid-load: both are counted the same way and nothing hangs.
+func TestClosedLoopIOPaths(t *testing.T) {
+	t.Parallel()
+	for _, sc := range []string{ScenarioAck, ScenarioEcho} {
+		for _, io := range []string{IONetpoll, IOEpoll} {
+			t.Run(sc+"/"+io, func(t *testing.T) {
+				t.Parallel()
+				ts := newTestServer(t, func(s *testServer) { s.echo = sc == ScenarioEcho })
+				res := runT(t, Config{URL: ts.url(), Scenario: sc, Clients: 20, Messages: 200, Inflight: 3, EIO: protocol.EIO4, IO: io})
+				checkClean(t, res)
+				if got := res.AcksMatched + res.RepliesMatched; got != 4000 {
+					t.Fatalf("matched %d, want 4000", got)
+				}
+			})
+			t.Run(sc+"/"+io+"/disconnect", func(t *testing.T) {
+				t.Parallel()
+				ts := newTestServer(t, func(s *testServer) { s.echo = sc == ScenarioEcho })
+				cfg := Config{URL: ts.url(), Scenario: sc, Clients: 4, Duration: 5 * time.Second, EIO: protocol.EIO4, IO: io,
+					ProgressInterval: 20 * time.Millisecond, ReplyTimeout: 300 * time.Millisecond}
+				var closed bool
+				cfg.Progress = func(p Progress) {
+					if p.Phase == "load" && p.Matched > 0 && !closed {
+						closed = true
+						ts.mu.Lock()
+						for c := range ts.conns {
+							c.Close()
+						}
+						ts.mu.Unlock()
+					}
+				}
+				t0 := time.Now()
+				res := runT(t, cfg)
+				if res.Disconnects[string(protocol.ReasonTransportClose)] != 4 || time.Since(t0) > 4*time.Second {
+					t.Fatalf("disconnects %v after %s", res.Disconnects, time.Since(t0))
+				}
+			})
+		}
 	}
 }
 
