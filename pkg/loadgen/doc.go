@@ -32,4 +32,12 @@
 // have ended. Each connection has one reader goroutine; writes are
 // serialised by a per-connection mutex (senders, pongs and v3 pings).
 // Counters are atomic. A Result is plain data.
+//
+// I/O (Config.IO): on Linux the closed loop's WebSocket connections (ack
+// and echo at Rate 0, plain TCP) leave Go's netpoller once connected and
+// are read and written by one epoll event loop per P (poll_linux.go): a
+// round trip costs one read and one write plus a share of epoll_wait,
+// against a second read (EAGAIN) and a goroutine wake-up each on the
+// netpoller. Everything else, and IO "netpoll" (the hidden flag
+// `sio bench --io netpoll`), keeps one reader goroutine per connection.
 package loadgen
