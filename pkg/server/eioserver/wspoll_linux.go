@@ -92,7 +92,8 @@ func (p *poller) run() {
 }
 
 // add registers r's connection; false when it cannot be (the reader then
-// uses a goroutine of its own).
+// uses a goroutine of its own), true also when the reader was stopped and
+// finished while registering failed.
 func (p *poller) add(r *wsReader) bool {
 	if p.closed.Load() {
 		return false
@@ -118,9 +119,16 @@ func (p *poller) add(r *wsReader) bool {
 	if err != nil {
 		p.remove(token)
 		r.mu.Lock()
-		r.poller = nil
+		// The session may have stopped the reader meanwhile (its
+		// connection closed, which is why registering failed): stop then
+		// finished it already, and a blocking loop would report its end
+		// twice.
+		finished := r.state == readerStopped
+		if !finished {
+			r.poller = nil
+		}
 		r.mu.Unlock()
-		return false
+		return finished
 	}
 	// Data that came before the registration is reported by epoll_ctl
 	// itself; reading once more costs little and makes sure of it.
