@@ -84,6 +84,9 @@ func (p *poller) run() {
 				r := p.readers[token]
 				p.mu.Unlock()
 				if r != nil {
+					if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+						r.hup.Store(true)
+					}
 					r.wake()
 				}
 			}

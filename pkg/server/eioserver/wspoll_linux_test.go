@@ -1,12 +1,14 @@
 package eioserver
 
 import (
+	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/internal/wsframe"
+	"github.com/sio-dev/sio/pkg/protocol"
 )
 
 // Where there is a poller, idle WebSocket sessions wait in its epoll set
@@ -107,5 +109,28 @@ func TestWebSocketPollerOneByteReads(t *testing.T) {
 	}
 	if got := ts.message(); got.data != "\x00\x01\x02" || !got.binary {
 		t.Fatalf("binary message %q", got.data)
+	}
+}
+
+// A client that sends a message and closes at once (data and FIN read by
+// one burst, whose short read would otherwise end it) is seen to close
+// at once, not at the ping timeout.
+func TestWebSocketPollerDataThenEOF(t *testing.T) {
+	ts := newTestServer(t, Options{}, false)
+	for i := range 30 {
+		w := dialRaw(t, ts)
+		w.frame()
+		sess := ts.session()
+		if _, err := w.c.Write(clientFrame(true, wsframe.OpText, "4bye")); err != nil {
+			t.Fatal(err)
+		}
+		w.c.(*net.TCPConn).CloseWrite()
+		if m := ts.message(); m.data != "bye" {
+			t.Fatalf("round %d: message %q", i, m.data)
+		}
+		if c := ts.closed(); c.sid != sess.ID() || c.reason != protocol.ReasonTransportClose {
+			t.Fatalf("round %d: closed %s %q, want %s transport close", i, c.sid, c.reason, sess.ID())
+		}
+		w.c.Close()
 	}
 }

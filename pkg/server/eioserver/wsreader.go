@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/sio-dev/sio/pkg/internal/wsframe"
@@ -46,6 +47,10 @@ type wsReader struct {
 	stopReq bool
 	token   uint64
 	poller  *poller
+
+	// hup: epoll reported the peer's end (EPOLLRDHUP/HUP/ERR); a burst
+	// then reads until EAGAIN or EOF, as no later edge would come.
+	hup atomic.Bool
 
 	// probe: t is an upgrade probe, its frames go to onProbeFrame; set
 	// and cleared by the reader itself (the upgrade's "5").
@@ -244,6 +249,7 @@ func (r *wsReader) burst() bool {
 	}
 	for {
 		b := wsframe.GrowReadBuf(*bp)
+		room := cap(b) - len(b)
 		n, err := wsframe.ReadNonblock(r.t.raw, b[len(b):cap(b)])
 		if err == syscall.EAGAIN {
 			break
@@ -263,6 +269,16 @@ func (r *wsReader) burst() bool {
 			r.dropBuf(bp)
 			r.stopWith(err)
 			return false
+		}
+		if n < room && !r.hup.Load() {
+			// A short read emptied the socket (epoll(7): for a stream
+			// socket it is as good as EAGAIN), so the read that would
+			// only say EAGAIN is saved: one read(2) per request, not two,
+			// when requests come one at a time. Bytes arriving after it
+			// are a new edge: wake sets again, and run calls burst once
+			// more. Not when the peer's end was reported with data: its
+			// EOF has no edge of its own left.
+			break
 		}
 	}
 	// Keep only an incomplete frame's bytes.
