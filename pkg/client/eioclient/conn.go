@@ -183,9 +183,13 @@ func newConn(base *url.URL, opts Options) (*Conn, error) {
 	if opts.HTTPClient != nil {
 		c.client = opts.HTTPClient
 	} else if opts.Transport != TransportWebSocket {
+		dial := opts.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		}
 		c.ownClient = &http.Transport{
 			Proxy:                 opts.Proxy,
-			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dial,
 			TLSClientConfig:       opts.TLSConfig,
 			TLSHandshakeTimeout:   10 * time.Second,
 			MaxIdleConnsPerHost:   2,
@@ -195,6 +199,7 @@ func newConn(base *url.URL, opts Options) (*Conn, error) {
 		c.client = &http.Client{Transport: c.ownClient}
 	}
 	c.dialer = &websocket.Dialer{
+		NetDialContext:   opts.DialContext,
 		Proxy:            opts.Proxy,
 		TLSClientConfig:  opts.TLSConfig,
 		HandshakeTimeout: 45 * time.Second,

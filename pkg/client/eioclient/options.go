@@ -1,8 +1,10 @@
 package eioclient
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,6 +56,11 @@ type Options struct {
 	// HTTPClient, when set, is used for polling requests instead of a
 	// client built from TLSConfig and Proxy (a load generator shares one).
 	HTTPClient *http.Client
+	// DialContext, when set, opens the TCP connections of the WebSocket
+	// handshake and of the polling client built here (not of HTTPClient's):
+	// a load generator picks the local address with it, to go past the
+	// ephemeral ports of one source address. nil: a net.Dialer's.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxQueue bounds the queued outgoing packets, default 1024. When it is
 	// full, Send returns ErrQueueFull.
 	MaxQueue int
