@@ -114,7 +114,8 @@ scenario at full speed. --transport polling (HTTP long-polling, one kept-alive
 connection for GETs and one for POSTs, as a browser) is a lean path too.
 --transport auto (polling, then upgrade to WebSocket, like socket.io-client)
 goes through sio's general Engine.IO client: every scenario works, at a
-higher CPU cost per message, and --source-addr does not apply to it.
+higher CPU cost per message; the report counts the connections upgraded to
+WebSocket by the end of the load (connect: of the hold).
 
 Scale: one process holds about 19,000 sockets here (open files); --procs N
 runs N worker processes, each with a share of --clients, and merges their

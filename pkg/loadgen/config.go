@@ -43,7 +43,8 @@ type Config struct {
 	// kept-alive connection each for GET and POST) or "auto" (polling
 	// upgraded to WebSocket, like socket.io-client, through
 	// pkg/client/eioclient). The engine path costs more CPU per message;
-	// SourceAddrs do not apply to it.
+	// its polling pool takes SourceAddrs in turn for each new connection,
+	// and each client's WebSocket comes from that client's address.
 	Transport string
 	// IO picks how the WebSocket connections of ack and echo's closed
 	// loop (Rate 0) are read and written: IOEpoll (Linux; the default there

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/client/eioclient"
@@ -35,10 +36,16 @@ type engineWire struct {
 }
 
 // sharedHTTP is the polling client of one run: one connection pool for
-// every client, sized for a GET and a POST in flight per client.
-func sharedHTTP(t *target, d *net.Dialer, clients int) *http.Client {
+// every client, sized for a GET and a POST in flight per client. Its new
+// connections come from the dialers in turn (Config.SourceAddrs): the
+// pool is shared, so a client's own dialer cannot be chosen per request.
+func sharedHTTP(t *target, dialers []*net.Dialer, clients int) *http.Client {
+	var next atomic.Uint64
 	tr := &http.Transport{
-		DialContext:         d.DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := dialers[(next.Add(1)-1)%uint64(len(dialers))]
+			return d.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig:     t.tls,
 		MaxIdleConnsPerHost: 2*clients + 16,
 		MaxIdleConns:        2*clients + 16,
@@ -58,6 +65,8 @@ func dialEngine(ctx context.Context, t *target, d *net.Dialer) (*engineWire, err
 		Query:      t.query,
 		TLSConfig:  t.tls,
 		HTTPClient: t.httpClient,
+		// The WebSocket of the upgrade comes from this client's source address.
+		DialContext: d.DialContext,
 		OnMessage: func(data []byte, binary bool) {
 			m := make([]byte, 0, len(data)+1)
 			if binary {
@@ -186,6 +195,16 @@ func (w *engineWire) setReadDeadline(t time.Time) {
 func (w *engineWire) setWriteDeadline(time.Time) {}
 
 func (w *engineWire) heartbeat() bool { return true }
+
+// upgraded reports whether the connection is open and on WebSocket now.
+func (w *engineWire) upgraded() bool {
+	select {
+	case <-w.ended:
+		return false
+	default:
+		return w.conn.Transport() == eioclient.TransportWebSocket
+	}
+}
 
 func (w *engineWire) close() error {
 	w.closeOnce.Do(func() { close(w.done) })

@@ -1,8 +1,15 @@
 package loadgen
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +95,72 @@ func TestEngineTransports(t *testing.T) {
 						t.Fatalf("EIO %d, want 4", res.EIO)
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestAutoUpgradeAndSourceAddrs checks that transport auto counts the
+// connections upgraded to WebSocket and that its polling requests and its
+// WebSockets both come from Config.SourceAddrs.
+func TestAutoUpgradeAndSourceAddrs(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("source addresses other than 127.0.0.1 need Linux's 127/8 loopback")
+	}
+	srv := server.New(server.Options{})
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.OnAny(func(ev *server.Event) {
+			// Ack only once the server has the upgrade: the ack then comes
+			// over the WebSocket, which the client reads only after it
+			// switched, so every connection counts as upgraded at the end
+			// without waiting for a time.
+			go func() {
+				for s.Transport() != "websocket" && s.Connected() {
+					time.Sleep(time.Millisecond)
+				}
+				ev.AckArgs(ev.Args)
+			}()
+		})
+	})
+	var mu sync.Mutex
+	from := map[string]map[string]bool{} // transport → source IPs
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		tr := r.URL.Query().Get("transport")
+		mu.Lock()
+		if from[tr] == nil {
+			from[tr] = map[string]bool{}
+		}
+		from[tr][host] = true
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	src := []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")}
+	res := runT(t, Config{URL: hs.URL, Transport: "auto", EIO: protocol.EIO4, Scenario: ScenarioAck, Clients: 4,
+		Messages: 3, ReplyTimeout: time.Minute, SourceAddrs: src})
+	checkClean(t, res)
+	if res.Upgraded != 4 || res.Opened != 4 || res.Transport != "auto" {
+		t.Fatalf("upgraded %d of %d opened, transport %q", res.Upgraded, res.Opened, res.Transport)
+	}
+	var b bytes.Buffer
+	res.WriteTable(&b)
+	if !strings.Contains(b.String(), "4 of 4 opened on WebSocket") {
+		t.Fatalf("no upgraded line:\n%s", b.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, tr := range []string{"polling", "websocket"} {
+		if len(from[tr]) == 0 {
+			t.Fatalf("no %s request: %v", tr, from)
+		}
+		for ip := range from[tr] {
+			if ip != "127.0.0.2" && ip != "127.0.0.3" {
+				t.Fatalf("%s request from %s, want one of the source addresses", tr, ip)
 			}
 		}
 	}

@@ -70,16 +70,18 @@ func (v ValidationErrors) total() uint64 { return v.Lost + v.Duplicate + v.Wrong
 // Result is what a run measured. It is plain data and round-trips through
 // JSON, so that worker processes can hand theirs to a parent (Merge).
 type Result struct {
-	Scenario string  `json:"scenario"`
-	URL      string  `json:"url"`
-	EIO      int     `json:"eio"`
-	Parser   string  `json:"parser,omitempty"` // "json" or "msgpack"
-	Clients  int     `json:"clients"`
-	Procs    int     `json:"procs"`
-	Rate     float64 `json:"rate"`
-	Inflight int     `json:"inflight"`
-	Event    string  `json:"event"`
-	Payload  int     `json:"payload_bytes"`
+	Scenario string `json:"scenario"`
+	URL      string `json:"url"`
+	EIO      int    `json:"eio"`
+	Parser   string `json:"parser,omitempty"` // "json" or "msgpack"
+	// Transport is "websocket", "polling" or "auto" (Config.Transport).
+	Transport string  `json:"transport,omitempty"`
+	Clients   int     `json:"clients"`
+	Procs     int     `json:"procs"`
+	Rate      float64 `json:"rate"`
+	Inflight  int     `json:"inflight"`
+	Event     string  `json:"event"`
+	Payload   int     `json:"payload_bytes"`
 
 	ConnectSeconds float64           `json:"connect_s"` // from start until every connection attempt ended
 	LoadSeconds    float64           `json:"load_s"`    // the load (or hold) phase, drain included
@@ -89,6 +91,10 @@ type Result struct {
 	FailedBy       map[string]uint64 `json:"connections_failed_by_reason"`
 	ConnectRate    float64           `json:"connections_per_s"`
 	Disconnects    map[string]uint64 `json:"disconnects"` // unexpected disconnects during the run, by reason
+	// Upgraded counts, for transport auto, the connections that were on
+	// WebSocket (the upgrade from polling finished) at the end of the load
+	// or hold; 0 for the other transports.
+	Upgraded uint64 `json:"upgraded"`
 
 	Sent           uint64  `json:"events_sent"`
 	Received       uint64  `json:"events_received"`
@@ -158,7 +164,7 @@ func Merge(rs ...*Result) *Result {
 	m.FailedBy, m.Disconnects = map[string]uint64{}, map[string]uint64{}
 	m.LatencyHist, m.ConnectLatencyHist = NewHistogram(), NewHistogram()
 	m.Clients, m.Procs = 0, 0
-	m.Attempted, m.Opened, m.Failed = 0, 0, 0
+	m.Attempted, m.Opened, m.Failed, m.Upgraded = 0, 0, 0, 0
 	m.Sent, m.Received, m.AcksMatched, m.RepliesMatched, m.Deliveries = 0, 0, 0, 0, 0
 	m.Validation = ValidationErrors{}
 	m.ErrorSamples = nil
@@ -169,6 +175,7 @@ func Merge(rs ...*Result) *Result {
 		m.Attempted += r.Attempted
 		m.Opened += r.Opened
 		m.Failed += r.Failed
+		m.Upgraded += r.Upgraded
 		m.Sent += r.Sent
 		m.Received += r.Received
 		m.AcksMatched += r.AcksMatched
@@ -228,6 +235,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		p("  failed: "+k, "%d", r.FailedBy[k])
 	}
 	p("connect latency", "p50 %s  p99 %s  max %s", fmtUS(r.ConnectLatency.P50), fmtUS(r.ConnectLatency.P99), fmtUS(r.ConnectLatency.Max))
+	if r.Transport == "auto" {
+		p("upgraded", "%d of %d opened on WebSocket at the end", r.Upgraded, r.Opened)
+	}
 	if r.Scenario != ScenarioConnect {
 		p("events", "%d sent, %d received", r.Sent, r.Received)
 		switch r.Scenario {

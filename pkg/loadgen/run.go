@@ -134,7 +134,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, t := range tgts {
 		t.transport = cfg.Transport
 		if cfg.Transport == "auto" {
-			t.httpClient = sharedHTTP(t, r.dialers[0], cfg.Clients)
+			t.httpClient = sharedHTTP(t, r.dialers, cfg.Clients)
 			defer t.httpClient.CloseIdleConnections()
 		}
 	}
@@ -386,6 +386,14 @@ func (r *runner) run(ctx context.Context) *Result {
 	<-sweepExited
 	loadEnd := time.Now()
 	cpu := processCPU() - cpuStart
+	// Transport auto: the sessions that finished the upgrade to WebSocket
+	// by the end of the load (or hold), before they close.
+	var upgraded uint64
+	for _, c := range live {
+		if ew, ok := c.s.w.(*engineWire); ok && ew.upgraded() {
+			upgraded++
+		}
+	}
 	r.closing.Store(true)
 	r.stopPollers()
 	// Close concurrently: an engine connection's Close sends a close packet
@@ -412,6 +420,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	}
 	res := r.result(connectEnd.Sub(start), loadEnd.Sub(loadStart))
 	res.LoaderCPUSeconds = cpu.Seconds()
+	res.Upgraded = upgraded
 	res.finish()
 	return res
 }
@@ -510,7 +519,8 @@ func (r *runner) drain(ctx context.Context) {
 func (r *runner) result(connectDur, loadDur time.Duration) *Result {
 	cfg := r.cfg
 	res := &Result{
-		Scenario: cfg.Scenario, URL: strings.Join(append([]string{cfg.URL}, cfg.MoreURLs...), " "), EIO: int(r.tgt.eio), Parser: cfg.Parser, Clients: cfg.Clients, Procs: 1,
+		Scenario: cfg.Scenario, URL: strings.Join(append([]string{cfg.URL}, cfg.MoreURLs...), " "), EIO: int(r.tgt.eio), Parser: cfg.Parser,
+		Transport: cfg.Transport, Clients: cfg.Clients, Procs: 1,
 		Rate: cfg.Rate, Inflight: cfg.Inflight, Event: cfg.Event, Payload: cfg.Payload.Size(cfg.ClientOffset, 100000),
 		ConnectSeconds: connectDur.Seconds(), LoadSeconds: loadDur.Seconds(),
 		Attempted: r.attempted.Load(), Opened: r.opened.Load(), Failed: r.failed.Load(),
