@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
@@ -519,7 +520,8 @@ func (w *pollWire) postLocked(body []byte) error {
 		return net.ErrClosed
 	default:
 	}
-	if w.pc == nil {
+	reused := w.pc != nil
+	if !reused {
 		c, err := w.dial(context.Background())
 		if err != nil {
 			return err
@@ -530,6 +532,19 @@ func (w *pollWire) postLocked(body []byte) error {
 	w.pc.nc.SetDeadline(w.wdeadline)
 	_, err := w.pc.nc.Write(w.pbuf)
 	if err == nil {
+		_, err = w.pc.br.Peek(1)
+	}
+	if err != nil && reused && closedIdle(err) {
+		// The server closed the kept-alive connection while it was idle
+		// (Node's keepAliveTimeout is 5 s; a client waits that long
+		// between POSTs when the load starts or runs at a low rate) and
+		// answered nothing: send again on a new connection, as net/http's
+		// client retries a request on a reused connection.
+		w.pc.nc.Close()
+		w.pc = nil
+		return w.postLocked(body)
+	}
+	if err == nil {
 		_, err = w.readResponse(w.pc, w.pbuf[:0])
 	}
 	if errors.Is(err, errNoKeepAlive) {
@@ -538,6 +553,12 @@ func (w *pollWire) postLocked(body []byte) error {
 		return nil
 	}
 	return err
+}
+
+// closedIdle reports whether err is what a write to, or the first read
+// from, a connection the server has closed returns.
+func closedIdle(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (w *pollWire) setBeforeRead(f func() error) {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sio-dev/sio/pkg/protocol"
+	"github.com/sio-dev/sio/pkg/server"
 )
 
 // The lean polling path reads what any HTTP/1.1 server may answer: chunked
@@ -122,5 +124,44 @@ func TestPollWireBodyBound(t *testing.T) {
 	_, err = dialPolling(context.Background(), tg, &net.Dialer{})
 	if err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("dialPolling: %v", err)
+	}
+}
+
+// A server may close a kept-alive POST connection while it is idle (Node
+// after its keepAliveTimeout) without saying so in the last answer: the
+// next POST goes again on a new connection, not lost. This server closes
+// the connection after every POST's answer, which carries no
+// Connection: close.
+func TestPollWireResendsOnClosedIdleConn(t *testing.T) {
+	t.Parallel()
+	srv := server.New(server.Options{})
+	srv.Of("/").OnConnection(func(s *server.Socket) {
+		s.OnAny(func(ev *server.Event) { ev.AckArgs(ev.Args) })
+	})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		conn, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s",
+			rec.Code, http.StatusText(rec.Code), rec.Body.Len(), rec.Body.Bytes())
+		bw.Flush()
+		conn.Close()
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	res := runT(t, Config{URL: hs.URL, Transport: "polling", EIO: protocol.EIO4, Scenario: ScenarioAck, Clients: 2, Messages: 5})
+	checkClean(t, res)
+	if res.AcksMatched != 10 {
+		t.Fatalf("acks matched %d, want 10", res.AcksMatched)
 	}
 }
