@@ -171,6 +171,17 @@ func (c *client) startLoad(wg *sync.WaitGroup) {
 				break
 			}
 		}
+		if _, ok := c.s.w.(*pollWire); ok {
+			// A POST waits for the server's answer, behind the traffic of
+			// the clients already started: one after the other, 1,000
+			// clients would take seconds to start.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.flush()
+			}()
+			return
+		}
 		c.flush()
 		return
 	}
