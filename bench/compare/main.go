@@ -38,8 +38,11 @@ type config struct {
 	sioArgs                 []string
 	scale                   int
 	scaleKinds              []string
-	verbose, quiet          bool
+	verbose                 bool
 	echoClients, fanClients int
+	// p99: Node's saturation (median round trips/s of ack -c 50 at
+	// --rate 0) and the per-client rate that gives half of it in total.
+	p99Sat, p99Rate float64
 }
 
 // scenario is one comparison: the handlers each server needs and the load.
@@ -50,7 +53,21 @@ type scenario struct {
 	bench     func(c *config) []string
 	idle      int // > 0: hold this many idle connections and measure memory
 	opsName   string
+	// side, if set, is a second `sio bench` run at the same time as bench,
+	// on the same core (upgrade: the upgrading clients); the ops are
+	// bench's, the server CPU is all of it.
+	side func(c *config) []string
+	// halfNode: the load's rate is half of Node's saturation, measured
+	// first in the same run (p99).
+	halfNode bool
 }
+
+// The upgrade scenario's two loads.
+const (
+	upgradeEmitters  = 1000
+	upgradeUpgraders = 10000
+	p99Clients       = 50
+)
 
 // idleSources spreads the idle connections over four source addresses:
 // from one address the loader's kernel spends most of its time looking
@@ -74,6 +91,30 @@ func scenarios(c *config) []scenario {
 			bench: func(c *config) []string {
 				return []string{"-s", "fanout", "-c", strconv.Itoa(c.fanClients), "--inflight", "4", "-d", d, "--timeout", "10s"}
 			}},
+		{name: "polling", opsName: "round trips",
+			bench: func(c *config) []string {
+				return []string{"-s", "ack", "-c", "1000", "--transport", "polling", "--timeout", "30s", "-d", d}
+			}},
+		{name: "upgrade", opsName: "round trips",
+			bench: func(c *config) []string {
+				return []string{"-s", "ack", "-c", strconv.Itoa(upgradeEmitters), "-d", d}
+			},
+			// Held for the load's duration once all are open: the opening
+			// (polling handshake, then the upgrade, 64 at a time) overlaps
+			// the emitters' load. About three TCP connections each (two
+			// polling, one WebSocket): four source addresses.
+			side: func(c *config) []string {
+				return []string{"-s", "connect", "-c", strconv.Itoa(upgradeUpgraders), "--transport", "auto",
+					"--connect-concurrency", "64", "--connect-timeout", "30s", "--source-addr", idleSources, "-d", d}
+			}},
+		{name: "fanout1", nodeFlags: []string{"--rooms", "--broadcast"}, sioFlags: []string{"--rooms", "--broadcast"}, opsName: "deliveries",
+			bench: func(c *config) []string {
+				return []string{"-s", "fanout", "-c", strconv.Itoa(c.fanClients), "--inflight", "1", "-d", d, "--timeout", "10s"}
+			}},
+		{name: "p99", opsName: "round trips", halfNode: true,
+			bench: func(c *config) []string {
+				return []string{"-s", "ack", "-c", strconv.Itoa(p99Clients), "--rate", strconv.FormatFloat(c.p99Rate, 'f', 1, 64), "-d", d}
+			}},
 		{name: "idle5k", idle: 5000, opsName: "connections",
 			bench: func(c *config) []string {
 				return []string{"-s", "connect", "-c", "5000", "-d", "2s", "--source-addr", idleSources}
@@ -85,6 +126,15 @@ func scenarios(c *config) []scenario {
 	}
 }
 
+// saturation is the p99 scenario's first step: Node's round trips/s at
+// --rate 0 with the clients of the paced runs.
+func saturation(c *config) scenario {
+	return scenario{name: "p99-saturation", opsName: "round trips",
+		bench: func(c *config) []string {
+			return []string{"-s", "ack", "-c", strconv.Itoa(p99Clients), "-d", c.duration.String()}
+		}}
+}
+
 // run is what one server did in one repetition.
 type run struct {
 	ok           bool
@@ -92,7 +142,13 @@ type run struct {
 	throughput   float64 // ops/s (idle: connections/s)
 	serverCPUus  float64 // server CPU per op, µs
 	loaderCPUus  float64 // load generator CPU per op, µs
+	p50us        float64
 	p99us        float64
+	logPerOp     float64 // sioj: bytes of packet log per op
+	errors       uint64  // of every sio bench of the run
+	upgraded     uint64  // upgrade: the side's connections on WebSocket at its end
+	sideOpenS    float64 // upgrade: how long the side took to open its connections, s
+	serverCPUs   float64 // server CPU of the whole run, s
 	rssPerConnK  float64 // idle: kB per connection (peak RSS)
 	holdPerConnK float64 // idle: kB per connection while all are held (before they close)
 	rssK         float64 // idle: RSS while holding, kB
@@ -111,7 +167,9 @@ type benchResult struct {
 	LoaderCPUPerOp float64  `json:"loader_cpu_per_op_us"`
 	Errors         uint64   `json:"errors"`
 	ErrorSamples   []string `json:"error_samples"`
+	Upgraded       uint64   `json:"upgraded"`
 	Latency        struct {
+		P50 float64 `json:"p50_us"`
 		P99 float64 `json:"p99_us"`
 	} `json:"latency"`
 }
@@ -127,7 +185,9 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack and fanout")
 	flag.StringVar(&c.serverCore, "server-core", "0", "CPU the server is pinned to (taskset -c)")
 	flag.StringVar(&c.loadCore, "load-core", "1", "CPU the load generator is pinned to")
-	scen := flag.String("scenarios", "echo,ack,fanout,idle5k,idle19k", "comma-separated: echo, ack, fanout, idle5k, idle19k")
+	scen := flag.String("scenarios", "echo,ack,fanout,idle5k,idle19k", "comma-separated, of: echo, ack, fanout, idle5k, idle19k, and "+
+		"polling (ack from 1,000 long-polling clients), upgrade (1,000 WebSocket clients ack while 10,000 others upgrade from polling), "+
+		"fanout1 (fanout with one broadcast in flight), p99 (ack -c 50 paced at half of Node's saturation, measured first)")
 	// Node's reference server has no connection state recovery. sio serve
 	// has it off by default since issue 11; older binaries (-sio-base) had
 	// it on, and it adds an offset to every event sent.
@@ -137,13 +197,18 @@ func main() {
 	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
 	flag.IntVar(&c.fanClients, "fanout-clients", 1000, "sockets in the fanout room")
 	flag.BoolVar(&c.verbose, "v", false, "print every run")
-	flag.BoolVar(&c.quiet, "quiet", true, "also measure `sio serve --quiet` (session lines only, no packet log)")
+	servers := flag.String("servers", "", "comma-separated servers, node first: node, sio (sio serve, log to /dev/null), sioj (sio serve -o json, log to a file), "+
+		"sioq (sio serve --quiet), sioqb (-sio-base's, --quiet), lib (-goserver); empty: node,sio,sioj,sioq, then sioqb with -sio-base and lib with -goserver")
 	flag.Parse()
 	c.scenarios = strings.Split(*scen, ",")
 	c.sioArgs = strings.Fields(*sioArgs)
 	c.scaleKinds = strings.Split(*scaleKinds, ",")
 	ctx := context.Background()
 	var err error
+	if c.servers, err = chooseServers(c, *servers); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(2)
+	}
 	if c.scale > 0 {
 		err = scaleTest(ctx, c)
 	} else {
@@ -153,6 +218,64 @@ func main() {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
+}
+
+// chooseServers reads -servers: node first (the ratios' base), each kind
+// once, and the binaries its kinds need.
+func chooseServers(c *config, list string) ([]string, error) {
+	if list == "" {
+		out := []string{"node", "sio", "sioj", "sioq"}
+		if c.sioBase != "" {
+			out = append(out, "sioqb")
+		}
+		if c.goserver != "" {
+			out = append(out, "lib")
+		}
+		return out, nil
+	}
+	var out []string
+	for _, k := range strings.Split(list, ",") {
+		switch {
+		case serverLabels[k] == "":
+			return nil, fmt.Errorf("-servers: %q unknown (node, sio, sioj, sioq, sioqb, lib)", k)
+		case slices.Contains(out, k):
+			return nil, fmt.Errorf("-servers: %q twice", k)
+		case k == "sioqb" && c.sioBase == "":
+			return nil, errors.New("-servers: sioqb needs -sio-base")
+		case k == "lib" && c.goserver == "":
+			return nil, errors.New("-servers: lib needs -goserver")
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 || out[0] != "node" {
+		return nil, errors.New("-servers: node must come first, every ratio is to it")
+	}
+	return out, nil
+}
+
+// measureNodeSaturation runs saturation(c) against Node c.reps times and
+// sets c.p99Sat to the median round trips/s and c.p99Rate to the
+// per-client rate (sio bench's --rate is per client for ack) that makes
+// half of it in total.
+func measureNodeSaturation(ctx context.Context, c *config) error {
+	s := saturation(c)
+	var rs []run
+	for rep := range c.reps {
+		r, err := measure(ctx, c, s, "node")
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if c.verbose || !r.ok {
+			fmt.Fprintf(os.Stderr, "%-8s %-4s rep %d: %+v\n", s.name, "node", rep+1, r)
+		}
+		rs = append(rs, r)
+	}
+	c.p99Sat = median(rs, func(r run) float64 { return r.throughput })
+	if c.p99Sat <= 0 {
+		return errors.New("p99: no valid saturation run of Node")
+	}
+	c.p99Rate = c.p99Sat / 2 / p99Clients
+	return nil
 }
 
 func compare(ctx context.Context, c *config) error {
@@ -167,17 +290,12 @@ func compare(ctx context.Context, c *config) error {
 		}
 		chosen = append(chosen, all[i])
 	}
-	c.servers = []string{"node", "sio"}
-	if c.quiet {
-		c.servers = append(c.servers, "sioq")
-	}
-	if c.sioBase != "" {
-		c.servers = append(c.servers, "sioqb")
-	}
-	if c.goserver != "" {
-		c.servers = append(c.servers, "lib")
-	}
 	for _, s := range chosen {
+		if s.halfNode {
+			if err := measureNodeSaturation(ctx, c); err != nil {
+				return err
+			}
+		}
 		for rep := range c.reps {
 			// Rotate the order each repetition so no server always runs first.
 			order := slices.Clone(c.servers)
@@ -197,6 +315,10 @@ func compare(ctx context.Context, c *config) error {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	if c.p99Sat > 0 {
+		fmt.Printf("p99: Node's saturation S = %.0f round trips/s (ack -c %d --rate 0, median of %d); paced at R = %.1f round trips/s per client = %.0f in total (S/2)\n",
+			c.p99Sat, p99Clients, c.reps, c.p99Rate, c.p99Rate*p99Clients)
+	}
 	header := "scenario\tmetric\tNode 4.8.4\t"
 	for _, kind := range c.servers[1:] {
 		header += serverLabels[kind] + "\t/Node\t"
@@ -204,11 +326,16 @@ func compare(ctx context.Context, c *config) error {
 	fmt.Fprintln(tw, header)
 	for _, s := range chosen {
 		n := results[key{s.name, "node"}]
-		row := func(metric string, f func(run) float64, format string) {
-			mn := median(n, f)
+		// rowOf prints a metric's medians, over the valid runs or all.
+		rowOf := func(all bool, metric string, f func(run) float64, format string) {
+			med := median
+			if all {
+				med = medianAll
+			}
+			mn := med(n, f)
 			line := fmt.Sprintf("%s\t%s\t"+format+"\t", s.name, metric, mn)
 			for _, kind := range c.servers[1:] {
-				mg := median(results[key{s.name, kind}], f)
+				mg := med(results[key{s.name, kind}], f)
 				ratio := "-"
 				if mn > 0 {
 					ratio = fmt.Sprintf("%.2f", mg/mn)
@@ -217,7 +344,24 @@ func compare(ctx context.Context, c *config) error {
 			}
 			fmt.Fprintln(tw, line)
 		}
-		if s.idle > 0 {
+		row := func(metric string, f func(run) float64, format string) { rowOf(false, metric, f, format) }
+		switch {
+		case s.side != nil:
+			row(fmt.Sprintf("ack round trips/s (%d emitters)", upgradeEmitters), func(r run) float64 { return r.throughput }, "%.0f")
+			row("p99 latency µs (emitters)", func(r run) float64 { return r.p99us }, "%.0f")
+			row("server CPU µs per round trip (all server CPU / acks)", func(r run) float64 { return r.serverCPUus }, "%.2f")
+			row("server CPU s (all, whole run)", func(r run) float64 { return r.serverCPUs }, "%.2f")
+			row("server CPU use (whole run)", func(r run) float64 { return r.serverUtil * 100 }, "%.0f%%")
+			row("upgraders' connect phase s", func(r run) float64 { return r.sideOpenS }, "%.1f")
+			rowOf(true, "errors (emitters + upgraders, all runs)", func(r run) float64 { return float64(r.errors) }, "%.0f")
+			row(fmt.Sprintf("upgraded to WebSocket (of %d)", upgradeUpgraders), func(r run) float64 { return float64(r.upgraded) }, "%.0f")
+		case s.halfNode:
+			row("round trips/s achieved", func(r run) float64 { return r.throughput }, "%.0f")
+			row("p50 latency µs", func(r run) float64 { return r.p50us }, "%.0f")
+			row("p99 latency µs", func(r run) float64 { return r.p99us }, "%.0f")
+			row("server CPU µs per op", func(r run) float64 { return r.serverCPUus }, "%.2f")
+			row("server CPU use", func(r run) float64 { return r.serverUtil * 100 }, "%.0f%%")
+		case s.idle > 0:
 			row("kB RSS per connection", func(r run) float64 { return r.rssPerConnK }, "%.1f")
 			// The peak above includes the close of the connections (the
 			// server's garbage then); this is while they are all held.
@@ -225,7 +369,7 @@ func compare(ctx context.Context, c *config) error {
 			row("RSS held (MB)", func(r run) float64 { return r.rssK / 1024 }, "%.0f")
 			row("connections/s", func(r run) float64 { return r.throughput }, "%.0f")
 			row("server CPU µs per connection", func(r run) float64 { return r.serverCPUus }, "%.1f")
-		} else {
+		default:
 			row(s.opsName+"/s", func(r run) float64 { return r.throughput }, "%.0f")
 			row("server CPU µs per op", func(r run) float64 { return r.serverCPUus }, "%.2f")
 			row("server CPU use", func(r run) float64 { return r.serverUtil * 100 }, "%.0f%%")
@@ -248,12 +392,23 @@ func compare(ctx context.Context, c *config) error {
 	return tw.Flush()
 }
 
-var serverLabels = map[string]string{"node": "Node 4.8.4", "sio": "sio serve", "sioq": "sio serve --quiet", "sioqb": "base sio serve --quiet", "lib": "pkg/server"}
+var serverLabels = map[string]string{"node": "Node 4.8.4", "sio": "sio serve", "sioj": "sio serve -o json >file",
+	"sioq": "sio serve --quiet", "sioqb": "base sio serve --quiet", "lib": "pkg/server"}
 
+// median is f's median over the valid runs (no errors).
 func median(rs []run, f func(run) float64) float64 {
+	return medianOf(rs, f, func(r run) bool { return r.ok })
+}
+
+// medianAll is f's median over every run, the invalid ones too.
+func medianAll(rs []run, f func(run) float64) float64 {
+	return medianOf(rs, f, func(run) bool { return true })
+}
+
+func medianOf(rs []run, f func(run) float64, keep func(run) bool) float64 {
 	var v []float64
 	for _, r := range rs {
-		if r.ok {
+		if keep(r) {
 			v = append(v, f(r))
 		}
 	}
@@ -269,8 +424,10 @@ func median(rs []run, f func(run) float64) float64 {
 
 // server is a started server process.
 type server struct {
-	cmd  *exec.Cmd
-	port int
+	cmd     *exec.Cmd
+	port    int
+	logDir  string // sioj: the temporary directory of its packet log
+	stopped bool
 }
 
 func freePort() (int, error) {
@@ -307,10 +464,27 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 	args = append(args, flags...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = nil, nil // discarded: sio serve logs every packet
+	s := &server{cmd: cmd, port: port}
+	if kind == "sioj" {
+		// The per-packet JSON lines go to a real file, as a user keeping
+		// the log would have them: /dev/null skips the file system.
+		if s.logDir, err = os.MkdirTemp("", "sio-compare-log-"); err != nil {
+			return nil, err
+		}
+		f, err := os.Create(s.logPath())
+		if err != nil {
+			os.RemoveAll(s.logDir)
+			return nil, err
+		}
+		cmd.Stdout = f
+		defer f.Close() // the server has its own descriptor once started
+	}
 	if err := cmd.Start(); err != nil {
+		if s.logDir != "" {
+			os.RemoveAll(s.logDir)
+		}
 		return nil, err
 	}
-	s := &server{cmd: cmd, port: port}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
@@ -331,13 +505,24 @@ func startServer(ctx context.Context, c *config, kind string, flags []string, co
 // serveArgs are the flags of sio serve for kind, the port aside.
 func serveArgs(c *config, kind string) []string {
 	var args []string
-	if kind == "sioq" || kind == "sioqb" {
+	switch kind {
+	case "sioq", "sioqb":
 		args = append(args, "--quiet")
+	case "sioj":
+		args = append(args, "-o", "json")
 	}
 	return append(args, c.sioArgs...)
 }
 
-func (s *server) stop() {
+func (s *server) logPath() string { return filepath.Join(s.logDir, "log.jsonl") }
+
+// stop ends the server (once) and removes its log; logBytes is the log's
+// size then (sioj), 0 otherwise.
+func (s *server) stop() (logBytes int64) {
+	if s.stopped {
+		return 0
+	}
+	s.stopped = true
 	// taskset execs the server, so the pid is the server's.
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
@@ -348,6 +533,13 @@ func (s *server) stop() {
 		s.cmd.Process.Kill()
 		<-done
 	}
+	if s.logDir != "" {
+		if fi, err := os.Stat(s.logPath()); err == nil {
+			logBytes = fi.Size()
+		}
+		os.RemoveAll(s.logDir)
+	}
+	return logBytes
 }
 
 func (s *server) url() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
@@ -390,11 +582,34 @@ func procRSS(pid int) (float64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
+// benchProc is one `sio bench` of a run.
+type benchProc struct {
+	cmd         *exec.Cmd
+	out, errOut bytes.Buffer
+}
+
+func startBench(ctx context.Context, c *config, bench []string, url string) (*benchProc, error) {
+	args := append([]string{"taskset", "-c", c.loadCore, c.sio, "bench"}, bench...)
+	args = append(args, "-o", "json", "--progress", "off", "--max-errors", "1000000000", url)
+	b := &benchProc{cmd: exec.CommandContext(ctx, args[0], args[1:]...)}
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.errOut
+	return b, b.cmd.Start()
+}
+
+// result parses the report once the process has ended with waitErr.
+func (b *benchProc) result(waitErr error) (benchResult, error) {
+	var br benchResult
+	if err := json.Unmarshal(b.out.Bytes(), &br); err != nil {
+		return br, fmt.Errorf("sio bench: %v (%v) %s", waitErr, err, b.errOut.String())
+	}
+	return br, nil
+}
+
 func measure(ctx context.Context, c *config, s scenario, kind string) (run, error) {
-	flags := s.nodeFlags
+	flags := s.sioFlags
 	switch kind {
-	case "sio", "sioq":
-		flags = s.sioFlags
+	case "node":
+		flags = s.nodeFlags
 	case "lib":
 		flags = nil
 		for _, f := range s.sioFlags {
@@ -412,28 +627,36 @@ func measure(ctx context.Context, c *config, s scenario, kind string) (run, erro
 	if err != nil {
 		return run{}, err
 	}
-	args := append([]string{"taskset", "-c", c.loadCore, c.sio, "bench"}, s.bench(c)...)
-	args = append(args, "-o", "json", "--progress", "off", "--max-errors", "1000000000", srv.url())
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	main, err := startBench(ctx, c, s.bench(c), srv.url())
+	if err != nil {
 		return run{}, err
+	}
+	procs := []*benchProc{main}
+	if s.side != nil {
+		side, err := startBench(ctx, c, s.side(c), srv.url())
+		if err != nil {
+			main.cmd.Process.Kill()
+			main.cmd.Wait()
+			return run{}, err
+		}
+		procs = append(procs, side)
 	}
 	// Sample the server's memory while the load runs (idle: the peak is
 	// the connections held).
 	peak, holdPeak := rss0, rss0
 	fd0, _ := procFDs(pid)
-	waitDone := make(chan error, 1)
-	go func() { waitDone <- cmd.Wait() }()
+	waitErrs := make([]error, len(procs))
+	waitDone := make(chan struct{}, len(procs))
+	for i, b := range procs {
+		go func() { waitErrs[i] = b.cmd.Wait(); waitDone <- struct{}{} }()
+	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-wait:
-	for {
+	for running := len(procs); running > 0; {
 		select {
-		case err = <-waitDone:
-			break wait
+		case <-waitDone:
+			running--
 		case <-tick.C:
 			v, e := procRSS(pid)
 			if e == nil && v > peak {
@@ -447,16 +670,35 @@ wait:
 	}
 	wall := time.Since(start).Seconds()
 	cpu1, _ := procCPU(pid)
-	var br benchResult
-	if jerr := json.Unmarshal(out.Bytes(), &br); jerr != nil {
-		return run{}, fmt.Errorf("sio bench: %v (%v) %s", err, jerr, errOut.String())
+	logBytes := srv.stop()
+	br, err := main.result(waitErrs[0])
+	if err != nil {
+		return run{}, err
 	}
-	r := run{ok: br.Errors == 0, p99us: br.Latency.P99, loaderCPUus: br.LoaderCPUPerOp}
+	r := run{p50us: br.Latency.P50, p99us: br.Latency.P99, loaderCPUus: br.LoaderCPUPerOp, errors: br.Errors}
+	var samples []string
+	if br.Errors > 0 {
+		samples = br.ErrorSamples
+	}
+	if s.side != nil {
+		sr, err := procs[1].result(waitErrs[1])
+		if err != nil {
+			return run{}, fmt.Errorf("side load: %w", err)
+		}
+		r.errors += sr.Errors
+		r.upgraded = sr.Upgraded
+		r.sideOpenS = sr.ConnectSeconds
+		samples = append(samples, sr.ErrorSamples...)
+		// The emitters' process only: the side's CPU is not per ack.
+		r.loaderCPUus = br.LoaderCPUPerOp
+	}
+	r.ok = r.errors == 0
 	if !r.ok {
-		r.why = fmt.Sprintf("%d errors, e.g. %q", br.Errors, br.ErrorSamples)
+		r.why = fmt.Sprintf("%d errors, e.g. %q", r.errors, samples)
 	}
 	ops := float64(br.AcksMatched + br.RepliesMatched + br.Deliveries)
 	r.serverUtil = (cpu1 - cpu0) / wall
+	r.serverCPUs = cpu1 - cpu0
 	if s.idle > 0 {
 		r.throughput = br.ConnectRate
 		r.rssK = peak
@@ -474,6 +716,7 @@ wait:
 	r.throughput = br.Throughput
 	if ops > 0 {
 		r.serverCPUus = (cpu1 - cpu0) * 1e6 / ops
+		r.logPerOp = float64(logBytes) / ops
 	}
 	return r, nil
 }
