@@ -182,7 +182,7 @@ func main() {
 	flag.StringVar(&c.goserver, "goserver", "", "the bench/goserver binary (pkg/server without sio serve's packet log); empty: not measured")
 	flag.StringVar(&c.sioBase, "sio-base", "", "a baseline sio binary (e.g. built from an older commit), measured as `sio serve --quiet` next to -sio's, in the same run; empty: not measured")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions of each comparison (peers interleaved)")
-	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack and fanout")
+	flag.DurationVar(&c.duration, "duration", 5*time.Second, "load duration of echo, ack, fanout, polling, upgrade (its emitters and the hold of its upgraders), fanout1 and p99 (its saturation runs too)")
 	flag.StringVar(&c.serverCore, "server-core", "0", "CPU the server is pinned to (taskset -c)")
 	flag.StringVar(&c.loadCore, "load-core", "1", "CPU the load generator is pinned to")
 	scen := flag.String("scenarios", "echo,ack,fanout,idle5k,idle19k", "comma-separated, of: echo, ack, fanout, idle5k, idle19k, and "+
@@ -193,7 +193,7 @@ func main() {
 	// it on, and it adds an offset to every event sent.
 	sioArgs := flag.String("sio-serve-args", "--recovery 0", "extra flags for sio serve (space-separated)")
 	flag.IntVar(&c.scale, "scale", 0, "instead: hold this many connections over several sio serve processes, report errors and the memory slope")
-	scaleKinds := flag.String("scale-servers", "sioq,sio", "-scale: the servers measured in turn: sioq (sio serve --quiet), sio (sio serve, log to /dev/null)")
+	scaleKinds := flag.String("scale-servers", "sioq,sio", "-scale: the servers measured in turn: sioq (sio serve --quiet), sio (sio serve, log to /dev/null), sioj (sio serve -o json, log to a file)")
 	flag.IntVar(&c.echoClients, "clients", 50, "clients of echo and ack")
 	flag.IntVar(&c.fanClients, "fanout-clients", 1000, "sockets in the fanout room")
 	flag.BoolVar(&c.verbose, "v", false, "print every run")
