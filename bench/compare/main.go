@@ -66,6 +66,7 @@ type scenario struct {
 const (
 	upgradeEmitters  = 1000
 	upgradeUpgraders = 10000
+	upgradeRamp      = 20 * time.Second
 	p99Clients       = 50
 )
 
@@ -97,7 +98,10 @@ func scenarios(c *config) []scenario {
 			}},
 		{name: "upgrade", opsName: "round trips",
 			bench: func(c *config) []string {
-				return []string{"-s", "ack", "-c", strconv.Itoa(upgradeEmitters), "-d", d}
+				// The emitters outlast the upgraders' ramp (10,000 opened 64
+				// at a time: 10–25 s here) so that the upgrades happen
+				// under their load.
+				return []string{"-s", "ack", "-c", strconv.Itoa(upgradeEmitters), "-d", (c.duration + upgradeRamp).String()}
 			},
 			// Held for the load's duration once all are open: the opening
 			// (polling handshake, then the upgrade, 64 at a time) overlaps
