@@ -54,6 +54,10 @@ type Server struct {
 	// dl is the heartbeat and close deadlines of the sessions.
 	dl deadlines
 
+	// uring is the io_uring of FlushBatch flushes (Options.IOUring), set
+	// up on first use and released at Close.
+	uring uringState
+
 	// testHookPollWait, when set, runs each time a polling GET starts
 	// waiting for data.
 	testHookPollWait func(*Session)
@@ -168,6 +172,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.closePoller()
+		s.closeRing()
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -214,6 +219,7 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 	s.closePoller()
+	s.closeRing()
 }
 
 // stop marks the server closed, forgets the lingering sessions and returns

@@ -1,5 +1,11 @@
-//go:build !linux
+//go:build !linux || sio_nouring
 
 package eioserver
+
+// uringState is empty where there is no io_uring: FlushBatch writes with
+// write(2).
+type uringState struct{}
+
+func (s *Server) closeRing() {}
 
 func flushBatchUring([]*Session) bool { return false }

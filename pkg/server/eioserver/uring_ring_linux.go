@@ -1,40 +1,46 @@
-//go:build linux
+//go:build linux && !sio_nouring
 
 package eioserver
 
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The minimal io_uring the batched WebSocket flush needs (a copy of
+// The minimal io_uring the batched WebSocket flush needs (derived from
 // bench/uringfanout/ring_linux.go): setup, the rings, IORING_OP_SEND SQEs,
-// io_uring_enter and CQE reaping. Layouts from include/uapi/linux/io_uring.h.
+// io_uring_enter with a bounded wait, and CQE reaping. Layouts from
+// include/uapi/linux/io_uring.h.
+//
+// No SQPOLL and no deferred task running: the kernel then reads SQEs only
+// inside our io_uring_enter, so that SQEs left in the SQ by a partial
+// submit are never sent unless we enter again (flushBatchUring never does
+// after one), and a send's completion is posted before the enter that
+// issued it returns (MSG_DONTWAIT never waits for buffer space).
+//
+// Memory ordering: Go's atomics are sequentially consistent, so the
+// atomic store of the SQ tail publishes the SQEs and array slots written
+// before it (the kernel loads the tail with acquire), the atomic load of
+// the CQ tail orders the CQE reads after it, and the atomic store of the
+// CQ head comes after them (the kernel may then reuse those slots).
 
 const (
-	setupSQPoll       = 1 << 1
-	setupSQAff        = 1 << 2
-	setupCoopTaskrun  = 1 << 8
-	setupSingleIssuer = 1 << 12
-	setupDeferTaskrun = 1 << 13
-
 	featSingleMmap = 1 << 0
+	featNoDrop     = 1 << 1
+	featExtArg     = 1 << 8
 
 	enterGetEvents = 1 << 0
-	enterSQWakeup  = 1 << 1
-
-	sqNeedWakeup = 1 << 0
+	enterExtArg    = 1 << 3
 
 	offSQRing = 0
 	offCQRing = 0x8000000
 	offSQEs   = 0x10000000
 
 	opSend = 26
-
-	sqeFixedFile = 1 << 0
 
 	sqeSize = 64
 	cqeSize = 16
@@ -80,15 +86,21 @@ type cqe struct {
 	Flags    uint32
 }
 
+// getEventsArg is struct io_uring_getevents_arg (IORING_ENTER_EXT_ARG).
+type getEventsArg struct {
+	Sigmask   uint64
+	SigmaskSz uint32
+	MinWait   uint32
+	Ts        uint64
+}
+
 type ring struct {
 	fd      int
-	flags   uint32
 	sqMem   []byte
-	cqMem   []byte
+	cqMem   []byte // sqMem itself with IORING_FEAT_SINGLE_MMAP
 	sqeMem  []byte
 	sqHead  *uint32
 	sqTail  *uint32
-	sqFlags *uint32
 	sqMask  uint32
 	sqArray []uint32
 	sqes    []sqe
@@ -97,25 +109,36 @@ type ring struct {
 	cqMask  uint32
 	cqes    []cqe
 	tail    uint32 // local SQ tail
-	pending uint32 // SQEs written since the last submit
+	pending uint32 // SQEs written since the last enter
+	// The wait's argument and timeout, on the heap with the ring: the
+	// kernel gets their addresses as integers, which a moving goroutine
+	// stack would invalidate.
+	arg getEventsArg
+	ts  unix.Timespec
 }
 
-func newRing(entries uint32, flags uint32, sqCPU uint32) (*ring, error) {
+// newRing sets up a ring of entries SQEs. It needs IORING_FEAT_EXT_ARG
+// (Linux 5.11), for the bounded wait, and IORING_FEAT_NODROP.
+func newRing(entries uint32) (_ *ring, err error) {
 	var p uringParams
-	p.Flags = flags
-	p.SqThreadCPU = sqCPU
-	p.SqThreadIdle = 10 // ms
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
 	}
-	r := &ring{fd: int(fd), flags: flags}
+	r := &ring{fd: int(fd)}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	if p.Features&(featExtArg|featNoDrop) != featExtArg|featNoDrop {
+		return nil, fmt.Errorf("io_uring: features %#x lack EXT_ARG or NODROP", p.Features)
+	}
 	sqSize := int(p.SqOff.Array + p.SqEntries*4)
 	cqSize := int(p.CqOff.Cqes + p.CqEntries*cqeSize)
 	if p.Features&featSingleMmap != 0 && cqSize > sqSize {
 		sqSize = cqSize
 	}
-	var err error
 	r.sqMem, err = unix.Mmap(r.fd, offSQRing, sqSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return nil, fmt.Errorf("mmap sq: %w", err)
@@ -132,7 +155,6 @@ func newRing(entries uint32, flags uint32, sqCPU uint32) (*ring, error) {
 	u32 := func(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
 	r.sqHead = u32(r.sqMem, p.SqOff.Head)
 	r.sqTail = u32(r.sqMem, p.SqOff.Tail)
-	r.sqFlags = u32(r.sqMem, p.SqOff.Flags)
 	r.sqMask = *u32(r.sqMem, p.SqOff.RingMask)
 	r.sqArray = unsafe.Slice(u32(r.sqMem, p.SqOff.Array), p.SqEntries)
 	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&r.sqeMem[0])), p.SqEntries)
@@ -144,59 +166,69 @@ func newRing(entries uint32, flags uint32, sqCPU uint32) (*ring, error) {
 	return r, nil
 }
 
+// close unmaps the rings and closes the descriptor. Only for a ring with
+// no request in flight: flushBatchUring never closes one after a failure.
 func (r *ring) close() {
-	unix.Munmap(r.sqeMem)
-	if &r.cqMem[0] != &r.sqMem[0] {
-		unix.Munmap(r.cqMem)
+	if r.sqeMem != nil {
+		_ = unix.Munmap(r.sqeMem)
 	}
-	unix.Munmap(r.sqMem)
-	unix.Close(r.fd)
+	if r.cqMem != nil && &r.cqMem[0] != &r.sqMem[0] {
+		_ = unix.Munmap(r.cqMem)
+	}
+	if r.sqMem != nil {
+		_ = unix.Munmap(r.sqMem)
+	}
+	_ = unix.Close(r.fd)
+	*r = ring{fd: -1}
 }
 
-// free reports how many SQEs can be written before the next submit.
+// free reports how many SQEs can be written before the next enter.
 func (r *ring) free() uint32 {
 	return uint32(len(r.sqes)) - (r.tail - atomic.LoadUint32(r.sqHead))
 }
 
-// prepSend writes one IORING_OP_SEND SQE (the caller checked free).
-func (r *ring) prepSend(fd int32, fixed bool, buf []byte, userData uint64) {
+// prepSend writes one IORING_OP_SEND SQE of buf, not empty (the caller
+// checked free). buf must stay allocated and unchanged until its CQE is
+// reaped: the kernel reads it then, not now.
+func (r *ring) prepSend(fd int32, buf []byte, userData uint64) {
 	idx := r.tail & r.sqMask
 	s := &r.sqes[idx]
 	*s = sqe{Opcode: opSend, Fd: fd, Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: userData}
 	s.OpFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL // EAGAIN, never a poll-armed wait
-	if fixed {
-		s.Flags = sqeFixedFile
-	}
 	r.sqArray[idx] = idx
 	r.tail++
 	r.pending++
 }
 
-// submitAndWait publishes the written SQEs and waits for waitNr completions.
-func (r *ring) submitAndWait(waitNr uint32) error {
+// enter publishes the SQEs written since the last enter, submits them and
+// waits up to wait for minComplete completions in all. It returns how many
+// SQEs the kernel took: fewer than written leaves the rest in the SQ. An
+// error means the call failed as a whole: whether it took any SQE is
+// unknown. A wait that times out or is interrupted is not an error: the
+// caller reaps what is there and enters again for the rest.
+func (r *ring) enter(minComplete uint32, wait time.Duration) (int, error) {
 	atomic.StoreUint32(r.sqTail, r.tail)
 	toSubmit := r.pending
 	r.pending = 0
-	var flags uintptr
-	if r.flags&setupSQPoll != 0 {
-		if atomic.LoadUint32(r.sqFlags)&sqNeedWakeup != 0 {
-			flags |= enterSQWakeup
-		}
-		toSubmit = 0
-	}
-	if waitNr > 0 {
+	r.ts = unix.NsecToTimespec(int64(wait))
+	r.arg = getEventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.ts)))}
+	flags := uintptr(enterExtArg)
+	if minComplete > 0 {
 		flags |= enterGetEvents
 	}
-	for {
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(waitNr), flags, 0, 0)
-		if errno == unix.EINTR {
-			continue
+	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete),
+		flags, uintptr(unsafe.Pointer(&r.arg)), unsafe.Sizeof(r.arg))
+	switch errno {
+	case 0:
+		return int(n), nil
+	case unix.ETIME, unix.EINTR:
+		if toSubmit == 0 { // only waited
+			return 0, nil
 		}
-		if errno != 0 {
-			return fmt.Errorf("io_uring_enter: %w", errno)
-		}
-		return nil
+		// With SQEs to submit, the kernel reports the submission's count,
+		// not the wait's error; an error here means nothing is known.
 	}
+	return 0, fmt.Errorf("io_uring_enter: %w", errno)
 }
 
 // reap calls f on every available CQE and returns how many it saw.

@@ -32,6 +32,10 @@ type wsTransport struct {
 	wait     time.Duration   // bound of a write outside the writer (writeNow)
 	rd       *wsReader
 	closeMsg atomic.Pointer[[]byte] // the close frame's payload, when not empty
+	// cut is set when the stream may end inside a frame (an io_uring send
+	// whose outcome is unknown): no close frame then, which the peer
+	// would read as part of that frame.
+	cut atomic.Bool
 }
 
 func newWSTransport(nc net.Conn, wait time.Duration) *wsTransport {
@@ -73,17 +77,20 @@ func (t *wsTransport) writeBlocking(b []byte, wait time.Duration) error {
 }
 
 // close stops the reader, sends a close frame (empty unless a code was
-// set: Node's ws.close()) and closes the connection. Idempotent.
+// set: Node's ws.close(); none when cut) and closes the connection.
+// Idempotent.
 func (t *wsTransport) close() {
 	if t.rd != nil {
 		t.rd.stop()
 	}
-	var payload []byte
-	if p := t.closeMsg.Load(); p != nil {
-		payload = *p
+	if !t.cut.Load() {
+		var payload []byte
+		if p := t.closeMsg.Load(); p != nil {
+			payload = *p
+		}
+		frame := wsframe.AppendHeader(make([]byte, 0, 2+len(payload)), wsframe.OpClose, len(payload))
+		_ = t.writeNow(append(frame, payload...))
 	}
-	frame := wsframe.AppendHeader(make([]byte, 0, 2+len(payload)), wsframe.OpClose, len(payload))
-	_ = t.writeNow(append(frame, payload...))
 	_ = t.nc.Close()
 }
 
