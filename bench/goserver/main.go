@@ -43,13 +43,18 @@ func main() {
 	rooms := flag.Bool("rooms", false, `"join" ROOM and "leave" ROOM change membership (acked, not relayed)`)
 	broadcast := flag.Bool("broadcast", false, "relay each event to the other members of the sender's rooms (or the namespace)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
+	ioUring := flag.String("io-uring", "auto", "auto: broadcasts go out as io_uring sends, one system call for all (where the kernel allows it); off: one write(2) each")
 	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate: record one heap sample per N bytes (0: Go's default, 512 kB)")
 	flag.Parse()
 	if *memRate > 0 {
 		runtime.MemProfileRate = *memRate
 	}
 
-	srv := server.New(server.Options{AllowEIO3: true})
+	if *ioUring != string(server.IOUringAuto) && *ioUring != string(server.IOUringOff) {
+		fmt.Fprintln(os.Stderr, "goserver: -io-uring must be auto or off")
+		os.Exit(2)
+	}
+	srv := server.New(server.Options{AllowEIO3: true, IOUring: server.IOUringMode(*ioUring)})
 	b, err := behaviour.New(behaviour.Options{Echo: *echo, Rooms: *rooms, Broadcast: *broadcast})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "goserver:", err)

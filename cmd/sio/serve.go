@@ -57,6 +57,8 @@ type serveOptions struct {
 	Output       string
 	Verbose      bool
 	Raw          bool
+	// IOUring is --io-uring: "auto" or "off" (server.Options.IOUring).
+	IOUring string
 	// Quiet logs no packets, only sessions (connect, disconnect, errors):
 	// formatting a line per packet costs more CPU than serving it.
 	Quiet bool
@@ -166,6 +168,7 @@ close and sio exits with status 0.`,
 	f.StringVarP(&opts.Output, "output", "o", render.FormatPretty, "log format: pretty or json (JSON lines)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also log Engine.IO packets (handshake, ping, pong, upgrade, noop)")
 	f.BoolVar(&opts.Raw, "raw", false, "also log each packet's exact frame")
+	f.StringVar(&opts.IOUring, "io-uring", "auto", "auto: send a broadcast to many WebSocket clients with io_uring, one system call for all (Linux; write(2) where the kernel refuses it); off: one write(2) each")
 	f.BoolVar(&opts.Quiet, "quiet", false, "log sessions (connects, disconnects, refusals) but no packets: for load tests")
 	addAdminUIFlags(cmd, &opts.AdminUI)
 	addRedisFlags(cmd, &opts.Redis)
@@ -238,6 +241,9 @@ func (o *serveOptions) check(auth, ackReply string, ackReplySet bool) error {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	if o.IOUring != string(server.IOUringAuto) && o.IOUring != string(server.IOUringOff) {
+		return usageErrorf("--io-uring must be auto or off, not %q", o.IOUring)
 	}
 	if o.Output != render.FormatPretty && o.Output != render.FormatJSON {
 		return usageErrorf("--output must be pretty or json, not %q", o.Output)
@@ -515,6 +521,7 @@ func newServeServer(opts *serveOptions, obs serveObserver, logger *slog.Logger, 
 		// (the origin is echoed instead of "*", which browsers refuse then).
 		CORS:     &server.CORS{Origins: opts.CORSOrigins, Credentials: true},
 		Recovery: opts.Recovery,
+		IOUring:  server.IOUringMode(opts.IOUring),
 		Tap:      obs.Trace,
 		Logger:   logger,
 		// Any client can name a namespace: without this each name would

@@ -55,7 +55,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		Port: 3000, Host: "127.0.0.1", Path: "/socket.io/", CORSOrigins: []string{"*"},
 		EIO3: true, Parser: "json", Transports: []string{"polling", "websocket"},
 		PingInterval: 25 * time.Second, PingTimeout: 20 * time.Second, MaxPayload: 1000000,
-		Recovery: 0, Output: "pretty",
+		Recovery: 0, Output: "pretty", IOUring: "auto",
 		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second}, // serve_redis.go's flags
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -70,7 +70,7 @@ func TestServeFlags(t *testing.T) {
 		"--auth", `{"token":"abc","n":1}`, "--echo", "--broadcast", "--rooms", "--ack-reply", "ok",
 		"--eio3=false", "--parser", "msgpack", "--transports", "websocket", "--ping-interval", "2s", "--ping-timeout", "1s",
 		"--max-payload", "500", "--recovery", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem",
-		"--control-token", "T", "--no-tui", "-o", "json", "-v", "--raw")
+		"--control-token", "T", "--no-tui", "-o", "json", "-v", "--raw", "--io-uring", "off")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestServeFlags(t *testing.T) {
 		Echo:       true, Broadcast: true, Rooms: true, AckReply: json.RawMessage(`"ok"`),
 		EIO3: false, Parser: "msgpack", Transports: []string{"websocket"}, PingInterval: 2 * time.Second, PingTimeout: time.Second,
 		MaxPayload: 500, Recovery: 0, TLSCert: "c.pem", TLSKey: "k.pem",
-		Control: true, ControlToken: "T", Output: "json", Verbose: true, Raw: true,
+		Control: true, ControlToken: "T", Output: "json", Verbose: true, Raw: true, IOUring: "off",
 		Redis: serveRedis{Key: "socket.io", RequestsTimeout: 5 * time.Second},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -135,6 +135,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--max-payload", "0"}, "--max-payload must be positive"},
 		{[]string{"--recovery", "-1s"}, "--recovery must not be negative"},
 		{[]string{"--parser", "protobuf"}, `--parser must be json or msgpack, not "protobuf"`},
+		{[]string{"--io-uring", "on"}, `--io-uring must be auto or off, not "on"`},
 		{[]string{"--tui", "--no-tui"}, "contradict"},
 		{[]string{"--quiet", "-v"}, "--quiet logs no packets"},
 		{[]string{"--quiet", "--raw"}, "--quiet logs no packets"},

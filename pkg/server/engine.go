@@ -26,6 +26,7 @@ func New(opts Options) *Server {
 		AllowRequest:   o.AllowRequest,
 		SendQueue:      o.SendQueue,
 		SendQueueBytes: o.SendQueueBytes,
+		IOUring:        o.IOUring,
 		OnReject:       o.OnEngineReject,
 		OnSessionError: o.OnPeerError,
 		Logger:         o.Logger,

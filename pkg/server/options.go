@@ -56,6 +56,11 @@ type Options struct {
 	// nothing is taken whatever its size. Default 8 × MaxPayload (8 MB):
 	// see eioserver.Options.SendQueueBytes.
 	SendQueueBytes int64
+	// IOUring is how a broadcast's writes to many WebSocket connections
+	// leave: io_uring sends in one system call where the kernel allows it
+	// (IOUringAuto or "", the default), write(2) each (IOUringOff); see
+	// eioserver.Options.IOUring.
+	IOUring IOUringMode
 	// Tap, when set, sees every Engine.IO packet (Layer LayerEngine) and
 	// every complete Socket.IO packet (Layer LayerSocket, SID = socket id,
 	// Raw = header text then attachments) in and out. It is called on the
@@ -142,6 +147,15 @@ var (
 	ErrInvalidPacket      = eioserver.ErrInvalidPacket
 	ErrHeartbeatDirection = eioserver.ErrHeartbeatDirection
 	ErrWebSocketProtocol  = eioserver.ErrWebSocketProtocol
+)
+
+// IOUringMode is Options.IOUring: IOUringAuto or IOUringOff.
+type IOUringMode = eioserver.IOUringMode
+
+// The values of Options.IOUring.
+const (
+	IOUringAuto = eioserver.IOUringAuto
+	IOUringOff  = eioserver.IOUringOff
 )
 
 // CORS configures Cross-Origin Resource Sharing on the HTTP endpoint; it is
