@@ -27,3 +27,9 @@ echo "--- go build (every release target)"
 
 echo "--- go test -race"
 go test -race -count=1 -timeout 12m ./...
+
+# The servers write broadcasts with io_uring where the kernel allows it
+# (eioserver.Options.IOUring): the suites above ran so; once more with the
+# io_uring code left out, so that the write(2) path is tested as well.
+echo "--- go test -race -tags sio_nouring (server, without io_uring)"
+go test -race -count=1 -tags sio_nouring ./pkg/server/...
