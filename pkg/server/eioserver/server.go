@@ -172,7 +172,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.closePoller()
-		s.closeRing()
+		s.uring.close()
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -219,7 +219,7 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 	s.closePoller()
-	s.closeRing()
+	s.uring.close()
 }
 
 // stop marks the server closed, forgets the lingering sessions and returns

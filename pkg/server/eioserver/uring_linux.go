@@ -94,9 +94,6 @@ func (u *uringState) close() {
 	}
 }
 
-// closeRing releases the server's ring (Close, Shutdown).
-func (s *Server) closeRing() { s.uring.close() }
-
 // The progress of one session's send through the ring.
 const (
 	sendNotTaken = iota // not submitted: write(2) it

@@ -6,6 +6,6 @@ package eioserver
 // write(2).
 type uringState struct{}
 
-func (s *Server) closeRing() {}
+func (u *uringState) close() {}
 
 func flushBatchUring([]*Session) bool { return false }
