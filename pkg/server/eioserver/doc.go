@@ -48,7 +48,10 @@
 // returns when the queue is empty. A handler that sends to other sessions
 // may defer those writes to the end of the read it is handling, so that the
 // events of one read reach each session in one write: SendDeferred with the
-// sender's FlushBatch (Socket.IO broadcasts from a socket do). Pongs and
+// sender's FlushBatch (Socket.IO broadcasts from a socket do). On Linux a
+// batch that ends with several sessions to write gives their first writes
+// to the kernel in one io_uring_enter (Options.IOUring, uring_linux.go);
+// write(2) where io_uring is unavailable or off. Pongs and
 // the close frame go through the same writer, so frames never interleave. A polling session has no
 // goroutine: its pending GET request is the writer and a POST request the
 // reader. The heartbeat (v4: the server pings; v3: the client does), the
