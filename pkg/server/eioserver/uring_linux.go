@@ -227,6 +227,11 @@ func (u *uringState) submitLocked(srv *Server, ws []uringWrite) {
 			r.prepSend(ws[i].fd, *ws[i].bp, uint64(i))
 		}
 		k := i - start
+		if k == 0 { // an SQ still full: only after a partial submit, which turned the ring off
+			u.r = nil
+			srv.cfg.logger.Warn("engine.io io_uring flush: submission queue full; writing with write(2) from now on")
+			return
+		}
 		n, err := u.enterLocked(r, uint32(k), uringWait)
 		switch {
 		case err != nil: // the kernel may have taken any of them
