@@ -290,7 +290,18 @@ func (s *Session) Send(msgs ...protocol.EnginePacket) error {
 	if !s.queueLocked(msgs) {
 		return s.queueFull()
 	}
+	var own *FlushBatch
+	if s.wst != nil && s.wst.rd != nil {
+		own = &s.wst.rd.batch
+	}
 	s.mu.Unlock()
+	// While the session's own reader handles a read (a reply to a
+	// message, typically), the write waits for the end of it: the replies
+	// to the messages of one read go out in one write, and a poller worker
+	// writes those of several connections in one io_uring submission.
+	if own != nil && own.record(s) {
+		return nil
+	}
 	s.signal()
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 )
 
@@ -337,4 +338,70 @@ func TestFlushBatchUringPartialSubmit(t *testing.T) {
 		t.Fatal("the ring is still on")
 	}
 	ts.noClose()
+}
+
+// Replies held by a poller worker for one submission (the sessions its
+// reads sent to, written once its queue is empty): 30 peers each send 300
+// messages, in bursts of several frames per write, to an echo server; each
+// gets every reply once and in order, with the ring on and off.
+func TestRepliesWrittenByWorkerExactlyOnce(t *testing.T) {
+	for _, mode := range []IOUringMode{IOUringAuto, IOUringOff} {
+		t.Run(string(mode), func(t *testing.T) {
+			if mode == IOUringAuto {
+				needRing(t)
+			}
+			ts := newTestServer(t, Options{IOUring: mode}, true)
+			const peers, msgs, burst = 30, 300, 3
+			var ws []*rawWS
+			for range peers {
+				w := dialRaw(t, ts)
+				w.frame()
+				ts.session()
+				ws = append(ws, w)
+			}
+			done := make(chan struct{})
+			defer close(done)
+			go func() { // the test server reports every message: drain
+				for {
+					select {
+					case <-ts.msgs:
+					case <-done:
+						return
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			errs := make(chan error, peers)
+			for p, w := range ws {
+				wg.Go(func() {
+					for i := 0; i < msgs; i += burst {
+						var b []byte
+						for j := i; j < i+burst; j++ {
+							b = append(b, clientFrame(true, wsframe.OpText, fmt.Sprintf("4p%d-%d", p, j))...)
+						}
+						if _, err := w.c.Write(b); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+				wg.Go(func() {
+					for i := range msgs {
+						if _, got := w.frame(); got != fmt.Sprintf("4p%d-%d", p, i) {
+							errs <- fmt.Errorf("peer %d: reply %d is %q", p, i, got)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			ts.noClose()
+			enters, _ := ringUsed(ts.srv)
+			t.Logf("%d io_uring submissions for %d replies", enters, peers*msgs)
+		})
+	}
 }

@@ -9,3 +9,5 @@ type uringState struct{}
 func (u *uringState) close() {}
 
 func flushBatchUring([]*Session) bool { return false }
+
+func (s *Server) ringOn() bool { return false }

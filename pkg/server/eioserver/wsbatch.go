@@ -51,11 +51,26 @@ func (b *FlushBatch) end() {
 	if len(ss) == 0 {
 		return
 	}
-	if !flushBatchUring(ss) {
-		for _, s := range ss {
-			s.signal()
-		}
+	flushSessions(ss)
+	b.reset(ss)
+}
+
+// endInto closes the batch like end, but appends the sessions to write to
+// *pending instead of writing them: a poller worker writes the sessions of
+// the reads it handled in a row together (flushSessions).
+func (b *FlushBatch) endInto(pending *[]*Session) {
+	b.mu.Lock()
+	b.open = false
+	ss := b.sessions
+	b.mu.Unlock()
+	if len(ss) == 0 {
+		return
 	}
+	*pending = append(*pending, ss...)
+	b.reset(ss)
+}
+
+func (b *FlushBatch) reset(ss []*Session) {
 	clear(ss)
 	if cap(ss) > maxBatchKeep {
 		ss = nil
@@ -63,6 +78,35 @@ func (b *FlushBatch) end() {
 	b.mu.Lock()
 	b.sessions = ss[:0]
 	b.mu.Unlock()
+}
+
+// flushSessions writes the sessions, with one io_uring submission when it
+// can, else each through signal. A session may be listed twice: the second
+// finds its writer running (or nothing left to write).
+func flushSessions(ss []*Session) {
+	if !flushBatchUring(ss) {
+		for _, s := range ss {
+			s.signal()
+		}
+	}
+}
+
+// record notes s (whose packets were just queued) to be written when b
+// closes; false when b is not open, the caller then writes now.
+func (b *FlushBatch) record(s *Session) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return false
+	}
+	s.mu.Lock()
+	add := s.deferGen != b.gen
+	s.deferGen = b.gen
+	s.mu.Unlock()
+	if add {
+		b.sessions = append(b.sessions, s)
+	}
+	return true
 }
 
 // Open starts a batch owned by a goroutine other than a WebSocket reader

@@ -164,11 +164,26 @@ func (p *poller) dispatch(r *wsReader) {
 	}
 }
 
+// maxPendingWrites bounds the sessions a worker holds for one io_uring
+// submission: a busy worker writes at least every so many.
+const maxPendingWrites = 64
+
+// worker runs ready readers. When the server writes through io_uring, the
+// sessions the reads it handles in a row send to (their replies among
+// them) are written together once the queue is empty, in one submission,
+// instead of one write(2) each as each read ends.
 func (p *poller) worker() {
 	defer p.wg.Done()
+	var pending []*Session
 	p.qmu.Lock()
 	for {
 		for len(p.queue) == 0 {
+			if len(pending) > 0 {
+				p.qmu.Unlock()
+				pending = flushPending(pending)
+				p.qmu.Lock()
+				continue
+			}
 			if p.quit || p.idle >= maxIdleWorkers {
 				p.qmu.Unlock()
 				return
@@ -184,9 +199,22 @@ func (p *poller) worker() {
 			p.queue = p.queue[:0:0]
 		}
 		p.qmu.Unlock()
+		if r.s != nil && r.s.srv.ringOn() {
+			r.pending = &pending
+		}
 		r.run()
+		r.pending = nil
+		if len(pending) >= maxPendingWrites {
+			pending = flushPending(pending)
+		}
 		p.qmu.Lock()
 	}
+}
+
+func flushPending(ss []*Session) []*Session {
+	flushSessions(ss)
+	clear(ss)
+	return ss[:0]
 }
 
 // close stops the event goroutine and the idle workers, once every

@@ -39,6 +39,9 @@ type wsReader struct {
 
 	// batch is open while the messages of one read are handled (consume).
 	batch FlushBatch
+	// pending, set by a poller worker while it runs the reader, receives
+	// the batch's sessions at its end, for the worker to write.
+	pending *[]*Session
 
 	// Scheduling (poller mode), guarded by mu.
 	mu      sync.Mutex
@@ -142,7 +145,11 @@ func (r *wsReader) fail(err error) {
 func (r *wsReader) consume(bp *[]byte) bool {
 	r.batch.begin()
 	more, err := r.dec.Consume(bp, r)
-	r.batch.end()
+	if r.pending != nil {
+		r.batch.endInto(r.pending)
+	} else {
+		r.batch.end()
+	}
 	if err != nil {
 		r.fail(err)
 		return false
