@@ -5,7 +5,7 @@
 #   bench/profile.sh sio echo        # sio serve --echo --recovery 0
 #   bench/profile.sh lib fanout      # bench/goserver (pkg/server, no log) with rooms + broadcast
 #   bench/profile.sh node ack        # the Node reference server
-# Scenarios: echo, ack, fanout. Needs perf, taskset, Go, Node. Not part of CI.
+# Scenarios: echo, ack, fanout (4 broadcasts in flight), fanout1 (one). Needs perf, taskset, Go, Node. Not part of CI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,6 +20,7 @@ case $scen in
 echo) sflags=(--echo); load=(-s echo -c 50 -d 6s) ;;
 ack) sflags=(); load=(-s ack -c 50 -d 6s) ;;
 fanout) sflags=(--rooms --broadcast); load=(-s fanout -c 1000 --inflight 4 -d 6s --timeout 10s) ;;
+fanout1) sflags=(--rooms --broadcast); load=(-s fanout -c 1000 --inflight 1 -d 6s --timeout 10s) ;;
 *) echo "scenario $scen unknown" >&2; exit 2 ;;
 esac
 case $kind in
