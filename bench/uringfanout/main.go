@@ -11,7 +11,6 @@
 // interleaved rounds. After each run it waits until the sink has read every
 // byte, so the sink's reads and the TCP input are inside the run.
 //
-//	cd /work/wt-uring && source scripts/goenv.sh
 //	go build -o /tmp/uringfanout ./bench/uringfanout
 //	taskset -c 0 /tmp/uringfanout -n 1000 -m 2000 -reps 5
 //

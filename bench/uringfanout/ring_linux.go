@@ -12,7 +12,9 @@ import (
 
 // The minimal io_uring the experiment needs: setup, the two rings and the
 // SQE array mapped, IORING_OP_SEND SQEs, io_uring_enter, CQE reaping and
-// IORING_REGISTER_FILES. Layouts from include/uapi/linux/io_uring.h.
+// IORING_REGISTER_FILES. Layouts from include/uapi/linux/io_uring.h. Its
+// own, not the servers' ring: it also sets up the variants measured and
+// not kept (registered files, SQPOLL, DEFER_TASKRUN).
 
 const (
 	setupSQPoll       = 1 << 1
