@@ -200,10 +200,10 @@ func (p *poller) worker() {
 		}
 		p.qmu.Unlock()
 		if r.s != nil && r.s.srv.ringOn() {
-			r.pending = &pending
+			r.run(&pending)
+		} else {
+			r.run(nil)
 		}
-		r.run()
-		r.pending = nil
 		if len(pending) >= maxPendingWrites {
 			pending = flushPending(pending)
 		}

@@ -328,13 +328,17 @@ func (r *wsReader) wake() {
 }
 
 // run is a worker's turn with r: bursts until the socket is empty and no
-// event came meanwhile.
-func (r *wsReader) run() {
+// event came meanwhile. pending (nil: write as each read ends) receives
+// the sessions the reads sent to; it is r's only while r runs, and let go
+// under r.mu before another worker can take r.
+func (r *wsReader) run(pending *[]*Session) {
+	r.pending = pending
 	for {
 		ok := r.burst()
 		r.mu.Lock()
 		if !ok || r.stopReq {
 			r.state = readerStopped
+			r.pending = nil
 			r.mu.Unlock()
 			r.finish()
 			return
@@ -345,6 +349,7 @@ func (r *wsReader) run() {
 			continue
 		}
 		r.state = readerIdle
+		r.pending = nil
 		r.mu.Unlock()
 		return
 	}
