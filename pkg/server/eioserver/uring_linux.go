@@ -61,12 +61,12 @@ var uringLost struct {
 	bufs []*[]byte
 }
 
-// ready reports whether the ring can be used, setting it up on first use.
-// A ring that cannot be set up (an old kernel, seccomp, io_uring_disabled)
-// leaves write(2), silently: it is the ordinary path.
 // ringOn reports whether the server's FlushBatch writes go through its ring.
 func (s *Server) ringOn() bool { return s.cfg.ioUring && s.uring.ready(s) }
 
+// ready reports whether the ring can be used, setting it up on first use.
+// A ring that cannot be set up (an old kernel, seccomp, io_uring_disabled)
+// leaves write(2), silently: it is the ordinary path.
 func (u *uringState) ready(srv *Server) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
