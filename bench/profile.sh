@@ -3,13 +3,15 @@
 # CPU 0 and sampled there, the load on CPU 1), and print where its CPU goes.
 #
 #   bench/profile.sh sio echo        # sio serve --echo --recovery 0
+#   bench/profile.sh sioq ack        # sio serve --quiet; sioj: sio serve -o json, its log to a file
 #   bench/profile.sh lib fanout      # bench/goserver (pkg/server, no log) with rooms + broadcast
 #   bench/profile.sh node ack        # the Node reference server
-# Scenarios: echo, ack, fanout (4 broadcasts in flight), fanout1 (one). Needs perf, taskset, Go, Node. Not part of CI.
+# Scenarios: echo, ack, fanout (4 broadcasts in flight), fanout1 (one), polling
+# (1,000 long-polling clients, acked emits). Needs perf, taskset, Go, Node. Not part of CI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-kind=${1:?sio, lib or node}; scen=${2:?echo, ack or fanout}
+kind=${1:?sio, sioq, sioj, lib or node}; scen=${2:?echo, ack or fanout}
 out=${SIO_BENCH_OUT:-$root/bench/.out}
 mkdir -p "$out"
 go build -o "$out/sio" ./cmd/sio
@@ -21,10 +23,13 @@ echo) sflags=(--echo); load=(-s echo -c 50 -d 6s) ;;
 ack) sflags=(); load=(-s ack -c 50 -d 6s) ;;
 fanout) sflags=(--rooms --broadcast); load=(-s fanout -c 1000 --inflight 4 -d 6s --timeout 10s) ;;
 fanout1) sflags=(--rooms --broadcast); load=(-s fanout -c 1000 --inflight 1 -d 6s --timeout 10s) ;;
+polling) sflags=(); load=(-s ack -c 1000 --transport polling --timeout 30s -d 8s) ;;
 *) echo "scenario $scen unknown" >&2; exit 2 ;;
 esac
 case $kind in
 sio) taskset -c 0 "$out/sio" serve --no-tui --recovery 0 -p "$port" "${sflags[@]}" > /dev/null 2>&1 & comm=sio ;;
+sioq) taskset -c 0 "$out/sio" serve --no-tui --quiet --recovery 0 -p "$port" "${sflags[@]}" > /dev/null 2>&1 & comm=sio ;;
+sioj) taskset -c 0 "$out/sio" serve --no-tui -o json --recovery 0 -p "$port" "${sflags[@]}" > "$out/profile-log.jsonl" 2>&1 & comm=sio ;;
 lib) taskset -c 0 "$out/goserver" -port "$port" "${sflags[@]/--/-}" > /dev/null 2>&1 & comm=goserver ;;
 node) taskset -c 0 node bench/node/server.mjs --port "$port" "${sflags[@]}" > /dev/null 2>&1 & comm=node ;;
 *) echo "server $kind unknown" >&2; exit 2 ;;
