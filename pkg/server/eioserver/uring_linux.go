@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sio-dev/sio/pkg/internal/uring"
 	"github.com/sio-dev/sio/pkg/internal/wsframe"
 	"github.com/sio-dev/sio/pkg/protocol"
 	"golang.org/x/sys/unix"
@@ -33,6 +34,14 @@ import (
 // turns the server's ring off for good: nothing enters it again, so SQEs
 // left in its SQ are never submitted later, with descriptors that may by
 // then belong to other connections.
+
+// The ring is pkg/internal/uring's, shared with the load generator.
+type (
+	ring = uring.Ring
+	cqe  = uring.CQE
+)
+
+func newRing(entries uint32) (*ring, error) { return uring.New(entries) }
 
 // uringWait bounds the wait for a batch's completions. Sends with
 // MSG_DONTWAIT complete within the enter that submits them; this only
@@ -92,7 +101,7 @@ func (u *uringState) close() {
 	defer u.mu.Unlock()
 	u.tried = true
 	if u.r != nil {
-		u.r.close()
+		u.r.Close()
 		u.r = nil
 	}
 }
@@ -226,8 +235,8 @@ func (u *uringState) submitLocked(srv *Server, ws []uringWrite) {
 	r := u.r
 	for i := 0; r != nil && i < len(ws); {
 		start := i
-		for ; i < len(ws) && r.free() > 0; i++ {
-			r.prepSend(ws[i].fd, *ws[i].bp, uint64(i))
+		for ; i < len(ws) && r.Free() > 0; i++ {
+			r.PrepSend(ws[i].fd, *ws[i].bp, uint64(i))
 		}
 		k := i - start
 		if k == 0 { // an SQ still full: only after a partial submit, which turned the ring off
@@ -272,7 +281,7 @@ func (u *uringState) reapLocked(r *ring, ws []uringWrite, n int, wait bool) erro
 	}
 	deadline := time.Now().Add(uringWait)
 	for {
-		r.reap(collect)
+		r.Reap(collect)
 		if stray != nil {
 			return stray
 		}
@@ -284,7 +293,7 @@ func (u *uringState) reapLocked(r *ring, ws []uringWrite, n int, wait bool) erro
 			return fmt.Errorf("io_uring: %d of %d completions after %v", got, n, uringWait)
 		}
 		if _, err := u.enterLocked(r, uint32(n-got), left); err != nil {
-			r.reap(collect) // what is there is known
+			r.Reap(collect) // what is there is known
 			return err
 		}
 	}
@@ -296,5 +305,5 @@ func (u *uringState) enterLocked(r *ring, minComplete uint32, wait time.Duration
 	if u.enter != nil {
 		return u.enter(r, minComplete, wait)
 	}
-	return r.enter(minComplete, wait)
+	return r.Enter(minComplete, wait)
 }

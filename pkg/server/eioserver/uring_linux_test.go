@@ -37,7 +37,7 @@ func needRing(t *testing.T) {
 	if err != nil {
 		t.Skipf("io_uring unavailable: %v", err)
 	}
-	r.close()
+	r.Close()
 }
 
 // setRingHooks installs test replacements (under the ring's lock: the
@@ -266,8 +266,8 @@ func TestFlushBatchUringEnterFails(t *testing.T) {
 			t.Error("the ring was entered after its failure")
 		}
 		failed = true
-		_, _ = r.enter(minComplete, wait) // the frames go out
-		r.reap(func(*cqe) {})             // and their completions are lost
+		_, _ = r.Enter(minComplete, wait) // the frames go out
+		r.Reap(func(*cqe) {})             // and their completions are lost
 		return 0, errUringInjected
 	})
 	cs, ss := wsPeers(t, ts, 6)
@@ -315,10 +315,10 @@ func TestFlushBatchUringPartialSubmit(t *testing.T) {
 		calls++
 		switch calls {
 		case 1:
-			r.pending /= 2
-			return r.enter(minComplete/2, wait)
+			r.HoldBack(r.Pending() / 2)
+			return r.Enter(minComplete/2, wait)
 		case 2: // waiting for the half taken, if not all completed at once
-			return r.enter(minComplete, wait)
+			return r.Enter(minComplete, wait)
 		}
 		t.Error("the ring was entered after a partial submit")
 		return 0, errUringInjected

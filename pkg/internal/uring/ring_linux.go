@@ -1,6 +1,6 @@
 //go:build linux && !sio_nouring
 
-package eioserver
+package uring
 
 import (
 	"fmt"
@@ -11,16 +11,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The minimal io_uring the batched WebSocket flush needs (derived from
+// The minimal io_uring that batched sends need (derived from
 // bench/uringfanout/ring_linux.go): setup, the rings, IORING_OP_SEND SQEs,
 // io_uring_enter with a bounded wait, and CQE reaping. Layouts from
 // include/uapi/linux/io_uring.h.
 //
 // No SQPOLL and no deferred task running: the kernel then reads SQEs only
 // inside our io_uring_enter, so that SQEs left in the SQ by a partial
-// submit are never sent unless we enter again (flushBatchUring never does
-// after one), and a send's completion is posted before the enter that
-// issued it returns (MSG_DONTWAIT never waits for buffer space).
+// submit are never sent unless we enter again (the users never do after
+// one: they turn the ring off), and a send's completion is posted before
+// the enter that issued it returns (MSG_DONTWAIT never waits for buffer
+// space).
 //
 // Memory ordering: Go's atomics are sequentially consistent, so the
 // atomic store of the SQ tail publishes the SQEs and array slots written
@@ -80,7 +81,9 @@ type sqe struct {
 	_           uint64
 }
 
-type cqe struct {
+// CQE is a completion: UserData is the SQE's, Res the send's result
+// (bytes sent, or a negated errno).
+type CQE struct {
 	UserData uint64
 	Res      int32
 	Flags    uint32
@@ -94,7 +97,9 @@ type getEventsArg struct {
 	Ts        uint64
 }
 
-type ring struct {
+// Ring is one io_uring. It has one producer and one consumer: its user
+// serialises every call.
+type Ring struct {
 	fd      int
 	sqMem   []byte
 	cqMem   []byte // sqMem itself with IORING_FEAT_SINGLE_MMAP
@@ -107,7 +112,7 @@ type ring struct {
 	cqHead  *uint32
 	cqTail  *uint32
 	cqMask  uint32
-	cqes    []cqe
+	cqes    []CQE
 	tail    uint32 // local SQ tail
 	pending uint32 // SQEs written since the last enter
 	// The wait's argument and timeout, on the heap with the ring: the
@@ -117,18 +122,18 @@ type ring struct {
 	ts  unix.Timespec
 }
 
-// newRing sets up a ring of entries SQEs. It needs IORING_FEAT_EXT_ARG
+// New sets up a ring of entries SQEs. It needs IORING_FEAT_EXT_ARG
 // (Linux 5.11), for the bounded wait, and IORING_FEAT_NODROP.
-func newRing(entries uint32) (_ *ring, err error) {
+func New(entries uint32) (_ *Ring, err error) {
 	var p uringParams
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
 	}
-	r := &ring{fd: int(fd)}
+	r := &Ring{fd: int(fd)}
 	defer func() {
 		if err != nil {
-			r.close()
+			r.Close()
 		}
 	}()
 	if p.Features&(featExtArg|featNoDrop) != featExtArg|featNoDrop {
@@ -161,14 +166,14 @@ func newRing(entries uint32) (_ *ring, err error) {
 	r.cqHead = u32(r.cqMem, p.CqOff.Head)
 	r.cqTail = u32(r.cqMem, p.CqOff.Tail)
 	r.cqMask = *u32(r.cqMem, p.CqOff.RingMask)
-	r.cqes = unsafe.Slice((*cqe)(unsafe.Pointer(&r.cqMem[p.CqOff.Cqes])), p.CqEntries)
+	r.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&r.cqMem[p.CqOff.Cqes])), p.CqEntries)
 	r.tail = atomic.LoadUint32(r.sqTail)
 	return r, nil
 }
 
-// close unmaps the rings and closes the descriptor. Only for a ring with
-// no request in flight: flushBatchUring never closes one after a failure.
-func (r *ring) close() {
+// Close unmaps the rings and closes the descriptor. Only for a ring with
+// no request in flight: after a failure the users leave it open.
+func (r *Ring) Close() {
 	if r.sqeMem != nil {
 		_ = unix.Munmap(r.sqeMem)
 	}
@@ -179,18 +184,18 @@ func (r *ring) close() {
 		_ = unix.Munmap(r.sqMem)
 	}
 	_ = unix.Close(r.fd)
-	*r = ring{fd: -1}
+	*r = Ring{fd: -1}
 }
 
-// free reports how many SQEs can be written before the next enter.
-func (r *ring) free() uint32 {
+// Free reports how many SQEs can be written before the next enter.
+func (r *Ring) Free() uint32 {
 	return uint32(len(r.sqes)) - (r.tail - atomic.LoadUint32(r.sqHead))
 }
 
-// prepSend writes one IORING_OP_SEND SQE of buf, not empty (the caller
-// checked free). buf must stay allocated and unchanged until its CQE is
+// PrepSend writes one IORING_OP_SEND SQE of buf, not empty (the caller
+// checked Free). buf must stay allocated and unchanged until its CQE is
 // reaped: the kernel reads it then, not now.
-func (r *ring) prepSend(fd int32, buf []byte, userData uint64) {
+func (r *Ring) PrepSend(fd int32, buf []byte, userData uint64) {
 	idx := r.tail & r.sqMask
 	s := &r.sqes[idx]
 	*s = sqe{Opcode: opSend, Fd: fd, Addr: uint64(uintptr(unsafe.Pointer(&buf[0]))), Len: uint32(len(buf)), UserData: userData}
@@ -200,13 +205,13 @@ func (r *ring) prepSend(fd int32, buf []byte, userData uint64) {
 	r.pending++
 }
 
-// enter publishes the SQEs written since the last enter, submits them and
+// Enter publishes the SQEs written since the last enter, submits them and
 // waits up to wait for minComplete completions in all. It returns how many
 // SQEs the kernel took: fewer than written leaves the rest in the SQ. An
 // error means the call failed as a whole: whether it took any SQE is
 // unknown. A wait that times out or is interrupted is not an error: the
 // caller reaps what is there and enters again for the rest.
-func (r *ring) enter(minComplete uint32, wait time.Duration) (int, error) {
+func (r *Ring) Enter(minComplete uint32, wait time.Duration) (int, error) {
 	atomic.StoreUint32(r.sqTail, r.tail)
 	toSubmit := r.pending
 	r.pending = 0
@@ -231,8 +236,8 @@ func (r *ring) enter(minComplete uint32, wait time.Duration) (int, error) {
 	return 0, fmt.Errorf("io_uring_enter: %w", errno)
 }
 
-// reap calls f on every available CQE and returns how many it saw.
-func (r *ring) reap(f func(c *cqe)) int {
+// Reap calls f on every available CQE and returns how many it saw.
+func (r *Ring) Reap(f func(c *CQE)) int {
 	head := atomic.LoadUint32(r.cqHead)
 	tail := atomic.LoadUint32(r.cqTail)
 	n := 0
@@ -243,3 +248,13 @@ func (r *ring) reap(f func(c *cqe)) int {
 	atomic.StoreUint32(r.cqHead, head)
 	return n
 }
+
+// HoldBack makes the next Enter submit only the first n of the SQEs
+// written since the last one, as a kernel that takes fewer would: the rest
+// stay in the SQ. For tests of the users' partial-submit handling.
+func (r *Ring) HoldBack(n uint32) {
+	r.pending = min(r.pending, n)
+}
+
+// Pending reports how many SQEs were written since the last Enter.
+func (r *Ring) Pending() uint32 { return r.pending }
