@@ -191,7 +191,7 @@ message number and the client number (use them so replies can be matched).`,
 	fl.StringVarP(&o.Output, "output", "o", "pretty", "pretty (a table) or json (one object, for CI)")
 	fl.StringVar(&o.Progress, "progress", "auto", "live progress line on stderr: auto (when stderr is a terminal), on or off")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
-	fl.StringVar(&o.IO, "io", "", "ack/echo closed loop on WebSocket: epoll (Linux default: event loops) or netpoll (a goroutine per connection)")
+	fl.StringVar(&o.IO, "io", "", "ack/echo closed loop on WebSocket: epoll (Linux default: event loops, sends batched through io_uring), epoll-nouring (write(2) each) or netpoll (a goroutine per connection)")
 	fl.MarkHidden("io")
 	fl.IntVar(&o.WorkerOffset, "worker-offset", 0, "internal: index of this worker's first client")
 	fl.MarkHidden("worker-offset")
@@ -218,10 +218,10 @@ func (o *benchOptions) validate() error {
 	}
 	c.Transport = o.Transport
 	switch o.IO {
-	case "", loadgen.IONetpoll, loadgen.IOEpoll:
+	case "", loadgen.IONetpoll, loadgen.IOEpoll, loadgen.IOEpollNoUring:
 		c.IO = o.IO
 	default:
-		return usageErrorf("--io must be epoll or netpoll, not %q", o.IO)
+		return usageErrorf("--io must be epoll, epoll-nouring or netpoll, not %q", o.IO)
 	}
 	switch o.EIO {
 	case "auto":

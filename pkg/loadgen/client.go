@@ -601,12 +601,16 @@ func (c *client) freed() {
 
 func (c *client) onAck(p inPacket) {
 	r := c.r
+	// c.ring is read under c.mu, as startLoad writes it: on the event
+	// loops nothing else orders the two (the request's write and its
+	// reply's read are raw system calls).
+	c.mu.Lock()
 	if r.cfg.Scenario != ScenarioAck || !p.hasID || c.ring == nil {
+		c.mu.Unlock()
 		r.unexpected.Add(1)
 		r.sample("client #%d: ack %d to no request", c.idx, p.id)
 		return
 	}
-	c.mu.Lock()
 	slot := &c.ring[p.id&c.mask]
 	if !slot.live || slot.seq != p.id {
 		dup := p.id < c.nextSeq

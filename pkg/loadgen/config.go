@@ -48,10 +48,13 @@ type Config struct {
 	Transport string
 	// IO picks how the WebSocket connections of ack and echo's closed
 	// loop (Rate 0) are read and written: IOEpoll (Linux; the default there
-	// for them) serves them from a few epoll event loops, one read and one
-	// write per round trip; IONetpoll keeps a goroutine per connection on
-	// Go's netpoller, the path of every other case (other scenarios,
-	// polling, TLS, other systems). "" is the default.
+	// for them) serves them from a few epoll event loops, one read per round
+	// trip, the requests of one pass over the ready sockets sent with one
+	// io_uring submission (write(2) where io_uring is unavailable);
+	// IOEpollNoUring is the same loops with one write(2) per connection
+	// and pass; IONetpoll keeps a goroutine per connection on Go's
+	// netpoller, the path of every other case (other scenarios, polling,
+	// TLS, other systems). "" is the default.
 	IO string
 	// EIO is the protocol revision; 0 detects it with one probe connection
 	// (v4 first, then v3).
@@ -128,12 +131,17 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Logger receives lifecycle messages (nil: discard).
 	Logger *slog.Logger
+	// ringHooks replaces the event loops' io_uring setup and enter in
+	// tests (nil: the real ones).
+	ringHooks *ringHooks
 }
 
 // Config.IO's values.
 const (
 	IONetpoll = "netpoll"
 	IOEpoll   = "epoll"
+	// IOEpollNoUring is IOEpoll without its io_uring sends, to compare.
+	IOEpollNoUring = "epoll-nouring"
 )
 
 func (c *Config) setDefaults() error {
@@ -216,12 +224,12 @@ func (c *Config) setDefaults() error {
 	}
 	switch c.IO {
 	case "", IONetpoll:
-	case IOEpoll:
+	case IOEpoll, IOEpollNoUring:
 		if runtime.GOOS != "linux" {
-			return errors.New("io epoll: Linux only")
+			return fmt.Errorf("io %s: Linux only", c.IO)
 		}
 	default:
-		return fmt.Errorf("io %q unknown (netpoll, epoll)", c.IO)
+		return fmt.Errorf("io %q unknown (netpoll, epoll, epoll-nouring)", c.IO)
 	}
 	switch c.Parser {
 	case "":

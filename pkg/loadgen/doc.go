@@ -38,6 +38,10 @@
 // are read and written by one epoll event loop per P (poll_linux.go): a
 // round trip costs one read and one write plus a share of epoll_wait,
 // against a second read (EAGAIN) and a goroutine wake-up each on the
-// netpoller. Everything else, and IO "netpoll" (the hidden flag
-// `sio bench --io netpoll`), keeps one reader goroutine per connection.
+// netpoller. A loop sends the requests of one pass over its ready sockets
+// with one io_uring submission (poll_uring_linux.go; pkg/internal/uring)
+// where it can set a ring up, else with write(2) each (IO "epoll-nouring",
+// or the sio_nouring build tag). Everything else, and IO "netpoll" (the
+// hidden flag `sio bench --io netpoll`), keeps one reader goroutine per
+// connection.
 package loadgen

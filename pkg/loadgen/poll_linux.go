@@ -22,8 +22,10 @@ import (
 // epoll set of non-blocking sockets (level-triggered). A ready socket is
 // read until a read comes back short (drained: no read that ends in
 // EAGAIN), every complete message is validated as readLoop does, and the
-// requests its replies make room for leave in one write. A round trip then
-// costs one read and one write, plus a share of one epoll_wait, where the
+// requests its replies make room for leave in one write (or, with the
+// loop's io_uring, in the pass's one submission: poll_uring_linux.go). A
+// round trip then costs one read and one write, plus a share of one
+// epoll_wait, where the
 // netpoller's goroutine per connection pays a second read (EAGAIN), its
 // share of epoll_wait and the wakeups.
 
@@ -100,19 +102,28 @@ func (s *rawSock) writeSome(b []byte) (int, error) {
 func (s *rawSock) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writeLocked(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// writeLocked writes b, or what the kernel does not take of it once
+// EPOLLOUT comes, after what earlier writes left. Caller holds s.mu.
+func (s *rawSock) writeLocked(b []byte) error {
 	switch {
 	case s.closed:
-		return 0, net.ErrClosed
+		return net.ErrClosed
 	case s.err != nil:
-		return 0, s.err
+		return s.err
 	case len(s.pending) > 0:
 		s.pending = append(s.pending, b...)
-		return len(b), nil
+		return nil
 	}
 	n, err := s.writeSome(b)
 	if err != nil {
 		s.err = err
-		return n, err
+		return err
 	}
 	if n < len(b) {
 		s.pending = append(s.pending[:0], b[n:]...)
@@ -120,7 +131,7 @@ func (s *rawSock) Write(b []byte) (int, error) {
 			s.p.watch(s, unix.EPOLLIN|unix.EPOLLOUT)
 		}
 	}
-	return len(b), nil
+	return nil
 }
 
 // flushPending writes what earlier writes left, on EPOLLOUT.
@@ -171,6 +182,9 @@ type poller struct {
 	ep *os.File
 	rc syscall.RawConn
 
+	// ring batches the pass's sends (poll_uring_linux.go).
+	ring pollRing
+
 	mu    sync.Mutex
 	conns []*client // by key; nil once removed
 	stop  bool
@@ -210,6 +224,7 @@ func (r *runner) stopPollers() {
 		var one = [8]byte{1}
 		unix.Write(p.wakefd, one[:])
 		<-p.done
+		p.closeRing()
 		p.closeFDs()
 	}
 	r.pollers = nil
@@ -240,6 +255,7 @@ func newPoller(r *runner) (*poller, error) {
 			p.rc = rc
 		}
 	}
+	p.setupRing()
 	return p, nil
 }
 
@@ -298,6 +314,10 @@ func (c *client) handOver() bool {
 		close(c.loopDone)
 		return true
 	}
+	if p.ringUsed() {
+		// The loop sends after its pass (sendRing), not before each read.
+		ws.beforeRead = nil
+	}
 	p.mu.Lock()
 	if p.stop {
 		p.mu.Unlock()
@@ -350,6 +370,7 @@ func (p *poller) loop() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]pollReady, 0, len(events))
+	var sends []*client // connections with requests for sendRing
 	n := 0
 	poll := func(uintptr) bool {
 		n = epollPoll(p.epfd, events)
@@ -399,6 +420,7 @@ func (p *poller) loop() {
 			p.mu.Unlock()
 			return
 		}
+		sends = sends[:0]
 		for _, rd := range ready {
 			c := rd.c
 			s := c.s.w.(*wsConn).nc.(*rawSock)
@@ -414,16 +436,37 @@ func (p *poller) loop() {
 			if ok && rd.events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				s.drained = false
 				ok = c.pump()
+				if ok && p.ringUsed() {
+					// Its requests wait for the pass's submission, or,
+					// the ring turned off, leave now.
+					if p.ringUp() {
+						sends = append(sends, c)
+					} else if err := c.flush(); err != nil {
+						if !p.r.closing.Load() {
+							c.disconnected(err)
+						}
+						ok = false
+					}
+				}
 			}
 			if !ok {
-				unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
-				p.mu.Lock()
-				p.conns[s.key] = nil
-				p.mu.Unlock()
-				close(c.loopDone)
+				p.remove(c, s)
 			}
 		}
+		if len(sends) > 0 {
+			p.sendRing(sends)
+			clear(sends)
+		}
 	}
+}
+
+// remove takes a connection the loop is done with out of its set.
+func (p *poller) remove(c *client, s *rawSock) {
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+	p.mu.Lock()
+	p.conns[s.key] = nil
+	p.mu.Unlock()
+	close(c.loopDone)
 }
 
 // epollPoll returns the ready events without waiting.
