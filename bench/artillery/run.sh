@@ -3,8 +3,9 @@
 # them: the Node reference server pinned to CPU 0, the load generator to
 # CPU 1, and the load generator's CPU time per acknowledged emit in the
 # steady state: the generator's utime+stime (/proc/PID/stat) and the
-# server's count of acks (server.mjs --stats) are sampled 3 s and 7 s into
-# each run, so start-up, connecting and shutdown are left out.
+# server's count of acks (server.mjs --stats) are sampled over 4 s once the
+# server has counted 20,000 acks of the run, so start-up, connecting and
+# shutdown are left out.
 #
 #   bench/artillery/run.sh            # 3 rounds, interleaved
 #   ROUNDS=5 SIO_BIN=./sio bench/artillery/run.sh
@@ -29,15 +30,23 @@ trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-acks() { tail -1 "$out/server-stats.log" | awk '{print $4}'; }
+acks() { awk '/^events/ { a = $4 } END { print a + 0 }' "$out/server-stats.log"; }
 
-# measure NAME CMD...: runs CMD pinned to CPU 1 in the background, samples
-# from 3 s to 7 s, and prints acks/s and CPU µs per ack over that window.
+# measure NAME CMD...: runs CMD pinned to CPU 1 in the background, waits
+# for its steady state (20,000 acks counted by the server since it started:
+# Artillery itself takes several seconds to start on a slow machine, and a
+# fixed 3 s wait measured its start-up), then samples 4 s and prints acks/s
+# and CPU µs per ack over that window.
 measure() {
 	local name=$1; shift
+	local a0
+	a0=$(acks)
 	taskset -c 1 "$@" > "$out/last.log" 2>&1 &
 	local pid=$!
-	sleep 3
+	for _ in $(seq 300); do
+		[ $(( $(acks) - a0 )) -ge 20000 ] && break
+		sleep 0.1
+	done
 	local c1 a1 c2 a2
 	c1=$(cpu "$pid"); a1=$(acks)
 	sleep 4
@@ -53,7 +62,7 @@ for round in $(seq "$rounds"); do
 	node -e 'const r=require(process.argv[1]).aggregate; const e=(r.counters||{})["errors.total"]||0, f=(r.counters||{})["vusers.failed"]||0;
 		if (e||f) console.log("  artillery reported errors:", e, "failed users:", f)' "$out/artillery.json"
 	for inflight in 1 16; do
-		measure "sio bench inflight $inflight" "$out/sio" bench -s ack -c 50 -d 9s --inflight "$inflight" --payload-size 64 --progress off --max-errors 0 "http://127.0.0.1:$port"
+		measure "sio bench inflight $inflight" "$out/sio" bench -s ack -c 50 -d 14s --inflight "$inflight" --payload-size 64 --progress off --max-errors 0 "http://127.0.0.1:$port"
 		grep -E "^errors|^validation" "$out/last.log" | sed 's/^/  /'
 	done
 done
