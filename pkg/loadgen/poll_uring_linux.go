@@ -249,35 +249,17 @@ func (p *poller) ringFailed(err error) {
 // reap collects the CQEs of n sends in flight, waiting for them (up to
 // ringWait) when wait is set, else taking only those there.
 func (p *poller) reap(r *uring.Ring, ss []ringSend, n int, wait bool) error {
-	got := 0
-	var stray error
-	collect := func(c *uring.CQE) {
-		i := c.UserData
+	d := time.Duration(0)
+	if wait {
+		d = ringWait
+	}
+	return uring.Await(r, n, d, p.enter, func(i uint64, res int32) bool {
 		if i >= uint64(len(ss)) || ss[i].state != ringInFlight {
-			stray = fmt.Errorf("io_uring completion for %d, not in flight", i)
-			return
+			return false
 		}
-		ss[i].state, ss[i].res = ringDone, c.Res
-		got++
-	}
-	deadline := time.Now().Add(ringWait)
-	for {
-		r.Reap(collect)
-		if stray != nil {
-			return stray
-		}
-		if got == n || !wait {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("io_uring: %d of %d completions after %v", got, n, ringWait)
-		}
-		if _, err := p.enter(r, uint32(n-got), left); err != nil {
-			r.Reap(collect) // what is there is known
-			return err
-		}
-	}
+		ss[i].state, ss[i].res = ringDone, res
+		return true
+	})
 }
 
 // enter is Ring.Enter, or the test's replacement.

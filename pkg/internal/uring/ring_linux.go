@@ -249,6 +249,48 @@ func (r *Ring) Reap(f func(c *CQE)) int {
 	return n
 }
 
+// Await collects the CQEs of n requests in flight: done records one (its
+// user data and result) and reports false when the user data names no
+// request in flight, which is an error. With wait > 0 it enters the ring
+// (through enter, the caller's Enter or a test's stand-in) until all n have
+// come or wait has passed; with 0 it takes only those already there. After
+// an error, what was reaped is recorded; the rest's outcome is unknown.
+func Await(r *Ring, n int, wait time.Duration, enter func(r *Ring, minComplete uint32, wait time.Duration) (int, error), done func(userData uint64, res int32) bool) error {
+	got := 0
+	var stray error
+	collect := func(c *CQE) {
+		if stray != nil {
+			return
+		}
+		if !done(c.UserData, c.Res) {
+			stray = fmt.Errorf("io_uring completion for %d, not in flight", c.UserData)
+			return
+		}
+		got++
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		r.Reap(collect)
+		if stray != nil {
+			return stray
+		}
+		if got == n || wait <= 0 {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("io_uring: %d of %d completions after %v", got, n, wait)
+		}
+		if _, err := enter(r, uint32(n-got), left); err != nil {
+			r.Reap(collect) // what is there is known
+			if stray != nil {
+				return stray
+			}
+			return err
+		}
+	}
+}
+
 // HoldBack makes the next Enter submit only the first n of the SQEs
 // written since the last one, as a kernel that takes fewer would: the rest
 // stay in the SQ. For tests of the users' partial-submit handling.

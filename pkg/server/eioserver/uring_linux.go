@@ -268,35 +268,17 @@ func (u *uringState) submitLocked(srv *Server, ws []uringWrite) {
 // reapLocked collects the CQEs of n sends in flight, waiting for them
 // (up to uringWait) when wait is set, else taking only those there.
 func (u *uringState) reapLocked(r *ring, ws []uringWrite, n int, wait bool) error {
-	got := 0
-	var stray error
-	collect := func(c *cqe) {
-		i := c.UserData
+	d := time.Duration(0)
+	if wait {
+		d = uringWait
+	}
+	return uring.Await(r, n, d, u.enterLocked, func(i uint64, res int32) bool {
 		if i >= uint64(len(ws)) || ws[i].state != sendInFlight {
-			stray = fmt.Errorf("io_uring completion for %d, not in flight", i)
-			return
+			return false
 		}
-		ws[i].state, ws[i].res = sendDone, c.Res
-		got++
-	}
-	deadline := time.Now().Add(uringWait)
-	for {
-		r.Reap(collect)
-		if stray != nil {
-			return stray
-		}
-		if got == n || !wait {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("io_uring: %d of %d completions after %v", got, n, uringWait)
-		}
-		if _, err := u.enterLocked(r, uint32(n-got), left); err != nil {
-			r.Reap(collect) // what is there is known
-			return err
-		}
-	}
+		ws[i].state, ws[i].res = sendDone, res
+		return true
+	})
 }
 
 // enterLocked is ring.enter, or the test's replacement.
