@@ -282,6 +282,16 @@ func (s *Session) OnUpgrade(fn func(transport string)) {
 // sessions). A full queue closes the session ("transport error") and
 // returns ErrQueueFull; a session closing or closed returns ErrClosed.
 func (s *Session) Send(msgs ...protocol.EnginePacket) error {
+	return s.send(nil, msgs)
+}
+
+// send queues msgs, then writes the session when b is nil or closed, or
+// records it in b to be written when b closes. A nil b is the session's own
+// reader's batch: while that reader handles a read (a reply to a message,
+// typically), the write waits for the end of it, so that the replies to
+// the messages of one read go out in one write, and a poller worker writes
+// those of several connections in one io_uring submission.
+func (s *Session) send(b *FlushBatch, msgs []protocol.EnginePacket) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -290,16 +300,11 @@ func (s *Session) Send(msgs ...protocol.EnginePacket) error {
 	if !s.queueLocked(msgs) {
 		return s.queueFull()
 	}
-	var own *FlushBatch
-	if s.wst != nil && s.wst.rd != nil {
-		own = &s.wst.rd.batch
+	if b == nil && s.wst != nil && s.wst.rd != nil {
+		b = &s.wst.rd.batch
 	}
 	s.mu.Unlock()
-	// While the session's own reader handles a read (a reply to a
-	// message, typically), the write waits for the end of it: the replies
-	// to the messages of one read go out in one write, and a poller worker
-	// writes those of several connections in one io_uring submission.
-	if own != nil && own.record(s) {
+	if b != nil && b.record(s) {
 		return nil
 	}
 	s.signal()

@@ -134,30 +134,5 @@ func (s *Session) FlushBatch() *FlushBatch {
 // the messages of one read) the session is written when b closes rather
 // than at once. A nil or closed b is Send.
 func (s *Session) SendDeferred(b *FlushBatch, msgs ...protocol.EnginePacket) error {
-	if b == nil {
-		return s.Send(msgs...)
-	}
-	b.mu.Lock()
-	if !b.open {
-		b.mu.Unlock()
-		return s.Send(msgs...)
-	}
-	s.mu.Lock()
-	if s.state != stateOpen {
-		s.mu.Unlock()
-		b.mu.Unlock()
-		return ErrClosed
-	}
-	if !s.queueLocked(msgs) {
-		b.mu.Unlock()
-		return s.queueFull()
-	}
-	record := s.deferGen != b.gen
-	s.deferGen = b.gen
-	s.mu.Unlock()
-	if record {
-		b.sessions = append(b.sessions, s)
-	}
-	b.mu.Unlock()
-	return nil
+	return s.send(b, msgs)
 }
