@@ -160,8 +160,7 @@ func flushBatchUring(ss []*Session) bool {
 		}
 		// The descriptor outside Control: valid while we hold the writer
 		// role, since only the writer closes the connection.
-		fd := int32(-1)
-		_ = t.raw.Control(func(f uintptr) { fd = int32(f) })
+		fd := t.fd
 		if fd < 0 {
 			s.mu.Unlock()
 			s.flush(t)

@@ -36,13 +36,18 @@ type wsTransport struct {
 	// whose outcome is unknown): no close frame then, which the peer
 	// would read as part of that frame.
 	cut atomic.Bool
+	// fd is the connection's descriptor (-1: none), for io_uring sends. It
+	// names this connection while the writer role is held: only the
+	// writer closes it.
+	fd int32
 }
 
 func newWSTransport(nc net.Conn, wait time.Duration) *wsTransport {
-	t := &wsTransport{nc: nc, wait: wait}
+	t := &wsTransport{nc: nc, wait: wait, fd: -1}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			t.raw = rc
+			_ = rc.Control(func(fd uintptr) { t.fd = int32(fd) })
 		}
 	}
 	return t
