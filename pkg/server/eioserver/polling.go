@@ -366,7 +366,7 @@ func (s *Session) readPayload(body []byte, binary bool) {
 		if s.srv.cfg.tap != nil {
 			s.tap(protocol.In, TransportPolling, p, s.appendRecord(nil, p, binary))
 		}
-		if !s.handlePacket(p) {
+		if !s.handlePacket(p, false) {
 			return
 		}
 	}

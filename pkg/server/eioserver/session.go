@@ -445,6 +445,23 @@ func (s *Session) end(reason protocol.DisconnectReason, reply byte) {
 	}
 }
 
+// writeDeferred writes, before the session ends for what its peer sent,
+// what the earlier messages of the same read queued (replies wait for the
+// end of their read): written at once, as Node writes them, the peer would
+// have had them before the close. Only on the reader's goroutine, which
+// owns its batch.
+func (s *Session) writeDeferred() {
+	s.mu.Lock()
+	var b *FlushBatch
+	if s.wst != nil && s.wst.rd != nil {
+		b = &s.wst.rd.batch
+	}
+	s.mu.Unlock()
+	if b != nil {
+		b.end()
+	}
+}
+
 // signal wakes the current writer: over WebSocket, with no writer
 // running, the caller becomes the writer (flush); over polling it wakes a
 // pending GET.
@@ -510,8 +527,9 @@ func (s *Session) onTimer() {
 }
 
 // handlePacket processes one received packet (Node's Socket.onPacket) and
-// reports whether the reader should go on. The caller holds dispatchMu.
-func (s *Session) handlePacket(p protocol.EnginePacket) bool {
+// reports whether the reader should go on; fromReader: it came from the
+// session's WebSocket reader, on its goroutine. The caller holds dispatchMu.
+func (s *Session) handlePacket(p protocol.EnginePacket, fromReader bool) bool {
 	cfg := &s.srv.cfg
 	s.mu.Lock()
 	if s.state != stateOpen { // Node ignores packets unless readyState is "open"
@@ -528,6 +546,9 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 		if s.eio == protocol.EIO4 {
 			s.mu.Unlock()
 			s.peerError(&SessionError{Transport: s.Transport(), Err: ErrHeartbeatDirection})
+			if fromReader {
+				s.writeDeferred()
+			}
 			s.end(protocol.ReasonTransportError, closePacket)
 			return false
 		}
@@ -540,6 +561,9 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 		if s.eio == protocol.EIO3 {
 			s.mu.Unlock()
 			s.peerError(&SessionError{Transport: s.Transport(), Err: ErrHeartbeatDirection})
+			if fromReader {
+				s.writeDeferred()
+			}
 			s.end(protocol.ReasonTransportError, closePacket)
 			return false
 		}
@@ -548,6 +572,9 @@ func (s *Session) handlePacket(p protocol.EnginePacket) bool {
 		return true
 	case protocol.EngineClose:
 		s.mu.Unlock()
+		if fromReader {
+			s.writeDeferred()
+		}
 		s.end(protocol.ReasonTransportClose, noopPacket)
 		return false
 	case protocol.EngineMessage:

@@ -122,12 +122,16 @@ func (s *Session) onFrame(binary bool, data []byte) bool {
 	p, err := parseFrame(binary, data, s.eio)
 	if err != nil {
 		s.peerError(&SessionError{Transport: TransportWebSocket, Err: withCause(ErrInvalidPacket, err)})
-		s.end(protocol.ReasonParseError, closePacket)
+		// Closed after what is queued is written (the replies to the
+		// messages before it, which wait for the end of the read), as
+		// Node's peer gets them: it writes each at once.
+		s.writeDeferred()
+		s.Close(protocol.ReasonParseError)
 		return false
 	}
 	s.tap(protocol.In, TransportWebSocket, p, data)
 	s.dispatchMu.Lock()
-	ok := s.handlePacket(p)
+	ok := s.handlePacket(p, true)
 	s.dispatchMu.Unlock()
 	return ok
 }

@@ -253,3 +253,26 @@ func TestWebSocketCloseEchoesReason(t *testing.T) {
 		}
 	}
 }
+
+// A reply waits for the end of its read; a message that ends the session
+// later in the same read (invalid, or a close packet) must not drop it:
+// the peer gets the reply, then the close, as from Node, which writes each
+// reply at once.
+func TestReplyBeforeCloseInOneRead(t *testing.T) {
+	for _, last := range []string{"9nope", "1"} {
+		t.Run(last, func(t *testing.T) {
+			ts := newTestServer(t, Options{}, true)
+			w := dialRaw(t, ts)
+			w.frame()
+			ts.session()
+			one := append(clientFrame(true, wsframe.OpText, "4hi"), clientFrame(true, wsframe.OpText, last)...)
+			if _, err := w.c.Write(one); err != nil {
+				t.Fatal(err)
+			}
+			if op, p := w.frame(); op != wsframe.OpText || p != "4hi" {
+				t.Fatalf("got %d %q, want the reply 4hi before the close", op, p)
+			}
+			ts.closed()
+		})
+	}
+}
