@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,11 +27,9 @@ type engineWire struct {
 	ended chan struct{} // closed by OnClose
 	err   error         // why it ended, set before ended is closed
 
-	mu         sync.Mutex
-	deadline   time.Time
-	beforeRead func() error
-	pending    []protocol.EnginePacket // queue's packets, serialised by the caller
-	closeOnce  sync.Once
+	gate      readGate
+	pending   []protocol.EnginePacket // queue's packets, serialised by the caller
+	closeOnce sync.Once
 }
 
 // sharedHTTP is the polling client of one run: one connection pool for
@@ -97,40 +94,11 @@ func dialEngine(ctx context.Context, t *target, d *net.Dialer) (*engineWire, err
 }
 
 func (w *engineWire) readMessage() (byte, []byte, error) {
-	select {
-	case m := <-w.msgs:
-		return w.deliver(m)
-	default:
+	m, err := receive(&w.gate, w.msgs, w.ended, w.done, func() error { return w.err })
+	if err != nil {
+		return 0, nil, err
 	}
-	w.mu.Lock()
-	hook, dl := w.beforeRead, w.deadline
-	w.mu.Unlock()
-	if hook != nil {
-		if err := hook(); err != nil {
-			return 0, nil, err
-		}
-	}
-	var timeout <-chan time.Time
-	if !dl.IsZero() {
-		t := time.NewTimer(time.Until(dl))
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case m := <-w.msgs:
-		return w.deliver(m)
-	case <-w.ended:
-		select {
-		case m := <-w.msgs:
-			return w.deliver(m)
-		default:
-		}
-		return 0, nil, w.err
-	case <-w.done:
-		return 0, nil, net.ErrClosed
-	case <-timeout:
-		return 0, nil, os.ErrDeadlineExceeded
-	}
+	return w.deliver(m)
 }
 
 func (w *engineWire) deliver(m []byte) (byte, []byte, error) {
@@ -179,17 +147,8 @@ func (w *engineWire) flushQueue() error {
 	return err
 }
 
-func (w *engineWire) setBeforeRead(f func() error) {
-	w.mu.Lock()
-	w.beforeRead = f
-	w.mu.Unlock()
-}
-
-func (w *engineWire) setReadDeadline(t time.Time) {
-	w.mu.Lock()
-	w.deadline = t
-	w.mu.Unlock()
-}
+func (w *engineWire) setBeforeRead(f func() error) { w.gate.setBeforeRead(f) }
+func (w *engineWire) setReadDeadline(t time.Time)  { w.gate.setReadDeadline(t) }
 
 // setWriteDeadline has nothing to cut: Send never blocks.
 func (w *engineWire) setWriteDeadline(time.Time) {}

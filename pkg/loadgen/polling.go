@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -54,9 +53,9 @@ type pollWire struct {
 	ops  []byte
 	buf  []byte
 
-	mu         sync.Mutex
-	deadline   time.Time
-	beforeRead func() error
+	gate readGate
+
+	mu sync.Mutex // gc and closing
 
 	pmu       sync.Mutex // one POST at a time on the POST connection
 	pc        *httpConn
@@ -430,40 +429,7 @@ func (w *pollWire) readMessage() (byte, []byte, error) {
 }
 
 func (w *pollWire) nextBody() (pollBody, error) {
-	select {
-	case pb := <-w.bodies:
-		return pb, nil
-	default:
-	}
-	w.mu.Lock()
-	hook, dl := w.beforeRead, w.deadline
-	w.mu.Unlock()
-	if hook != nil {
-		if err := hook(); err != nil {
-			return pollBody{}, err
-		}
-	}
-	var timeout <-chan time.Time
-	if !dl.IsZero() {
-		t := time.NewTimer(time.Until(dl))
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case pb := <-w.bodies:
-		return pb, nil
-	case <-w.ended:
-		select {
-		case pb := <-w.bodies:
-			return pb, nil
-		default:
-		}
-		return pollBody{}, w.err
-	case <-w.done:
-		return pollBody{}, net.ErrClosed
-	case <-timeout:
-		return pollBody{}, os.ErrDeadlineExceeded
-	}
+	return receive(&w.gate, w.bodies, w.ended, w.done, func() error { return w.err })
 }
 
 // appendRecord appends one packet to a payload being built.
@@ -561,17 +527,8 @@ func closedIdle(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (w *pollWire) setBeforeRead(f func() error) {
-	w.mu.Lock()
-	w.beforeRead = f
-	w.mu.Unlock()
-}
-
-func (w *pollWire) setReadDeadline(t time.Time) {
-	w.mu.Lock()
-	w.deadline = t
-	w.mu.Unlock()
-}
+func (w *pollWire) setBeforeRead(f func() error) { w.gate.setBeforeRead(f) }
+func (w *pollWire) setReadDeadline(t time.Time)  { w.gate.setReadDeadline(t) }
 
 func (w *pollWire) setWriteDeadline(t time.Time) {
 	w.pmu.Lock()
